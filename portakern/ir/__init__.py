@@ -1,0 +1,4 @@
+"""The typed IR: nodes, traversal, verifier and printer."""
+from .nodes import *  # noqa: F401,F403
+from .nodes import Op  # noqa: F401
+from .visit import AccessSite, access_sites, children, index_error, walk, walk_body  # noqa: F401

@@ -1,0 +1,152 @@
+"""The backend interface: what every backend, built-in or third-party, implements.
+
+A backend is registered under the entry-point group ``portakern.backends`` as
+``name = "package.module:BackendClass"`` and imported only when first used. The runtime owns
+argument checking, caching and copying results back into NumPy arrays; a backend only
+
+1. renders a typed :class:`portakern.ir.Kernel` to source (``render``: pure, no framework import),
+2. builds that source into bytes that can be stored on disk (``build``),
+3. loads the bytes into a :class:`Launcher` (``load``) that runs it on the backend's arrays,
+4. moves arrays between the host and itself (``from_host``, ``to_host``, ``owns``, ``adopt``).
+
+Launch protocol (``Launcher.__call__``): the runtime passes, in parameter order, each array
+argument as one of the backend's native arrays (what ``from_host``/``adopt`` returned, or a native
+array the user passed) and each scalar as a NumPy scalar of the parameter's type. The launcher
+returns ``{param_name: native_array}`` for every name in ``kernel.written``; a backend that updates in
+place returns the arrays it was given, one that cannot (jax) returns new arrays. The runtime copies
+results into the user's NumPy arrays only after the launch succeeded.
+"""
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from ..ir.nodes import Kernel
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend on one device can do and how its numbers behave (NUMERICS.md)."""
+
+    fp64: bool = True
+    int64_atomics: bool = True
+    native_float_atomics: bool = False
+    flushes_denormals: bool = False
+    contracts_fma: bool = False
+    strided_arrays: bool = False          # indexes non-contiguous NumPy views natively (else the runtime copies)
+    in_place: bool = True                 # updates arrays in place (False: returns new arrays, as jax)
+    max_workgroup_size: int = 1024
+    needs_gpu: bool = False
+    extra: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "extra"}
+        d.update(dict(self.extra))
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A device of a backend. ``key`` is stable across processes and part of the cache key."""
+
+    backend: str
+    key: str
+    name: str
+    handle: Any = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchGrid:
+    """The launch's index space. ``workgroup`` is None when the user left it to the backend (only
+    for kernels without barriers or local arrays; then the backend pads and guards as it likes).
+    With a workgroup and a barrier/local kernel, every ``ndrange[d] % workgroup[d] == 0``."""
+
+    ndrange: tuple[int, ...]
+    workgroup: tuple[int, ...] | None
+
+
+class Launcher(abc.ABC):
+    """A loaded kernel, ready to run."""
+
+    @abc.abstractmethod
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        """Run the kernel over ``grid`` with ``args`` (native arrays and NumPy scalars, in parameter
+        order) and return ``{name: native_array}`` for every name in ``kernel.written``. With
+        ``kernel.debug`` an out-of-bounds access raises :class:`portakern.KernelIndexError`."""
+
+
+class Backend(abc.ABC):
+    """Base class of every backend. Subclasses set ``name`` and implement the abstract methods."""
+
+    name: ClassVar[str] = ""
+    #: the file extension of rendered source ("cl", "cu", "py") for ``portakern compile``.
+    source_language: ClassVar[str] = "py"
+    #: the pip extra that installs the backend's framework, quoted in BackendUnavailable.
+    install_hint: ClassVar[str] = ""
+
+    # -- availability and devices ---------------------------------------------------------------
+    @abc.abstractmethod
+    def is_available(self) -> bool:
+        """True when the framework imports and a device exists. Never raises."""
+
+    def unavailable_reason(self) -> str | None:
+        """Why ``is_available()`` is False (and what fixes it), or None. Never raises."""
+        return None
+
+    @abc.abstractmethod
+    def device(self, spec: Any = None) -> Device:
+        """Resolve ``spec`` (None for the default, an index, a name or a framework object) to a Device.
+        Raises BackendUnavailable when there is none."""
+
+    def devices(self) -> list[Device]:
+        """Every device this backend can run on (may be empty). Never raises."""
+        try:
+            return [self.device()]
+        except Exception:  # noqa: BLE001 - listing devices never raises
+            return []
+
+    @abc.abstractmethod
+    def capabilities(self, device: Device) -> Capabilities:
+        """The capabilities of ``device``."""
+
+    def version(self) -> str:
+        """The framework's version string ("" when not installed). Never raises."""
+        return ""
+
+    # -- compilation ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def render(self, kernel: Kernel) -> str:
+        """Render the typed kernel to source. Pure: imports no framework, needs no device."""
+
+    def build(self, kernel: Kernel, source: str, device: Device, target: str | None = None) -> bytes:
+        """Compile ``source`` to bytes storable on disk (the source itself by default). ``target``
+        selects an architecture for compile-only use (``"sm_90"``)."""
+        return source.encode()
+
+    @abc.abstractmethod
+    def load(self, kernel: Kernel, artifact: bytes, device: Device) -> Launcher:
+        """Turn what ``build`` returned (possibly read back from disk) into a Launcher."""
+
+    # -- arrays ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def owns(self, obj: Any) -> bool:
+        """True when ``obj`` is this backend's native array type (routes launches to it). Never raises."""
+
+    def adopt(self, obj: Any, device: Device) -> Any:
+        """Wrap a foreign array (``__dlpack__``, ``__cuda_array_interface__``) zero-copy, or return None."""
+        return None
+
+    @abc.abstractmethod
+    def from_host(self, array: np.ndarray, device: Device) -> Any:
+        """A native array holding a copy of (or, for host backends, a view of) ``array``."""
+
+    @abc.abstractmethod
+    def to_host(self, native: Any) -> np.ndarray:
+        """A NumPy array with the contents of ``native``."""
+
+    def native_shape(self, native: Any) -> tuple[tuple[int, ...], np.dtype, bool]:
+        """(shape, dtype, C-contiguous) of a native array."""
+        return (tuple(native.shape), np.dtype(native.dtype), True)

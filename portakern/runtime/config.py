@@ -1,0 +1,52 @@
+"""The one place where portakern reads its environment. Nothing else calls ``os.environ``.
+
+Each setting is read when asked for (so tests can monkeypatch the environment), never during
+code generation: renderers receive what they need as arguments.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_backend() -> str | None:
+    """``PORTAKERN_BACKEND``: the process-wide backend, or None to follow the arrays."""
+    return os.environ.get("PORTAKERN_BACKEND") or None
+
+
+def cache_dir() -> Path:
+    """``PORTAKERN_CACHE_DIR``: the on-disk kernel cache (default: the user cache dir)."""
+    env = os.environ.get("PORTAKERN_CACHE_DIR")
+    if env:
+        return Path(env)
+    try:
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("portakern"))
+    except ImportError:  # pragma: no cover - platformdirs is a dependency
+        return Path.home() / ".cache" / "portakern"
+
+
+def disk_cache_enabled() -> bool:
+    """``PORTAKERN_DISK_CACHE=0`` turns the on-disk cache off."""
+    return os.environ.get("PORTAKERN_DISK_CACHE", "1") not in ("0", "false", "no", "off")
+
+
+def verify_ir() -> bool:
+    """``PORTAKERN_VERIFY=1`` runs the IR verifier after every pass (on in the test suite)."""
+    return os.environ.get("PORTAKERN_VERIFY", "0") not in ("0", "", "false", "no", "off")
+
+
+def opencl_device() -> str | None:
+    """``PORTAKERN_OPENCL_DEVICE``: a platform/device name substring (PyOpenCL's ``PYOPENCL_CTX`` also works)."""
+    return os.environ.get("PORTAKERN_OPENCL_DEVICE") or os.environ.get("PYOPENCL_CTX") or None
+
+
+def cuda_simulator() -> bool:
+    """``NUMBA_ENABLE_CUDASIM=1``: Numba's CUDA simulator is active (numba-cuda runs on the CPU)."""
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("0", "")
+
+
+def getenv(name: str, default: str | None = None) -> str | None:
+    """Any other ``PORTAKERN_*`` setting, read here so the environment stays in one module."""
+    return os.environ.get(name, default)

@@ -216,8 +216,8 @@ class Select:
 
 @dataclass(frozen=True, slots=True)
 class IndexQuery:
-    """``pk.global_id(dim)`` and friends; ``dim`` is 0, 1 or 2 and below the launch's ndim (else the
-    value is 0 for ids and 1 for sizes, as OpenCL). Type int64."""
+    """``pk.global_id(dim)`` and friends; ``dim < kernel.grid_ndim`` (the front end folds queries of
+    higher dimensions to 0 for ids and 1 for sizes, as OpenCL). Type int64."""
 
     op: Op
     dim: int
@@ -369,7 +369,9 @@ class Kernel:
     ``locals`` lists every scalar variable of the body (name, type) in first-assignment order;
     backends may declare them all up front. ``uses_barrier`` / ``uses_local`` decide whether a launch
     needs an explicit work-group. ``written`` names the array params the kernel stores or atomics to.
-    ``debug`` asks for bounds checks; ``loc`` is the ``def`` line.
+    ``debug`` asks for bounds checks; ``loc`` is the ``def`` line. ``grid_ndim`` (1 to 3) is the
+    launch's number of dimensions: index queries of a dimension at or above it were folded to
+    ``Const`` (0 for ids, 1 for sizes), so every ``IndexQuery.dim < grid_ndim``.
     """
 
     name: str
@@ -379,6 +381,7 @@ class Kernel:
     written: tuple[str, ...]
     uses_barrier: bool
     uses_local: bool
+    grid_ndim: int = 1
     debug: bool = False
     loc: Loc = NOLOC
     meta: tuple[tuple[str, str], ...] = field(default=())

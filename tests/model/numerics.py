@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import struct
+from fractions import Fraction
 
 INT_TYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 FLOAT_TYPES = ("float32", "float64")
@@ -146,15 +147,15 @@ def imax(a: int, b: int) -> int:
 
 # ---------------------------------------------------------------------------------------------
 # floating point
-def round_float(x: float | int, t: str) -> float:
-    """Round the exact value ``x`` (a Python float or int) to binary32/binary64 with round to nearest
+def round_float(x: float | int | Fraction, t: str) -> float:
+    """Round the exact value ``x`` (a Python float, int or Fraction) to binary32/binary64 with round to nearest
     even, with subnormals and overflow to infinity. NaN and infinities pass through."""
     if isinstance(x, float) and (math.isnan(x) or math.isinf(x)):
         return x
     if x == 0:
         return math.copysign(0.0, x) if isinstance(x, float) else 0.0
     p, emin, emax = _FLOAT_FORMATS[t]
-    num, den = (x.as_integer_ratio() if isinstance(x, float) else (x, 1))
+    num, den = x.as_integer_ratio()
     sign = -1.0 if num < 0 else 1.0
     num = abs(num)
     # exponent e with 2**e <= |x| < 2**(e+1)
@@ -176,6 +177,11 @@ def round_float(x: float | int, t: str) -> float:
     if q_exp + p - 1 > emax:
         return sign * math.inf
     return sign * math.ldexp(float(q), q_exp)
+
+
+def fma(a: float, b: float, c: float, t: str) -> float:
+    """``a * b + c`` computed exactly and rounded once to ``t`` (finite inputs)."""
+    return round_float(Fraction(a) * Fraction(b) + Fraction(c), t)
 
 
 def f32(x: float | int) -> float:

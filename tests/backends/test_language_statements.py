@@ -1,0 +1,178 @@
+"""Statements: assignment (tuple unpacking), augmented assignment, if/elif/else, for range with 1 to 3
+arguments (negative step too), while, break, continue, return, pass."""
+from __future__ import annotations
+
+import numpy as np
+
+import portakern as pk
+
+
+@pk.kernel
+def tuple_unpacking(a, b, out):
+    i = pk.global_id(0)
+    if i < a.shape[0]:
+        x, y = a[i], b[i]
+        x, y = y, x                     # a swap: the right side is evaluated first
+        out[0, i] = x
+        out[1, i] = y
+
+
+@pk.kernel
+def augmented_assignment(a, out):
+    i = pk.global_id(0)
+    if i < a.shape[0]:
+        x = a[i]
+        x += 5
+        out[0, i] = x
+        x -= 2
+        out[1, i] = x
+        x *= 3
+        out[2, i] = x
+        x //= 4
+        out[3, i] = x
+        x %= 7
+        out[4, i] = x
+        x <<= 3
+        out[5, i] = x
+        x >>= 1
+        out[6, i] = x
+        x &= 12
+        out[7, i] = x
+        x |= 1
+        out[8, i] = x
+        x ^= 5
+        out[9, i] = x
+        x **= 2
+        out[10, i] = x
+
+
+@pk.kernel
+def if_elif_else(a, out):
+    i = pk.global_id(0)
+    if i < a.shape[0]:
+        if a[i] < 0:
+            out[i] = -1
+        elif a[i] == 0:
+            out[i] = 0
+        elif a[i] < 10:
+            out[i] = 1
+        else:
+            out[i] = 2
+
+
+@pk.kernel
+def for_ranges(n, out):
+    i = pk.global_id(0)
+    if i < out.shape[1]:
+        s1 = 0
+        for k in range(n[i]):
+            s1 += k
+        out[0, i] = s1
+        s2 = 0
+        for k in range(2, n[i]):
+            s2 += k
+        out[1, i] = s2
+        s3 = 0
+        for k in range(1, n[i], 3):
+            s3 += k
+        out[2, i] = s3
+        s4 = 0
+        for k in range(n[i], -3, -2):
+            s4 = s4 * 10 + k
+        out[3, i] = s4
+
+
+@pk.kernel
+def while_break_continue(n, out):
+    i = pk.global_id(0)
+    if i < n.shape[0]:
+        k = 0
+        s = 0
+        while True:
+            k += 1
+            if k > n[i]:
+                break
+            if k % 2 == 0:
+                continue
+            s += k
+        out[0, i] = s
+        first = -1
+        for j in range(100):
+            if j * j > n[i]:
+                first = j
+                break
+        out[1, i] = first
+
+
+@pk.kernel
+def early_return_and_pass(x, out):
+    i = pk.global_id(0)
+    if i >= x.shape[0]:
+        return
+    if x[i] < 0:
+        pass
+    else:
+        out[i] = x[i]
+        return
+    out[i] = 100
+
+
+def test_tuple_unpacking_swaps(backend, run):
+    a = np.array([1.0, 2.0, 3.0], dtype=np.float32)
+    b = np.array([-1.0, -2.0, -3.0], dtype=np.float32)
+    out = np.zeros((2, 3), dtype=np.float32)
+    run(tuple_unpacking, backend, 3, None, a, b, out)
+    np.testing.assert_array_equal(out, [b, a])
+
+
+def test_every_augmented_assignment(backend, run):
+    a = np.array([1, -13, 40, 7], dtype=np.int64)
+    out = np.zeros((11, 4), dtype=np.int64)
+    run(augmented_assignment, backend, 4, None, a, out)
+    for col, v in enumerate(a.tolist()):
+        exp = []
+        v += 5; exp.append(v)
+        v -= 2; exp.append(v)
+        v *= 3; exp.append(v)
+        v //= 4; exp.append(v)
+        v %= 7; exp.append(v)
+        v <<= 3; exp.append(v)
+        v >>= 1; exp.append(v)
+        v &= 12; exp.append(v)
+        v |= 1; exp.append(v)
+        v ^= 5; exp.append(v)
+        v **= 2; exp.append(v)
+        np.testing.assert_array_equal(out[:, col], exp, err_msg=f"input {a[col]}")
+
+
+def test_if_elif_else_picks_one_branch(backend, run):
+    a = np.array([-5, 0, 3, 10, 99], dtype=np.int32)
+    out = np.full(5, 9, dtype=np.int32)
+    run(if_elif_else, backend, 5, None, a, out)
+    np.testing.assert_array_equal(out, [-1, 0, 1, 2, 2])
+
+
+def test_for_range_with_one_two_and_three_arguments_and_negative_step(backend, run):
+    n = np.array([0, 1, 5, 8], dtype=np.int64)
+    out = np.zeros((4, 4), dtype=np.int64)
+    run(for_ranges, backend, 4, None, n, out)
+    for col, v in enumerate(n.tolist()):
+        s4 = 0
+        for k in range(v, -3, -2):
+            s4 = s4 * 10 + k
+        assert out[:, col].tolist() == [sum(range(v)), sum(range(2, v)), sum(range(1, v, 3)), s4]
+
+
+def test_while_with_break_and_continue(backend, run):
+    n = np.array([0, 1, 6, 11], dtype=np.int32)
+    out = np.zeros((2, 4), dtype=np.int32)
+    run(while_break_continue, backend, 4, None, n, out)
+    np.testing.assert_array_equal(out[0], [sum(k for k in range(1, v + 1) if k % 2) for v in n.tolist()])
+    np.testing.assert_array_equal(out[1], [next(j for j in range(100) if j * j > v) for v in n.tolist()])
+
+
+def test_return_ends_the_work_item_and_pass_does_nothing(backend, run):
+    x = np.array([3, -1, 0, -7], dtype=np.int32)
+    out = np.full(6, -9, dtype=np.int32)
+    run(early_return_and_pass, backend, 6, None, x, out)
+    np.testing.assert_array_equal(out, [3, 100, 0, 100, -9, -9])

@@ -1,0 +1,163 @@
+"""Types, casts, NEP 50 typing of expressions, unification and generic kernels."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+ALL_DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+              "float32", "float64"]
+
+
+@pk.kernel
+def generic_copy(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[i] = x[i]
+
+
+@pk.kernel
+def casts(f, n, out_i8, out_u8, out_i32, out_f32, out_b, out_u64):
+    i = pk.global_id(0)
+    if i < f.shape[0]:
+        out_i8[i] = pk.int8(n[i])
+        out_u8[i] = pk.uint8(f[i])
+        out_i32[i] = pk.int32(f[i])
+        out_f32[i] = pk.float32(f[i])
+        out_b[i] = pk.bool_(f[i])
+        out_u64[i] = pk.uint64(n[i])
+
+
+@pk.kernel
+def weak_literals(x, n, out_f, out_i):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out_f[i] = x[i] * 0.1          # float32 * weak float -> float32 product
+        out_i[i] = n[i] + 1            # int32 + weak int -> int32, wraps
+
+
+@pk.kernel
+def true_division_of_ints(a, b, out):
+    i = pk.global_id(0)
+    if i < a.shape[0]:
+        out[i] = a[i] / b[i]
+
+
+@pk.kernel
+def mixed_sign_promotion(u, s, out):
+    i = pk.global_id(0)
+    if i < u.shape[0]:
+        out[i] = u[i] + s[i]
+
+
+@pk.kernel
+def unified_variable(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        y = 0
+        if x[i] > 0:
+            y = 1.5
+        out[i] = y
+
+
+@pk.kernel
+def float32_accumulator(x, out):
+    if pk.global_id(0) == 0:
+        acc = pk.float32(0)
+        for k in range(x.shape[0]):
+            acc += x[k]
+        out[0] = acc
+
+
+@pk.kernel
+def generic_axpy(a, x, y, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[i] = a * x[i] + y[i]
+
+
+@pytest.mark.parametrize("dtype", ALL_DTYPES)
+def test_every_type_round_trips_through_a_generic_kernel(backend, run, need_fp64, dtype):
+    need_fp64(dtype)
+    if dtype == "bool":
+        x = np.array([True, False, True, True, False])
+    elif np.dtype(dtype).kind == "f":
+        x = np.array([0.0, -1.5, 3.25, np.inf, -0.0], dtype=dtype)
+    else:
+        info = np.iinfo(dtype)
+        x = np.array([info.min, info.max, 0, 1, info.max // 3], dtype=dtype)
+    out = np.zeros_like(x)
+    run(generic_copy, backend, 5, None, x, out)
+    np.testing.assert_array_equal(out, x)
+    assert out.tobytes() == x.tobytes()
+
+
+def test_calling_a_type_casts_by_the_numbers_contract(backend, run, need_fp64):
+    need_fp64("float64")
+    f = np.array([2.9, -2.9, 300.0, -1.0, np.nan, 1e300, 0.1, 0.0], dtype=np.float64)
+    n = np.array([127, 128, 255, -1, 256, -129, 2**40, 0], dtype=np.int64)
+    outs = [np.zeros(8, dtype=d) for d in ("int8", "uint8", "int32", "float32", "bool", "uint64")]
+    run(casts, backend, 8, None, f, n, *outs)
+    np.testing.assert_array_equal(outs[0], n.astype(np.int8))                     # int -> int wraps
+    np.testing.assert_array_equal(outs[1], [2, 0, 255, 0, 0, 255, 0, 0])          # saturates, NaN -> 0
+    np.testing.assert_array_equal(outs[2], [2, -2, 300, -1, 0, 2**31 - 1, 0, 0])
+    np.testing.assert_array_equal(outs[3], f.astype(np.float32))                  # round to nearest even
+    np.testing.assert_array_equal(outs[4], [True, True, True, True, True, True, True, False])
+    np.testing.assert_array_equal(outs[5], n.astype(np.uint64))
+
+
+def test_python_literals_are_weak_nep50(backend, run):
+    x = np.array([1.0, 3.0, 7.0, 1e-3], dtype=np.float32)
+    n = np.array([2**31 - 1, 0, -5, 7], dtype=np.int32)
+    out_f = np.zeros(4, dtype=np.float64)
+    out_i = np.zeros(4, dtype=np.int64)
+    run(weak_literals, backend, 4, None, x, n, out_f, out_i)
+    np.testing.assert_array_equal(out_f, (x * np.float32(0.1)).astype(np.float64))   # float32 product
+    np.testing.assert_array_equal(out_i, [-(2**31), 1, -4, 8])                          # wrapped in int32
+
+
+def test_true_division_of_ints_gives_float64(backend, run, need_fp64):
+    need_fp64("float64")
+    a = np.array([1, 2, -7, 10], dtype=np.int32)
+    b = np.array([3, 3, 2, 0], dtype=np.int32)
+    out = np.zeros(4, dtype=np.float64)
+    run(true_division_of_ints, backend, 4, None, a, b, out)
+    np.testing.assert_array_equal(out, [1 / 3, 2 / 3, -3.5, np.inf])
+
+
+def test_uint32_plus_int32_promotes_to_int64(backend, run):
+    u = np.array([4_000_000_000, 0, 2**32 - 1], dtype=np.uint32)
+    s = np.array([1, -1, 1], dtype=np.int32)
+    out = np.zeros(3, dtype=np.int64)
+    run(mixed_sign_promotion, backend, 3, None, u, s, out)
+    np.testing.assert_array_equal(out, [4_000_000_001, -1, 2**32])
+
+
+def test_a_variable_unifies_the_types_of_its_assignments(backend, run):
+    x = np.array([1.0, -1.0], dtype=np.float32)
+    out = np.zeros(2, dtype=np.float64)
+    run(unified_variable, backend, 2, None, x, out)
+    np.testing.assert_array_equal(out, [1.5, 0.0])
+
+
+def test_float32_accumulator_stays_float32(backend, run):
+    x = np.array([1.0, 1e-8, 1e-8, 1e-8, 1e-8], dtype=np.float32)
+    out = np.zeros(1, dtype=np.float64)
+    run(float32_accumulator, backend, 1, None, x, out)
+    acc = np.float32(0)
+    for v in x:
+        acc = np.float32(acc + v)
+    assert out[0] == float(acc) and out[0] != float(x.astype(np.float64).sum())
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32", "float64"])
+def test_one_generic_kernel_serves_several_dtypes(backend, run, need_fp64, dtype):
+    need_fp64(dtype)
+    x = np.arange(6).astype(dtype)
+    y = np.ones(6, dtype=dtype)
+    out = np.zeros(6, dtype=dtype)
+    a = np.dtype(dtype).type(3)
+    run(generic_axpy, backend, 6, None, a, x, y, out)
+    np.testing.assert_array_equal(out, a * x + y)
+    assert out.dtype == np.dtype(dtype)

@@ -1,0 +1,258 @@
+"""Argument binding: classify each launch argument, check it against its annotation, and derive the
+specialisation signature. Every problem is a LaunchError naming the parameter, what was given and
+what was expected; nothing here ever casts an array.
+
+Two steps, because the backend may follow the arrays: ``classify`` needs no backend (it finds the
+backends that own native arrays), ``signature`` knows the backend and its capabilities.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import LaunchError
+from ..types import SCALAR_TYPES, ArrayAnnotation, ArrayType, ScalarType, constexpr
+from . import registry
+from .backend import Backend, Capabilities, Device
+
+__all__ = ["HOST", "NATIVE", "FOREIGN", "SCALAR", "CONST", "Bound", "classify", "signature", "describe"]
+
+# Argument kinds.
+HOST = 0      # a NumPy array (or a zero-copy NumPy view of an __array_interface__ / CPU __dlpack__ object)
+NATIVE = 1    # a backend's own device array
+FOREIGN = 2   # a GPU object (__cuda_array_interface__ / device __dlpack__) the backend must adopt
+SCALAR = 3    # a NumPy scalar of the parameter's type
+CONST = 4     # a constexpr value (compiled into the kernel)
+
+_BY_DTYPE: dict[np.dtype, ScalarType] = {t.dtype: t for t in SCALAR_TYPES}
+_SUPPORTED = ", ".join(str(t) for t in SCALAR_TYPES)
+_KDLCPU = 1
+
+
+class Bound:
+    """The classified arguments of one launch."""
+
+    __slots__ = ("kinds", "values", "originals", "owners", "constexprs")
+
+    def __init__(self) -> None:
+        self.kinds: list[int] = []
+        self.values: list[Any] = []
+        self.originals: list[Any] = []
+        self.owners: dict[str, str] = {}     # backend -> name of the first parameter it owns
+        self.constexprs: dict[str, Any] = {}
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of dtype {value.dtype} and shape {value.shape}"
+    if isinstance(value, (bool, int, float, np.generic)):
+        return f"{type(value).__name__} {value!r}"
+    return f"a {type(value).__module__}.{type(value).__qualname__} object"
+
+
+def _dtype_type(name: str, dtype: Any, kname: str) -> ScalarType:
+    try:
+        return _BY_DTYPE[np.dtype(dtype)]
+    except (KeyError, TypeError):
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': arrays of dtype {dtype} are not supported; "
+                          f"expected one of {_SUPPORTED}") from None
+
+
+def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
+    """Check the argument count and kinds; convert scalars; find native arrays' backends."""
+    if len(args) != len(params):
+        names = ", ".join(p.name for p in params)
+        raise LaunchError(f"kernel '{kname}' takes {len(params)} argument(s) ({names}), "
+                          f"but {len(args)} were given")
+    b = Bound()
+    kinds, values = b.kinds, b.values
+    for p, a in zip(params, args):
+        ann = p.annotation
+        b.originals.append(a)
+        if ann is constexpr:
+            kinds.append(CONST)
+            values.append(None)
+            b.constexprs[p.name] = _constexpr_value(p.name, a, kname)
+        elif type(a) is np.ndarray:
+            kinds.append(HOST)
+            values.append(a)
+        elif isinstance(a, (bool, int, float, np.generic)):
+            kinds.append(SCALAR)
+            values.append(_scalar(p.name, ann, a, kname))
+        else:
+            kind, value = _array_like(p.name, a, kname)
+            if kind == NATIVE:
+                b.owners.setdefault(value, p.name)
+                value = a
+            kinds.append(kind)
+            values.append(value)
+    return b
+
+
+def _array_like(name: str, a: Any, kname: str) -> tuple[int, Any]:
+    """Classify an argument that is neither a NumPy array nor a scalar."""
+    if isinstance(a, np.ndarray):                     # subclasses (np.matrix, memmap) as plain arrays
+        return HOST, a.view(np.ndarray)
+    owner = registry.owner_of(a)
+    if owner is not None:
+        return NATIVE, owner
+    if hasattr(a, "__array_interface__"):
+        try:
+            return HOST, np.asarray(a)
+        except Exception as exc:  # noqa: BLE001
+            raise LaunchError(f"kernel '{kname}', parameter '{name}': {describe(a)} has an "
+                              f"__array_interface__ NumPy cannot read ({exc})") from exc
+    if hasattr(a, "__dlpack__"):
+        device_type = None
+        try:
+            device_type = a.__dlpack_device__()[0]
+        except Exception:  # noqa: BLE001 - no device query: assume a CPU tensor and try
+            device_type = _KDLCPU
+        if device_type == _KDLCPU:
+            try:
+                return HOST, np.from_dlpack(a)
+            except Exception as exc:  # noqa: BLE001
+                raise LaunchError(f"kernel '{kname}', parameter '{name}': {describe(a)} could not be "
+                                  f"shared with NumPy through __dlpack__ ({exc})") from exc
+        return FOREIGN, a
+    if hasattr(a, "__cuda_array_interface__"):
+        return FOREIGN, a
+    raise LaunchError(f"kernel '{kname}', parameter '{name}': got {describe(a)}; expected an array "
+                      "(NumPy, a backend's device array, or an object with __dlpack__, "
+                      "__cuda_array_interface__ or __array_interface__) or a scalar (bool, int, float, NumPy scalar)")
+
+
+def _constexpr_value(name: str, a: Any, kname: str) -> Any:
+    if isinstance(a, np.generic) and not isinstance(a, (np.complexfloating, np.void)):
+        a = a.item()
+    if isinstance(a, (bool, int, float)):
+        return a
+    raise LaunchError(f"kernel '{kname}', parameter '{name}' is pk.constexpr: got {describe(a)}; "
+                      "expected a Python int, float or bool")
+
+
+def _scalar(name: str, ann: Any, a: Any, kname: str) -> Any:
+    """The NumPy scalar passed for parameter ``name`` (annotated: converted to the annotation)."""
+    if isinstance(ann, ArrayAnnotation):
+        raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {describe(a)}; "
+                          "expected an array")
+    if isinstance(ann, ScalarType):
+        return _convert(name, ann, a, kname)
+    if isinstance(a, np.generic):
+        if a.dtype not in _BY_DTYPE:
+            raise LaunchError(f"kernel '{kname}', parameter '{name}': scalars of dtype {a.dtype} are not "
+                              f"supported; expected one of {_SUPPORTED}")
+        return a
+    if isinstance(a, bool):
+        return np.bool_(a)
+    if isinstance(a, int):
+        if not -(2 ** 63) <= a < 2 ** 63:
+            raise LaunchError(f"kernel '{kname}', parameter '{name}': the int {a} does not fit int64 "
+                              "(unannotated Python ints are int64); annotate the parameter (e.g. pk.uint64) "
+                              "or pass a NumPy scalar")
+        return np.int64(a)
+    return np.float64(a)
+
+
+def _convert(name: str, t: ScalarType, a: Any, kname: str) -> Any:
+    """Convert a scalar to the annotated type ``t``, refusing what would lose meaning silently."""
+    is_bool = isinstance(a, (bool, np.bool_))
+    is_int = isinstance(a, (int, np.integer)) and not isinstance(a, bool)
+    where = f"kernel '{kname}', parameter '{name}' is annotated {t!r}"
+    if t.is_bool:
+        if not is_bool:
+            raise LaunchError(f"{where}: got {describe(a)}; expected a bool")
+        return np.bool_(a)
+    if t.is_int:
+        if not (is_bool or is_int):
+            raise LaunchError(f"{where}: got {describe(a)}; expected an int (convert it explicitly)")
+        v = int(a)
+        if not t.min <= v <= t.max:
+            raise LaunchError(f"{where}: the int {v} does not fit {t} (range {t.min}..{t.max})")
+        return t.dtype.type(v)
+    if not (is_bool or is_int or isinstance(a, (float, np.floating))):
+        raise LaunchError(f"{where}: got {describe(a)}; expected a real number")
+    try:
+        with np.errstate(over="ignore"):
+            return t.dtype.type(a)
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise LaunchError(f"{where}: {describe(a)} cannot be converted to {t} ({exc})") from exc
+
+
+def _check_array(name: str, ann: Any, st: ScalarType, ndim: int, kname: str, given: str) -> None:
+    if ndim < 1:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': got {given}; 0-d arrays are not "
+                          "supported (pass a scalar, e.g. x[()], or a 1-element array)")
+    if isinstance(ann, ScalarType):
+        raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+                          "expected a scalar")
+    if isinstance(ann, ArrayAnnotation):
+        if ann.dtype is not None and ann.dtype != st:
+            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+                              f"expected dtype {ann.dtype} (arrays are never cast: convert with .astype)")
+        if ann.ndim is not None and ann.ndim != ndim:
+            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+                              f"expected {ann.ndim} dimension(s)")
+
+
+def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device, caps: Capabilities,
+              kname: str) -> tuple[Any, ...]:
+    """The hashable per-argument signature of the launch (part of the cache key). FOREIGN arguments
+    are adopted by ``backend`` here (their kind becomes NATIVE)."""
+    sig: list[Any] = []
+    strided = caps.strided_arrays
+    for i, p in enumerate(params):
+        kind = b.kinds[i]
+        v = b.values[i]
+        if kind == HOST:
+            st = _BY_DTYPE.get(v.dtype) or _dtype_type(p.name, v.dtype, kname)
+            if v.ndim < 1 or p.annotation is not None:
+                _check_array(p.name, p.annotation, st, v.ndim, kname, describe(v))
+            sig.append((st, v.ndim, (not strided) or v.flags.c_contiguous))
+        elif kind == SCALAR:
+            sig.append(_BY_DTYPE[v.dtype])
+        elif kind == CONST:
+            c = b.constexprs[p.name]
+            sig.append(("constexpr", type(c).__name__, repr(c)))
+        else:
+            if kind == FOREIGN:
+                v = _adopt(p.name, backend, device, v, kname)
+                b.values[i] = v
+                b.kinds[i] = NATIVE
+            try:
+                shape, dtype, contiguous = backend.native_shape(v)
+            except Exception as exc:  # noqa: BLE001
+                raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' cannot "
+                                  f"read the shape of {describe(v)} ({exc})") from exc
+            st = _dtype_type(p.name, dtype, kname)
+            _check_array(p.name, p.annotation, st, len(shape), kname, f"{describe(v)} of dtype {dtype}")
+            if not contiguous and not strided:
+                raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' needs "
+                                  "C-contiguous device arrays; got a strided one (make it contiguous first)")
+            sig.append((st, len(shape), bool(contiguous), "native"))
+    return tuple(sig)
+
+
+def _adopt(name: str, backend: Backend, device: Device, obj: Any, kname: str) -> Any:
+    try:
+        native = backend.adopt(obj, device)
+    except Exception as exc:  # noqa: BLE001
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': backend '{backend.name}' cannot use "
+                          f"{describe(obj)} ({type(exc).__name__}: {exc})") from exc
+    if native is None:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': backend '{backend.name}' cannot use "
+                          f"{describe(obj)} (a GPU array); pass a NumPy array or launch on 'cuda'")
+    return native
+
+
+def arg_types(params: Sequence[Any], sig: tuple[Any, ...]) -> dict[str, Any]:
+    """The ``arg_types`` mapping ``frontend.specialize`` takes, rebuilt from a signature."""
+    out: dict[str, Any] = {}
+    for p, s in zip(params, sig):
+        if isinstance(s, ScalarType):
+            out[p.name] = s
+        elif s[0] != "constexpr":
+            out[p.name] = ArrayType(s[0], s[1], contiguous=s[2])
+    return out

@@ -1,0 +1,181 @@
+"""The launch API: ``@pk.kernel``, ``kernel[ndrange, workgroup](*args)``, ``kernel.on``, ``pk.use``,
+and compile-without-launching (``kernel.source``, ``kernel.compile``, ``kernel.ir``)."""
+from __future__ import annotations
+
+import contextlib
+import functools
+from typing import Any, Callable, Iterator
+
+from ..errors import CompileError, LaunchError, PortakernError
+from . import args as A
+from . import cache, launch, registry
+from .backend import Capabilities, Device
+
+__all__ = ["Kernel", "kernel", "use"]
+
+
+class Kernel:
+    """A kernel: a Python function in the kernel language, compiled per signature and backend.
+
+    Launch with ``kernel[ndrange](*args)`` or ``kernel[ndrange, workgroup](*args)``.
+    """
+
+    def __init__(self, fn: Callable[..., Any], debug: bool = False, **options: Any) -> None:
+        if not callable(fn) or not hasattr(fn, "__code__"):
+            raise CompileError(f"@pk.kernel decorates a Python function (def ...), got {fn!r}")
+        self.fn = fn
+        self.debug = bool(debug)
+        self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (("debug", self.debug),)
+        self._src: Any = None
+        self._compiled: dict[tuple[Any, ...], launch.Compiled] = {}
+        self._stats = cache.CacheStats()
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    # -- front end ---------------------------------------------------------------------------------
+    def _analyze(self) -> Any:
+        """Parse the function once (``frontend.analyze``)."""
+        from .. import frontend
+
+        try:
+            self._src = frontend.analyze(self.fn)
+        except PortakernError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            raise CompileError(f"internal error while reading kernel '{self.__name__}': "
+                               f"{type(exc).__name__}: {exc} (please report)") from exc
+        return self._src
+
+    # -- launching -----------------------------------------------------------------------------------
+    def __getitem__(self, grid: Any) -> _Launch:
+        nd, wg, ambiguous = launch.parse_grid(grid, self.__name__)
+        return _Launch(self, nd, wg, ambiguous, None, None)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise LaunchError(f"kernel '{self.__name__}' is launched over an index space: "
+                          f"{self.__name__}[ndrange](...) or {self.__name__}[ndrange, workgroup](...)")
+
+    def on(self, backend: str, device: Any = None) -> BoundKernel:
+        """This kernel bound to ``backend`` (and ``device``): ``kernel.on("opencl")[n](...)``."""
+        if not isinstance(backend, str):
+            raise LaunchError(f"kernel.on(backend): backend must be a name such as 'numpy', got {backend!r}")
+        return BoundKernel(self, registry.canonical_name(backend), device)
+
+    # -- compiling without launching -----------------------------------------------------------------
+    def _specialize(self, backend: str, args: tuple[Any, ...], ndrange: Any,
+                    target: str | None) -> tuple[Any, Any, Any, Any, tuple[Any, ...]]:
+        src = self._src if self._src is not None else self._analyze()
+        b = registry.get_backend(backend)
+        try:
+            device = registry.resolve_device(b, None)
+        except PortakernError:
+            device = Device(b.name, f"compile-only:{target or 'default'}", "no device (compile only)")
+        try:
+            caps = b.capabilities(device)
+        except Exception:  # noqa: BLE001 - no device: layout rules of the default capabilities
+            caps = Capabilities()
+        bound = A.classify(src.params, args, self.__name__)
+        sig = A.signature(src.params, bound, b, device, caps, self.__name__)
+        if ndrange is None:
+            grid_ndim = max(1, int(src.index_dims))
+        else:
+            grid_ndim = len(launch.parse_grid((ndrange, None), self.__name__)[0])
+        kir = launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)
+        key = (b.name, device.key, sig, grid_ndim, src.frozen_values())
+        return src, b, device, kir, key
+
+    def source(self, backend: str, *args: Any, ndrange: Any = None) -> str:
+        """The source ``backend`` generates for these example arguments (CUDA C, OpenCL C, Python)."""
+        _, b, _, kir, _ = self._specialize(backend, args, ndrange, None)
+        with launch._framework_errors(b, self, "render"):
+            return b.render(kir)
+
+    def compile(self, backend: str, *args: Any, target: str | None = None, ndrange: Any = None) -> bytes:
+        """Compile for these example arguments without launching; returns the backend's ``build`` bytes
+        (cached on disk). Works with no device for "cuda" (``target="sm_90"``) and "numba-cuda" (PTX)."""
+        src, b, device, kir, key = self._specialize(backend, args, ndrange, target)
+        return launch.build(self, src, kir, key, b, device, target)[1]
+
+    def ir(self, *args: Any, ndrange: Any = None) -> str:
+        """The typed IR for these example arguments, as text."""
+        from ..ir import format_kernel  # the front end's printer
+
+        src = self._src if self._src is not None else self._analyze()
+        bound = A.classify(src.params, args, self.__name__)
+        b = registry.get_backend("numpy")
+        sig = A.signature(src.params, bound, b, Device("numpy", "ir", "ir"), Capabilities(strided_arrays=True),
+                          self.__name__)
+        grid_ndim = max(1, int(src.index_dims)) if ndrange is None else \
+            len(launch.parse_grid((ndrange, None), self.__name__)[0])
+        return str(format_kernel(launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)))
+
+    # -- introspection -------------------------------------------------------------------------------
+    def cache_info(self) -> dict[str, int]:
+        """Counters of this kernel's caches: memory_hits, disk_hits, builds, disk_writes, disk_rejected,
+        and ``entries`` (specialisations loaded in memory)."""
+        info = self._stats.as_dict()
+        info["entries"] = len(self._compiled)
+        return info
+
+    def clear_cache(self) -> None:
+        """Forget the in-memory specialisations (the disk cache stays)."""
+        self._compiled.clear()
+
+    def __repr__(self) -> str:
+        return f"<portakern kernel {self.__name__}{' debug' if self.debug else ''}>"
+
+
+class BoundKernel:
+    """A kernel bound to a backend and device by ``kernel.on(...)``."""
+
+    __slots__ = ("kernel", "backend", "device")
+
+    def __init__(self, kernel: Kernel, backend: str, device: Any) -> None:
+        self.kernel, self.backend, self.device = kernel, backend, device
+
+    def __getitem__(self, grid: Any) -> _Launch:
+        nd, wg, ambiguous = launch.parse_grid(grid, self.kernel.__name__)
+        return _Launch(self.kernel, nd, wg, ambiguous, self.backend, self.device)
+
+    def source(self, *args: Any, ndrange: Any = None) -> str:
+        """The generated source on the bound backend."""
+        return self.kernel.source(self.backend, *args, ndrange=ndrange)
+
+    def compile(self, *args: Any, target: str | None = None, ndrange: Any = None) -> bytes:
+        """Compile on the bound backend without launching."""
+        return self.kernel.compile(self.backend, *args, target=target, ndrange=ndrange)
+
+    def __repr__(self) -> str:
+        return f"<portakern kernel {self.kernel.__name__} on {self.backend}>"
+
+
+class _Launch:
+    """``kernel[grid]``: call it with the arguments to run the kernel."""
+
+    __slots__ = ("kernel", "nd", "wg", "ambiguous", "backend", "device")
+
+    def __init__(self, kernel: Kernel, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous: bool,
+                 backend: str | None, device: Any) -> None:
+        self.kernel, self.nd, self.wg, self.ambiguous = kernel, nd, wg, ambiguous
+        self.backend, self.device = backend, device
+
+    def __call__(self, *args: Any) -> Any:
+        return launch.run(self.kernel, self.nd, self.wg, self.ambiguous, args, self.backend, self.device)
+
+
+def kernel(fn: Callable[..., Any] | None = None, *, debug: bool = False, **options: Any) -> Any:
+    """Decorate a kernel: ``@pk.kernel`` or ``@pk.kernel(debug=True)`` (bounds checks on every backend)."""
+    if fn is None:
+        return lambda f: Kernel(f, debug=debug, **options)
+    return Kernel(fn, debug=debug, **options)
+
+
+@contextlib.contextmanager
+def use(backend: str, device: Any = None) -> Iterator[None]:
+    """Run every launch in the block on ``backend`` (and ``device``): ``with pk.use("opencl"): ...``."""
+    if not isinstance(backend, str):
+        raise LaunchError(f"pk.use(backend): backend must be a name such as 'numpy', got {backend!r}")
+    token = launch.current_backend.set((registry.canonical_name(backend), device))
+    try:
+        yield
+    finally:
+        launch.current_backend.reset(token)

@@ -1,0 +1,356 @@
+"""One launch, end to end: grid checks, backend choice, cache lookup, compile on a miss, the call, and
+copying results back into the caller's NumPy arrays.
+
+The cached path is kept short on purpose (it is the dispatch overhead every benchmark measures):
+classify the arguments, build the key, one dict lookup, prepare native arrays, call the launcher.
+"""
+from __future__ import annotations
+
+import contextvars
+import operator
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import BackendUnavailable, CompileError, LaunchError, PortakernError
+from . import args as A
+from . import cache, config, registry
+from .backend import Backend, Capabilities, Device, LaunchGrid
+
+__all__ = ["parse_grid", "current_backend", "run", "Compiled", "prepare", "specialize_for"]
+
+#: ``with pk.use(...)``: (backend name, device spec) for the current context.
+current_backend: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar(
+    "portakern_backend", default=None)
+
+
+# ----------------------------------------------------------------------------------------- grids
+def _dims(value: Any, what: str, kname: str, minimum: int) -> tuple[int, ...]:
+    items = tuple(value) if isinstance(value, (tuple, list)) else (value,)
+    if not 1 <= len(items) <= 3:
+        raise LaunchError(f"kernel '{kname}': {what} must be an int or a tuple of 1 to 3 ints, got {value!r}")
+    out = []
+    for v in items:
+        if isinstance(v, (bool, np.bool_)):
+            raise LaunchError(f"kernel '{kname}': {what} must contain ints, got {value!r}")
+        try:
+            n = operator.index(v)
+        except TypeError:
+            raise LaunchError(f"kernel '{kname}': {what} must be an int or a tuple of 1 to 3 ints, "
+                              f"got {value!r}") from None
+        if n < minimum:
+            need = "non-negative" if minimum == 0 else "positive"
+            raise LaunchError(f"kernel '{kname}': {what} sizes must be {need} ints, got {value!r}")
+        out.append(n)
+    return tuple(out)
+
+
+def parse_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] | None, bool]:
+    """``kernel[item]`` -> (ndrange, workgroup or None, ambiguous).
+
+    ``kernel[n]``, ``kernel[(a, b)]`` ... ``kernel[n, wg]``, ``kernel[(a, b), (c, d)]``,
+    ``kernel[(a, b), None]``. Python cannot tell ``kernel[(a, b)]`` from ``kernel[a, b]``: two plain
+    ints mean (ndrange, workgroup); ``ambiguous`` flags that form so the launch can catch a kernel
+    that indexes 2 dimensions (then ``kernel[(a, b), None]`` is what was meant).
+    """
+    if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], (tuple, list)):
+        nd = _dims(item[0], "ndrange", kname, 0)
+        wg = None if item[1] is None else _dims(item[1], "workgroup", kname, 1)
+        ambiguous = wg is not None and not isinstance(item[1], (tuple, list))
+    elif isinstance(item, tuple) and len(item) == 2:
+        nd = _dims(item[0], "ndrange", kname, 0)
+        wg = None if item[1] is None else _dims(item[1], "workgroup", kname, 1)
+        ambiguous = False
+    elif isinstance(item, tuple) and len(item) == 1 and isinstance(item[0], (tuple, list)):
+        nd, wg, ambiguous = _dims(item[0], "ndrange", kname, 0), None, False
+    else:
+        nd, wg, ambiguous = _dims(item, "ndrange", kname, 0), None, False
+    if wg is not None and len(wg) != len(nd):
+        raise LaunchError(f"kernel '{kname}': workgroup {wg} and ndrange {nd} must have the same number of "
+                          "dimensions")
+    return nd, wg, ambiguous
+
+
+def check_grid(c: Compiled, nd: tuple[int, ...], wg: tuple[int, ...] | None, kname: str) -> None:
+    """Barrier/local kernels need an explicit workgroup dividing the ndrange; any workgroup must fit."""
+    if c.needs_workgroup:
+        why = "pk.barrier()" if c.ir.uses_barrier else "pk.local_array"
+        if wg is None:
+            raise LaunchError(f"kernel '{kname}' uses {why}, so it needs an explicit workgroup: "
+                              f"kernel[ndrange, workgroup]; got ndrange {nd} and no workgroup")
+        if any(n % w for n, w in zip(nd, wg)):
+            raise LaunchError(f"kernel '{kname}' uses {why}: ndrange {nd} must be a multiple of the "
+                              f"workgroup {wg} in every dimension")
+    if wg is not None:
+        size = 1
+        for w in wg:
+            size *= w
+        if size > c.caps.max_workgroup_size:
+            raise LaunchError(f"kernel '{kname}': workgroup {wg} has {size} work-items; backend "
+                              f"'{c.backend.name}' allows at most {c.caps.max_workgroup_size}")
+
+
+# --------------------------------------------------------------------------------------- backends
+_device_cache: dict[tuple[int, Any], tuple[Backend, Device, Capabilities]] = {}
+
+
+def resolve_backend(name: str, device_spec: Any) -> tuple[Backend, Device, Capabilities]:
+    """(backend, device, capabilities) for running on ``name``; cached per hashable device spec."""
+    backend = registry.get_backend(name)
+    try:
+        key = (id(backend), device_spec)
+        hit = _device_cache.get(key)
+    except TypeError:                    # an unhashable framework object: resolve every time
+        key, hit = None, None
+    if hit is not None and hit[0] is backend:
+        return hit
+    device = registry.require_device(backend, device_spec)
+    try:
+        caps = backend.capabilities(device)
+    except PortakernError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise BackendUnavailable(f"backend '{backend.name}' could not describe device {device.name!r}: "
+                                 f"{type(exc).__name__}: {exc}") from exc
+    result = (backend, device, caps)
+    if key is not None:
+        _device_cache[key] = result
+    return result
+
+
+def choose_backend(bound_name: str | None, bound_device: Any, b: A.Bound, params: Sequence[Any],
+                   kname: str) -> tuple[str, Any, str]:
+    """(backend name, device spec, how it was chosen): ``.on`` > ``pk.use`` > PORTAKERN_BACKEND > the arrays."""
+    if bound_name is not None:
+        name, dev, how = bound_name, bound_device, "kernel.on(...)"
+    else:
+        ctx = current_backend.get()
+        if ctx is not None:
+            name, dev, how = ctx[0], ctx[1], "pk.use(...)"
+        else:
+            env = config.default_backend()
+            if env:
+                name, dev, how = env, None, "PORTAKERN_BACKEND"
+            elif b.owners:
+                if len(b.owners) > 1:
+                    parts = ", ".join(f"'{p}' belongs to '{o}'" for o, p in b.owners.items())
+                    raise LaunchError(f"kernel '{kname}': arrays of two backends in one launch ({parts}); "
+                                      "move them to one backend first")
+                return next(iter(b.owners)), None, "the arrays"
+            elif A.FOREIGN in b.kinds:
+                return "cuda", None, "the arrays"
+            else:
+                return registry.default_cpu_backend(), None, "the default CPU backend"
+    name = registry.canonical_name(name) if isinstance(name, str) else name
+    for owner, pname in b.owners.items():
+        if owner != name:
+            raise LaunchError(f"kernel '{kname}', parameter '{pname}': an array of backend '{owner}', but the "
+                              f"launch runs on '{name}' (chosen by {how}); move it to '{name}' or to NumPy")
+    return name, dev, how
+
+
+# --------------------------------------------------------------------------------------- compiling
+@dataclass(slots=True)
+class Compiled:
+    """A loaded specialisation: what the cached fast path needs."""
+
+    ir: Any
+    launcher: Any
+    written: tuple[int, ...]          # indices of written array params
+    needs_workgroup: bool
+    backend: Backend
+    device: Device
+    caps: Capabilities
+    artifact: bytes
+    source: str
+    names: tuple[str, ...]            # every parameter's name (constexprs included), by index
+
+
+def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict[str, Any],
+                   grid_ndim: int) -> Any:
+    """The typed IR of ``kernel`` for one signature (front end errors pass through as CompileError)."""
+    from .. import frontend
+
+    params = src.params
+    try:
+        return frontend.specialize(src, A.arg_types(params, sig), constexprs, grid_ndim, kernel.debug)
+    except PortakernError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        raise CompileError(f"internal error while compiling kernel '{kernel.__name__}': "
+                           f"{type(exc).__name__}: {exc} (please report)") from exc
+
+
+def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backend, device: Device,
+          target: str | None = None) -> tuple[str, bytes, bool]:
+    """(source, artifact, from_disk): render, then the disk cache or ``backend.build``."""
+    stats = kernel._stats
+    with _framework_errors(backend, kernel, "render"):
+        source = backend.render(kir)
+    digest = cache.disk_key(source, (src.source_hash, kernel.options, key), backend.name, _version(backend),
+                            target)
+    payload = cache.disk_load(backend.name, digest, stats)
+    if payload is not None:
+        cache.bump(stats, "disk_hits")
+        return source, payload, True
+    with _framework_errors(backend, kernel, "build"):
+        payload = backend.build(kir, source, device, target)
+    if not isinstance(payload, (bytes, bytearray)):
+        raise CompileError(f"backend '{backend.name}' returned {type(payload).__name__} from build(); "
+                           "expected bytes (a backend bug)")
+    cache.bump(stats, "builds")
+    cache.disk_store(backend.name, digest, bytes(payload), stats)
+    return source, bytes(payload), False
+
+
+def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], constexprs: dict[str, Any],
+                  grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
+    """Specialise, build (or load from disk) and load one signature; store it in the memory cache."""
+    kir = specialize_for(kernel, src, sig, constexprs, grid_ndim)
+    source, payload, from_disk = build(kernel, src, kir, key, backend, device)
+    try:
+        with _framework_errors(backend, kernel, "load"):
+            launcher = backend.load(kir, payload, device)
+    except CompileError:
+        if not from_disk:
+            raise
+        # A stale or foreign entry that passed its checksum: rebuild it once from the source.
+        with _framework_errors(backend, kernel, "build"):
+            payload = backend.build(kir, source, device, None)
+        cache.bump(kernel._stats, "builds")
+        with _framework_errors(backend, kernel, "load"):
+            launcher = backend.load(kir, payload, device)
+    names = [p.name for p in src.params]
+    written = tuple(names.index(w) for w in kir.written if w in names)
+    c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
+                 payload, source, tuple(names))
+    kernel._compiled[key] = c
+    return c
+
+
+def _version(backend: Backend) -> str:
+    try:
+        return str(backend.version())
+    except Exception:  # noqa: BLE001
+        return ""
+
+
+class _framework_errors:
+    """Map an exception escaping a backend's render/build/load to CompileError (PortakernErrors pass)."""
+
+    def __init__(self, backend: Backend, kernel: Any, step: str) -> None:
+        self.backend, self.kernel, self.step = backend, kernel, step
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, tp: Any, exc: Any, tb: Any) -> bool:
+        if exc is None or isinstance(exc, (PortakernError, MemoryError)) or not isinstance(exc, Exception):
+            return False
+        raise CompileError(f"backend '{self.backend.name}' failed to {self.step} kernel "
+                           f"'{self.kernel.__name__}': {type(exc).__name__}: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------- launching
+def prepare(b: A.Bound, c: Compiled) -> tuple[list[Any], dict[int, np.ndarray]]:
+    """Native arguments for the launcher, and {index: contiguous copy} of strided host arrays."""
+    backend, device = c.backend, c.device
+    natives: list[Any] = []
+    staged: dict[int, np.ndarray] = {}
+    strided = c.caps.strided_arrays
+    for i, kind in enumerate(b.kinds):
+        v = b.values[i]
+        if kind == A.HOST:
+            if not strided and not v.flags.c_contiguous:
+                v = np.ascontiguousarray(v)
+                staged[i] = v
+            try:
+                v = backend.from_host(v, device)
+            except PortakernError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise LaunchError(f"backend '{backend.name}' could not copy an argument to its device: "
+                                  f"{type(exc).__name__}: {exc}") from exc
+        elif kind == A.CONST:
+            continue
+        natives.append(v)
+    return natives, staged
+
+
+def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous: bool, args: Sequence[Any],
+        bound_name: str | None, bound_device: Any) -> Any:
+    """Launch ``kernel`` over ``nd``/``wg`` with ``args``; return the written arrays (see LANGUAGE.md)."""
+    src = kernel._src if kernel._src is not None else kernel._analyze()
+    params = src.params
+    kname = kernel.__name__
+    b = A.classify(params, args, kname)
+    name, dev_spec, _ = choose_backend(bound_name, bound_device, b, params, kname)
+    backend, device, caps = resolve_backend(name, dev_spec)
+    sig = A.signature(params, b, backend, device, caps, kname)
+    key = (backend.name, device.key, sig, len(nd), src.frozen_values())
+    c = kernel._compiled.get(key)
+    if c is None:
+        if ambiguous and src.index_dims >= 2:
+            raise LaunchError(f"kernel '{kname}' indexes {src.index_dims} dimensions, but kernel[{nd[0]}, {wg[0]}] "
+                              f"means ndrange ({nd[0]},) with workgroup ({wg[0]},); for a 2-D ndrange write "
+                              f"kernel[({nd[0]}, {wg[0]}), None] (or add a workgroup tuple)")
+        c = compile_entry(kernel, src, key, sig, b.constexprs, len(nd), backend, device, caps)
+    else:
+        kernel._stats.memory_hits += 1
+        cache._GLOBAL.memory_hits += 1
+    if c.needs_workgroup or wg is not None:
+        check_grid(c, nd, wg, kname)
+    for i in c.written:
+        if b.kinds[i] == A.HOST and not b.values[i].flags.writeable:
+            raise LaunchError(f"kernel '{kname}', parameter '{params[i].name}': the kernel writes this array, "
+                              "but a read-only array was given; pass a writeable array (e.g. a copy)")
+    for i, n in enumerate(nd):
+        if n == 0:
+            return _results(c, b, None, {})
+    natives, staged = prepare(b, c)
+    try:
+        out = c.launcher(LaunchGrid(nd, wg), natives)
+    except PortakernError:
+        raise
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kname}': "
+                          f"{type(exc).__name__}: {exc}") from exc
+    return _results(c, b, out, staged)
+
+
+def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -> Any:
+    """Copy results into host arrays and build the return value (one array, a tuple, or None)."""
+    if not c.written:
+        return None
+    backend = c.backend
+    ret = []
+    for i in c.written:
+        kind = b.kinds[i]
+        if out is None:                                   # nothing ran (an empty ndrange)
+            ret.append(b.originals[i])
+            continue
+        name = c.names[i]
+        try:
+            res = out[name]
+        except (KeyError, TypeError) as exc:
+            raise LaunchError(f"backend '{backend.name}' did not return written array '{name}' "
+                              "(a backend bug)") from exc
+        if kind == A.HOST:
+            host = b.values[i]
+            if res is not host:
+                try:
+                    data = backend.to_host(res)
+                except Exception as exc:  # noqa: BLE001
+                    raise LaunchError(f"backend '{backend.name}' could not copy '{name}' back: {exc}") from exc
+                if data is not host:
+                    np.copyto(host, data.reshape(host.shape), casting="no")
+            ret.append(b.originals[i])
+        elif c.caps.in_place:
+            ret.append(b.originals[i])
+        else:
+            ret.append(res)
+    return ret[0] if len(ret) == 1 else tuple(ret)
+

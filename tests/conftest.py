@@ -1,0 +1,43 @@
+"""Session-wide test setup: import paths, environment, the disk cache and Hypothesis profiles.
+
+Set here, before any test module imports a framework:
+- ``PORTAKERN_VERIFY=1``: the IR verifier runs after every specialisation.
+- ``NUMBA_ENABLE_CUDASIM=1``: numba-cuda runs in Numba's CUDA simulator (tests that need the real
+  numba.cuda, such as PTX compilation, start a subprocess without it).
+- ``PORTAKERN_CACHE_DIR``: a fresh temporary directory per session, removed at the end.
+- ``PORTAKERN_BACKEND`` is removed so routing tests see the documented defaults.
+
+Hypothesis: profile "ci" (the default: derandomised, ~100 examples, no deadline) or "full"
+(5000 examples), chosen with ``HYPOTHESIS_PROFILE``.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT / "backends", ROOT):          # a source checkout works without reinstalling
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+os.environ["PORTAKERN_VERIFY"] = "1"
+os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+os.environ.pop("PORTAKERN_BACKEND", None)
+_CACHE_DIR = tempfile.mkdtemp(prefix="portakern-test-cache-")
+os.environ["PORTAKERN_CACHE_DIR"] = _CACHE_DIR
+atexit.register(shutil.rmtree, _CACHE_DIR, ignore_errors=True)
+
+try:
+    from hypothesis import HealthCheck, settings
+except ImportError:  # pragma: no cover - hypothesis is in the "test" extra
+    pass
+else:
+    settings.register_profile("ci", derandomize=True, max_examples=100, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+    settings.register_profile("full", max_examples=5000, deadline=None,
+                              suppress_health_check=[HealthCheck.too_slow], print_blob=True)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

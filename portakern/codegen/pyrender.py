@@ -1,0 +1,311 @@
+"""The Python renderer shared by the ``numba`` and ``numba-cuda`` backends.
+
+It turns typed IR expressions and statements into Python source over NumPy scalars that Numba
+compiles (and that the CUDA simulator runs as plain Python). Every expression it renders has exactly
+its IR type in Numba's typing: Numba promotes small integers to 64 bits and would otherwise drift from
+the NumPy 2 types the front end decided, so results are cast back (``np.int32(...)``) wherever Numba
+might widen. The numbers contract lives in ``pyprelude`` helpers (called by bare name: each backend's
+prelude module provides them compiled for its target) and in the rules below.
+
+A backend subclasses :class:`PyRenderer` and fills the hooks: index queries, return/break/continue,
+barriers, array declarations and atomics; the kernel's outer structure (grid loops, phases) is the
+backend's own. Names: user variables become ``v_<name>``, arrays ``a_<name>``, internals ``_pk_*``, so
+nothing a user writes can clash with ``np``, ``math`` or a helper.
+"""
+from __future__ import annotations
+
+import math
+
+from ..errors import CompileError
+from ..ir import nodes as ir
+from ..ir.visit import access_sites
+from ..types import ScalarType
+from .pysource import PySource
+
+Op = ir.Op
+
+_CMP = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">=", Op.EQ: "==", Op.NE: "!="}
+_ARITH = {Op.ADD: "+", Op.SUB: "-", Op.MUL: "*"}
+_BITS = {Op.AND: "&", Op.OR: "|", Op.XOR: "^"}
+
+
+def np_type(t: ScalarType) -> str:
+    """The NumPy scalar constructor naming ``t`` in generated code (``np.float32``)."""
+    return "np.bool_" if t.is_bool else f"np.{t.name}"
+
+
+def const(value: bool | int | float, t: ScalarType) -> str:
+    """A typed literal: ``np.float32(1.5)``, ``np.int64(-3)``, ``True``."""
+    if t.is_bool:
+        return "True" if value else "False"
+    if t.is_float:
+        v = float(value)
+        if math.isnan(v):
+            text = "np.nan"
+        elif math.isinf(v):
+            text = "np.inf" if v > 0 else "-np.inf"
+        else:
+            text = repr(v)
+        return f"{np_type(t)}({text})"
+    return f"{np_type(t)}({int(value)})"
+
+
+class PyRenderer:
+    """Expressions and item-level statements of one kernel as Python source.
+
+    ``math_templates`` maps a math op to a format string over its arguments (``{0}``, ``{1}``...);
+    the result is cast to the call's type. Subclasses override it and the hook methods.
+    """
+
+    math_templates: dict[Op, str] = {
+        Op.SQRT: "math.sqrt({0})", Op.EXP: "math.exp({0})", Op.EXPM1: "math.expm1({0})",
+        Op.LOG: "math.log({0})", Op.LOG2: "math.log2({0})", Op.LOG10: "math.log10({0})",
+        Op.LOG1P: "math.log1p({0})", Op.SIN: "math.sin({0})", Op.COS: "math.cos({0})",
+        Op.TAN: "math.tan({0})", Op.ASIN: "math.asin({0})", Op.ACOS: "math.acos({0})",
+        Op.ATAN: "math.atan({0})", Op.ATAN2: "math.atan2({0}, {1})", Op.SINH: "math.sinh({0})",
+        Op.COSH: "math.cosh({0})", Op.TANH: "math.tanh({0})", Op.ERF: "math.erf({0})",
+        Op.ERFC: "math.erfc({0})", Op.POWF: "math.pow({0}, {1})", Op.HYPOT: "math.hypot({0}, {1})",
+        Op.COPYSIGN: "math.copysign({0}, {1})", Op.ISNAN: "math.isnan({0})",
+        Op.ISINF: "math.isinf({0})", Op.ISFINITE: "math.isfinite({0})",
+        Op.EXP2: "math.pow({T}(2.0), {0})", Op.RSQRT: "({T}(1.0) / math.sqrt({0}))",
+        Op.FLOOR: "floor_f64(np.float64({0}))", Op.CEIL: "ceil_f64(np.float64({0}))",
+        Op.TRUNC: "trunc_f64(np.float64({0}))", Op.RINT: "round_even_f64(np.float64({0}))",
+        Op.FMA: "fma({0}, {1}, {2})",
+    }
+
+    def __init__(self, kernel: ir.Kernel) -> None:
+        self.kernel = kernel
+        self.sites = access_sites(kernel) if kernel.debug else {}
+
+    # ------------------------------------------------------------------ hooks for backends
+    def index_query(self, q: ir.IndexQuery) -> str:
+        """An index query's value (int64)."""
+        raise NotImplementedError
+
+    def var(self, name: str) -> str:
+        """How a scalar variable is read and written."""
+        return f"v_{name}"
+
+    def array(self, name: str) -> str:
+        """The Python name of an array."""
+        return f"a_{name}"
+
+    def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
+        """``array[indices]`` as an lvalue/rvalue."""
+        return f"{self.array(arr.name)}[{', '.join(indices)}]"
+
+    def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
+        """An atomic RMW returning the old value."""
+        raise NotImplementedError
+
+    def emit_return(self, src: PySource) -> None:
+        raise NotImplementedError
+
+    def emit_break(self, src: PySource) -> None:
+        src.line("break")
+
+    def emit_continue(self, src: PySource) -> None:
+        src.line("continue")
+
+    def emit_barrier(self, src: PySource) -> None:
+        raise NotImplementedError
+
+    def emit_decl(self, d: ir.DeclArray, src: PySource) -> None:
+        raise NotImplementedError
+
+    def emit_for(self, s: ir.For, src: PySource, body: callable) -> None:  # type: ignore[valid-type]
+        """``for`` with the IR's bounds semantics (step 0 runs zero times); ``body()`` emits the body."""
+        start, stop, step = self.expr(s.start), self.expr(s.stop), self.expr(s.step)
+        if isinstance(s.step, ir.Const) and s.step.value != 0:
+            header = f"for {self.var(s.var.name)} in range({start}, {stop}, {step})"
+        else:
+            st = f"_pk_step{id(s) % 100000}"
+            src.line(f"{st} = {step}")
+            header = (f"for {self.var(s.var.name)} in range({start}, ({stop}) if {st} != 0 else ({start}), "
+                      f"{st} if {st} != 0 else np.int64(1))")
+        with src.block(header):
+            body()
+
+    # ------------------------------------------------------------------ expressions
+    def expr(self, e: ir.Expr) -> str:
+        """Python source for ``e``, typed exactly ``e.type`` under Numba."""
+        method = getattr(self, "_e_" + type(e).__name__, None)
+        if method is None:
+            raise CompileError(f"the Python renderer has no rule for {type(e).__name__}")
+        return method(e)
+
+    def _e_Const(self, e: ir.Const) -> str:
+        return const(e.value, e.type)
+
+    def _e_Var(self, e: ir.Var) -> str:
+        return self.var(e.name)
+
+    def _e_ArrayRef(self, e: ir.ArrayRef) -> str:
+        return self.array(e.name)
+
+    def _e_IndexQuery(self, e: ir.IndexQuery) -> str:
+        return self.index_query(e)
+
+    def _e_Shape(self, e: ir.Shape) -> str:
+        return f"np.int64({self.array(e.array.name)}.shape[{e.dim}])"
+
+    def _e_Select(self, e: ir.Select) -> str:
+        return f"({self.expr(e.then)} if {self.expr(e.cond)} else {self.expr(e.orelse)})"
+
+    def _e_Binary(self, e: ir.Binary) -> str:
+        a, b, t, op = self.expr(e.lhs), self.expr(e.rhs), e.type, e.op
+        T = np_type(t)
+        lt = e.lhs.type
+        if op in _CMP:
+            return f"({a} {_CMP[op]} {b})"
+        if op is Op.LAND:
+            return f"({a} and {b})"
+        if op is Op.LOR:
+            return f"({a} or {b})"
+        if op in _BITS:
+            return f"({a} {_BITS[op]} {b})" if t.is_bool else f"{T}({a} {_BITS[op]} {b})"
+        if t.is_float:
+            if op in _ARITH or op is Op.DIV:
+                return f"({a} {'/' if op is Op.DIV else _ARITH[op]} {b})"
+            name = {Op.FLOORDIV: "floordiv", Op.MOD: "mod", Op.POW: None}[op]
+            if name is None:
+                return f"{T}(math.pow({a}, {b}))"
+            return f"{name}_f{t.bits}({a}, {b})"
+        if t.is_bool:  # bool arithmetic never reaches here from the front end; keep it total
+            return f"(np.int64({a}) {_ARITH.get(op, '+')} np.int64({b}) != 0)"
+        sfx = "i64" if t.is_signed else "u64"
+        wide = "np.int64" if t.is_signed else "np.uint64"
+        if op in _ARITH:
+            return f"{T}(np.uint64({a}) {_ARITH[op]} np.uint64({b}))"
+        if op in (Op.FLOORDIV, Op.MOD, Op.POW):
+            name = {Op.FLOORDIV: "floordiv", Op.MOD: "mod", Op.POW: "pow"}[op]
+            return f"{T}({name}_{sfx}({wide}({a}), {wide}({b})))"
+        if op is Op.SHL:
+            return f"{T}(shl_u64(np.uint64({a}), np.int64({b}), {lt.bits}))"
+        if op is Op.SHR:
+            return f"{T}(shr_{sfx}({wide}({a}), np.int64({b}), {lt.bits}))"
+        raise CompileError(f"the Python renderer has no rule for {op.name} on {t}")
+
+    def _e_Unary(self, e: ir.Unary) -> str:
+        a, t = self.expr(e.operand), e.type
+        T = np_type(t)
+        if e.op is Op.NOT or (e.op is Op.INVERT and t.is_bool):
+            return f"(not {a})"
+        if e.op is Op.INVERT:
+            return f"{T}(~{a})"
+        if t.is_float:
+            return f"(-{a})"
+        return f"{T}(np.uint64(0) - np.uint64({a}))"
+
+    def _e_Cast(self, e: ir.Cast) -> str:
+        a, src, dst = self.expr(e.value), e.value.type, e.type
+        T = np_type(dst)
+        if src == dst:
+            return a
+        if dst.is_bool:
+            return f"({a} != {const(0, src)})"
+        if dst.is_float or src.is_int or src.is_bool:
+            return f"{T}({a})"
+        # float -> int: saturating, NaN -> 0
+        if dst.name == "uint64":
+            return f"f2u_u64(np.float64({a}))"
+        lo, hi = dst.min, dst.max
+        lo_edge = float(lo) if dst.is_signed else -1.0
+        return f"{T}(f2i_i64(np.float64({a}), {lo_edge!r}, {float(hi) + 1.0!r}, {lo}, {hi}))"
+
+    def _e_Call(self, e: ir.Call) -> str:
+        args = [self.expr(a) for a in e.args]
+        t = e.type
+        T = np_type(t)
+        op = e.op
+        if op is Op.ABS:
+            if t.is_float:
+                return f"abs({args[0]})"
+            return f"{T}(abs_i64(np.int64({args[0]})))" if t.is_signed else args[0]
+        if op in (Op.MIN, Op.MAX):
+            name = ("fmin" if op is Op.MIN else "fmax") if t.is_float else ("imin" if op is Op.MIN else "imax")
+            return f"{name}({args[0]}, {args[1]})"
+        arg_t = e.args[0].type
+        template = self.math_templates.get(op)
+        if template is None:
+            raise CompileError(f"the Python renderer has no rule for math function {op.value}")
+        text = template.format(*args, T=np_type(arg_t))
+        return text if t.is_bool else f"{T}({text})"
+
+    def _e_Load(self, e: ir.Load) -> str:
+        idx = [self.expr(i) for i in e.indices]
+        ref = self.element(e.array, idx)
+        if not self.sites:
+            return ref
+        return f"({ref} if {self.check(e, idx)} else {const(0, e.type)})"
+
+    def _e_Atomic(self, e: ir.Atomic) -> str:
+        idx = [self.expr(i) for i in e.indices]
+        call = self.atomic(e, idx, self.expr(e.value))
+        if not self.sites:
+            return call
+        return f"({call} if {self.check(e, idx)} else {const(0, e.type)})"
+
+    def check(self, node: ir.Load | ir.Store | ir.Atomic, idx: list[str]) -> str:
+        """A bounds check that records the first failure in ``_pk_err`` and is False then."""
+        number = self.sites[id(node)].number
+        tup = "(" + ", ".join(idx) + ("," if len(idx) == 1 else "") + ")"
+        shape = f"{self.array(node.array.name)}.shape"
+        return f"pk_check(_pk_err, {number}, {tup}, {shape})"
+
+    # ------------------------------------------------------------------ statements (item level)
+    def stmts(self, body: tuple[ir.Stmt, ...], src: PySource) -> None:
+        """Emit ``body`` for one work-item."""
+        for s in body:
+            self.stmt(s, src)
+
+    def stmt(self, s: ir.Stmt, src: PySource) -> None:
+        """Emit one statement for one work-item."""
+        method = getattr(self, "_s_" + type(s).__name__, None)
+        if method is None:
+            raise CompileError(f"the Python renderer has no rule for {type(s).__name__}")
+        method(s, src)
+
+    def _s_Assign(self, s: ir.Assign, src: PySource) -> None:
+        src.line(f"{self.var(s.target.name)} = {self.expr(s.value)}")
+
+    def _s_Store(self, s: ir.Store, src: PySource) -> None:
+        idx = [self.expr(i) for i in s.indices]
+        line = f"{self.element(s.array, idx)} = {self.expr(s.value)}"
+        if self.sites:
+            with src.block(f"if {self.check(s, idx)}"):
+                src.line(line)
+        else:
+            src.line(line)
+
+    def _s_Evaluate(self, s: ir.Evaluate, src: PySource) -> None:
+        src.line(f"_pk_unused = {self.expr(s.value)}")
+
+    def _s_DeclArray(self, s: ir.DeclArray, src: PySource) -> None:
+        self.emit_decl(s, src)
+
+    def _s_If(self, s: ir.If, src: PySource) -> None:
+        with src.block(f"if {self.expr(s.cond)}"):
+            self.stmts(s.then, src)
+        if s.orelse:
+            with src.block("else"):
+                self.stmts(s.orelse, src)
+
+    def _s_For(self, s: ir.For, src: PySource) -> None:
+        self.emit_for(s, src, lambda: self.stmts(s.body, src))
+
+    def _s_While(self, s: ir.While, src: PySource) -> None:
+        with src.block(f"while {self.expr(s.cond)}"):
+            self.stmts(s.body, src)
+
+    def _s_Break(self, s: ir.Break, src: PySource) -> None:
+        self.emit_break(src)
+
+    def _s_Continue(self, s: ir.Continue, src: PySource) -> None:
+        self.emit_continue(src)
+
+    def _s_Return(self, s: ir.Return, src: PySource) -> None:
+        self.emit_return(src)
+
+    def _s_Barrier(self, s: ir.Barrier, src: PySource) -> None:
+        self.emit_barrier(src)

@@ -1,0 +1,60 @@
+"""CUDA C (NVRTC) as data for the one C-family renderer. Pure: imports no framework."""
+from __future__ import annotations
+
+from portakern.codegen.cfamily import CFamilyRenderer
+from portakern.ir.nodes import Op
+
+_ULL = "unsigned long long"
+
+#: NVRTC options of NUMERICS.md: no contraction into FMA, no flush-to-zero, IEEE division and sqrt.
+NVRTC_OPTIONS = ("--fmad=false", "--ftz=false", "--prec-div=true", "--prec-sqrt=true", "-std=c++17")
+
+
+class CudaRenderer(CFamilyRenderer):
+    """CUDA C++: no address spaces, blockIdx/threadIdx, atomicAdd/atomicCAS."""
+
+    dialect = "CUDA C++"
+    kernel_qual = 'extern "C" __global__'
+    fn_qual = "static __device__ __forceinline__"
+    type_names = {"bool_": "bool", "int8": "signed char", "int16": "short", "int32": "int",
+                  "int64": "long long", "uint8": "unsigned char", "uint16": "unsigned short",
+                  "uint32": "unsigned int", "uint64": _ULL, "float32": "float", "float64": "double"}
+    space_qual = {"global": "", "local": "", "private": ""}
+    local_decl = "__shared__ "
+    hw_dims = ("x", "y", "z")
+    index_templates = {
+        Op.GLOBAL_ID: "(({L})blockIdx.{h} * blockDim.{h} + threadIdx.{h})",
+        Op.LOCAL_ID: "(({L})threadIdx.{h})",
+        Op.GROUP_ID: "(({L})blockIdx.{h})",
+        Op.LOCAL_SIZE: "(({L})blockDim.{h})",
+        Op.NUM_GROUPS: "(({L})gridDim.{h})",
+    }
+    barrier = "__syncthreads();"
+    header = ()
+    f32_math_suffix = "f"
+    specials = {("float32", "inf"): "__int_as_float(0x7f800000)",
+                ("float32", "nan"): "__int_as_float(0x7fc00000)",
+                ("float64", "inf"): "__longlong_as_double(0x7ff0000000000000LL)",
+                ("float64", "nan"): "__longlong_as_double(0x7ff8000000000000LL)"}
+    int64_suffix = "LL"
+    native_atomics = {
+        **{("add", t): "atomicAdd({p}, {v})" for t in ("int32", "uint32", "uint64", "float32", "float64")},
+        **{("sub", t): "atomicSub({p}, {v})" for t in ("int32", "uint32")},
+        **{(op, t): f"atomic{op.title()}({{p}}, {{v}})"
+           for op in ("min", "max") for t in ("int32", "uint32", "int64", "uint64")},
+        ("add", "int64"): f"(long long)atomicAdd(({_ULL}*){{p}}, ({_ULL}){{v}})",
+        ("sub", "int64"): f"(long long)atomicAdd(({_ULL}*){{p}}, 0ULL - ({_ULL}){{v}})",
+        ("sub", "uint64"): "atomicAdd({p}, 0ULL - {v})",
+        ("sub", "float32"): "atomicAdd({p}, -{v})",     # a - b == a + (-b) exactly in IEEE
+        ("sub", "float64"): "atomicAdd({p}, -{v})",
+    }
+    cas = {32: "atomicCAS({p}, {cmp}, {val})", 64: "atomicCAS({p}, {cmp}, {val})"}
+    bitcast = {"float32": ("__float_as_uint({x})", "__uint_as_float({x})"),
+               "float64": (f"({_ULL})__double_as_longlong({{x}})", "__longlong_as_double((long long)({x}))")}
+    atomic_volatile = ""
+    reserved = CFamilyRenderer.reserved | frozenset("""
+        threadIdx blockIdx blockDim gridDim warpSize __syncthreads atomicAdd atomicSub atomicMin
+        atomicMax atomicCAS dim3 uint3 float2 float4 int2 int4 nullptr noexcept constexpr decltype
+        static_assert thread_local alignas alignof char16_t char32_t wchar_t mutable explicit export
+        final override std and or not xor bitand bitor compl and_eq or_eq xor_eq not_eq
+    """.split())

@@ -1,0 +1,266 @@
+"""PyOpenCL side of the opencl backend: devices, builds, binaries and the launcher.
+
+The only module of the backend that imports pyopencl (the package imports it lazily).
+"""
+from __future__ import annotations
+
+import struct
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pyopencl as cl
+import pyopencl.array as cla
+
+from portakern.codegen.cfamily import ERR_WORDS, launch_layout
+from portakern.errors import BackendUnavailable, CompileError, LaunchError
+from portakern.ir import nodes as ir
+from portakern.ir.visit import access_sites, index_error
+from portakern.runtime.backend import Capabilities, Device, LaunchGrid, Launcher
+
+_MAGIC = b"PKCL1\n"
+_FP_DENORM = 1                                      # CL_FP_DENORM
+_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 128             # CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT
+_HINT = 'pip install "portakern[opencl]" (PyOpenCL with the PoCL CPU device), or set PORTAKERN_OPENCL_DEVICE'
+
+
+class DeviceHandle:
+    """A device with its context and in-order queue (one per device, shared by every kernel)."""
+
+    def __init__(self, device: cl.Device, queue: cl.CommandQueue | None = None) -> None:
+        self.device = device
+        self.queue = queue if queue is not None else cl.CommandQueue(cl.Context([device]))
+        self.context = self.queue.context
+
+
+_HANDLES: dict[int, DeviceHandle] = {}
+
+
+def all_devices() -> list[cl.Device]:
+    """Every OpenCL device of every platform, in platform order."""
+    out: list[cl.Device] = []
+    for p in cl.get_platforms():
+        try:
+            out += p.get_devices()
+        except cl.Error:            # a platform with no devices raises DEVICE_NOT_FOUND
+            continue
+    return out
+
+
+def _describe(d: cl.Device) -> str:
+    return f"{d.platform.name} / {d.name}"
+
+
+def _pick(spec: Any) -> tuple[cl.Device, cl.CommandQueue | None]:
+    if isinstance(spec, cl.CommandQueue):
+        return spec.device, spec
+    if isinstance(spec, cl.Device):
+        return spec, None
+    devs = all_devices()
+    if not devs:
+        raise BackendUnavailable(f"backend 'opencl': no OpenCL device found. Fix: {_HINT}")
+    if spec is None:                # the bundled PoCL CPU device when present, else the first device
+        pocl = [d for d in devs if "portable computing language" in d.platform.name.lower()
+                and d.type & cl.device_type.CPU]
+        return (pocl or devs)[0], None
+    if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
+        if 0 <= int(spec) < len(devs):
+            return devs[int(spec)], None
+    elif isinstance(spec, str):
+        text = spec.strip()
+        parts = text.split(":")
+        if all(p.isdigit() for p in parts) and 1 <= len(parts) <= 2:     # PYOPENCL_CTX style "0:1"
+            plats = cl.get_platforms()
+            pi, di = int(parts[0]), int(parts[1]) if len(parts) == 2 else 0
+            if pi < len(plats):
+                pdevs = plats[pi].get_devices()
+                if di < len(pdevs):
+                    return pdevs[di], None
+        else:
+            want = [w.strip().lower() for w in text.split("/")]
+            for d in devs:
+                names = (d.platform.name.lower(), d.name.lower())
+                if (len(want) == 2 and want[0] in names[0] and want[1] in names[1]) or \
+                        (len(want) == 1 and any(want[0] in n for n in names)):
+                    return d, None
+    raise BackendUnavailable(
+        f"backend 'opencl': no device matches {spec!r}; devices: "
+        + "; ".join(f"[{i}] {_describe(d)}" for i, d in enumerate(devs))
+        + ". Fix: pass one of these names or indices, or set PORTAKERN_OPENCL_DEVICE")
+
+
+def resolve(spec: Any) -> Device:
+    """The Device for ``spec`` (None, index, "platform/device" substring, PYOPENCL_CTX string,
+    pyopencl Device or CommandQueue)."""
+    try:
+        dev, queue = _pick(spec)
+    except cl.Error as exc:
+        raise BackendUnavailable(f"backend 'opencl': {exc}. Fix: {_HINT}") from exc
+    key = id(queue) if queue is not None else dev.int_ptr
+    handle = _HANDLES.get(key)
+    if handle is None:
+        handle = _HANDLES[key] = DeviceHandle(dev, queue)
+    stable = f"opencl:{dev.platform.name}:{dev.name}:{dev.driver_version}"
+    return Device("opencl", stable, _describe(dev), handle)
+
+
+def capabilities(device: Device) -> Capabilities:
+    """Capabilities queried from the device (fp64, int64 atomics, denormals, work-group size)."""
+    d: cl.Device = device.handle.device
+    ext = d.extensions.split()
+    return Capabilities(
+        fp64="cl_khr_fp64" in ext or bool(d.double_fp_config),
+        int64_atomics="cl_khr_int64_base_atomics" in ext,
+        native_float_atomics=False,
+        flushes_denormals=not (d.single_fp_config & _FP_DENORM),
+        contracts_fma=False,
+        max_workgroup_size=int(d.max_work_group_size),
+        needs_gpu=False,
+        extra=(("device", d.name), ("platform", d.platform.name), ("opencl", d.version),
+               ("device_type", cl.device_type.to_string(d.type))),
+    )
+
+
+def build_options(device: Device) -> list[str]:
+    """-cl-std=CL1.2, and correctly rounded float32 divide/sqrt where the device supports it."""
+    opts = ["-cl-std=CL1.2"]
+    if device.handle.device.single_fp_config & _FP_CORRECTLY_ROUNDED_DIVIDE_SQRT:
+        opts.append("-cl-fp32-correctly-rounded-divide-sqrt")
+    return opts
+
+
+def _program(kernel: ir.Kernel, device: Device, source: str) -> cl.Program:
+    try:
+        return cl.Program(device.handle.context, source).build(options=build_options(device))
+    except cl.Error as exc:
+        missing = " (this device has no fp64)" if "double" in source and "cl_khr_fp64" not in \
+            device.handle.device.extensions else ""
+        raise CompileError(f"kernel '{kernel.name}': the OpenCL compiler for {device.name} rejected the "
+                           f"generated source{missing}:\n{exc}", kernel.loc) from exc
+
+
+def build(kernel: ir.Kernel, source: str, device: Device) -> bytes:
+    """Compile and return the program binary, with the source kept as a fallback for a driver
+    that no longer accepts the binary."""
+    binary = _program(kernel, device, source).binaries[0]
+    return _MAGIC + struct.pack("<Q", len(binary)) + binary + source.encode()
+
+
+def load(kernel: ir.Kernel, artifact: bytes, device: Device, entry: str) -> Launcher:
+    """Create the program from the stored binary (rebuilding from the source if it is refused)."""
+    if not artifact.startswith(_MAGIC):
+        program = _program(kernel, device, artifact.decode())
+    else:
+        n = struct.unpack_from("<Q", artifact, len(_MAGIC))[0]
+        start = len(_MAGIC) + 8
+        binary, source = artifact[start:start + n], artifact[start + n:].decode()
+        try:
+            program = cl.Program(device.handle.context, [device.handle.device], [binary]).build(
+                options=build_options(device))
+        except cl.Error:
+            program = _program(kernel, device, source)
+    return OpenCLLauncher(kernel, cl.Kernel(program, entry), device.handle)
+
+
+def _workgroup(ndrange: tuple[int, ...], wg: tuple[int, ...] | None, max_wg: int) -> tuple[int, ...]:
+    if wg is not None:
+        return wg
+    # the backend's choice: 256 work-items, the fastest-varying (last) dimension widest
+    return {1: (min(256, max_wg),), 2: (4, 64), 3: (2, 4, 32)}[len(ndrange)]
+
+
+class OpenCLLauncher(Launcher):
+    """Launches one built kernel; argument packing is a closure generated once per kernel."""
+
+    def __init__(self, kernel: ir.Kernel, knl: cl.Kernel, handle: DeviceHandle) -> None:
+        self.kernel, self.knl, self.handle = kernel, knl, handle
+        self.queue = handle.queue
+        self.max_wg = int(handle.device.max_work_group_size)
+        self.grids: dict[LaunchGrid, tuple[Any, Any, tuple[int, ...]] | None] = {}
+        self.err = self.err_host = None
+        if kernel.debug:
+            self.err_host = np.zeros(ERR_WORDS, np.int64)
+            self.err = cl.Buffer(handle.context, cl.mem_flags.READ_WRITE, self.err_host.nbytes)
+            self.sites = {s.number: s for s in access_sites(kernel).values()}
+        self.run = self._make_runner()
+
+    def _make_runner(self) -> Any:
+        """Generate ``run(grid_info, args)``: one flat ``kernel(queue, g, l, ...)`` call, no loops."""
+        layout = launch_layout(self.kernel)
+        dtypes: list[Any] = []
+        flat: list[str] = []
+        p = 0
+        for kind, detail in layout:
+            if kind == "array":
+                dtypes += [None] + [np.int64] * int(detail)  # type: ignore[call-overload]
+                flat += [f"a{p}.base_data if a{p}.offset == 0 else _sub(a{p})"]
+                flat += [f"a{p}.shape[{d}]" for d in range(int(detail))]  # type: ignore[call-overload]
+                p += 1
+            elif kind == "scalar":
+                dtypes.append(detail)
+                flat.append(f"a{p}")
+                p += 1
+            elif kind == "ndrange":
+                dtypes.append(np.int64)
+                flat.append(f"n[{detail}]")
+            else:
+                dtypes.append(None)
+                flat.append("err")
+        self.knl.set_scalar_arg_dtypes(dtypes)
+        names = ", ".join(f"a{i}" for i in range(p)) + ("," if p == 1 else "")
+        written = ", ".join(f"{prm.name!r}: a{i}" for i, prm in enumerate(self.kernel.params)
+                            if prm.name in self.kernel.written)
+        src = (f"def run(g, l, n, args):\n"
+               f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
+            f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
+        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer}
+        exec(compile(src, f"<portakern opencl launcher {self.kernel.name}>", "exec"), scope)
+        return scope["run"]
+
+    def _grid(self, grid: LaunchGrid) -> tuple[Any, Any, tuple[int, ...]] | None:
+        nd = grid.ndrange
+        if any(n == 0 for n in nd):
+            return None
+        wg = _workgroup(nd, grid.workgroup, self.max_wg)
+        if int(np.prod(wg)) > self.max_wg:
+            raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} "
+                              f"work-items; this OpenCL device allows at most {self.max_wg}")
+        padded = tuple(-(-n // w) * w for n, w in zip(nd, wg))
+        return (tuple(reversed(padded)), tuple(reversed(wg)), nd)   # hardware order: last pk dim is x
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        try:
+            g = self.grids[grid]
+        except KeyError:
+            g = self.grids[grid] = self._grid(grid)
+        if g is None:                         # an empty index space runs nothing
+            return {prm.name: a for prm, a in zip(self.kernel.params, args) if prm.name in self.kernel.written}
+        if self.err is None:
+            return self.run(g[0], g[1], g[2], args)
+        cl.enqueue_fill_buffer(self.queue, self.err, np.int64(0), 0, self.err_host.nbytes)  # type: ignore[union-attr]
+        out = self.run(g[0], g[1], g[2], args)
+        cl.enqueue_copy(self.queue, self.err_host, self.err)
+        if self.err_host[0] != 0:              # type: ignore[index]
+            site = self.sites[int(self.err_host[1])]   # type: ignore[index]
+            nd = site.ndim
+            raise index_error(self.kernel, site.number, tuple(self.err_host[2:2 + nd]),  # type: ignore[index]
+                              tuple(self.err_host[2 + nd:2 + 2 * nd]))  # type: ignore[index]
+        return out
+
+
+def _sub_buffer(a: cla.Array) -> cl.MemoryObject:
+    """A pyopencl array with an offset into its buffer: pass the region it views."""
+    try:
+        return a.base_data.get_sub_region(a.offset, a.nbytes)
+    except cl.Error as exc:
+        raise LaunchError(f"a pyopencl array at byte offset {a.offset} cannot be passed to a kernel on this "
+                          f"device ({exc}); pass a copy") from exc
+
+
+def from_host(array: np.ndarray, device: Device) -> cla.Array:
+    """Copy a NumPy array to the device (C-contiguous)."""
+    return cla.to_device(device.handle.queue, np.ascontiguousarray(array))
+
+
+def to_host(native: cla.Array) -> np.ndarray:
+    """Copy a device array back to a NumPy array (blocking)."""
+    return native.get()

@@ -1,0 +1,59 @@
+"""OpenCL C 1.2 as data for the one C-family renderer. Pure: imports no framework."""
+from __future__ import annotations
+
+from portakern.codegen.cfamily import CFamilyRenderer
+from portakern.ir.nodes import Op
+
+_I64X = "cl_khr_int64_extended_atomics"
+
+
+class OpenCLRenderer(CFamilyRenderer):
+    """OpenCL C 1.2: address-space qualifiers, get_*_id builtins, atomic_* / atom_* atomics."""
+
+    dialect = "OpenCL C 1.2"
+    kernel_qual = "__kernel"
+    fn_qual = "static inline"
+    type_names = {"bool_": "bool", "int8": "char", "int16": "short", "int32": "int", "int64": "long",
+                  "uint8": "uchar", "uint16": "ushort", "uint32": "uint", "uint64": "ulong",
+                  "float32": "float", "float64": "double"}
+    space_qual = {"global": "__global ", "local": "__local ", "private": ""}
+    local_decl = "__local "
+    index_templates = {
+        Op.GLOBAL_ID: "(({L})get_global_id({h}))",
+        Op.LOCAL_ID: "(({L})get_local_id({h}))",
+        Op.GROUP_ID: "(({L})get_group_id({h}))",
+        Op.LOCAL_SIZE: "(({L})get_local_size({h}))",
+        Op.NUM_GROUPS: "(({L})get_num_groups({h}))",
+    }
+    barrier = "barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);"
+    # NUMERICS.md: without this pragma OpenCL may contract a*b+c into an fma.
+    header = ("#pragma OPENCL FP_CONTRACT OFF",)
+    fp64_pragmas = ("#pragma OPENCL EXTENSION cl_khr_fp64 : enable",)
+    atomic64_pragmas = ("#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable",
+                        "#if defined(cl_khr_int64_extended_atomics)\n"
+                        "#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable\n#endif")
+    specials = {("float32", "inf"): "INFINITY", ("float32", "nan"): "NAN",
+                ("float64", "inf"): "((double)INFINITY)", ("float64", "nan"): "((double)NAN)"}
+    int64_suffix = "L"
+    native_atomics = {
+        **{(op, t): f"atomic_{op}({{p}}, {{v}})"
+           for op in ("add", "sub", "min", "max") for t in ("int32", "uint32")},
+        **{(op, t): f"atom_{op}({{p}}, {{v}})" for op in ("add", "sub") for t in ("int64", "uint64")},
+        **{(op, t): (_I64X, f"atom_{op}({{p}}, {{v}})") for op in ("min", "max") for t in ("int64", "uint64")},
+    }
+    cas = {32: "atomic_cmpxchg({p}, {cmp}, {val})", 64: "atom_cmpxchg({p}, {cmp}, {val})"}
+    bitcast = {"float32": ("as_uint({x})", "as_float({x})"), "float64": ("as_ulong({x})", "as_double({x})")}
+    atomic_volatile = "volatile "
+    reserved = CFamilyRenderer.reserved | frozenset("""
+        kernel __kernel global __global local __local constant __constant private __private
+        read_only write_only read_write image1d_t image2d_t image3d_t sampler_t event_t half
+        char2 char4 uchar uchar2 uchar4 short2 ushort int2 int4 uint uint2 uint4 long2 ulong float2
+        float4 double2 size_t ptrdiff_t intptr_t uintptr_t get_global_id get_local_id get_group_id
+        get_global_size get_local_size get_num_groups barrier atomic_add atomic_sub atomic_min
+        atomic_max atomic_cmpxchg atom_add atom_sub atom_min atom_max atom_cmpxchg as_uint as_float
+        as_ulong as_double vec_type_hint work_group_size_hint reqd_work_group_size
+    """.split())
+
+    def fp32_options(self) -> list[str]:
+        """Build options that keep float32 division and sqrt correctly rounded (NUMERICS.md)."""
+        return ["-cl-fp32-correctly-rounded-divide-sqrt"]

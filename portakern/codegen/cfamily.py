@@ -1,0 +1,490 @@
+"""The one C-family renderer: typed IR -> OpenCL C or CUDA C.
+
+The two dialects differ only in data (type names, qualifiers, index builtins, atomics, pragmas),
+which subclasses override — ``backends/portakern_opencl/render.py`` and
+``backends/portakern_cuda/render.py``. Everything with meaning (the numbers contract, the index
+mapping, padding guards, bounds checks) lives here and in :mod:`portakern.codegen.cprelude`.
+
+The generated kernel's parameters, which the launchers pass in this order (``launch_layout``):
+
+1. each kernel parameter in order: a scalar as its C type (``bool`` as an unsigned char), an array
+   as a pointer followed by one int64 per dimension (``pk_<name>_shape<d>``, row-major, C-contiguous);
+2. one int64 per ndrange dimension (``pk_ndrange<d>``): the unpadded index space, which guards the
+   padded work-items and answers ``global_size``;
+3. with ``kernel.debug``, an int64 error buffer ``pk_err`` of ``ERR_WORDS`` words: flag (the low 32
+   bits, set once by compare-and-swap), site number, indices, shape.
+
+pk dimension ``d`` of a ``grid_ndim``-D launch is hardware dimension ``grid_ndim - 1 - d``, so the last
+pk dimension (fastest in NumPy order) is hardware x.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import CompileError
+from ..ir import nodes as ir
+from ..ir.visit import access_sites, walk_body
+from ..types import ArraySpace, ArrayType, ScalarType
+from .builder import SourceBuilder
+from .cprelude import Prelude
+
+#: int64 words of the debug error buffer: flag, site, then up to 8 indices and 8 extents.
+ERR_WORDS = 18
+
+_C_KEYWORDS = frozenset("""
+auto break case char const continue default do double else enum extern float for goto if inline int
+long register restrict return short signed sizeof static struct switch typedef union unsigned void
+volatile while bool true false class delete new namespace template this typename using operator
+virtual private public protected friend catch try throw asm main NULL
+INFINITY NAN isnan isinf isfinite signbit fabs fmod floor ceil trunc rint fma copysign hypot sqrt
+rsqrt exp exp2 expm1 log log2 log10 log1p sin cos tan asin acos atan atan2 sinh cosh tanh erf erfc
+pow min max abs
+""".split())
+
+
+def mangle(name: str, reserved: frozenset[str]) -> str:
+    """A C identifier for a Python name, injectively: reserved words, names starting with ``pk_``
+    (the generated code's own) and names ending in ``_`` get one more ``_``; non-ASCII names are
+    spelled by code point."""
+    if not name.isascii():
+        name = "u_" + "_".join(f"{ord(c):x}" if not (c.isascii() and c.isalnum()) else c for c in name) + "_"
+    if name in reserved or name.startswith(("pk_", "__")) or name.endswith("_"):
+        return name + "_"
+    return name
+
+
+class CFamilyRenderer:
+    """Renders a typed :class:`portakern.ir.Kernel` to C-family source. Subclasses set the data."""
+
+    dialect: ClassVar[str] = "C"
+    kernel_qual: ClassVar[str] = ""            # before ``void`` in the kernel's definition
+    fn_qual: ClassVar[str] = "static inline"   # before each prelude helper
+    type_names: ClassVar[dict[str, str]] = {}
+    space_qual: ClassVar[dict[str, str]] = {}  # pointer qualifiers per ArraySpace ("__global ")
+    local_decl: ClassVar[str] = ""             # qualifier of a work-group array declaration
+    index_templates: ClassVar[dict[ir.Op, str]] = {}   # "{h}" is the hardware dimension
+    hw_dims: ClassVar[tuple[str, ...]] = ("0", "1", "2")
+    barrier: ClassVar[str] = ""
+    header: ClassVar[tuple[str, ...]] = ()     # first lines (pragmas)
+    fp64_pragmas: ClassVar[tuple[str, ...]] = ()
+    atomic64_pragmas: ClassVar[tuple[str, ...]] = ()
+    f32_math_suffix: ClassVar[str] = ""        # "f" where float math is sqrtf, expf...
+    overloaded_math: ClassVar[frozenset[str]] = frozenset({"isnan", "isinf", "isfinite", "signbit"})
+    specials: ClassVar[dict[tuple[str, str], str]] = {}   # (type, "inf"/"nan") -> expression
+    int64_suffix: ClassVar[str] = "L"
+    #: (op, type) -> template over {p}, {v}, {T}; or (macro, template) to use it only where defined
+    native_atomics: ClassVar[dict[tuple[str, str], object]] = {}
+    cas: ClassVar[dict[int, str]] = {}         # bits -> compare-and-swap template over {p}, {cmp}, {val}
+    bitcast: ClassVar[dict[str, tuple[str, str]]] = {}  # float type -> (to bits, from bits) over {x}
+    atomic_volatile: ClassVar[str] = "volatile "
+    reserved: ClassVar[frozenset[str]] = _C_KEYWORDS
+
+    # -- data helpers the prelude uses ----------------------------------------------------------
+    def ctype(self, t: ScalarType) -> str:
+        """The C name of a scalar type as a value (bool is ``bool``)."""
+        return self.type_names[t.name]
+
+    def ctype_name(self, name: str) -> str:
+        """The C name of the scalar type called ``name``."""
+        return self.type_names[name]
+
+    def storage(self, t: ScalarType) -> str:
+        """The C element type of an array of ``t`` (bool is stored as an unsigned byte)."""
+        return self.type_names["uint8"] if t.is_bool else self.ctype(t)
+
+    def wide_unsigned(self, t: ScalarType) -> str:
+        """The unsigned type integer arithmetic on ``t`` runs in (no promotion to signed int)."""
+        return self.type_names["uint64" if t.bits == 64 else "uint32"]
+
+    def mathfn(self, name: str, t: ScalarType) -> str:
+        """The C function computing math ``name`` on ``t``."""
+        if t.name == "float32" and name not in self.overloaded_math:
+            return name + self.f32_math_suffix
+        return name
+
+    def bitcasts(self, t: ScalarType) -> tuple[str, str]:
+        """Templates (over ``{x}``) reinterpreting ``t`` as its unsigned bit pattern and back."""
+        if t.is_float:
+            return self.bitcast[t.name]
+        B = self.type_names[f"uint{t.bits}"]
+        return (f"({B})({{x}})", f"({self.ctype(t)})({{x}})")
+
+    def wrap(self, sym: str, t: ScalarType, a: str, b: str | None = None) -> str:
+        """Integer ``a sym b`` (or unary ``-a``) wrapping, in unsigned arithmetic and cast back."""
+        T, U = self.ctype(t), self.wide_unsigned(t)
+        if b is None:
+            return f"(({T})(0u - ({U})({a})))"
+        if not t.is_signed and t.bits >= 32:
+            return f"({a} {sym} {b})"
+        return f"(({T})(({U})({a}) {sym} ({U})({b})))"
+
+    def const(self, value: bool | int | float, t: ScalarType) -> str:
+        """A literal of type ``t`` that the C compiler reads back exactly."""
+        if t.is_bool:
+            return "true" if value else "false"
+        if t.is_int:
+            v = int(value)
+            T = self.ctype(t)
+            if t.name == "int64":
+                return f"(-9223372036854775807{self.int64_suffix} - 1{self.int64_suffix})" \
+                    if v == -2 ** 63 else (f"({v}{self.int64_suffix})" if v < 0 else f"{v}{self.int64_suffix}")
+            if t.name == "int32":
+                return "(-2147483647 - 1)" if v == -2 ** 31 else (f"({v})" if v < 0 else str(v))
+            if t.name == "uint64":
+                return f"{v}U{self.int64_suffix}"
+            if t.name == "uint32":
+                return f"{v}u"
+            return f"(({T}){v})"
+        v = float(value)
+        if np.isnan(v) or np.isinf(v):
+            e = self.specials[(t.name, "nan" if np.isnan(v) else "inf")]
+            return e if not (np.isinf(v) and v < 0) else f"(-{e})"
+        if t.name == "float32":
+            text = str(np.float32(v))
+            text = text if any(c in text for c in ".e") else text + ".0"
+            text += "f"
+        else:
+            text = repr(v)
+        return f"({text})" if text.startswith("-") else text
+
+    def render(self, kernel: ir.Kernel) -> str:
+        """The source of ``kernel`` in this dialect. Pure: no framework, no device."""
+        return _KernelEmitter(self, kernel).emit()
+
+    def entry_name(self, kernel: ir.Kernel) -> str:
+        """The C name of the kernel function (the Python name, mangled if it clashes)."""
+        return mangle(kernel.name, self.reserved)
+
+    def index(self, op: ir.Op, hw: int) -> str:
+        """The builtin expression for index query ``op`` in hardware dimension ``hw`` (int64)."""
+        return self.index_templates[op].format(h=self.hw_dims[hw], L=self.type_names["int64"])
+
+    def require_int64_atomics(self, op: str, t: ScalarType) -> None:
+        """Hook for dialects that cannot do a 64-bit atomic at all (raise CompileError)."""
+
+
+class _KernelEmitter:
+    """Renders one kernel: statements through the block builder, expressions as strings."""
+
+    def __init__(self, r: CFamilyRenderer, kernel: ir.Kernel) -> None:
+        self.r, self.k = r, kernel
+        self.b = SourceBuilder()
+        self.pre = Prelude(r)
+        self.sites = access_sites(kernel) if kernel.debug else {}
+        self.names: dict[str, str] = {}
+        self.uses_fp64 = False
+        self.loop_counter = 0
+        self.L = r.type_names["int64"]
+
+    def name(self, n: str) -> str:
+        if n not in self.names:
+            self.names[n] = mangle(n, self.r.reserved)
+        return self.names[n]
+
+    # -- the kernel -----------------------------------------------------------------------------
+    def emit(self) -> str:
+        k, r, b = self.k, self.r, self.b
+        params = self.params()
+        with b.block("{", "}"):
+            self.declarations()
+            self.guard()
+            for s in k.body:
+                self.stmt(s)
+        body = b.render()
+        self.uses_fp64 = self.uses_fp64 or any(
+            getattr(n, "type", None) is not None and getattr(getattr(n, "type"), "name", "") == "float64"
+            for n in walk_body(k.body)) or any(
+            (p.type.dtype if isinstance(p.type, ArrayType) else p.type).name == "float64" for p in k.params)
+        out = SourceBuilder()
+        where = f" ({k.loc})" if k.loc.line else ""
+        out.line(f"/* portakern: kernel '{k.name}'{where} in {r.dialect}; generated, self-contained. */")
+        for line in r.header:
+            out.line(line)
+        if self.uses_fp64:
+            for line in r.fp64_pragmas:
+                out.line(line)
+        for line in sorted(self.pre.pragmas):
+            out.line(line)
+        helpers = self.pre.text()
+        if helpers:
+            out.line()
+            out.lines(helpers)
+        out.line()
+        out.line(f"{r.kernel_qual} void {r.entry_name(k)}(")
+        with out.block():
+            for i, p in enumerate(params):
+                out.line(p + ("," if i < len(params) - 1 else ")"))
+        return out.render() + body
+
+    def params(self) -> list[str]:
+        r, out = self.r, []
+        gq = r.space_qual.get(ArraySpace.GLOBAL, "")
+        for p in self.k.params:
+            if isinstance(p.type, ArrayType):
+                const = "const " if (p.name not in self.k.written or p.type.readonly) else ""
+                out.append(f"{gq}{const}{r.storage(p.type.dtype)}* {self.name(p.name)}")
+                out += [f"{self.L} {self.shape_name(p.name, d)}" for d in range(p.type.ndim)]
+            else:
+                out.append(f"{r.storage(p.type)} {self.name(p.name)}")
+        out += [f"{self.L} pk_ndrange{d}" for d in range(self.k.grid_ndim)]
+        if self.k.debug:
+            out.append(f"{gq}{self.L}* pk_err")
+        return out
+
+    def shape_name(self, array: str, d: int) -> str:
+        return f"pk_{self.name(array)}_shape{d}"
+
+    def declarations(self) -> None:
+        b, r = self.b, self.r
+        declared: set[str] = set()
+        for node in walk_body(self.k.body):
+            if isinstance(node, ir.DeclArray) and node.array.name not in declared:
+                declared.add(node.array.name)
+                a = node.array.type
+                size = int(np.prod(a.shape)) if a.shape else 1
+                q = r.local_decl if a.space == ArraySpace.LOCAL else ""
+                b.line(f"{q}{r.storage(a.dtype)} {self.name(node.array.name)}[{size}];")
+        pnames = {p.name for p in self.k.params}
+        for v in self.k.locals:
+            if v.name not in pnames and v.name not in declared:
+                declared.add(v.name)
+                b.line(f"{r.ctype(v.type)} {self.name(v.name)} = {r.const(0, v.type)};")
+        if self.sites:
+            b.line(f"{self.L} " + ", ".join(f"pk_o{s.number}" for s in self.sites.values()) + ";")
+
+    def guard(self) -> None:
+        """Padded work-items (the global size rounded up to the work-group) do nothing."""
+        if self.k.uses_barrier:
+            return                        # ndrange is a multiple of the work-group: nothing padded
+        conds = [f"{self.r.index(ir.Op.GLOBAL_ID, self.k.grid_ndim - 1 - d)} >= pk_ndrange{d}"
+                 for d in range(self.k.grid_ndim)]
+        self.b.line(f"if ({' || '.join(conds)}) return;")
+
+    # -- statements -----------------------------------------------------------------------------
+    def stmt(self, s: ir.Stmt) -> None:
+        b = self.b
+        if isinstance(s, ir.Assign):
+            b.line(f"{self.name(s.target.name)} = {self.expr(s.value)};")
+        elif isinstance(s, ir.Store):
+            self.store(s)
+        elif isinstance(s, ir.Evaluate):
+            b.line(f"{self.expr(s.value)};")
+        elif isinstance(s, ir.DeclArray):
+            pass                          # hoisted to the top of the kernel by ``declarations``
+        elif isinstance(s, ir.If):
+            self.if_chain(s, "if")
+        elif isinstance(s, ir.For):
+            self.for_loop(s)
+        elif isinstance(s, ir.While):
+            with b.block(f"while ({self.expr(s.cond)}) {{", "}"):
+                self.body(s.body)
+        elif isinstance(s, ir.Break):
+            b.line("break;")
+        elif isinstance(s, ir.Continue):
+            b.line("continue;")
+        elif isinstance(s, ir.Return):
+            b.line("return;")
+        elif isinstance(s, ir.Barrier):
+            b.line(self.r.barrier)
+        else:
+            raise CompileError(f"the {self.r.dialect} renderer has no rule for statement {type(s).__name__}",
+                               getattr(s, "loc", None))
+
+    def body(self, stmts: tuple[ir.Stmt, ...]) -> None:
+        for s in stmts:
+            self.stmt(s)
+
+    def if_chain(self, s: ir.If, kw: str) -> None:
+        b = self.b
+        b.line(f"{kw} ({self.expr(s.cond)}) {{")
+        with b.block():
+            self.body(s.then)
+        if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.If):
+            self.if_chain(s.orelse[0], "} else if")
+            return
+        if s.orelse:
+            b.line("} else {")
+            with b.block():
+                self.body(s.orelse)
+        b.line("}")
+
+    def for_loop(self, s: ir.For) -> None:
+        """``range`` semantics: bounds evaluated once; the direction follows the step's sign."""
+        b, L = self.b, self.L
+        v = self.name(s.var.name)
+        self.loop_counter += 1
+        n = self.loop_counter
+
+        def bound(e: ir.Expr, what: str) -> str:
+            if isinstance(e, (ir.Const, ir.Shape)):
+                return self.expr(e)
+            b.line(f"const {L} pk_{what}{n} = {self.expr(e)};")
+            return f"pk_{what}{n}"
+
+        with b.block("{", "}"):
+            start = self.expr(s.start)
+            stop, step = bound(s.stop, "stop"), bound(s.step, "step")
+            if isinstance(s.step, ir.Const):
+                if int(s.step.value) == 0:
+                    return
+                test = f"{v} < {stop}" if int(s.step.value) > 0 else f"{v} > {stop}"
+            else:
+                test = f"({step} > 0) ? ({v} < {stop}) : ({step} < 0 && {v} > {stop})"
+            with b.block(f"for ({L} {v} = {start}; {test}; {v} += {step}) {{", "}"):
+                self.body(s.body)
+
+    def store(self, s: ir.Store) -> None:
+        val = self.expr(s.value)
+        if s.array.type.dtype.is_bool:
+            val = f"({self.r.storage(s.array.type.dtype)})({val})"
+        a = self.name(s.array.name)
+        if self.sites:
+            self.b.line(f"if ({self.check(s)}) {a}[pk_o{self.sites[id(s)].number}] = {val};")
+        else:
+            self.b.line(f"{a}[{self.offset(s.array, s.indices)}] = {val};")
+
+    # -- array access ---------------------------------------------------------------------------
+    def extents(self, a: ir.ArrayRef) -> list[str]:
+        if a.type.space == ArraySpace.GLOBAL:
+            return [self.shape_name(a.name, d) for d in range(a.type.ndim)]
+        shape = a.type.shape or (1,) * a.type.ndim
+        return [f"{int(n)}{self.r.int64_suffix}" for n in shape]
+
+    def offset(self, a: ir.ArrayRef, indices: tuple[ir.Expr, ...]) -> str:
+        """The row-major element offset of ``indices`` in ``a``."""
+        ext = self.extents(a)
+        off = self.expr(indices[0])
+        for d in range(1, len(indices)):
+            off = f"({off}) * {ext[d]} + {self.expr(indices[d])}"
+        return off
+
+    def check(self, node: ir.Load | ir.Store | ir.Atomic) -> str:
+        """A call that bounds-checks ``node``'s indices and leaves the offset in ``pk_o<site>``."""
+        site = self.sites[id(node)].number
+        n = len(node.indices)
+        args = [self.expr(i) for i in node.indices] + self.extents(node.array)
+        return f"{self.pre.check(n)}(&pk_o{site}, pk_err, {site}, {', '.join(args)})"
+
+    # -- expressions ----------------------------------------------------------------------------
+    def expr(self, e: ir.Expr) -> str:
+        t = getattr(e, "type", None)
+        if isinstance(t, ScalarType) and t.name == "float64":
+            self.uses_fp64 = True
+        method = getattr(self, "x_" + type(e).__name__, None)
+        if method is None:
+            raise CompileError(f"the {self.r.dialect} renderer has no rule for {type(e).__name__}")
+        return method(e)
+
+    def x_Const(self, e: ir.Const) -> str:
+        return self.r.const(e.value, e.type)
+
+    def x_Var(self, e: ir.Var) -> str:
+        return self.name(e.name)
+
+    def x_ArrayRef(self, e: ir.ArrayRef) -> str:
+        raise CompileError(f"array '{e.name}' used as a value: index it", None)
+
+    def x_Shape(self, e: ir.Shape) -> str:
+        return self.extents(e.array)[e.dim]
+
+    def x_IndexQuery(self, e: ir.IndexQuery) -> str:
+        if e.op == ir.Op.GLOBAL_SIZE:
+            return f"pk_ndrange{e.dim}"
+        return self.r.index(e.op, self.k.grid_ndim - 1 - e.dim)
+
+    def x_Load(self, e: ir.Load) -> str:
+        a = self.name(e.array.name)
+        if self.sites:
+            site = self.sites[id(e)].number
+            ref = f"({self.check(e)} ? {a}[pk_o{site}] : 0)"
+        else:
+            ref = f"{a}[{self.offset(e.array, e.indices)}]"
+        return f"({ref} != 0)" if e.type.is_bool else ref
+
+    def x_Atomic(self, e: ir.Atomic) -> str:
+        op = e.op.value.removeprefix("atomic_")
+        fn = self.pre.atomic(op, e.type, e.array.type.space)
+        a, v = self.name(e.array.name), self.expr(e.value)
+        if self.sites:
+            site = self.sites[id(e)].number
+            return f"({self.check(e)} ? {fn}(&{a}[pk_o{site}], {v}) : 0)"
+        return f"{fn}(&{a}[{self.offset(e.array, e.indices)}], {v})"
+
+    def x_Select(self, e: ir.Select) -> str:
+        return f"({self.expr(e.cond)} ? {self.expr(e.then)} : {self.expr(e.orelse)})"
+
+    def x_Cast(self, e: ir.Cast) -> str:
+        src, dst, v = e.value.type, e.type, self.expr(e.value)
+        if src == dst:
+            return v
+        if dst.is_bool:
+            return f"({v} != 0)"
+        if src.is_float and dst.is_int:
+            return f"{self.pre.float_to_int(src, dst)}({v})"
+        return f"(({self.r.ctype(dst)})({v}))"
+
+    def x_Unary(self, e: ir.Unary) -> str:
+        t, v = e.type, self.expr(e.operand)
+        if e.op == ir.Op.NOT or (e.op == ir.Op.INVERT and t.is_bool):
+            return f"(!{v})"
+        if e.op == ir.Op.INVERT:
+            return f"(({self.r.ctype(t)})(~{v}))"
+        if e.op == ir.Op.NEG:
+            return self.r.wrap("-", t, v) if t.is_int else (v if t.is_bool else f"(-{v})")
+        raise CompileError(f"the {self.r.dialect} renderer has no rule for unary {e.op.name}")
+
+    def x_Binary(self, e: ir.Binary) -> str:
+        op, t = e.op, e.lhs.type
+        a, c = self.expr(e.lhs), self.expr(e.rhs)
+        if op in ir.COMPARISONS or op in ir.LOGICAL:
+            sym = {ir.Op.LAND: "&&", ir.Op.LOR: "||"}.get(op, op.value)
+            return f"({a} {sym} {c})"
+        if t.is_bool and op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL):   # NumPy: or, xor, and
+            return f"({a} {dict([(ir.Op.ADD, '|'), (ir.Op.SUB, '^'), (ir.Op.MUL, '&')])[op]} {c})"
+        if op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL):
+            return self.r.wrap(op.value, t, a, c) if t.is_int else f"({a} {op.value} {c})"
+        if op == ir.Op.DIV:
+            return f"({a} / {c})"
+        if op in (ir.Op.AND, ir.Op.OR, ir.Op.XOR):
+            return f"({a} {op.value} {c})"
+        helper = {ir.Op.FLOORDIV: lambda: self.pre.floordiv(t), ir.Op.MOD: lambda: self.pre.mod(t),
+                  ir.Op.SHL: lambda: self.pre.shift(True, t), ir.Op.SHR: lambda: self.pre.shift(False, t),
+                  ir.Op.POW: lambda: self.pre.ipow(t) if t.is_int else self.r.mathfn("pow", t)}.get(op)
+        if helper is None:
+            raise CompileError(f"the {self.r.dialect} renderer has no rule for binary {op.name}")
+        return f"{helper()}({a}, {c})"
+
+    def x_Call(self, e: ir.Call) -> str:
+        op, args = e.op, [self.expr(x) for x in e.args]
+        t = e.args[0].type
+        joined = ", ".join(args)
+        if op in (ir.Op.MIN, ir.Op.MAX):
+            return f"{self.pre.minmax(op == ir.Op.MIN, t)}({joined})"
+        if op == ir.Op.ABS:
+            if t.is_float:
+                return f"{self.r.mathfn('fabs', t)}({joined})"
+            return f"{self.pre.iabs(t)}({joined})" if t.is_signed else joined
+        if op in ir.CLASSIFY:
+            if not t.is_float:
+                return "true" if op == ir.Op.ISFINITE else "false"
+            return f"({self.r.mathfn(op.value, t)}({joined}) != 0)"
+        if op in ir.FLOAT_MATH:
+            return f"{self.r.mathfn(op.value, e.type)}({joined})"
+        raise CompileError(f"the {self.r.dialect} renderer has no rule for {op.name}")
+
+
+def launch_layout(kernel: ir.Kernel) -> list[tuple[str, object]]:
+    """The kernel's C parameters as (kind, detail): ("array", ndim), ("scalar", dtype),
+    ("ndrange", d), ("err", None) — the order launchers pass arguments in."""
+    out: list[tuple[str, object]] = []
+    for p in kernel.params:
+        if isinstance(p.type, ArrayType):
+            out.append(("array", p.type.ndim))
+        else:
+            out.append(("scalar", np.dtype(np.uint8) if p.type.is_bool else p.type.dtype))
+    out += [("ndrange", d) for d in range(kernel.grid_ndim)]
+    if kernel.debug:
+        out.append(("err", None))
+    return out

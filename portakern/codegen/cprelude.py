@@ -1,0 +1,244 @@
+"""The prelude of the C-family renderer: small helper functions the generated kernels call.
+
+Helpers are generated on demand (only what a kernel uses, in dependency order) from templates
+parameterised by the target's data (type names, function qualifier, math names, atomics), so the
+OpenCL and CUDA renderers share every line of their numerics. Each helper implements one total
+operation of NUMERICS.md: floor division and modulo, guarded shifts, wrapping integer power and
+abs, saturating float->int conversion, NaN-propagating min/max with -0.0 < +0.0, atomics (native
+where the target has them, compare-and-swap on the bit pattern elsewhere) and debug bounds checks.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..errors import CompileError
+from ..types import ScalarType
+
+if TYPE_CHECKING:
+    from .cfamily import CFamilyRenderer
+
+SUFFIX = {"bool_": "b", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8",
+          "uint16": "u16", "uint32": "u32", "uint64": "u64", "float32": "f32", "float64": "f64"}
+
+
+class Prelude:
+    """The helpers one kernel needs, each emitted once, dependencies first."""
+
+    def __init__(self, target: CFamilyRenderer) -> None:
+        self.t = target
+        self._code: dict[str, str] = {}
+        self.pragmas: set[str] = set()
+
+    def text(self) -> str:
+        """Every requested helper, separated by blank lines."""
+        return "\n\n".join(self._code.values())
+
+    def _need(self, name: str, make: Callable[[], str]) -> str:
+        if name not in self._code:
+            self._code[name] = ""          # reserve the slot: dependencies made inside come first
+            code = make()
+            del self._code[name]
+            self._code[name] = code
+        return name
+
+    def _fn(self, ret: str, name: str, params: str, body: str) -> str:
+        inner = "\n".join("    " + ln for ln in body.strip("\n").splitlines())
+        return f"{self.t.fn_qual} {ret} {name}({params})\n{{\n{inner}\n}}"
+
+    # -- integer and float arithmetic -----------------------------------------------------------
+    def floordiv(self, t: ScalarType) -> str:
+        """Floor division: ints x//0 == 0 and MIN//-1 == MIN; floats as NumPy's floor_divide."""
+        T, name = self.t.ctype(t), f"pk_floordiv_{SUFFIX[t.name]}"
+        if t.is_float:
+            z, h, one = self.t.const(0.0, t), self.t.const(0.5, t), self.t.const(1.0, t)
+            fmod, floor, cs = self.t.mathfn("fmod", t), self.t.mathfn("floor", t), self.t.mathfn("copysign", t)
+            body = f"""
+if (b == {z}) return a / b;
+{T} mod = {fmod}(a, b);
+{T} div = (a - mod) / b;           /* nearly an integer: snap it like NumPy's npy_divmod */
+if (mod != {z} && ((b < {z}) != (mod < {z}))) div -= {one};
+if (div == {z}) return {cs}({z}, a / b);
+{T} fl = {floor}(div);
+if (div - fl > {h}) fl += {one};
+return fl;"""
+        elif t.is_signed:
+            body = f"""
+if (b == 0) return 0;
+if (b == -1) return {self.t.wrap('-', t, 'a')};   /* MIN // -1 wraps to MIN */
+{T} q = ({T})(a / b);
+if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;
+return q;"""
+        else:
+            body = f"return b == 0 ? ({T})0 : ({T})(a / b);"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
+    def mod(self, t: ScalarType) -> str:
+        """Modulo with the divisor's sign (Python, NumPy); x % 0 == 0 for ints."""
+        T, name = self.t.ctype(t), f"pk_mod_{SUFFIX[t.name]}"
+        if t.is_float:
+            z = self.t.const(0.0, t)
+            fmod, cs = self.t.mathfn("fmod", t), self.t.mathfn("copysign", t)
+            body = f"""
+{T} mod = {fmod}(a, b);
+if (b == {z}) return mod;          /* NaN, as NumPy */
+if (mod != {z}) {{
+    if ((b < {z}) != (mod < {z})) mod += b;
+}} else {{
+    mod = {cs}({z}, b);
+}}
+return mod;"""
+        elif t.is_signed:
+            body = f"""
+if (b == 0 || b == -1) return 0;
+{T} r = ({T})(a % b);
+if (r != 0 && ((r < 0) != (b < 0))) r += b;
+return r;"""
+        else:
+            body = f"return b == 0 ? ({T})0 : ({T})(a % b);"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
+    def ipow(self, t: ScalarType) -> str:
+        """Integer power by repeated squaring, wrapping; a negative exponent gives 0 unless |a| == 1."""
+        T, U, name = self.t.ctype(t), self.t.wide_unsigned(t), f"pk_pow_{SUFFIX[t.name]}"
+        neg = ""
+        if t.is_signed:
+            neg = f"if (b < 0) return a == 1 ? ({T})1 : a == -1 ? ((b & 1) ? ({T})-1 : ({T})1) : ({T})0;\n"
+        body = neg + f"""{U} r = 1, x = ({U})a, e = ({U})b;
+while (e != 0) {{
+    if (e & 1) r *= x;
+    x *= x;
+    e >>= 1;
+}}
+return ({T})r;"""
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
+    def shift(self, left: bool, t: ScalarType) -> str:
+        """Shifts by a count outside [0, width) give 0 (or -1 for >> of a negative signed value)."""
+        T, U, w = self.t.ctype(t), self.t.wide_unsigned(t), t.bits
+        name = f"pk_{'shl' if left else 'shr'}_{SUFFIX[t.name]}"
+        bad = f"b < 0 || b >= {w}" if t.is_signed else f"b >= {w}"
+        if left:
+            body = f"return ({bad}) ? ({T})0 : ({T})(({U})a << b);"
+        elif t.is_signed:
+            body = f"return ({bad}) ? (a < 0 ? ({T})-1 : ({T})0) : ({T})(a >> b);"
+        else:
+            body = f"return ({bad}) ? ({T})0 : ({T})(a >> b);"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
+    def iabs(self, t: ScalarType) -> str:
+        """abs of a signed int, wrapping: abs(MIN) == MIN."""
+        T, name = self.t.ctype(t), f"pk_abs_{SUFFIX[t.name]}"
+        body = f"return a < 0 ? {self.t.wrap('-', t, 'a')} : a;"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a", body))
+
+    def minmax(self, is_min: bool, t: ScalarType) -> str:
+        """min/max; for floats NaN-propagating (as np.minimum) with -0.0 < +0.0 (not fmin/fmax)."""
+        T, name = self.t.ctype(t), f"pk_{'min' if is_min else 'max'}_{SUFFIX[t.name]}"
+        cmp = "<" if is_min else ">"
+        if t.is_float:
+            isnan, sb = self.t.mathfn("isnan", t), self.t.mathfn("signbit", t)
+            pick = "(a) : (b)" if is_min else "(b) : (a)"
+            body = f"""
+if ({isnan}(a) || {isnan}(b)) return a + b;    /* a NaN in, a NaN out */
+if (a == b) return {sb}(a) ? {pick};           /* -0.0 < +0.0 */
+return a {cmp} b ? a : b;"""
+        else:
+            body = f"return a {cmp} b ? a : b;"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
+    def float_to_int(self, src: ScalarType, dst: ScalarType) -> str:
+        """Saturating float->int: out-of-range values clamp to the type's limits, NaN -> 0.
+
+        The limits are compared as 2**(bits-1) (or 2**bits) — exact in every float type — because
+        the float image of INT_MAX rounds up and would let an out-of-range value through."""
+        F, T = self.t.ctype(src), self.t.ctype(dst)
+        name = f"pk_{SUFFIX[dst.name]}_from_{SUFFIX[src.name]}"
+        top = self.t.const(float(2 ** (dst.bits - 1 if dst.is_signed else dst.bits)), src)
+        hi = self.t.const(int(dst.max), dst)
+        if dst.is_signed:
+            low = self.t.const(float(-(2 ** (dst.bits - 1))), src)
+            body = f"""
+if ({self.t.mathfn('isnan', src)}(x)) return 0;
+if (x <= {low}) return {self.t.const(int(dst.min), dst)};
+if (x >= {top}) return {hi};
+return ({T})x;"""
+        else:
+            body = f"""
+if (!(x > {self.t.const(0.0, src)})) return 0;   /* NaN, negatives and (-1, 0] */
+if (x >= {top}) return {hi};
+return ({T})x;"""
+        return self._need(name, lambda: self._fn(T, name, f"{F} x", body))
+
+    # -- atomics --------------------------------------------------------------------------------
+    def atomic(self, op: str, t: ScalarType, space: str) -> str:
+        """``pk_atomic_<op>_<type>_<space>(p, v)`` returning the old value: the target's native
+        atomic where it has one, else a compare-and-swap loop on the value's bit pattern."""
+        if t.name not in ("int32", "uint32", "int64", "uint64", "float32", "float64"):
+            raise CompileError(f"atomics are not supported on {t} arrays "
+                               "(supported: int32, uint32, int64, uint64, float32, float64)")
+        T, name = self.t.ctype(t), f"pk_atomic_{op}_{SUFFIX[t.name]}_{space}"
+        sp = self.t.space_qual.get(space, "")
+        if space == "private":             # no other work-item can see it: a plain read-modify-write
+            body = f"{T} old = *p;\n*p = {self._combine(op, t, 'old', 'v')};\nreturn old;"
+            return self._need(name, lambda: self._fn(T, name, f"{T}* p, {T} v", body))
+        if t.bits == 64:
+            self.pragmas.update(self.t.atomic64_pragmas)
+        native = self.t.native_atomics.get((op, t.name))
+        ptr = f"{self.t.atomic_volatile}{sp}{T}* p"
+        guard = None
+        if isinstance(native, tuple):      # (macro, template): native only where the macro is defined
+            guard, native = native
+        if native is not None and guard is None:
+            body = "return " + native.format(p="p", v="v", T=T) + ";"
+            return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
+        B = self.t.ctype(ScalarType(f"uint{t.bits}", "u", t.bits))
+        to_bits, from_bits = self.t.bitcasts(t)
+        cas = self.t.cas[t.bits].format(p="q", cmp="assumed", val="{val}")
+        new = to_bits.format(x=self._combine(op, t, from_bits.format(x="assumed"), "v"))
+        body = f"""{self.t.atomic_volatile}{sp}{B}* q = ({self.t.atomic_volatile}{sp}{B}*)p;
+{B} old = *q, assumed;
+do {{
+    assumed = old;
+    old = {cas.format(val=new)};
+}} while (old != assumed);         /* compares bit patterns: terminates on NaN too */
+return {from_bits.format(x='old')};"""
+        if guard is not None:
+            body = (f"#if defined({guard})\nreturn " + native.format(p="p", v="v", T=T) +  # type: ignore[union-attr]
+                    f";\n#else\n{body}\n#endif")
+        return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
+
+    def _combine(self, op: str, t: ScalarType, a: str, b: str) -> str:
+        if op in ("min", "max"):
+            return f"{self.minmax(op == 'min', t)}({a}, {b})"
+        sym = "+" if op == "add" else "-"
+        return self.t.wrap(sym, t, a, b) if t.is_int else f"({a} {sym} {b})"
+
+    # -- debug bounds checks --------------------------------------------------------------------
+    def check(self, ndim: int) -> str:
+        """``pk_check<n>(&o, err, site, i..., n...)``: true and the row-major offset in ``o`` when
+        every index is in bounds; otherwise false, ``o = 0``, and the first failure recorded in the
+        error buffer (flag, site, indices, shape) for the host to raise KernelIndexError."""
+        L, name = self.t.ctype_name("int64"), f"pk_check{ndim}"
+        g = self.t.space_qual.get("global", "")
+        idx = ", ".join(f"{L} i{d}" for d in range(ndim))
+        dims = ", ".join(f"{L} n{d}" for d in range(ndim))
+        inb = " && ".join(f"i{d} >= 0 && i{d} < n{d}" for d in range(ndim))
+        off = "i0"
+        for d in range(1, ndim):
+            off = f"({off}) * n{d} + i{d}"
+        rec = " ".join(f"err[{2 + d}] = i{d};" for d in range(ndim)) + " " + \
+            " ".join(f"err[{2 + ndim + d}] = n{d};" for d in range(ndim))
+        cas = self.t.cas[32].format(p=f"({self.t.atomic_volatile}{g}{self.t.ctype_name('uint32')}*)err",
+                                    cmp="0u", val="1u")
+        body = f"""
+if ({inb}) {{
+    *o = {off};
+    return true;
+}}
+if ({cas} == 0u) {{
+    err[1] = site; {rec}
+}}
+*o = 0;
+return false;"""
+        params = f"{L}* o, {g}{L}* err, int site, {idx}, {dims}"
+        return self._need(name, lambda: self._fn("bool", name, params, body))

@@ -1,0 +1,111 @@
+"""Loading and launching generated ``numba`` kernels (the only file of this backend importing Numba).
+
+``load`` writes the generated module into ``config.cache_dir()/numba/<hash>.py`` (once: rewriting it
+would change its mtime and invalidate Numba's cache) and imports it, so ``@njit(cache=True)`` keeps
+its machine code in ``__pycache__`` beside it: a second process loads it from disk instead of
+compiling. Numba compiles on the first call for the actual argument types.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from portakern.errors import CompileError
+from portakern.ir import nodes as ir
+from portakern.ir.visit import index_error
+from portakern.runtime import config
+from portakern.runtime.backend import Launcher, LaunchGrid
+
+#: work-group chosen when the user gives none (only for kernels without barriers or local arrays).
+DEFAULT_WORKGROUP_LAST_DIM = 64
+
+
+def module_dir() -> Path:
+    """Where generated modules (and Numba's cache, in ``__pycache__``) live."""
+    path = config.cache_dir() / "numba"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def import_source(source: str, prefix: str = "pk_numba") -> Any:
+    """Write ``source`` to ``module_dir()/<prefix>_<hash>.py`` atomically (unless it is already there
+    with this content) and import it as a module."""
+    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
+    name = f"{prefix}_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = module_dir() / f"{name}.py"
+    if not path.exists() or path.read_text() != source:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as fh:
+            fh.write(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
+        raise CompileError(f"cannot import generated module {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
+    """The work-group for launches that leave it to the backend: 1 in every dimension but the
+    last (fastest), which gets up to ``DEFAULT_WORKGROUP_LAST_DIM``."""
+    return (1,) * (len(ndrange) - 1) + (max(1, min(ndrange[-1], DEFAULT_WORKGROUP_LAST_DIM)),)
+
+
+class NumbaLauncher(Launcher):
+    """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record."""
+
+    def __init__(self, kernel: ir.Kernel, fn: Any) -> None:
+        self.kernel = kernel
+        self.fn = fn
+        arrays = [p.name for p in kernel.params]
+        self.written = [(name, arrays.index(name)) for name in kernel.written]
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        from numba.core.errors import NumbaError
+
+        nd = tuple(int(n) for n in grid.ndrange)
+        wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
+        err = np.full(8, -1, np.int64)
+        saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
+        if all(n > 0 for n in nd):
+            try:
+                self.fn(*nd, *wg, *args, err)
+            except NumbaError as exc:
+                raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
+        if err[0] >= 0:
+            for arr, copy in saved:   # a failed launch leaves the caller's arrays untouched
+                np.copyto(arr, copy)
+            ndim = int(err[7])
+            raise index_error(self.kernel, int(err[0]), tuple(err[1:1 + ndim]), tuple(err[4:4 + ndim]))
+        return {name: args[i] for name, i in self.written}
+
+
+def load(kernel: ir.Kernel, artifact: bytes) -> Launcher:
+    """Import the generated module (source bytes from ``build``) and wrap its kernel."""
+    module = import_source(artifact.decode())
+    return NumbaLauncher(kernel, module._pk_kernel)
+
+
+def numba_version() -> str:
+    """Numba's version ("" when it is not installed)."""
+    try:
+        import numba
+
+        return str(numba.__version__)
+    except Exception:  # noqa: BLE001 - never raises
+        return ""

@@ -1,0 +1,346 @@
+"""IR -> Python source for ``numba.njit(parallel=True)`` (pure: imports no Numba).
+
+Two shapes of kernel:
+
+- **flat** (no barrier, no local or private array): one ``prange`` over every work-item, the
+  multi-dimensional id recovered from the linear one (last ndrange dimension fastest);
+- **group** (anything else): ``prange`` over work-groups, and inside each group the work-items run in
+  sequential loops. A barrier splits the body into phases (loop fission): each barrier-free stretch
+  becomes one loop over the group's work-items. A barrier inside ``if``/``for``/``while`` (uniform by
+  the language's rule) keeps that statement at group level, its condition or bounds evaluated for
+  work-item 0, and fissions its body. Scalars live across a phase boundary become per-work-item
+  arrays; the rest stay scalars. ``return`` marks the work-item done; ``break``/``continue`` of a
+  group-level loop set a flag the group loop reads after the phase.
+
+Generated signature: ``_pk_kernel(_pk_n0.., _pk_w0.., <params>, _pk_err)`` with ndrange and work-group
+sizes as runtime ints (one compilation serves every grid) and ``_pk_err`` the debug error record.
+"""
+from __future__ import annotations
+
+from portakern.codegen.pyrender import PyRenderer, np_type
+from portakern.codegen.pysource import PySource
+from portakern.ir import nodes as ir
+from portakern.ir.visit import walk, walk_body
+from portakern.types import ArraySpace
+
+Op = ir.Op
+JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
+
+
+def has_barrier(node: object) -> bool:
+    """True when ``node`` (a statement) contains a barrier."""
+    return any(isinstance(n, ir.Barrier) for n in walk(node))
+
+
+def _has_return(body: tuple[ir.Stmt, ...]) -> bool:
+    return any(isinstance(n, ir.Return) for n in walk_body(body))
+
+
+def _var_names(nodes: object) -> set[str]:
+    """Names of every scalar variable read or written in a node or a tuple/list of nodes."""
+    items = nodes if isinstance(nodes, (tuple, list)) else (nodes,)
+    return {n.name for item in items for n in walk(item) if isinstance(n, ir.Var)}
+
+
+class NumbaRenderer(PyRenderer):
+    """The CPU structure: flat ``prange`` or work-groups with barrier phases."""
+
+    def __init__(self, kernel: ir.Kernel) -> None:
+        super().__init__(kernel)
+        self.nd = kernel.grid_ndim
+        decls = [n for n in walk_body(kernel.body) if isinstance(n, ir.DeclArray)]
+        self.flat = not kernel.uses_barrier and not decls
+        self.private = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.PRIVATE}
+        self.local = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.LOCAL}
+        self.per_item: set[str] = set()      # scalars kept in per-work-item arrays (live across phases)
+        self.uniform: set[str] = set()       # loop variables of group-level loops
+        self.depth = 0                       # item-level loop nesting inside the current phase
+        self.group_loops: list[str] = []     # flag prefixes of the enclosing group-level loops
+        self.has_return = _has_return(kernel.body)
+        self.padded = not (kernel.uses_barrier or kernel.uses_local)
+
+    # ------------------------------------------------------------------ hooks
+    def index_query(self, q: ir.IndexQuery) -> str:
+        d = q.dim
+        if self.flat:
+            return {Op.GLOBAL_ID: f"_pk_g{d}", Op.GLOBAL_SIZE: f"_pk_n{d}", Op.LOCAL_SIZE: f"_pk_w{d}",
+                    Op.LOCAL_ID: f"(_pk_g{d} % _pk_w{d})", Op.GROUP_ID: f"(_pk_g{d} // _pk_w{d})",
+                    Op.NUM_GROUPS: f"_pk_ng{d}"}[q.op]
+        return {Op.GLOBAL_ID: f"_pk_g{d}", Op.GLOBAL_SIZE: f"_pk_n{d}", Op.LOCAL_SIZE: f"_pk_w{d}",
+                Op.LOCAL_ID: f"_pk_l{d}", Op.GROUP_ID: f"_pk_r{d}", Op.NUM_GROUPS: f"_pk_ng{d}"}[q.op]
+
+    def var(self, name: str) -> str:
+        return f"_pk_s_{name}[_pk_l]" if name in self.per_item else f"v_{name}"
+
+    def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
+        if arr.name in self.private:
+            indices = ["_pk_l", *indices]
+        return f"a_{arr.name}[{', '.join(indices)}]"
+
+    def check(self, node, idx):  # type: ignore[no-untyped-def]
+        if node.array.name in self.private:  # bounds of the work-item's own slice
+            number = self.sites[id(node)].number
+            tup = "(" + ", ".join(idx) + ("," if len(idx) == 1 else "") + ")"
+            return f"pk_check(_pk_err, {number}, {tup}, a_{node.array.name}.shape[1:])"
+        return super().check(node, idx)
+
+    def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
+        kind = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
+        if a.array.name in self.private:
+            indices = ["_pk_l", *indices]
+        tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
+        if a.type.is_float and kind in ("min", "max"):
+            return f"atomic_f{kind}(a_{a.array.name}, {tup}, {value})"
+        return f"rmw_{kind}(a_{a.array.name}, {tup}, {value})"
+
+    def _ret_flag(self) -> str:
+        return "_pk_ret" if self.flat else "_pk_dn[_pk_l]"
+
+    def emit_return(self, src: PySource) -> None:
+        src.line(f"{self._ret_flag()} = True")
+        src.line("continue" if self.depth == 0 else "break")
+
+    def emit_break(self, src: PySource) -> None:
+        if self.depth == 0 and self.group_loops:
+            src.line(f"{self.group_loops[-1]}_brk = True")
+            src.line("continue")
+        else:
+            src.line("break")
+
+    def emit_continue(self, src: PySource) -> None:
+        if self.depth == 0 and self.group_loops:
+            src.line(f"{self.group_loops[-1]}_cnt = True")
+        src.line("continue")
+
+    def emit_barrier(self, src: PySource) -> None:  # pragma: no cover - phases remove barriers
+        raise AssertionError("barrier left inside a phase")
+
+    def emit_decl(self, d: ir.DeclArray, src: PySource) -> None:
+        if d.array.type.space == ArraySpace.PRIVATE:
+            src.line(f"a_{d.array.name}[_pk_l].fill(0)")
+        # local arrays are allocated once per work-group, at the group's start
+
+    def _item_loop_stmt(self, s: ir.For | ir.While, src: PySource) -> None:
+        self.depth += 1
+        try:
+            if isinstance(s, ir.For):
+                self.emit_for(s, src, lambda: self.stmts(s.body, src))
+            else:
+                with src.block(f"while {self.expr(s.cond)}"):
+                    self.stmts(s.body, src)
+        finally:
+            self.depth -= 1
+        if _has_return(s.body):
+            with src.block(f"if {self._ret_flag()}"):
+                src.line("continue" if self.depth == 0 else "break")
+
+    def _s_For(self, s: ir.For, src: PySource) -> None:
+        self._item_loop_stmt(s, src)
+
+    def _s_While(self, s: ir.While, src: PySource) -> None:
+        self._item_loop_stmt(s, src)
+
+    # ------------------------------------------------------------------ the kernel
+    def render(self) -> str:
+        """The whole generated module."""
+        k = self.kernel
+        src = PySource()
+        src.line(f'"""portakern: kernel {k.name!r} for numba (generated; do not edit)."""')
+        src.line("from portakern_numba.prelude import *  # noqa: F401,F403")
+        src.line("")
+        grid = [f"_pk_n{d}" for d in range(self.nd)] + [f"_pk_w{d}" for d in range(self.nd)]
+        params = [f"a_{p.name}" if not hasattr(p.type, "kind") else f"v_{p.name}" for p in k.params]
+        src.line(f"@numba.njit({JIT_OPTIONS})")
+        with src.block(f"def _pk_kernel({', '.join(grid + params + ['_pk_err'])})"):
+            for d in range(self.nd):
+                src.line(f"_pk_ng{d} = (_pk_n{d} + _pk_w{d} - 1) // _pk_w{d}")
+            if self.flat:
+                self._flat(src)
+            else:
+                self._groups(src)
+        return src.render()
+
+    def _declare_scalars(self, names: set[str], src: PySource) -> None:
+        types = {v.name: v.type for v in self.kernel.locals}
+        for name in sorted(names):
+            if name in types and name not in self.per_item and name not in self.uniform:
+                src.line(f"v_{name} = {np_type(types[name])}(0)")
+
+    def _locals_of(self, body: object) -> set[str]:
+        params = {p.name for p in self.kernel.params}
+        return _var_names(body) - params
+
+    def _flat(self, src: PySource) -> None:
+        nd = self.nd
+        total = " * ".join(f"_pk_n{d}" for d in range(nd))
+        with src.block(f"for _pk_i in numba.prange({total})"):
+            rest = "_pk_i"
+            for d in range(nd - 1, 0, -1):
+                src.line(f"_pk_g{d} = {rest} % _pk_n{d}")
+                src.line(f"_pk_q{d} = {rest} // _pk_n{d}")
+                rest = f"_pk_q{d}"
+            src.line(f"_pk_g0 = {rest}")
+            if self.has_return:
+                src.line("_pk_ret = False")
+            self._declare_scalars(self._locals_of(self.kernel.body), src)
+            self.stmts(self.kernel.body, src)
+
+    # -- work-groups and phases ------------------------------------------------------------------
+    def _groups(self, src: PySource) -> None:
+        nd, k = self.nd, self.kernel
+        self._plan(k.body)
+        total = " * ".join(f"_pk_ng{d}" for d in range(nd))
+        src.line("_pk_wgsz = " + " * ".join(f"_pk_w{d}" for d in range(nd)))
+        with src.block(f"for _pk_grp in numba.prange({total})"):
+            rest = "_pk_grp"
+            for d in range(nd - 1, 0, -1):
+                src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
+                src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
+                rest = f"_pk_rq{d}"
+            src.line(f"_pk_r0 = {rest}")
+            for arr in self.local.values():
+                src.line(f"a_{arr.name} = np.zeros({arr.type.shape!r}, {np_type(arr.type.dtype)})")
+            for arr in self.private.values():
+                shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
+                src.line(f"a_{arr.name} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
+            types = {v.name: v.type for v in k.locals}
+            for name in sorted(self.per_item):
+                src.line(f"_pk_s_{name} = np.zeros(_pk_wgsz, {np_type(types[name])})")
+            if self.has_return or self.padded:
+                src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
+            self._group_body(k.body, src)
+
+    def _plan(self, body: tuple[ir.Stmt, ...]) -> None:
+        """Decide which scalars must live in per-work-item arrays (live across a phase boundary)."""
+        runs: list[tuple[list[ir.Stmt], bool]] = []
+        group_refs: set[str] = set()
+
+        def collect(stmts: tuple[ir.Stmt, ...], in_loop: bool) -> None:
+            run: list[ir.Stmt] = []
+            for s in stmts:
+                if not has_barrier(s):
+                    run.append(s)
+                    continue
+                if run:
+                    runs.append((run, in_loop))
+                    run = []
+                if isinstance(s, ir.If):
+                    group_refs.update(_var_names(s.cond))
+                    collect(s.then, in_loop)
+                    collect(s.orelse, in_loop)
+                elif isinstance(s, ir.For):
+                    group_refs.update(_var_names((s.start, s.stop, s.step)))
+                    self.uniform.add(s.var.name)
+                    collect(s.body, True)
+                elif isinstance(s, ir.While):
+                    group_refs.update(_var_names(s.cond))
+                    collect(s.body, True)
+            if run:
+                runs.append((run, in_loop))
+
+        collect(body, False)
+        params = {p.name for p in self.kernel.params}
+        seen: dict[str, int] = {}
+        for number, (run, in_loop) in enumerate(runs):
+            for name in _var_names(tuple(run)) - params:
+                if name in seen and seen[name] != number:
+                    self.per_item.add(name)
+                seen.setdefault(name, number)
+                if in_loop and not _defined_first(name, run):
+                    self.per_item.add(name)
+        self.per_item |= group_refs - params
+        self.per_item -= self.uniform
+
+    def _item_ids(self, src: PySource) -> None:
+        rest = "_pk_l"
+        for d in range(self.nd - 1, 0, -1):
+            src.line(f"_pk_l{d} = {rest} % _pk_w{d}")
+            src.line(f"_pk_lq{d} = {rest} // _pk_w{d}")
+            rest = f"_pk_lq{d}"
+        src.line(f"_pk_l0 = {rest}")
+        for d in range(self.nd):
+            src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
+
+    def _phase(self, run: list[ir.Stmt], src: PySource) -> None:
+        with src.block("for _pk_l in range(_pk_wgsz)"):
+            self._item_ids(src)
+            if self.padded:
+                out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(self.nd))
+                with src.block(f"if {out}"):
+                    src.line("_pk_dn[_pk_l] = True")
+            if self.has_return or self.padded:
+                with src.block("if _pk_dn[_pk_l]"):
+                    src.line("continue")
+            self._declare_scalars(self._locals_of(tuple(run)), src)
+            self.depth = 0
+            self.stmts(tuple(run), src)
+        if self.group_loops:
+            flag = self.group_loops[-1]
+            with src.block(f"if {flag}_brk"):
+                src.line("break")
+            with src.block(f"if {flag}_cnt"):
+                src.line("continue")
+
+    def _uniform(self, e: ir.Expr, src: PySource) -> str:
+        """Evaluate a work-group-uniform expression as work-item 0 sees it."""
+        src.line("_pk_l = 0")
+        self._item_ids(src)
+        return self.expr(e)
+
+    def _group_body(self, body: tuple[ir.Stmt, ...], src: PySource) -> None:
+        run: list[ir.Stmt] = []
+        for s in body:
+            if isinstance(s, ir.DeclArray) and s.array.type.space == ArraySpace.LOCAL:
+                continue
+            if not has_barrier(s):
+                run.append(s)
+                continue
+            if run:
+                self._phase(run, src)
+                run = []
+            if isinstance(s, ir.If):
+                cond = self._uniform(s.cond, src)
+                with src.block(f"if {cond}"):
+                    self._group_body(s.then, src)
+                if s.orelse:
+                    with src.block("else"):
+                        self._group_body(s.orelse, src)
+            elif isinstance(s, ir.For):
+                flag = f"_pk_gl{len(self.group_loops)}_{src.fresh('L')}"
+                src.line(f"{flag}_brk = False")
+                src.line("_pk_l = 0")
+                self._item_ids(src)
+                self.group_loops.append(flag)
+                self.emit_for(s, src, lambda: self._group_loop_body(s.body, flag, src))
+                self.group_loops.pop()
+            elif isinstance(s, ir.While):
+                flag = f"_pk_gl{len(self.group_loops)}_{src.fresh('L')}"
+                src.line(f"{flag}_brk = False")
+                with src.block("while True"):
+                    cond = self._uniform(s.cond, src)
+                    with src.block(f"if not ({cond})"):
+                        src.line("break")
+                    self.group_loops.append(flag)
+                    self._group_loop_body(s.body, flag, src)
+                    self.group_loops.pop()
+        if run:
+            self._phase(run, src)
+
+    def _group_loop_body(self, body: tuple[ir.Stmt, ...], flag: str, src: PySource) -> None:
+        src.line(f"{flag}_cnt = False")
+        self._group_body(body, src)
+
+
+def _defined_first(name: str, run: list[ir.Stmt]) -> bool:
+    """True when the first top-level statement of ``run`` that mentions ``name`` assigns it from an
+    expression that does not read it (so its value never crosses into this phase)."""
+    for s in run:
+        if name not in _var_names(s):
+            continue
+        return isinstance(s, ir.Assign) and s.target.name == name and name not in _var_names(s.value)
+    return True
+
+
+def render(kernel: ir.Kernel) -> str:
+    """The Python module source for ``kernel`` (pure)."""
+    return NumbaRenderer(kernel).render()

@@ -135,7 +135,7 @@ def test_binary_math_functions_and_where(backend, run, need_fp64, dtype):
     z = np.linspace(1.0, -1.0, 12).astype(dtype)
     out = np.zeros((9, 12), dtype=dtype)
     run(binary_math, backend, 12, None, x, y, z, out)
-    xd, yd, zd = x.astype(float), y.astype(float), z.astype(float)
+    xd, yd = x.astype(float), y.astype(float)
     rt = _rtol(dtype)
     np.testing.assert_allclose(out[0], np.arctan2(yd, xd), rtol=rt, atol=1e-6, err_msg="atan2")
     np.testing.assert_allclose(out[1], xd ** yd, rtol=rt * 4, err_msg="pow")

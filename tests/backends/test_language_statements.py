@@ -129,19 +129,16 @@ def test_every_augmented_assignment(backend, run):
     a = np.array([1, -13, 40, 7], dtype=np.int64)
     out = np.zeros((11, 4), dtype=np.int64)
     run(augmented_assignment, backend, 4, None, a, out)
+    steps = [("+", 5), ("-", 2), ("*", 3), ("//", 4), ("%", 7), ("<<", 3), (">>", 1), ("&", 12), ("|", 1),
+             ("^", 5), ("**", 2)]
+    apply = {"+": int.__add__, "-": int.__sub__, "*": int.__mul__, "//": int.__floordiv__, "%": int.__mod__,
+             "<<": int.__lshift__, ">>": int.__rshift__, "&": int.__and__, "|": int.__or__, "^": int.__xor__,
+             "**": int.__pow__}
     for col, v in enumerate(a.tolist()):
         exp = []
-        v += 5; exp.append(v)
-        v -= 2; exp.append(v)
-        v *= 3; exp.append(v)
-        v //= 4; exp.append(v)
-        v %= 7; exp.append(v)
-        v <<= 3; exp.append(v)
-        v >>= 1; exp.append(v)
-        v &= 12; exp.append(v)
-        v |= 1; exp.append(v)
-        v ^= 5; exp.append(v)
-        v **= 2; exp.append(v)
+        for op, k in steps:
+            v = apply[op](v, k)
+            exp.append(v)
         np.testing.assert_array_equal(out[:, col], exp, err_msg=f"input {a[col]}")
 
 

@@ -263,3 +263,13 @@ MANDELBROT = Case(
 SUITE: tuple[Case, ...] = (SAXPY, TRIAD, REDUCE, SOFTMAX, LAYERNORM, JACOBI, HISTOGRAM, TRANSPOSE,
                            MATMUL, BLACK_SCHOLES, MANDELBROT)
 BY_NAME = {c.name: c for c in SUITE}
+
+#: the dispatch-overhead probe (not in the table): one work-item adding 1 to one element.
+TINY = Case(
+    "tiny", "memory", {"tiny": 1, "small": 1, "medium": 1, "large": 1},
+    ("x",), ("x",),
+    lambda n, rng: {"x": np.zeros(max(n, 1), np.float32)},
+    lambda n: {}, lambda n: ((1,), None),
+    lambda d: {"x": d["x"] + 1.0},
+    lambda n: 8.0, lambda n, o: 1.0, lambda n: "1",
+)

@@ -43,6 +43,11 @@ CUDA_PRELUDE = r"""
 """
 
 KERNELS = r"""
+KERNEL void tiny(GLOBAL float* x, int n) {
+    int i = GID(0);
+    if (i < n) x[i] += 1.0f;
+}
+
 KERNEL void saxpy(float a, GLOBAL const float* x, GLOBAL const float* y, GLOBAL float* out, int n) {
     int i = GID(0);
     if (i < n) out[i] = a * x[i] + y[i];
@@ -211,6 +216,8 @@ def launch_plan(name: str, d: dict, n: int) -> tuple[str, list, tuple[int, ...],
     import numpy as np
 
     i32 = np.int32
+    if name == "tiny":
+        return "tiny", ["x", i32(1)], (1,), None, {"x": "x"}
     if name == "saxpy":
         return "saxpy", ["a", "x", "y", "out", i32(n)], (n,), None, {"out": "out"}
     if name == "triad":

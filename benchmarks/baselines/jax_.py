@@ -97,6 +97,11 @@ def _mandel(n, x0, y0, dx, dy, maxit):  # noqa: ANN001
     return jax.lax.fori_loop(0, maxit, body, (z, z, jnp.zeros((n, n), jnp.int32)))[2]
 
 
+@jax.jit
+def _tiny(x):  # noqa: ANN001
+    return x + 1.0
+
+
 def _bs_run(d: dict) -> Run:
     def run() -> dict[str, Any]:
         c, p = _bs(d["S"], d["X"], d["T"], d["r"], d["v"])
@@ -105,6 +110,7 @@ def _bs_run(d: dict) -> Run:
 
 
 BUILDERS: dict[str, Callable[[dict, int, Any], Run]] = {
+    "tiny": lambda d, n, fw: lambda: {"x": _tiny(d["x"])},
     "saxpy": lambda d, n, fw: lambda: {"out": _saxpy(d["a"], d["x"], d["y"])},
     "triad": lambda d, n, fw: lambda: {"a": _triad(d["b"], d["c"], d["s"])},
     "reduce_sum": lambda d, n, fw: lambda: {"sum": _sum(d["x"])},

@@ -157,11 +157,17 @@ def _mandel(out, x0, y0, dx, dy, maxit):  # noqa: ANN001
             out[i, j] = it
 
 
+@njit(cache=False)
+def _tiny(x):  # noqa: ANN001 - the cheapest Numba launch: one element, no threading
+    x[0] += np.float32(1.0)
+
+
 def _chunks() -> int:
     return 4 * numba.get_num_threads()
 
 
 BUILDERS: dict[str, Callable[[dict, int, Any], Run]] = {
+    "tiny": lambda d, n, fw: lambda: (_tiny(d["x"]), {"x": d["x"]})[1],
     "saxpy": lambda d, n, fw: lambda: (_saxpy(d["a"], d["x"], d["y"], d["out"]), {"out": d["out"]})[1],
     "triad": lambda d, n, fw: lambda: (_triad(d["a"], d["b"], d["c"], d["s"]), {"a": d["a"]})[1],
     "reduce_sum": lambda d, n, fw: lambda: {"sum": np.array(_sum(d["x"]))},

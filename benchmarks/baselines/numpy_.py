@@ -102,6 +102,15 @@ def mandelbrot(d: dict, n: int, fw: Any) -> Run:
     return lambda: C._mandel_ref(ref)
 
 
-BUILDERS = {"saxpy": saxpy, "triad": triad, "reduce_sum": reduce_sum, "softmax": softmax,
+def tiny(d: dict, n: int, fw: Any) -> Run:
+    x = d["x"]
+
+    def run() -> dict[str, Any]:
+        x[0] += np.float32(1.0)
+        return {"x": x}
+    return run
+
+
+BUILDERS = {"tiny": tiny, "saxpy": saxpy, "triad": triad, "reduce_sum": reduce_sum, "softmax": softmax,
             "layernorm": layernorm, "jacobi2d": jacobi2d, "histogram": histogram, "transpose": transpose,
             "matmul": matmul, "black_scholes": black_scholes, "mandelbrot": mandelbrot}

@@ -26,4 +26,4 @@ def _builder(name: str) -> Callable[[dict, int, Any], Run]:
     return build
 
 
-BUILDERS = {c.name: _builder(c.name) for c in C.SUITE}
+BUILDERS = {c.name: _builder(c.name) for c in (*C.SUITE, C.TINY)}

@@ -1,0 +1,331 @@
+"""Run the suite: per backend, per kernel and size, check the generated kernel and the hand-written
+baseline against the reference, then time them side by side and turn times into figures.
+
+Every failure is caught and recorded in the row (``status``, ``error``): one broken kernel or
+backend never stops the run, and the table says what broke.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import machine, suite, timing
+from .progress import Progress
+
+GPU_BACKENDS = ("cuda", "numba-cuda")
+ALL_BACKENDS = ("numpy", "numba", "opencl", "jax", "cuda", "numba-cuda")
+_BASELINE_MODULES = {"numpy": "numpy_", "numba": "numba_", "opencl": "opencl_", "jax": "jax_", "cuda": "cuda_",
+                     "numba-cuda": "numba_cuda_"}
+
+
+@dataclass
+class Options:
+    """What to run. ``sizes`` are size names (tiny/small/medium/large) or explicit primary sizes."""
+
+    backends: list[str] | None = None
+    kernels: list[str] | None = None
+    sizes: list[str] = field(default_factory=lambda: ["medium"])
+    quick: bool = False
+    compile_times: bool = True
+    probe: bool = True
+    seed: int = 0
+
+
+def _short(exc: BaseException) -> str:
+    msg = f"{type(exc).__name__}: {exc}".strip()
+    return msg.splitlines()[0][:300] if msg else type(exc).__name__
+
+
+def resolve_size(case: Any, spec: str) -> int:
+    """A size name from the case's table, or an explicit positive int (rounded up to the tile)."""
+    if spec in case.sizes:
+        return int(case.sizes[spec])
+    n = int(spec)
+    if n <= 0:
+        raise ValueError(f"size must be positive, got {spec}")
+    if case.grid(n)[1] is not None and case.name in ("matmul", "transpose"):
+        t = case.constexprs(n)["T"]
+        n = -(-n // t) * t
+    return n
+
+
+def available_backends(requested: list[str] | None) -> tuple[list[str], dict[str, str]]:
+    """(backends to run, {backend: why skipped}). GPU backends only with a device."""
+    skipped: dict[str, str] = {}
+    try:
+        from ..runtime import registry
+
+        names = list(registry.available_backends())
+    except Exception as exc:  # noqa: BLE001 - the runtime may be missing; baselines still run
+        names = []
+        skipped["portakern"] = _short(exc)
+    if not names:   # fall back to what the frameworks offer, so the baselines still run
+        for b in ("numpy", "numba", "opencl", "jax"):
+            try:
+                suite.submodule("frameworks").make(b)
+                names.append(b)
+            except Exception as exc:  # noqa: BLE001
+                skipped[b] = _short(exc)
+    wanted = requested or [b for b in ALL_BACKENDS if b in names] + [b for b in names if b not in ALL_BACKENDS]
+    out = []
+    for b in wanted:
+        if b in names:
+            out.append(b)
+        else:
+            skipped.setdefault(b, "not available on this machine")
+    return out, skipped
+
+
+class _PortakernSide:
+    """The generated kernels on one backend: arrays via the backend's own ``from_host``."""
+
+    def __init__(self, backend: str) -> None:
+        from ..runtime import registry
+
+        self.name = backend
+        self.be = registry.get_backend(backend)
+        self.dev = self.be.device()
+        self.kernels = suite.submodule("kernels")
+
+    def device_name(self) -> str:
+        return str(self.dev.name)
+
+    def prepare(self, case: Any, n: int, inputs: dict[str, Any]) -> Callable[[], dict[str, Any]]:
+        kern = getattr(self.kernels, case.name)
+        native = {k: self.be.from_host(v.copy(), self.dev) if isinstance(v, np.ndarray) else v
+                  for k, v in inputs.items()}
+        consts = case.constexprs(n)
+        order = list(inspect.signature(kern.fn).parameters)
+        args = tuple(native[p] if p in native else consts[p] for p in order)
+        nd, wg = case.grid(n)
+        launch = kern.on(self.name)[nd] if wg is None else kern.on(self.name)[nd, wg]
+        outs = case.outputs
+
+        def run() -> dict[str, Any]:
+            res = launch(*args)
+            if res is None:
+                return {k: native[k] for k in outs}
+            if isinstance(res, tuple):
+                return dict(zip(outs, res, strict=True))
+            return {outs[0]: res}
+        return run
+
+    def to_host(self, a: Any) -> np.ndarray:
+        return np.asarray(self.be.to_host(a)) if not isinstance(a, np.ndarray) else a
+
+
+def _sync_for(fw: Any) -> Callable[[dict[str, Any]], None]:
+    if fw is None:
+        return lambda outs: None
+    return lambda outs: fw.sync(list(outs.values()))
+
+
+class Runner:
+    """Runs the suite and collects the report (``machine`` + ``results``)."""
+
+    def __init__(self, opts: Options, progress: Progress | None = None) -> None:
+        self.opts = opts
+        self.plan = timing.QUICK if opts.quick else timing.FULL
+        self.progress = progress or Progress(0, enabled=False)
+        self.cases_mod = suite.submodule("cases")
+        self._refs: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+
+    def cases(self) -> list[Any]:
+        """The selected cases, in suite order; unknown names are an error naming the known ones."""
+        by_name = self.cases_mod.BY_NAME
+        if not self.opts.kernels:
+            return list(self.cases_mod.SUITE)
+        unknown = [k for k in self.opts.kernels if k not in by_name]
+        if unknown:
+            raise ValueError(f"unknown kernel(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
+        return [by_name[k] for k in self.opts.kernels]
+
+    def _inputs(self, case: Any, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        key = (case.name, n)
+        if key not in self._refs:
+            rng = np.random.default_rng(self.opts.seed)
+            inputs = case.make(n, rng)
+            self._refs = {key: (inputs, case.reference(inputs))}   # keep one: large inputs are big
+        return self._refs[key]
+
+    # -- one backend ---------------------------------------------------------------------------------
+    def run_backend(self, backend: str, cases: list[Any], bandwidth: float | None) -> tuple[list[dict], dict]:
+        """Rows for every (case, size) on ``backend`` and the backend's summary (dispatch, compile)."""
+        fws = suite.submodule("frameworks")
+        summary: dict[str, Any] = {"backend": backend}
+        try:
+            fw = fws.make(backend)
+        except Exception as exc:  # noqa: BLE001
+            fw, summary["baseline_error"] = None, _short(exc)
+        try:
+            base_mod = importlib.import_module(f"{suite.NAME}.baselines.{_BASELINE_MODULES[backend]}")
+            builders = base_mod.BUILDERS
+        except Exception as exc:  # noqa: BLE001
+            builders, summary["baseline_error"] = {}, _short(exc)
+        try:
+            pk: _PortakernSide | None = _PortakernSide(backend)
+            device = pk.device_name()  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001
+            pk, summary["portakern_error"] = None, _short(exc)
+            device = fw.device_name() if fw is not None else "?"
+        summary["device"] = device
+        sync = _sync_for(fw)
+        self.progress.step(f"{backend}: dispatch overhead")
+        summary.update(self._dispatch(backend, pk, fw, builders, sync))
+        rows = []
+        for case in cases:
+            for spec in self.opts.sizes:
+                n = resolve_size(case, spec)
+                self.progress.step(f"{backend}: {case.name} {case.shape(n)}")
+                rows.append(self._row(backend, device, case, n, pk, fw, builders, sync, bandwidth))
+        for r in rows:
+            r["dispatch_us"] = summary.get("dispatch_us")
+        return rows, summary
+
+    def _dispatch(self, backend: str, pk: Any, fw: Any, builders: dict, sync: Callable) -> dict[str, Any]:
+        out: dict[str, Any] = {"dispatch_us": None, "dispatch_baseline_us": None}
+        case = self.cases_mod.TINY
+        inputs = case.make(1, np.random.default_rng(0))
+        if pk is not None:
+            try:
+                run = pk.prepare(case, 1, inputs)
+                out["dispatch_us"] = round(timing.launch_overhead(run, sync), 2)
+            except Exception as exc:  # noqa: BLE001
+                out["dispatch_error"] = _short(exc)
+        if fw is not None and "tiny" in builders:
+            try:
+                dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+                run = builders["tiny"](dev, 1, fw)
+                out["dispatch_baseline_us"] = round(timing.launch_overhead(run, sync), 2)
+            except Exception as exc:  # noqa: BLE001
+                out["dispatch_baseline_error"] = _short(exc)
+        return out
+
+    def _row(self, backend: str, device: str, case: Any, n: int, pk: Any, fw: Any, builders: dict,
+             sync: Callable, bandwidth: float | None) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "kernel": case.name, "backend": backend, "device": device, "size": n, "shape": case.shape(n),
+            "bound": case.bound, "status": "ok", "error": None,
+            "median_s": None, "spread_s": None, "repeats": None, "gbps": None, "gflops": None,
+            "bandwidth_fraction": None, "baseline_median_s": None, "baseline_spread_s": None,
+            "baseline_status": None, "ratio_to_baseline": None, "dispatch_us": None,
+            "compile_cold_s": None, "compile_warm_s": None, "first_launch_s": None,
+        }
+        try:
+            inputs, ref = self._inputs(case, n)
+        except MemoryError as exc:
+            row.update(status="error", error=_short(exc))
+            return row
+        candidates: list[tuple[Callable, Callable]] = []
+        pk_ok = base_ok = False
+        pk_out: dict[str, Any] = {}
+        if pk is not None:
+            try:
+                run = pk.prepare(case, n, inputs)
+                t0 = time.perf_counter()
+                outs = run()
+                sync(outs)
+                row["first_launch_s"] = round(time.perf_counter() - t0, 4)
+                pk_out = {k: pk.to_host(v) for k, v in outs.items()}
+                why = case.check(pk_out, ref)
+                if why is None:
+                    candidates.append((run, sync))
+                    pk_ok = True
+                else:
+                    row.update(status="mismatch", error=why)
+            except Exception as exc:  # noqa: BLE001 - recorded in the row
+                row.update(status="error", error=_short(exc))
+                if self.opts.quick is False:
+                    row["traceback"] = traceback.format_exc(limit=4)
+        else:
+            row.update(status="error", error="portakern backend unavailable")
+        builder = builders.get(case.name)
+        if fw is not None and builder is not None:
+            try:
+                dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+                brun = builder(dev, n, fw)
+                outs = brun()
+                sync(outs)
+                why = case.check({k: fw.to_host(v) for k, v in outs.items()}, ref)
+                if why is None:
+                    candidates.append((brun, sync))
+                    base_ok = True
+                    row["baseline_status"] = "ok"
+                else:
+                    row["baseline_status"] = f"mismatch: {why}"
+            except Exception as exc:  # noqa: BLE001
+                row["baseline_status"] = f"error: {_short(exc)}"
+        else:
+            row["baseline_status"] = "none"
+        if not candidates:
+            return row
+        try:
+            times = timing.side_by_side(candidates, self.plan)
+        except Exception as exc:  # noqa: BLE001
+            row.update(status="error", error=f"while timing: {_short(exc)}")
+            return row
+        if pk_ok:
+            t = times[0]
+            row.update(median_s=t.median_s, spread_s=t.spread_s, repeats=t.repeats)
+            row["gbps"] = case.traffic(n) / t.median_s / 1e9
+            flops = case.flops(n, pk_out)
+            row["gflops"] = flops / t.median_s / 1e9 if flops else None
+            if bandwidth:
+                row["bandwidth_fraction"] = row["gbps"] / bandwidth
+        if base_ok:
+            b = times[-1]
+            row.update(baseline_median_s=b.median_s, baseline_spread_s=b.spread_s)
+            if pk_ok:
+                row["ratio_to_baseline"] = row["median_s"] / b.median_s
+        return row
+
+
+def run(opts: Options, progress: Progress | None = None,
+        compile_probe: Callable[[str, list[str]], dict[str, dict[str, float | None]]] | None = None) -> dict[str, Any]:
+    """Run everything ``opts`` asks for and return the report (the JSON document)."""
+    progress = progress or Progress(0, enabled=False)
+    runner = Runner(opts, progress)
+    cases = runner.cases()
+    backends, skipped = available_backends(opts.backends)
+    steps = len(backends) * (len(cases) * len(opts.sizes) + 1 + (2 if opts.compile_times else 0)) + (1 if opts.probe else 0)
+    progress.reset(steps)
+    report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
+                              "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],
+                                          "backends": backends, "plan": vars(runner.plan) if hasattr(runner.plan, "__dict__") else str(runner.plan)}}
+    bandwidth = None
+    if opts.probe:
+        progress.step("measuring memory bandwidth (triad over 3 x 512 MiB)")
+        bw = suite.submodule("probe").measure(repeats=3 if opts.quick else 10)
+        bandwidth = bw.best_gbs
+        report["machine"].update(bandwidth_gbs=round(bw.best_gbs, 2), bandwidth_median_gbs=round(bw.median_gbs, 2),
+                                 bandwidth_method=f"{bw.method}, 3 x {bw.array_mib} MiB float64, best of {bw.repeats}")
+    else:
+        report["machine"]["bandwidth_gbs"] = None
+    started = time.perf_counter()
+    for backend in backends:
+        rows, summary = runner.run_backend(backend, cases, bandwidth)
+        if opts.compile_times and compile_probe is not None and "portakern_error" not in summary:
+            names = [c.name for c in cases] if not opts.quick else [c.name for c in cases][:1]
+            progress.step(f"{backend}: cold compile (new process, empty cache)")
+            try:
+                times = compile_probe(backend, names)
+                progress.step(f"{backend}: warm start (new process, filled cache)")
+                summary["compile"] = times
+                for r in rows:
+                    t = times.get(r["kernel"], {})
+                    r["compile_cold_s"], r["compile_warm_s"] = t.get("cold"), t.get("warm")
+            except Exception as exc:  # noqa: BLE001
+                summary["compile_error"] = _short(exc)
+                progress.step(f"{backend}: compile probe failed")
+        report["results"].extend(rows)
+        report["backends"].append(summary)
+    report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    progress.done()
+    return report

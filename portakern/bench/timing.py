@@ -1,0 +1,80 @@
+"""Timing done right: warm-up, repetitions until a time budget, synchronisation after every run,
+and candidates measured side by side (interleaved) so background load hits them alike.
+
+``spread_s`` is the interquartile range of the repetitions (p75 - p25): robust to the odd outlier a
+shared machine produces, unlike the standard deviation.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Runner = Callable[[], Any]      # runs once, returns what must be waited for
+Sync = Callable[[Any], None]    # waits for it
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How hard to measure: warm-up runs, repetition bounds and a per-measurement time budget."""
+
+    warmup: int = 2
+    min_repeats: int = 5
+    max_repeats: int = 30
+    budget_s: float = 1.5
+
+
+QUICK = Plan(warmup=1, min_repeats=3, max_repeats=10, budget_s=0.25)
+FULL = Plan()
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median and spread (IQR) of the repetitions, in seconds."""
+
+    median_s: float
+    spread_s: float
+    repeats: int
+    best_s: float
+
+
+def summarize(times: Sequence[float]) -> Timing:
+    """Median, IQR and best of ``times``."""
+    arr = np.asarray(times, dtype=np.float64)
+    q25, q50, q75 = np.percentile(arr, [25, 50, 75])
+    return Timing(float(q50), float(q75 - q25), int(arr.size), float(arr.min()))
+
+
+def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan) -> list[Timing]:
+    """Time every candidate, interleaving their runs; each run is followed by its sync."""
+    for run, sync in candidates:
+        for _ in range(plan.warmup):
+            sync(run())
+    times: list[list[float]] = [[] for _ in candidates]
+    clock = time.perf_counter
+    start = clock()
+    for rep in range(plan.max_repeats):
+        for k, (run, sync) in enumerate(candidates):
+            t0 = clock()
+            sync(run())
+            times[k].append(clock() - t0)
+        if rep + 1 >= plan.min_repeats and clock() - start > plan.budget_s:
+            break
+    return [summarize(t) for t in times]
+
+
+def launch_overhead(run: Runner, sync: Sync, seconds: float = 0.2, max_runs: int = 2000) -> float:
+    """Median wall time of one tiny launch plus its sync, in microseconds (after 20 warm-ups)."""
+    for _ in range(20):
+        sync(run())
+    clock = time.perf_counter
+    times = []
+    end = clock() + seconds
+    while len(times) < max_runs and (len(times) < 50 or clock() < end):
+        t0 = clock()
+        sync(run())
+        times.append(clock() - t0)
+    return float(np.median(times)) * 1e6

@@ -1,0 +1,173 @@
+"""CuPy/NVRTC side of the cuda backend: devices, NVRTC builds (no device needed) and the launcher.
+
+The only module of the backend that imports CuPy (the package imports it lazily).
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from portakern.codegen.cfamily import ERR_WORDS, launch_layout
+from portakern.errors import BackendUnavailable, CompileError, LaunchError
+from portakern.ir import nodes as ir
+from portakern.ir.visit import access_sites, index_error
+from portakern.runtime.backend import Capabilities, Device, LaunchGrid, Launcher
+
+from .render import NVRTC_OPTIONS
+
+_HINT = 'pip install "portakern[cuda]" on a machine with an NVIDIA GPU and driver'
+#: with no device and no target, build PTX for the oldest architecture CUDA 13 supports (JIT-able anywhere)
+DEFAULT_TARGET = "compute_75"
+
+
+def _cupy() -> Any:
+    try:
+        import cupy
+    except Exception as exc:  # noqa: BLE001 - ImportError or a broken CUDA install
+        raise BackendUnavailable(f"backend 'cuda': CuPy cannot be imported ({exc}). Fix: {_HINT}") from exc
+    return cupy
+
+
+def resolve(spec: Any) -> Device:
+    """The Device for ``spec`` (None: the current device, an index, or a ``cupy.cuda.Device``)."""
+    cupy = _cupy()
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # noqa: BLE001 - cudaErrorInsufficientDriver, no driver, no device
+        raise BackendUnavailable(f"backend 'cuda': no usable GPU ({exc}). Fix: {_HINT}; "
+                                 'kernel.compile("cuda", ..., target="sm_90") still works') from exc
+    if count == 0:
+        raise BackendUnavailable(f"backend 'cuda': no CUDA device found. Fix: {_HINT}")
+    if spec is None:
+        index = cupy.cuda.runtime.getDevice()
+    elif isinstance(spec, cupy.cuda.Device):
+        index = spec.id
+    elif isinstance(spec, (int, np.integer)) and not isinstance(spec, bool) and 0 <= int(spec) < count:
+        index = int(spec)
+    else:
+        raise BackendUnavailable(f"backend 'cuda': no device {spec!r} (there are {count}); pass an index")
+    props = cupy.cuda.runtime.getDeviceProperties(index)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else str(props["name"])
+    cc = f"{props['major']}{props['minor']}"
+    return Device("cuda", f"cuda:{name}:sm_{cc}", name, {"index": index, "cc": cc, "props": props})
+
+
+def capabilities(device: Device) -> Capabilities:
+    """Every supported GPU (sm_75+) has fp64, int64 and native float atomics and keeps denormals
+    (ftz off); NVRTC contraction is off (``--fmad=false``)."""
+    props = device.handle["props"] if device.handle else {}
+    return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True, flushes_denormals=False,
+                        contracts_fma=False, max_workgroup_size=int(props.get("maxThreadsPerBlock", 1024)),
+                        needs_gpu=True, extra=(("compute_capability", device.key.rsplit("sm_", 1)[-1]),))
+
+
+def build(kernel: ir.Kernel, source: str, device: Device, target: str | None) -> bytes:
+    """Compile with NVRTC: a cubin for ``sm_XX`` (default: the device's), PTX for ``compute_XX``.
+    Needs no GPU or driver."""
+    arch = target or (f"sm_{device.handle['cc']}" if device.handle else DEFAULT_TARGET)
+    if not (arch.startswith(("sm_", "compute_")) and arch.split("_", 1)[1].rstrip("af").isdigit()):
+        raise LaunchError(f"target must look like 'sm_90' or 'compute_90', got {arch!r}")
+    try:
+        from cupy.cuda import nvrtc
+    except Exception as exc:  # noqa: BLE001
+        raise BackendUnavailable(f"backend 'cuda': NVRTC is not available ({exc}). Fix: {_HINT}") from exc
+    prog = nvrtc.createProgram(source, f"{kernel.name}.cu", [], [])
+    try:
+        try:
+            nvrtc.compileProgram(prog, [*NVRTC_OPTIONS, f"--gpu-architecture={arch}"])
+        except nvrtc.NVRTCError as exc:
+            log = nvrtc.getProgramLog(prog)
+            raise CompileError(f"kernel '{kernel.name}': NVRTC rejected the generated CUDA source for {arch}: "
+                               f"{exc}\n{log}", kernel.loc) from exc
+        return nvrtc.getCUBIN(prog) if arch.startswith("sm_") else nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+def load(kernel: ir.Kernel, artifact: bytes, device: Device, entry: str) -> Launcher:
+    """Load a cubin/PTX with the CUDA driver (through CuPy) and return the launcher."""
+    cupy = _cupy()
+    with cupy.cuda.Device(device.handle["index"]):
+        module = cupy.cuda.function.Module()
+        module.load(artifact)
+        fn = module.get_function(entry)
+    return CudaLauncher(kernel, module, fn, device)
+
+
+class CudaLauncher(Launcher):
+    """Launches one loaded kernel: one flat ``fn(grid, block, args)`` call per launch."""
+
+    def __init__(self, kernel: ir.Kernel, module: Any, fn: Any, device: Device) -> None:
+        self.kernel, self.module, self.fn, self.device = kernel, module, fn, device
+        self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
+        self.layout = launch_layout(kernel)
+        self.grids: dict[LaunchGrid, Any] = {}
+        self.err = None
+        if kernel.debug:
+            self.err = _cupy().zeros(ERR_WORDS, np.int64)
+            self.sites = {s.number: s for s in access_sites(kernel).values()}
+
+    def _grid(self, grid: LaunchGrid) -> Any:
+        nd = grid.ndrange
+        if any(n == 0 for n in nd):
+            return None
+        wg = grid.workgroup or {1: (256,), 2: (8, 32), 3: (4, 4, 16)}[len(nd)]
+        if int(np.prod(wg)) > self.max_wg:
+            raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} threads; "
+                              f"this GPU allows at most {self.max_wg}")
+        blocks = tuple(-(-n // w) for n, w in zip(nd, wg))
+        ndr = tuple(np.int64(n) for n in nd)
+        return tuple(reversed(blocks)), tuple(reversed(wg)), ndr
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        g = self.grids.get(grid)
+        if g is None:
+            g = self.grids[grid] = self._grid(grid)
+        written = {p.name: a for p, a in zip(self.kernel.params, args) if p.name in self.kernel.written}
+        if g is None:
+            return written
+        flat: list[Any] = []
+        for (kind, detail), a in zip(self.layout, args):
+            if kind == "array":
+                flat.append(a)
+                flat += [np.int64(s) for s in a.shape]
+            else:
+                flat.append(np.uint8(a) if detail == np.uint8 else a)
+        flat += list(g[2])
+        if self.err is not None:
+            self.err.fill(0)
+            flat.append(self.err)
+        self.fn(g[0], g[1], tuple(flat))
+        if self.err is not None:
+            e = self.err.get()
+            if e[0] != 0:
+                site = self.sites[int(e[1])]
+                raise index_error(self.kernel, site.number, tuple(e[2:2 + site.ndim]),
+                                  tuple(e[2 + site.ndim:2 + 2 * site.ndim]))
+        return written
+
+
+def adopt(obj: Any, device: Device) -> Any:
+    """Zero-copy view of ``__cuda_array_interface__`` or ``__dlpack__`` GPU memory (PyTorch CUDA tensors)."""
+    cupy = _cupy()
+    if hasattr(obj, "__cuda_array_interface__"):
+        return cupy.asarray(obj)
+    if hasattr(obj, "__dlpack__"):
+        try:
+            return cupy.from_dlpack(obj)
+        except Exception:  # noqa: BLE001 - host memory: not ours
+            return None
+    return None
+
+
+def from_host(array: np.ndarray, device: Device) -> Any:
+    """Copy a NumPy array to the GPU."""
+    cupy = _cupy()
+    with cupy.cuda.Device(device.handle["index"]):
+        return cupy.asarray(np.ascontiguousarray(array))
+
+
+def to_host(native: Any) -> np.ndarray:
+    """Copy a GPU array back to NumPy."""
+    return _cupy().asnumpy(native)

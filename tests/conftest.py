@@ -41,3 +41,31 @@ else:
     settings.register_profile("full", max_examples=5000, deadline=None,
                               suppress_health_check=[HealthCheck.too_slow], print_blob=True)
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# ------------------------------------------------------------------------------ fake backends
+import pytest  # noqa: E402
+
+from portakern.runtime.testing import make_fake_backend  # noqa: E402
+
+
+@pytest.fixture
+def fake_backend():
+    """Register a fake host backend "fake" for one test; yields its class (set ``impls[kernel] = f``)."""
+    from portakern.runtime import registry
+
+    cls = make_fake_backend("fake")
+    registry.register_backend("fake", cls)
+    yield cls
+    registry.unregister_backend("fake")
+
+
+@pytest.fixture
+def fake_gpu_backend():
+    """Register "fakegpu": device arrays (FakeDeviceArray), strided views not supported."""
+    from portakern.runtime import registry
+
+    cls = make_fake_backend("fakegpu", strided=False, device_arrays=True)
+    registry.register_backend("fakegpu", cls)
+    yield cls
+    registry.unregister_backend("fakegpu")

@@ -7,7 +7,8 @@ backends that own native arrays), ``signature`` knows the backend and its capabi
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

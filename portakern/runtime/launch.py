@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import contextvars
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -290,7 +291,7 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     sig = A.signature(params, b, backend, device, caps, kname)
     key = (backend.name, device.key, sig, len(nd), src.frozen_values())
     c = kernel._compiled.get(key)
-    if c is None:
+    if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
         if ambiguous and src.index_dims >= 2:
             raise LaunchError(f"kernel '{kname}' indexes {src.index_dims} dimensions, but kernel[{nd[0]}, {wg[0]}] "
                               f"means ndrange ({nd[0]},) with workgroup ({wg[0]},); for a 2-D ndrange write "
@@ -305,9 +306,8 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
         if b.kinds[i] == A.HOST and not b.values[i].flags.writeable:
             raise LaunchError(f"kernel '{kname}', parameter '{params[i].name}': the kernel writes this array, "
                               "but a read-only array was given; pass a writeable array (e.g. a copy)")
-    for i, n in enumerate(nd):
-        if n == 0:
-            return _results(c, b, None, {})
+    if 0 in nd:                                      # an empty index space: nothing runs
+        return _results(c, b, None, {})
     natives, staged = prepare(b, c)
     try:
         out = c.launcher(LaunchGrid(nd, wg), natives)

@@ -1,0 +1,163 @@
+"""NUMERICS.md's total semantics written once over an array namespace ``xp`` (numpy or jax.numpy).
+
+Every function takes lane values (arrays or scalars of the IR type, already equal types) and
+returns the contract's result: no undefined behaviour, no exceptions, NaN and signed zeros as the
+contract says. The backends' lane-operation objects call these; nothing here imports jax.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["floordiv_int", "mod_int", "pow_int", "shl", "shr", "cast", "fmin", "fmax", "fma32",
+           "fma64", "round_to_odd_sum"]
+
+Array = Any
+
+
+def _info(tname: str) -> tuple[np.dtype, int, int, int, bool]:
+    dt = np.dtype(tname)
+    ii = np.iinfo(dt)
+    return dt, int(ii.min), int(ii.max), dt.itemsize * 8, ii.min < 0
+
+
+def floordiv_int(xp: Any, a: Array, b: Array, tname: str) -> Array:
+    """Floor division with ``x // 0 == 0`` and ``INT_MIN // -1 == INT_MIN`` (wrapping)."""
+    dt, lo, _, _, signed = _info(tname)
+    zero = b == 0
+    bad = (zero | ((b == dt.type(-1)) & (a == dt.type(lo)))) if signed else zero
+    q = xp.floor_divide(a, xp.where(bad, dt.type(1), b))   # a // 1 == a: INT_MIN for the overflow case
+    return xp.where(zero, dt.type(0), q)
+
+
+def mod_int(xp: Any, a: Array, b: Array, tname: str) -> Array:
+    """Remainder with the divisor's sign; ``x % 0 == 0`` and ``INT_MIN % -1 == 0``."""
+    dt, _, _, _, signed = _info(tname)
+    bad = ((b == 0) | (b == dt.type(-1))) if signed else (b == 0)
+    return xp.remainder(a, xp.where(bad, dt.type(1), b))   # a % 1 == 0 == a % -1
+
+
+def pow_int(xp: Any, a: Array, e: Array, tname: str) -> Array:
+    """Wrapping integer power; a negative exponent gives 0 unless ``|a| == 1``."""
+    dt, _, _, bits, signed = _info(tname)
+    one = dt.type(1)
+    r = one
+    base = a
+    ex = xp.where(e < 0, dt.type(0), e) if signed else e
+    for _ in range(bits):            # square-and-multiply over every exponent bit, wrapping
+        r = xp.where((ex & one) != 0, r * base, r)
+        base = base * base
+        ex = ex >> one
+    if not signed:
+        return r
+    neg = xp.where(a == one, one, xp.where(a == dt.type(-1), xp.where((e & one) != 0, dt.type(-1), one),
+                                           dt.type(0)))
+    return xp.where(e < 0, neg, r)
+
+
+def shl(xp: Any, a: Array, c: Array, tname: str) -> Array:
+    """``a << c``; counts below 0 or at least the width give 0."""
+    dt, _, _, bits, signed = _info(tname)
+    bad = ((c < 0) | (c >= bits)) if signed else (c >= bits)
+    return xp.where(bad, dt.type(0), xp.left_shift(a, xp.where(bad, dt.type(0), c)))
+
+
+def shr(xp: Any, a: Array, c: Array, tname: str) -> Array:
+    """``a >> c`` (arithmetic for signed); out-of-range counts give the sign fill (0 or -1)."""
+    dt, _, _, bits, signed = _info(tname)
+    bad = ((c < 0) | (c >= bits)) if signed else (c >= bits)
+    fill = xp.where(a < 0, dt.type(-1), dt.type(0)) if signed else dt.type(0)
+    return xp.where(bad, fill, xp.right_shift(a, xp.where(bad, dt.type(0), c)))
+
+
+def cast(xp: Any, x: Array, src: str, dst: str) -> Array:
+    """Conversion by NUMERICS.md: float->int saturates with NaN -> 0; to bool is ``!= 0``;
+    everything else is the namespace's own conversion (round to nearest even, int wrap)."""
+    sdt = np.dtype("bool" if src == "bool_" else src)
+    ddt = np.dtype("bool" if dst == "bool_" else dst)
+    x = xp.asarray(x)
+    if ddt == np.bool_:
+        return x != sdt.type(0)
+    if sdt.kind == "f" and ddt.kind in "iu":
+        ii = np.iinfo(ddt)
+        hi = float(ii.max) + 1.0          # 2**(bits-1) or 2**bits: exact in every float type
+        lo = float(ii.min)
+        over = x >= sdt.type(hi)
+        under = x < sdt.type(lo)
+        bad = over | under | xp.isnan(x)
+        r = xp.where(bad, sdt.type(0), x).astype(ddt)
+        return xp.where(over, ddt.type(ii.max), xp.where(under, ddt.type(ii.min), r))
+    return x.astype(ddt)
+
+
+def fmin(xp: Any, a: Array, b: Array) -> Array:
+    """NaN-propagating minimum with ``-0.0 < +0.0``."""
+    r = xp.where(a < b, a, b)
+    r = xp.where((a == b) & xp.signbit(a), a, r)
+    return xp.where(xp.isnan(a) | xp.isnan(b), a + b, r)
+
+
+def fmax(xp: Any, a: Array, b: Array) -> Array:
+    """NaN-propagating maximum with ``-0.0 < +0.0``."""
+    r = xp.where(a > b, a, b)
+    r = xp.where((a == b) & ~xp.signbit(a), a, r)
+    return xp.where(xp.isnan(a) | xp.isnan(b), a + b, r)
+
+
+def _two_sum(a: Array, b: Array) -> tuple[Array, Array]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def round_to_odd_sum(xp: Any, a: Array, b: Array, bits_of: Callable[[Array], Array]) -> Array:
+    """``a + b`` rounded to odd (float64): exact sums stay; inexact ones take the neighbour whose
+    last significand bit is 1. ``bits_of`` views float64 lanes as int64."""
+    s, err = _two_sum(a, b)
+    even = (bits_of(s) & np.int64(1)) == 0
+    adjust = (err != 0) & even & xp.isfinite(s)
+    toward = xp.where(err > 0, np.float64(np.inf), np.float64(-np.inf))
+    return xp.where(adjust, xp.nextafter(s, toward), s)
+
+
+def fma32(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array]) -> Array:
+    """float32 fused multiply-add with one rounding: the product is exact in float64, the sum is
+    rounded to odd in float64 (no double-rounding error), then rounded once to float32."""
+    f64 = np.dtype(np.float64)
+    a64, b64, c64 = (xp.asarray(v).astype(f64) for v in (a, b, c))
+    p = a64 * b64
+    s = round_to_odd_sum(xp, p, c64, bits_of)
+    return xp.where(xp.isfinite(s), s, p + c64).astype(np.float32)
+
+
+_SPLIT = np.float64(134217729.0)   # 2**27 + 1 (Veltkamp)
+
+
+def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
+    p = a * b
+    t = _SPLIT * a
+    ah = t - (t - a)
+    al = a - ah
+    t = _SPLIT * b
+    bh = t - (t - b)
+    bl = b - bh
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array]) -> tuple[Array, Array]:
+    """float64 fused multiply-add (Boldo–Melquiond: exact product, exact sum, round-to-odd of the
+    tails, one final rounding). Returns (result, unsafe): ``unsafe`` marks lanes where the error-free
+    transforms could overflow or underflow, which a backend recomputes exactly if it can."""
+    uh, ul = _two_prod(a, b)
+    th, tl = _two_sum(c, uh)
+    v = round_to_odd_sum(xp, tl, ul, bits_of)
+    r = th + v
+    mag = xp.abs(uh)
+    finite = xp.isfinite(a) & xp.isfinite(b) & xp.isfinite(c)
+    unsafe = finite & (a != 0) & (b != 0) & (
+        (mag < np.float64(2.0 ** -960)) | (mag > np.float64(2.0 ** 1000))
+        | (xp.abs(a) > np.float64(2.0 ** 995)) | (xp.abs(b) > np.float64(2.0 ** 995))
+        | (xp.abs(c) > np.float64(2.0 ** 1020)))
+    plain = a * b + c
+    return xp.where(finite, r, plain), unsafe

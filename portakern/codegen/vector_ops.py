@@ -1,0 +1,326 @@
+"""The lane operations the vectorised source (``portakern.codegen.vectorize``) calls, written once
+over an array namespace ``xp``. ``portakern_numpy`` and ``portakern_jax`` subclass :class:`LaneOps`
+with their memory operations (loads, stores, atomics) and loop drivers.
+
+A lane value is a uniform scalar (NumPy scalar, 0-d array, or a Python bool for masks) or an array
+of shape ``(N,)``. The index queries are computed once per launch grid. ``gid[d]`` objects are kept
+by identity so that loads/stores indexed exactly by the global ids over a matching array become
+slices, and comparisons of a global id with a known scalar (``i < x.shape[0]``) are decided without
+touching the lanes.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..ir import nodes as ir
+from ..runtime.backend import LaunchGrid
+from . import vector_numerics as vn
+
+__all__ = ["LaneOps", "default_workgroup"]
+
+
+def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
+    """The work-group used when the user gives none: the last (fastest) dimension gets
+    ``min(n, 256)`` work-items, the others 1 (work-group queries only; nothing is padded)."""
+    return tuple(1 for _ in ndrange[:-1]) + (max(1, min(ndrange[-1], 256)),)
+
+
+_I64 = np.int64
+
+
+class LaneOps:
+    """Shared lane semantics. Subclasses set ``xp`` and implement memory and loop operations."""
+
+    xp: Any = np
+
+    def __init__(self, kernel: ir.Kernel, grid: LaunchGrid) -> None:
+        self.kernel = kernel
+        nd = tuple(int(n) for n in grid.ndrange)
+        wg = tuple(int(w) for w in (grid.workgroup or default_workgroup(nd)))
+        self.ndrange, self.workgroup = nd, wg
+        self.N = int(math.prod(nd))
+        iota = self.arange(self.N)
+        self.lane = iota
+        gid = []
+        stride = self.N
+        for n in nd:
+            stride //= n
+            g = iota if len(nd) == 1 else (iota // _I64(stride)) % _I64(n) if n > 1 else self.zeros_i64()
+            gid.append(g)
+        self.gid = gid
+        self.lid = [g % _I64(w) for g, w in zip(gid, wg)]
+        self.grid = [g // _I64(w) for g, w in zip(gid, wg)]
+        self.gsize = [_I64(n) for n in nd]
+        self.lsize = [_I64(w) for w in wg]
+        ng = [-(-n // w) for n, w in zip(nd, wg)]
+        self.ngroups = [_I64(g) for g in ng]
+        self.num_groups_total = int(math.prod(ng))
+        lin: Any = _I64(0)
+        for g, n in zip(self.grid, ng):
+            lin = lin * _I64(n) + g
+        self.group_lin = lin
+        self._ranges = {id(g): (0, n - 1) for g, n in zip(gid, nd)}
+
+    # -- construction hooks ----------------------------------------------------------------------
+    def arange(self, n: int) -> Any:
+        return self.xp.arange(n, dtype=np.int64)
+
+    def zeros_i64(self) -> Any:
+        return self.xp.zeros(self.N, dtype=np.int64)
+
+    def local_array(self, tname: str, shape: tuple[int, ...]) -> Any:
+        """Work-group memory: one copy per work-group, zero-filled."""
+        return self.xp.zeros((self.num_groups_total,) + tuple(shape), dtype=_dt(tname))
+
+    def private_array(self, tname: str, shape: tuple[int, ...]) -> Any:
+        """Per-work-item memory: one copy per lane, zero-filled."""
+        return self.xp.zeros((self.N,) + tuple(shape), dtype=_dt(tname))
+
+    def dim(self, a: Any, d: int) -> Any:
+        return _I64(a.shape[d])
+
+    def is_identity(self, idx: tuple[Any, ...], a: Any, pre: int) -> bool:
+        """``idx`` is exactly (gid[0], ..., gid[nd-1]) over an array at least as large as ndrange."""
+        gid = self.gid
+        if pre or len(idx) != len(gid):
+            return False
+        for i, g in zip(idx, gid):
+            if i is not g:
+                return False
+        return all(s >= n for s, n in zip(a.shape, self.ndrange))
+
+    # -- comparisons (decided statically for a global id against a known scalar) --------------------
+    def _range(self, x: Any) -> tuple[int, int] | None:
+        r = self._ranges.get(id(x))
+        if r is not None:
+            return r
+        if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
+            return (int(x), int(x))
+        return None
+
+    def _static(self, a: Any, b: Any, op: str) -> Any:
+        ra = self._ranges.get(id(a))
+        rb = self._ranges.get(id(b))
+        if ra is None and rb is None:
+            return None
+        ra = ra or self._range(a)
+        rb = rb or self._range(b)
+        if ra is None or rb is None:
+            return None
+        (alo, ahi), (blo, bhi) = ra, rb
+        if op == "lt":
+            res = True if ahi < blo else False if alo >= bhi else None
+        elif op == "le":
+            res = True if ahi <= blo else False if alo > bhi else None
+        elif op == "gt":
+            res = True if alo > bhi else False if ahi <= blo else None
+        elif op == "ge":
+            res = True if alo >= bhi else False if ahi < blo else None
+        elif op == "eq":
+            res = False if (ahi < blo or alo > bhi) else (True if alo == ahi == blo == bhi else None)
+        else:
+            res = True if (ahi < blo or alo > bhi) else (False if alo == ahi == blo == bhi else None)
+        return None if res is None else np.bool_(res)
+
+    def lt(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "lt")
+        return a < b if r is None else r
+
+    def le(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "le")
+        return a <= b if r is None else r
+
+    def gt(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "gt")
+        return a > b if r is None else r
+
+    def ge(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "ge")
+        return a >= b if r is None else r
+
+    def eq(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "eq")
+        return a == b if r is None else r
+
+    def ne(self, a: Any, b: Any) -> Any:
+        r = self._static(a, b, "ne")
+        return a != b if r is None else r
+
+    # -- selection and logic ------------------------------------------------------------------------
+    def where(self, c: Any, a: Any, b: Any) -> Any:
+        if isinstance(c, (bool, np.bool_)):
+            return a if c else b
+        return self.xp.where(c, a, b)
+
+    def merge(self, m: Any, new: Any, old: Any) -> Any:
+        if m is True:
+            return new
+        if m is False:
+            return old
+        return self.xp.where(m, new, old)
+
+    def lnot(self, a: Any) -> Any:
+        if isinstance(a, (bool, np.bool_)):
+            return np.bool_(not a)
+        return self.xp.logical_not(a)
+
+    def mandnot(self, m: Any, c: Any) -> Any:
+        return self.mand(m, self.lnot(c))
+
+    # -- integer arithmetic -------------------------------------------------------------------------
+    def add(self, a: Any, b: Any, t: str) -> Any:
+        return a | b if t == "bool_" else a + b
+
+    def sub(self, a: Any, b: Any, t: str) -> Any:
+        return a ^ b if t == "bool_" else a - b
+
+    def mul(self, a: Any, b: Any, t: str) -> Any:
+        return a & b if t == "bool_" else a * b
+
+    def floordiv(self, a: Any, b: Any, t: str) -> Any:
+        if t in ("float32", "float64"):
+            return self.xp.floor_divide(a, b)
+        return vn.floordiv_int(self.xp, a, b, t)
+
+    def mod(self, a: Any, b: Any, t: str) -> Any:
+        if t in ("float32", "float64"):
+            return self.xp.remainder(a, b)
+        return vn.mod_int(self.xp, a, b, t)
+
+    def pow(self, a: Any, b: Any, t: str) -> Any:
+        if t in ("float32", "float64"):
+            return self.xp.power(a, b)
+        return vn.pow_int(self.xp, a, b, t)
+
+    def shl(self, a: Any, b: Any, t: str) -> Any:
+        return vn.shl(self.xp, a, b, t)
+
+    def shr(self, a: Any, b: Any, t: str) -> Any:
+        return vn.shr(self.xp, a, b, t)
+
+    def cast(self, x: Any, src: str, dst: str) -> Any:
+        if src == dst:
+            return x
+        return vn.cast(self.xp, x, src, dst)
+
+    # -- math (tier 1 through the namespace's own functions) --------------------------------------
+    def sqrt(self, a: Any) -> Any:
+        return self.xp.sqrt(a)
+
+    def rsqrt(self, a: Any) -> Any:
+        return 1 / self.xp.sqrt(a)
+
+    def exp(self, a: Any) -> Any:
+        return self.xp.exp(a)
+
+    def exp2(self, a: Any) -> Any:
+        return self.xp.exp2(a)
+
+    def expm1(self, a: Any) -> Any:
+        return self.xp.expm1(a)
+
+    def log(self, a: Any) -> Any:
+        return self.xp.log(a)
+
+    def log2(self, a: Any) -> Any:
+        return self.xp.log2(a)
+
+    def log10(self, a: Any) -> Any:
+        return self.xp.log10(a)
+
+    def log1p(self, a: Any) -> Any:
+        return self.xp.log1p(a)
+
+    def sin(self, a: Any) -> Any:
+        return self.xp.sin(a)
+
+    def cos(self, a: Any) -> Any:
+        return self.xp.cos(a)
+
+    def tan(self, a: Any) -> Any:
+        return self.xp.tan(a)
+
+    def asin(self, a: Any) -> Any:
+        return self.xp.arcsin(a)
+
+    def acos(self, a: Any) -> Any:
+        return self.xp.arccos(a)
+
+    def atan(self, a: Any) -> Any:
+        return self.xp.arctan(a)
+
+    def atan2(self, a: Any, b: Any) -> Any:
+        return self.xp.arctan2(a, b)
+
+    def sinh(self, a: Any) -> Any:
+        return self.xp.sinh(a)
+
+    def cosh(self, a: Any) -> Any:
+        return self.xp.cosh(a)
+
+    def tanh(self, a: Any) -> Any:
+        return self.xp.tanh(a)
+
+    def floor(self, a: Any) -> Any:
+        return self.xp.floor(a)
+
+    def ceil(self, a: Any) -> Any:
+        return self.xp.ceil(a)
+
+    def trunc(self, a: Any) -> Any:
+        return self.xp.trunc(a)
+
+    def rint(self, a: Any) -> Any:
+        return self.xp.rint(a)
+
+    def copysign(self, a: Any, b: Any) -> Any:
+        return self.xp.copysign(a, b)
+
+    def hypot(self, a: Any, b: Any) -> Any:
+        return self.xp.hypot(a, b)
+
+    def isnan(self, a: Any) -> Any:
+        return self.xp.isnan(a)
+
+    def isinf(self, a: Any) -> Any:
+        return self.xp.isinf(a)
+
+    def isfinite(self, a: Any) -> Any:
+        return self.xp.isfinite(a)
+
+    def abs(self, a: Any, t: str) -> Any:
+        return self.xp.abs(a)
+
+    def min(self, a: Any, b: Any, t: str) -> Any:
+        return vn.fmin(self.xp, a, b) if t in ("float32", "float64") else self.xp.minimum(a, b)
+
+    def max(self, a: Any, b: Any, t: str) -> Any:
+        return vn.fmax(self.xp, a, b) if t in ("float32", "float64") else self.xp.maximum(a, b)
+
+    def bits64(self, x: Any) -> Any:
+        """float64 lanes viewed as int64."""
+        raise NotImplementedError
+
+    def fma(self, a: Any, b: Any, c: Any, t: str) -> Any:
+        if t == "float32":
+            return vn.fma32(self.xp, a, b, c, self.bits64)
+        r, _ = vn.fma64(self.xp, a, b, c, self.bits64)
+        return r
+
+    # -- the scatter/gather combiners of atomics ----------------------------------------------------
+    def combine(self, op: str, old: Any, v: Any, t: str) -> Any:
+        """The new value of an atomic ``op`` applied to ``old`` with ``v``."""
+        if op == "atomic_add":
+            return old + v
+        if op == "atomic_sub":
+            return old - v
+        if op == "atomic_min":
+            return self.min(old, v, t)
+        return self.max(old, v, t)
+
+
+def _dt(tname: str) -> np.dtype:
+    return np.dtype("bool" if tname == "bool_" else tname)

@@ -1,0 +1,224 @@
+"""Lowering of calls: casts, index queries, barrier, arrays, atomics, math, and ``@pk.func`` inlining."""
+from __future__ import annotations
+
+import ast
+import inspect
+from typing import Any
+
+from .. import types as T
+from ..ir import nodes as ir
+from ..ir.nodes import Op
+from . import ops
+from .builtins import ATOMIC_OPS, INDEX_OPS, MATH_OPS, as_type, builtin_name
+from .expr import describe
+from .scope import FuncContext, Scope
+from .source import func_source
+from .stmt import StmtLowering, may_return
+from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, const_value
+
+_ATOMIC_DTYPES = (T.int32, T.uint32, T.int64, T.uint64, T.float32, T.float64)
+_MAX_INLINE_DEPTH = 32
+
+
+class CallLowering(StmtLowering):
+    """Mixin of the lowering: every call."""
+
+    uses_barrier: bool = False
+
+    def call(self, node: ast.Call, want_value: bool) -> Any:
+        callee = self.value(node.func)
+        if isinstance(callee, TypeValue):
+            self._no_keywords(node, str(callee.type))
+            if len(node.args) != 1:
+                raise self.err(node, f"{callee.type}() takes exactly 1 argument, got {len(node.args)}")
+            return ops.cast(self.expr(node.args[0]), callee.type)
+        if isinstance(callee, PyObject):
+            from ..lang import Func
+
+            if isinstance(callee.obj, Func):
+                return self.inline(callee.obj, node, want_value)
+            name = builtin_name(callee.obj)
+            if name is not None:
+                return self.builtin(name, node)
+            t = as_type(callee.obj)
+            if t is not None:
+                return self.call(node, want_value)  # pragma: no cover - types resolve to TypeValue
+            what = getattr(callee.obj, "__name__", None) or type(callee.obj).__name__
+            hint = "decorate it with @pk.func to call it from kernels"
+            if what == "print":
+                hint = "kernels cannot print; write values into an array argument"
+            raise self.err(node, f"calling the Python function '{what}' is not supported in kernels", hint=hint)
+        raise self.err(node, f"{describe(callee)} is not callable")
+
+    def _no_keywords(self, node: ast.Call, name: str) -> None:
+        if node.keywords:
+            raise self.err(node, f"{name}() takes no keyword arguments in kernels",
+                           hint="pass the arguments by position")
+
+    def _arity(self, node: ast.Call, name: str, n: int) -> None:
+        if len(node.args) != n:
+            raise self.err(node, f"{name}() takes {n} argument{'s' if n != 1 else ''}, got {len(node.args)}")
+
+    # ----------------------------------------------------------------------------- builtins
+    def builtin(self, name: str, node: ast.Call) -> Any:
+        if any(isinstance(a, ast.Starred) for a in node.args):
+            raise self.err(node, "'*' unpacking in calls is not supported in kernels")
+        if name in ("local_array", "private_array"):
+            return self.declare_array(name, node)
+        self._no_keywords(node, name)
+        if name in INDEX_OPS:
+            self._arity(node, name, 1)
+            d = self.const_int(node.args[0], f"the dimension of {name}()")
+            if not 0 <= d <= 2:
+                raise self.err(node, f"{name}({d}): the dimension must be 0, 1 or 2")
+            if d >= self.grid_ndim:   # as OpenCL: ids of missing dimensions are 0, sizes 1
+                return TExpr(ir.Const(1 if "size" in name or name == "num_groups" else 0, T.int64))
+            return TExpr(ir.IndexQuery(INDEX_OPS[name], d, T.int64))
+        if name == "barrier":
+            self._arity(node, name, 0)
+            self.out.append(ir.Barrier(self.scope.loc(node)))
+            return NONE
+        if name in ATOMIC_OPS:
+            return self.atomic(name, node)
+        if name == "range":
+            raise self.err(node, "range() can only be used as the iterable of a for loop",
+                           hint="for i in range(n): ...")
+        args = [self.expr(a) for a in node.args]
+        if name == "where":
+            self._arity(node, name, 3)
+            return self.select_with_arms(node, args)
+        if name == "pow":
+            self._arity(node, name, 2)
+            return ops.binary(Op.POW, args[0], args[1])
+        if name == "rsqrt":
+            self._arity(node, name, 1)
+        return ops.math_call(MATH_OPS[name], args)
+
+    def select_with_arms(self, node: ast.Call, args: list[TExpr]) -> TExpr:
+        """``pk.where(c, a, b)``: like ``a if c else b`` (both arms are plain expressions here)."""
+        return ops.select(args[0], args[1], args[2])
+
+    def declare_array(self, name: str, node: ast.Call) -> ArrayValue:
+        kw = {k.arg: k.value for k in node.keywords}
+        if None in kw or set(kw) - {"shape", "dtype"}:
+            raise self.err(node, f"{name}() takes (shape, dtype)")
+        args = list(node.args) + [kw[k] for k in ("shape", "dtype") if k in kw]
+        if len(args) != 2:
+            raise self.err(node, f"{name}() takes 2 arguments (shape, dtype), got {len(args)}")
+        shape_v = self.value(args[0])
+        items = shape_v.items if isinstance(shape_v, TupleValue) else (shape_v,)
+        shape = []
+        for it in items:
+            if not (isinstance(it, TExpr) and it.is_const and (it.type.is_int or it.type.is_bool)):
+                raise self.err(args[0], f"the shape of {name}() must be an int or a tuple of compile-time ints",
+                               hint="use literals, pk.constexpr parameters or global ints")
+            shape.append(int(const_value(it)))
+        if not 1 <= len(shape) <= 3 or any(s <= 0 for s in shape):
+            raise self.err(args[0], f"{name}() shape {tuple(shape)} must have 1 to 3 positive sizes")
+        dtype_v = self.value(args[1])
+        if not isinstance(dtype_v, TypeValue):
+            raise self.err(args[1], f"the dtype of {name}() must be a type such as pk.float32, "
+                           f"got {describe(dtype_v)}")
+        space = T.ArraySpace.LOCAL if name == "local_array" else T.ArraySpace.PRIVATE
+        hint = self.array_name_hint
+        self.array_name_hint = None
+        if hint is not None and hint not in self.scope.bindings:
+            arr_name = self.scope.var_name(hint)
+        else:
+            arr_name = f"__pk_a{self.state.fresh('a')}"
+        ref = ir.ArrayRef(arr_name, T.ArrayType(dtype_v.type, len(shape), space, True, tuple(shape)))
+        self.out.append(ir.DeclArray(ref, self.scope.loc(node)))
+        return ArrayValue(ref)
+
+    def atomic(self, name: str, node: ast.Call) -> TExpr:
+        self._arity(node, name, 3)
+        arr = self.value(node.args[0])
+        if not isinstance(arr, ArrayValue):
+            raise self.err(node.args[0], f"the first argument of {name}() must be an array, got {describe(arr)}")
+        dtype = arr.ref.type.dtype
+        if dtype not in _ATOMIC_DTYPES:
+            raise self.err(node, f"{name}() does not support {dtype} arrays",
+                           hint="atomics work on int32, uint32, int64, uint64, float32 and float64")
+        indices = self.indices(arr.ref, node.args[1], node)
+        value = ops.cast(self.expr(node.args[2]), dtype)
+        return TExpr(ir.Atomic(ATOMIC_OPS[name], arr.ref, indices, value.expr, dtype, self.scope.loc(node)))
+
+    # ----------------------------------------------------------------------------- @pk.func inlining
+    def inline(self, func: Any, node: ast.Call, want_value: bool) -> Any:
+        """Inline a helper call: fresh variable names, arrays aliased, returns via a result variable."""
+        if id(func) in self.state.call_stack:
+            raise self.err(node, f"recursive call to '{func.fn.__name__}': helpers are inlined, so "
+                           "recursion is not supported", hint="rewrite the recursion as a loop")
+        if len(self.state.call_stack) >= _MAX_INLINE_DEPTH:
+            raise self.err(node, "helpers are nested too deeply")
+        src = func_source(func)
+        fdef = src.tree
+        n = self.state.fresh("f")
+        prefix = f"__pk_f{n}_"
+        args = self.bind_arguments(func, src, node)
+        returns = [r for r in ast.walk(fdef) if isinstance(r, ast.Return)]
+        has_value = any(r.value is not None for r in returns)
+        if want_value and not has_value:
+            raise self.err(node, f"helper '{src.name}' returns no value, so its call cannot be used as a value",
+                           hint="add 'return <value>' to the helper, or call it as a statement")
+        simple = not returns or (len(returns) == 1 and fdef.body[-1] is returns[0])
+        fc = FuncContext(src.name, prefix + "ret", None if simple else prefix + "done", has_value)
+        scope = Scope(src, prefix, func=fc)
+        assigned = {t.id for t in ast.walk(fdef) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+        caller = self.scope
+        loc = caller.loc(node)
+        for pname, value in args.items():
+            if isinstance(value, TExpr):
+                if pname in assigned or not isinstance(value.expr, (ir.Var, ir.Const)):
+                    self.assign_var(prefix + pname, value, node, raw=True)
+                    continue
+            scope.bindings[pname] = value
+        self.state.call_stack.append(id(func))
+        self.scope = scope
+        try:
+            if fc.done is not None:
+                self.assign_var(fc.done, TExpr(ir.Const(False, T.bool_)), node, raw=True)
+            self.body(fdef.body)
+        finally:
+            self.scope = caller
+            self.state.call_stack.pop()
+        del loc
+        if not has_value:
+            return NONE
+        return self.read_var(fc.ret, node)
+
+    def bind_arguments(self, func: Any, src: Any, node: ast.Call) -> dict[str, Any]:
+        """Match a helper call's arguments to its parameters (positional, keyword, constant defaults)."""
+        names = [p.name for p in src.params]
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            raise self.err(node, "'*' and '**' unpacking in calls is not supported in kernels")
+        if len(node.args) > len(names):
+            raise self.err(node, f"helper '{src.name}' takes {len(names)} argument"
+                           f"{'s' if len(names) != 1 else ''}, got {len(node.args)}")
+        out: dict[str, Any] = {}
+        for pname, a in zip(names, node.args):
+            out[pname] = self.value(a)
+        for k in node.keywords:
+            if k.arg not in names:
+                raise self.err(node, f"helper '{src.name}' has no parameter '{k.arg}'")
+            if k.arg in out:
+                raise self.err(node, f"helper '{src.name}' got two values for '{k.arg}'")
+            out[k.arg] = self.value(k.value)
+        try:
+            sig_params = inspect.signature(func.fn).parameters
+        except (TypeError, ValueError):  # pragma: no cover - analyze already read it
+            sig_params = {}
+        for pname in names:
+            if pname in out:
+                continue
+            default = sig_params[pname].default if pname in sig_params else inspect.Parameter.empty
+            if default is inspect.Parameter.empty:
+                raise self.err(node, f"helper '{src.name}' is missing the argument '{pname}'")
+            out[pname] = self.from_python(default, node, pname)
+        for pname, v in out.items():
+            if not isinstance(v, (TExpr, ArrayValue, TypeValue, TupleValue, PyObject)):
+                raise self.err(node, f"cannot pass {describe(v)} as '{pname}' to helper '{src.name}'")
+        return {p: out[p] for p in names}
+
+
+__all__ = ["CallLowering", "may_return"]

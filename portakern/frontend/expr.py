@@ -1,0 +1,381 @@
+"""Lowering of expressions: one ``visit_<Node>`` per supported Python expression."""
+from __future__ import annotations
+
+import ast
+import types as pytypes
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import types as T
+from ..errors import CompileError
+from ..ir import nodes as ir
+from ..ir.nodes import Op
+from . import ops
+from .builtins import as_type, builtin_name
+from .ops import OpError
+from .scope import PassState, Scope, unsupported
+from .values import ArrayValue, NoValue, PyObject, ShapeValue, TExpr, TupleValue, TypeValue, VType, const_value
+
+BINOPS: dict[type, Op] = {
+    ast.Add: Op.ADD, ast.Sub: Op.SUB, ast.Mult: Op.MUL, ast.Div: Op.DIV, ast.FloorDiv: Op.FLOORDIV,
+    ast.Mod: Op.MOD, ast.Pow: Op.POW, ast.BitAnd: Op.AND, ast.BitOr: Op.OR, ast.BitXor: Op.XOR,
+    ast.LShift: Op.SHL, ast.RShift: Op.SHR,
+}
+CMPOPS: dict[type, Op] = {
+    ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE,
+}
+_UNSUPPORTED_EXPR = {
+    ast.List: ("lists", "kernels have no lists; use a pk.private_array or pass an array argument"),
+    ast.Dict: ("dicts", "kernels work on scalars and arrays only"),
+    ast.Set: ("sets", "kernels work on scalars and arrays only"),
+    ast.ListComp: ("list comprehensions", "write a for loop over range(...)"),
+    ast.SetComp: ("set comprehensions", "write a for loop over range(...)"),
+    ast.DictComp: ("dict comprehensions", "write a for loop over range(...)"),
+    ast.GeneratorExp: ("generator expressions", "write a for loop over range(...)"),
+    ast.Lambda: ("lambdas", "define a helper with @pk.func"),
+    ast.JoinedStr: ("f-strings", "kernels cannot build strings"),
+    ast.FormattedValue: ("f-strings", "kernels cannot build strings"),
+    ast.NamedExpr: ("':=' (assignment expressions)", "assign in a separate statement"),
+    ast.Starred: ("'*' unpacking", "pass each value explicitly"),
+    ast.Slice: ("slicing", "index one element per dimension, e.g. x[i, j]"),
+    ast.Await: ("'await'", ""),
+    ast.Yield: ("'yield'", "kernels return nothing; write results into an array argument"),
+    ast.YieldFrom: ("'yield from'", "kernels return nothing; write results into an array argument"),
+}
+
+
+class ExprLowering:
+    """Mixin of the lowering: expressions. The host class provides the state below."""
+
+    scope: Scope
+    state: PassState
+    out: list[ir.Stmt]
+    grid_ndim: int
+
+    # provided by the host class
+    def call(self, node: ast.Call, want_value: bool) -> Any: ...  # pragma: no cover
+    def assign_var(self, name: str, te: TExpr, node: ast.AST) -> None: ...  # pragma: no cover
+
+    # ----------------------------------------------------------------------------- entry points
+    def err(self, node: ast.AST, message: str, hint: str = "") -> CompileError:
+        return CompileError(message, loc=self.scope.loc(node), hint=hint)
+
+    def value(self, node: ast.AST) -> Any:
+        """Lower an expression to a value (a TExpr for scalars; arrays, types, tuples... otherwise)."""
+        visitor = getattr(self, "visit_" + type(node).__name__, None)
+        if visitor is None or not isinstance(node, ast.expr):
+            what, hint = _UNSUPPORTED_EXPR.get(type(node), (f"the expression '{type(node).__name__}'", ""))
+            raise unsupported(self.scope, node, what, hint)
+        try:
+            return visitor(node)
+        except OpError as exc:
+            raise self.err(node, exc.message, exc.hint) from None
+
+    def expr(self, node: ast.AST) -> TExpr:
+        """Lower an expression that must be a scalar."""
+        v = self.value(node)
+        if isinstance(v, TExpr):
+            return v
+        raise self.err(node, f"expected a number here, got {describe(v)}", hint=_hint_for(v))
+
+    def capture(self, fn: Callable[[], Any]) -> tuple[Any, list[ir.Stmt]]:
+        """Run ``fn`` collecting the statements it emits (helper bodies, temporaries) separately."""
+        saved, self.out = self.out, []
+        try:
+            result = fn()
+            return result, self.out
+        finally:
+            self.out = saved
+
+    def temp(self, te: TExpr, node: ast.AST) -> TExpr:
+        """``te`` stored in a fresh temporary variable (evaluated once, here)."""
+        name = f"__pk_t{self.state.fresh('t')}"
+        self.assign_var(name, te, node, raw=True)  # type: ignore[call-arg]
+        return self.read_var(name, node)
+
+    def read_var(self, irname: str, node: ast.AST, user_name: str | None = None) -> TExpr:
+        """Read a scalar variable with its type from the previous pass (or this one's so far)."""
+        vt = self.state.env.get(irname) or self.state.assigned.get(irname)
+        if vt is None:
+            self.state.unknown_reads.append((user_name or irname, self.scope.loc(node)))
+            vt = VType(T.bool_, "b")   # bottom of the type lattice until the variable is assigned
+        return TExpr(ir.Var(irname, vt.type), vt.weak)
+
+    # ----------------------------------------------------------------------------- leaves
+    def visit_Constant(self, node: ast.Constant) -> Any:
+        v = node.value
+        if isinstance(v, (bool, int, float)):
+            return ops.python_const(v)
+        if v is None:
+            raise self.err(node, "None is not a value in kernels", hint="kernels compute numbers and arrays")
+        if isinstance(v, (str, bytes)):
+            raise unsupported(self.scope, node, "strings", "kernels cannot use text; remove the string")
+        raise unsupported(self.scope, node, f"the constant {v!r}")
+
+    def visit_Name(self, node: ast.Name) -> Any:
+        name = node.id
+        scope = self.scope
+        if name in scope.bindings:
+            return scope.bindings[name]
+        if name in scope.src.local_names:
+            return self.read_var(scope.var_name(name), node, name)
+        found, obj = scope.src.lookup(name)
+        if not found:
+            raise self.err(node, f"name '{name}' is not defined", hint="define it, or pass it as an argument")
+        return self.from_python(obj, node, name)
+
+    def from_python(self, obj: Any, node: ast.AST, name: str) -> Any:
+        """The value of a Python object a name refers to (a frozen global, a builtin, a module...)."""
+        from ..lang import Func
+
+        if isinstance(obj, (bool, int, float)) and not isinstance(obj, np.generic):
+            return ops.python_const(obj)
+        if isinstance(obj, np.generic) and not isinstance(obj, np.ndarray):
+            try:
+                t = T.as_scalar_type(obj.dtype)
+            except TypeError:
+                raise self.err(node, f"'{name}' is a NumPy scalar of unsupported type {obj.dtype}") from None
+            return ops.cast(TExpr(ir.Const(obj.item(), t)), t)
+        t = as_type(obj)
+        if t is not None:
+            return TypeValue(t)
+        if builtin_name(obj) is not None or isinstance(obj, (Func, pytypes.ModuleType)):
+            return PyObject(obj)
+        if isinstance(obj, tuple):
+            return TupleValue(tuple(self.from_python(x, node, name) for x in obj))
+        if isinstance(obj, (np.ndarray, list, dict, set)) or hasattr(obj, "__array_interface__") \
+                or hasattr(obj, "__cuda_array_interface__") or hasattr(obj, "__dlpack__"):
+            raise self.err(node, f"'{name}' is a global {type(obj).__name__}; kernels cannot read global "
+                           "arrays or containers", hint=f"pass '{name}' to the kernel as an argument")
+        if callable(obj):
+            return PyObject(obj)   # an error if called (not a builtin or a @pk.func); named then
+        raise self.err(node, f"'{name}' is a {type(obj).__name__}, which kernels cannot use",
+                       hint="kernels can read global ints, floats and bools; pass anything else as an argument")
+
+    # ----------------------------------------------------------------------------- attributes, subscripts
+    def visit_Attribute(self, node: ast.Attribute) -> Any:
+        base = self.value(node.value)
+        attr = node.attr
+        if isinstance(base, PyObject) and isinstance(base.obj, pytypes.ModuleType):
+            if not hasattr(base.obj, attr):
+                raise self.err(node, f"module '{base.obj.__name__}' has no attribute '{attr}'")
+            return self.from_python(getattr(base.obj, attr), node, f"{base.obj.__name__}.{attr}")
+        if isinstance(base, ArrayValue):
+            ref = base.ref
+            if attr == "shape":
+                return ShapeValue(ref)
+            if attr == "ndim":
+                return ops.python_const(ref.type.ndim)
+            if attr == "dtype":
+                return TypeValue(ref.type.dtype)
+            if attr == "size":
+                size: TExpr = ops.python_const(1)
+                for d in range(ref.type.ndim):
+                    size = ops.binary(Op.MUL, size, self.shape_dim(ref, d, node))
+                return size
+            raise self.err(node, f"arrays have no attribute '{attr}' in kernels",
+                           hint="available: x.shape[d], x.ndim, x.size, x.dtype")
+        raise self.err(node, f"{describe(base)} has no attribute '{attr}' in kernels")
+
+    def shape_dim(self, ref: ir.ArrayRef, d: int, node: ast.AST) -> TExpr:
+        """``ref.shape[d]``: a runtime Shape for global arrays, a constant for local/private ones.
+        Shapes are Python ints in NumPy, hence weak."""
+        nd = ref.type.ndim
+        if d < 0:
+            d += nd
+        if not 0 <= d < nd:
+            raise self.err(node, f"dimension {d} is out of range for the {nd}-d array '{ref.name}'")
+        if ref.type.shape is not None:
+            return ops.python_const(ref.type.shape[d])
+        return TExpr(ir.Shape(ref, d, T.int64), "i")
+
+    def const_int(self, node: ast.AST, what: str) -> int:
+        """A compile-time integer (literal, constexpr, frozen global, or arithmetic on them)."""
+        v = self.value(node)
+        if isinstance(v, TExpr) and v.is_const and (v.type.is_int or v.type.is_bool):
+            return int(const_value(v))
+        raise self.err(node, f"{what} must be a compile-time integer",
+                       hint="use a literal, a pk.constexpr parameter or a global int")
+
+    def visit_Subscript(self, node: ast.Subscript) -> Any:
+        base = self.value(node.value)
+        if isinstance(node.slice, ast.Slice) or (isinstance(node.slice, ast.Tuple)
+                                                 and any(isinstance(e, ast.Slice) for e in node.slice.elts)):
+            raise unsupported(self.scope, node, "slicing", "index one element per dimension, e.g. x[i, j]")
+        if isinstance(base, ShapeValue):
+            return self.shape_dim(base.ref, self.const_int(node.slice, "the dimension in x.shape[d]"), node)
+        if isinstance(base, TupleValue):
+            i = self.const_int(node.slice, "a tuple index")
+            if not -len(base.items) <= i < len(base.items):
+                raise self.err(node, f"tuple index {i} is out of range")
+            return base.items[i]
+        if isinstance(base, ArrayValue):
+            indices = self.indices(base.ref, node.slice, node)
+            dtype = base.ref.type.dtype
+            return TExpr(ir.Load(base.ref, indices, dtype, self.scope.loc(node)))
+        raise self.err(node, f"{describe(base)} cannot be indexed")
+
+    def indices(self, ref: ir.ArrayRef, index_node: ast.AST, node: ast.AST) -> tuple[ir.Expr, ...]:
+        """One int64 index per dimension of ``ref``."""
+        v = self.value(index_node)
+        items = v.items if isinstance(v, TupleValue) else (v,)
+        return self.index_values(ref, items, node)
+
+    def index_values(self, ref: ir.ArrayRef, items: tuple[Any, ...], node: ast.AST) -> tuple[ir.Expr, ...]:
+        nd = ref.type.ndim
+        if len(items) != nd:
+            raise self.err(node, f"'{ref.name}' has {nd} dimension{'s' if nd > 1 else ''} but is indexed "
+                           f"with {len(items)} index{'es' if len(items) != 1 else ''}",
+                           hint="give exactly one integer index per dimension")
+        out = []
+        for it in items:
+            if not isinstance(it, TExpr):
+                raise self.err(node, f"an array index must be an integer, got {describe(it)}")
+            out.append(ops.int_index(it).expr)
+        return tuple(out)
+
+    # ----------------------------------------------------------------------------- operators
+    def visit_BinOp(self, node: ast.BinOp) -> TExpr:
+        op = BINOPS.get(type(node.op))
+        if op is None:
+            raise unsupported(self.scope, node, "the '@' operator", "write the loops explicitly")
+        return ops.binary(op, self.expr(node.left), self.expr(node.right))
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> TExpr:
+        a = self.expr(node.operand)
+        if isinstance(node.op, ast.UAdd):
+            if a.type.is_bool and not a.weak:
+                raise self.err(node, "unary '+' on a bool is not supported", hint="cast to an integer first")
+            return a
+        op = {ast.USub: Op.NEG, ast.Invert: Op.INVERT, ast.Not: Op.NOT}[type(node.op)]
+        return ops.unary(op, a)
+
+    def visit_BoolOp(self, node: ast.BoolOp) -> TExpr:
+        op = Op.LAND if isinstance(node.op, ast.And) else Op.LOR
+        acc = ops.to_bool(self.expr(node.values[0]))
+        for rhs_node in node.values[1:]:
+            rhs, pending = self.capture(lambda n=rhs_node: ops.to_bool(self.expr(n)))
+            acc = self.short_circuit(op, acc, rhs, pending, rhs_node)
+        return acc
+
+    def short_circuit(self, op: Op, lhs: TExpr, rhs: TExpr, pending: list[ir.Stmt], node: ast.AST) -> TExpr:
+        """``lhs and rhs`` where evaluating ``rhs`` needs statements: only run them when needed."""
+        if lhs.is_const:
+            if (op is Op.LAND) == bool(const_value(lhs)):
+                self.out.extend(pending)
+                return rhs
+            return lhs
+        if not pending:
+            return ops.logical(op, lhs, rhs)
+        flag = self.temp(lhs, node)
+        cond = flag if op is Op.LAND else ops.unary(Op.NOT, flag)
+        name = flag.expr.name  # type: ignore[union-attr]
+        body = list(pending) + [ir.Assign(ir.Var(name, T.bool_), rhs.expr, self.scope.loc(node))]
+        self.out.append(ir.If(cond.expr, tuple(body), (), self.scope.loc(node)))
+        return flag
+
+    def visit_Compare(self, node: ast.Compare) -> TExpr:
+        left = self.expr(node.left)
+        result: TExpr | None = None
+        n = len(node.ops)
+        for i, (op_node, right_node) in enumerate(zip(node.ops, node.comparators)):
+            op = CMPOPS.get(type(op_node))
+            if op is None:
+                what = {ast.In: "'in'", ast.NotIn: "'not in'", ast.Is: "'is'", ast.IsNot: "'is not'"}
+                raise unsupported(self.scope, node, what.get(type(op_node), "this comparison"),
+                                  "compare numbers with < <= > >= == !=")
+
+            def rhs_fn(right_node: ast.AST = right_node, last: bool = i == n - 1) -> TExpr:
+                r = self.expr(right_node)
+                if not last and not isinstance(r.expr, (ir.Var, ir.Const)):
+                    r = self.temp(r, right_node)   # evaluated once for both comparisons
+                return r
+
+            if result is None:
+                right = rhs_fn()
+                result = ops.compare(op, left, right)
+            else:
+                (right, cmp), pending = self.capture(lambda f=rhs_fn, op=op, lhs=left: _cmp_with(f, op, lhs))
+                result = self.short_circuit(Op.LAND, result, cmp, pending, node)
+            left = right
+        assert result is not None
+        return result
+
+    def visit_IfExp(self, node: ast.IfExp) -> TExpr:
+        c = ops.to_bool(self.expr(node.test))
+        a, pa = self.capture(lambda: self.expr(node.body))
+        b, pb = self.capture(lambda: self.expr(node.orelse))
+        if c.is_const:
+            chosen, pend = (a, pa) if const_value(c) else (b, pb)
+            self.out.extend(pend)
+            return chosen
+        if not pa and not pb:
+            return ops.select(c, a, b)
+        r = ops.select(ops.python_const(True), a, b)  # the unified type
+        vt = VType(r.type, r.weak)
+        name = f"__pk_t{self.state.fresh('t')}"
+        loc = self.scope.loc(node)
+        self.note_assign(name, vt)
+        target = ir.Var(name, self.var_type(name, vt).type)
+        then = list(pa) + [ir.Assign(target, ops.cast(a, target.type).expr, loc)]
+        orelse = list(pb) + [ir.Assign(target, ops.cast(b, target.type).expr, loc)]
+        self.out.append(ir.If(c.expr, tuple(then), tuple(orelse), loc))
+        return self.read_var(name, node)
+
+    def visit_Tuple(self, node: ast.Tuple) -> TupleValue:
+        return TupleValue(tuple(self.value(e) for e in node.elts))
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        v = self.call(node, want_value=True)
+        if isinstance(v, NoValue):
+            raise self.err(node, "this call returns no value", hint="call it as a statement on its own")
+        return v
+
+    # ----------------------------------------------------------------------------- variable types
+    def note_assign(self, irname: str, vt: VType) -> None:
+        """Record that ``irname`` is assigned a value of type ``vt`` in this pass."""
+        from .values import join
+
+        old = self.state.assigned.get(irname)
+        self.state.assigned[irname] = vt if old is None else join(old, vt)
+
+    def var_type(self, irname: str, fallback: VType) -> VType:
+        """The type a variable has in this pass (previous pass's result, else what is known now)."""
+        return self.state.env.get(irname) or self.state.assigned.get(irname) or fallback
+
+
+def _cmp_with(rhs_fn: Callable[[], TExpr], op: Op, left: TExpr) -> tuple[TExpr, TExpr]:
+    right = rhs_fn()
+    return right, ops.compare(op, left, right)
+
+
+def describe(v: Any) -> str:
+    """A user-facing name for a lowered value."""
+    if isinstance(v, TExpr):
+        return f"a {v.type} number"
+    if isinstance(v, ArrayValue):
+        return f"the array '{v.ref.name}'"
+    if isinstance(v, ShapeValue):
+        return f"the shape of '{v.ref.name}'"
+    if isinstance(v, TypeValue):
+        return f"the type {v.type}"
+    if isinstance(v, TupleValue):
+        return "a tuple"
+    if isinstance(v, NoValue):
+        return "nothing (None)"
+    if isinstance(v, PyObject):
+        name = getattr(v.obj, "__name__", None) or type(v.obj).__name__
+        return f"the Python object '{name}'"
+    return type(v).__name__
+
+
+def _hint_for(v: Any) -> str:
+    if isinstance(v, ArrayValue):
+        return "index the array, e.g. x[i]"
+    if isinstance(v, ShapeValue):
+        return "use x.shape[d]"
+    if isinstance(v, TypeValue):
+        return f"call the type to convert a value, e.g. {v.type}(x)"
+    return ""

@@ -1,0 +1,67 @@
+"""The lowering's state: one pass over a kernel body with the variable types of the previous pass.
+
+Typing is a fixpoint: a pass lowers the whole body using the variable types decided so far (``env``)
+and records the join of every value assigned to each variable (``assigned``). When a pass assigns
+exactly the types it was given, its IR is the result; otherwise the next pass starts from the joins.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import CompileError
+from ..ir import nodes as ir
+from .source import FunctionSource
+from .values import VType
+
+
+@dataclass
+class FuncContext:
+    """An inlined ``@pk.func`` call: its result variable and the return flag (when returns are not
+    simply the last statement)."""
+
+    name: str
+    ret: str
+    done: str | None
+    has_value: bool
+    loop_depth: int = 0
+
+
+@dataclass
+class Scope:
+    """One function's names during a pass: the kernel's, or an inlined helper's (with a prefix)."""
+
+    src: FunctionSource
+    prefix: str
+    bindings: dict[str, Any] = field(default_factory=dict)   # name -> value (arrays, types, consts, params)
+    renames: dict[str, str] = field(default_factory=dict)    # name -> IR variable name, when not prefix+name
+    func: FuncContext | None = None
+    loop_depth: int = 0
+
+    def var_name(self, name: str) -> str:
+        return self.renames.get(name, self.prefix + name)
+
+    def loc(self, node: ast.AST) -> ir.Loc:
+        return self.src.loc(node)
+
+
+@dataclass
+class PassState:
+    """What one pass shares across scopes."""
+
+    env: dict[str, VType]
+    assigned: dict[str, VType] = field(default_factory=dict)
+    counters: dict[str, int] = field(default_factory=dict)
+    unknown_reads: list[tuple[str, ir.Loc]] = field(default_factory=list)
+    call_stack: list[int] = field(default_factory=list)
+
+    def fresh(self, kind: str) -> int:
+        n = self.counters.get(kind, 0)
+        self.counters[kind] = n + 1
+        return n
+
+
+def unsupported(scope: Scope, node: ast.AST, what: str, hint: str = "") -> CompileError:
+    """The error for a construct outside the language."""
+    return CompileError(f"{what} is not supported in kernels", loc=scope.loc(node), hint=hint)

@@ -1,0 +1,170 @@
+"""``specialize``: type and lower a kernel body for one signature, producing a verified ``ir.Kernel``."""
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from typing import Any
+
+from .. import types as T
+from ..errors import CompileError, PortakernError
+from ..ir import nodes as ir
+from ..ir.visit import walk_body
+from ..runtime import config
+from . import ops
+from .calls import CallLowering
+from .scope import PassState, Scope
+from .source import FunctionSource
+from .values import ArrayValue, TExpr, VType
+
+_MAX_PASSES = 32
+
+
+class Lowerer(CallLowering):
+    """One pass of the lowering over a kernel (see :mod:`portakern.frontend.scope`)."""
+
+    def __init__(self, src: FunctionSource, state: PassState, grid_ndim: int) -> None:
+        self.state = state
+        self.grid_ndim = grid_ndim
+        self.scope = Scope(src, "")
+        self.out: list[ir.Stmt] = []
+        self.array_name_hint = None
+
+
+def _param_binding(lw: Lowerer, src: FunctionSource, arg_types: Mapping[str, Any],
+                   constexprs: Mapping[str, Any]) -> tuple[list[ir.Param], list[ir.Stmt]]:
+    """Bind the kernel's parameters in its scope; returns the IR params and the prologue (copies of
+    scalar parameters the body assigns, so they unify like any variable)."""
+    params: list[ir.Param] = []
+    node = src.tree
+    scope = lw.scope
+    assigned = {t.id for t in ast.walk(node) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+    for p in src.params:
+        if p.name in constexprs:
+            value = lw.from_python(constexprs[p.name], node, p.name)
+            if p.name in assigned:
+                if not isinstance(value, TExpr):
+                    raise CompileError(f"constexpr parameter '{p.name}' is assigned in the body but is not a number",
+                                       loc=src.loc(node))
+                scope.renames[p.name] = f"__pk_p_{p.name}"
+                lw.assign_var(p.name, value, node)
+            else:
+                scope.bindings[p.name] = value
+            continue
+        if p.name not in arg_types:
+            raise CompileError(f"no argument type given for parameter '{p.name}' of '{src.name}'",
+                               loc=src.loc(node), hint="pass a value for every parameter")
+        t = arg_types[p.name]
+        if isinstance(t, T.ArrayType):
+            if t.space != T.ArraySpace.GLOBAL:
+                raise CompileError(f"parameter '{p.name}' must be a global array, got {t}", loc=src.loc(node))
+            if p.name in assigned:
+                raise CompileError(f"array parameter '{p.name}' cannot be reassigned",
+                                   loc=_first_store(src, node, p.name),
+                                   hint="assign to its elements (x[i] = v) or use another name")
+            scope.bindings[p.name] = ArrayValue(ir.ArrayRef(p.name, t))
+        elif isinstance(t, T.ScalarType):
+            if p.name in assigned:   # an ordinary variable initialised from the parameter
+                scope.renames[p.name] = f"__pk_p_{p.name}"
+                lw.assign_var(p.name, TExpr(ir.Var(p.name, t)), node)
+            else:
+                scope.bindings[p.name] = TExpr(ir.Var(p.name, t))
+        else:
+            raise CompileError(f"parameter '{p.name}' has type {t!r}, expected a ScalarType or ArrayType",
+                               loc=src.loc(node))
+        params.append(ir.Param(p.name, t))
+    prologue = list(lw.out)
+    lw.out = []
+    return params, prologue
+
+
+def _first_store(src: FunctionSource, fdef: ast.AST, name: str) -> ir.Loc:
+    for n in ast.walk(fdef):
+        if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store):
+            return src.loc(n)
+    return src.loc(fdef)
+
+
+def _one_pass(src: FunctionSource, env: dict[str, VType], arg_types: Mapping[str, Any],
+              constexprs: Mapping[str, Any], grid_ndim: int) -> tuple[PassState, list[ir.Param], tuple[ir.Stmt, ...]]:
+    state = PassState(env=env)
+    lw = Lowerer(src, state, grid_ndim)
+    params, prologue = _param_binding(lw, src, arg_types, constexprs)
+    lw.out = prologue
+    lw.body(src.tree.body)
+    return state, params, tuple(lw.out)
+
+
+def specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Mapping[str, Any],
+               grid_ndim: int, debug: bool) -> ir.Kernel:
+    """Type and lower ``src`` for one signature (see docs/architecture.md). Raises CompileError for
+    anything outside the language; never any other exception."""
+    try:
+        return _specialize(src, arg_types, constexprs, grid_ndim, debug)
+    except PortakernError:
+        raise
+    except RecursionError:
+        raise CompileError(f"kernel '{src.name}' is nested too deeply to compile",
+                           hint="split long expressions into several statements") from None
+    except Exception as exc:  # noqa: BLE001 - the last resort: never let an internal error escape
+        raise CompileError(f"internal error in the portakern front end while compiling '{src.name}': "
+                           f"{type(exc).__name__}: {exc}; please report this with the kernel's source") from exc
+
+
+def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Mapping[str, Any],
+                grid_ndim: int, debug: bool) -> ir.Kernel:
+    if not isinstance(grid_ndim, int) or not 1 <= grid_ndim <= 3:
+        raise CompileError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
+    fdef = src.tree
+    env: dict[str, VType] = {}
+    for _ in range(_MAX_PASSES):
+        state, params, body = _one_pass(src, env, arg_types, constexprs, grid_ndim)
+        if state.assigned == env:
+            break
+        env = dict(state.assigned)
+    else:
+        raise CompileError(f"the variable types of '{src.name}' did not settle", loc=src.loc(fdef),
+                           hint="give the variables explicit types, e.g. acc = pk.float32(0)")
+    if state.unknown_reads:
+        name, loc = state.unknown_reads[0]
+        raise CompileError(f"variable '{name}' is used before it is assigned", loc=loc,
+                           hint="assign it on every path before reading it")
+    kernel = _assemble(src, params, body, grid_ndim, debug)
+    if config.verify_ir():
+        from ..ir.verify import verify
+
+        verify(kernel)
+    return kernel
+
+
+def _assemble(src: FunctionSource, params: list[ir.Param], body: tuple[ir.Stmt, ...], grid_ndim: int,
+              debug: bool) -> ir.Kernel:
+    local_vars: dict[str, ir.Var] = {}
+    written: set[str] = set()
+    uses_barrier = uses_local = False
+    for n in walk_body(body):
+        if isinstance(n, ir.Assign):
+            local_vars.setdefault(n.target.name, n.target)
+        elif isinstance(n, ir.For):
+            local_vars.setdefault(n.var.name, n.var)
+        elif isinstance(n, (ir.Store, ir.Atomic)):
+            written.add(n.array.name)
+        elif isinstance(n, ir.Barrier):
+            uses_barrier = True
+        elif isinstance(n, ir.DeclArray) and n.array.type.space == T.ArraySpace.LOCAL:
+            uses_local = True
+    fdef = src.tree
+    return ir.Kernel(
+        name=src.name,
+        params=tuple(params),
+        body=body,
+        locals=tuple(local_vars.values()),
+        written=tuple(p.name for p in params if isinstance(p.type, T.ArrayType) and p.name in written),
+        uses_barrier=uses_barrier,
+        uses_local=uses_local,
+        grid_ndim=grid_ndim,
+        debug=bool(debug),
+        loc=src.loc(fdef),
+    )
+
+
+__all__ = ["specialize", "ops"]

@@ -1,0 +1,331 @@
+"""Lowering of statements: one ``visit_<Node>`` per supported Python statement."""
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from .. import types as T
+from ..ir import nodes as ir
+from ..ir.nodes import Op
+from . import ops
+from .builtins import builtin_name
+from .expr import BINOPS, ExprLowering, describe
+from .ops import OpError
+from .scope import unsupported
+from .values import ArrayValue, NoValue, PyObject, TExpr, TupleValue, TypeValue, VType, const_value
+
+_UNSUPPORTED_STMT = {
+    ast.Try: ("'try'", "kernels cannot catch exceptions"),
+    ast.With: ("'with'", "kernels have no context managers"),
+    ast.AsyncWith: ("'async with'", ""),
+    ast.AsyncFor: ("'async for'", ""),
+    ast.Raise: ("'raise'", "kernels cannot raise; use debug=True for bounds checks"),
+    ast.Assert: ("'assert'", "kernels cannot raise; use @pk.kernel(debug=True) for bounds checks"),
+    ast.Global: ("'global' (writes to globals)", "write results into an array argument"),
+    ast.Nonlocal: ("'nonlocal' (writes to enclosing variables)", "write results into an array argument"),
+    ast.Delete: ("'del'", "variables live until the end of the kernel"),
+    ast.Import: ("'import' inside a kernel", "import at module level"),
+    ast.ImportFrom: ("'import' inside a kernel", "import at module level"),
+    ast.FunctionDef: ("nested function definitions", "define a module-level helper with @pk.func"),
+    ast.AsyncFunctionDef: ("nested function definitions", "define a module-level helper with @pk.func"),
+    ast.ClassDef: ("class definitions", ""),
+}
+if hasattr(ast, "TryStar"):
+    _UNSUPPORTED_STMT[ast.TryStar] = ("'try'", "kernels cannot catch exceptions")
+if hasattr(ast, "Match"):
+    _UNSUPPORTED_STMT[ast.Match] = ("'match'", "use if/elif/else")
+
+
+def may_return(stmt: ast.stmt) -> bool:
+    return any(isinstance(n, ast.Return) for n in ast.walk(stmt))
+
+
+class StmtLowering(ExprLowering):
+    """Mixin of the lowering: statements and assignment."""
+
+    array_name_hint: str | None = None
+
+    # ----------------------------------------------------------------------------- blocks
+    def block(self, stmts: list[ast.stmt]) -> tuple[ir.Stmt, ...]:
+        """Lower a statement list into a new block."""
+        saved, self.out = self.out, []
+        try:
+            self.body(stmts)
+            return tuple(self.out)
+        finally:
+            self.out = saved
+
+    def body(self, stmts: list[ast.stmt]) -> None:
+        """Lower statements into the current block; inside an inlined helper, statements after one
+        that may return are guarded by the helper's return flag."""
+        fc = self.scope.func
+        for i, s in enumerate(stmts):
+            self.stmt(s)
+            if isinstance(s, (ast.Return, ast.Break, ast.Continue)):
+                return  # the rest is unreachable
+            if fc is not None and fc.done is not None and i + 1 < len(stmts) and may_return(s):
+                done = self.read_var(fc.done, s)
+                if self.scope.loop_depth > 0:
+                    self.out.append(ir.If(done.expr, (ir.Break(self.scope.loc(s)),), (), self.scope.loc(s)))
+                else:
+                    rest = self.block(stmts[i + 1:])
+                    if rest:
+                        self.out.append(ir.If(ops.unary(Op.NOT, done).expr, rest, (), self.scope.loc(s)))
+                    return
+
+    def stmt(self, node: ast.stmt) -> None:
+        visitor = getattr(self, "visit_" + type(node).__name__, None)
+        if visitor is None:
+            what, hint = _UNSUPPORTED_STMT.get(type(node), (f"the statement '{type(node).__name__}'", ""))
+            raise unsupported(self.scope, node, what, hint)
+        try:
+            visitor(node)
+        except OpError as exc:
+            raise self.err(node, exc.message, exc.hint) from None
+
+    # ----------------------------------------------------------------------------- assignment
+    def visit_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            self.array_name_hint = node.targets[0].id
+        try:
+            value = self.value(node.value)
+        finally:
+            self.array_name_hint = None
+        if any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets) and isinstance(value, TupleValue):
+            value = self.spill(value, node)   # ``a, b = b, a``: every right-hand side first
+        for target in node.targets:
+            self.assign(target, value, node)
+
+    def spill(self, value: Any, node: ast.AST) -> Any:
+        if isinstance(value, TupleValue):
+            return TupleValue(tuple(self.spill(v, node) for v in value.items))
+        if isinstance(value, TExpr) and not value.is_const:
+            return self.temp(value, node)
+        return value
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is None:
+            return  # a bare declaration binds nothing
+        ann = self.value(node.annotation)
+        value = self.value(node.value)
+        if isinstance(ann, TypeValue):
+            if not isinstance(value, TExpr):
+                raise self.err(node, f"cannot convert {describe(value)} to {ann.type}")
+            value = ops.cast(value, ann.type)
+        self.assign(node.target, value, node)
+
+    def assign(self, target: ast.AST, value: Any, node: ast.AST) -> None:
+        """Bind ``value`` to an assignment target (a name, an array element, or a tuple of targets)."""
+        if isinstance(target, ast.Name):
+            self.bind(target.id, value, target)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if not isinstance(value, TupleValue):
+                raise self.err(target, f"cannot unpack {describe(value)}")
+            if len(value.items) != len(target.elts):
+                raise self.err(target, f"cannot unpack {len(value.items)} values into {len(target.elts)} targets")
+            for t, v in zip(target.elts, value.items):
+                self.assign(t, v, node)
+        elif isinstance(target, ast.Subscript):
+            self.store(target, value)
+        elif isinstance(target, ast.Attribute):
+            raise self.err(target, "cannot assign to an attribute in a kernel",
+                           hint="assign to a variable or an array element")
+        else:
+            raise unsupported(self.scope, target, "this assignment target")
+
+    def bind(self, name: str, value: Any, node: ast.AST) -> None:
+        scope = self.scope
+        irname = scope.var_name(name)
+        bound = scope.bindings.get(name)
+        if isinstance(value, TExpr):
+            if bound is not None and not _is_param(bound):
+                raise self.err(node, f"'{name}' is {describe(bound)}; it cannot be rebound to a number",
+                               hint="use a different variable name")
+            self.assign_var(irname, value, node, raw=True)
+            return
+        if isinstance(value, NoValue):
+            raise self.err(node, "this call returns no value; there is nothing to assign")
+        if irname in self.state.assigned or irname in self.state.env or _is_param(bound):
+            raise self.err(node, f"'{name}' holds a number; it cannot be rebound to {describe(value)}",
+                           hint="use a different variable name")
+        if bound is not None and bound != value:
+            raise self.err(node, f"'{name}' is {describe(bound)}; it cannot be rebound to {describe(value)}",
+                           hint="arrays are bound to one name for the whole kernel; use a different name")
+        if isinstance(value, PyObject) and builtin_name(value.obj) is None \
+                and type(value.obj).__name__ not in ("module", "Func"):
+            raise self.err(node, f"cannot assign {describe(value)} in a kernel")
+        scope.bindings[name] = value
+
+    def assign_var(self, name: str, te: TExpr, node: ast.AST, raw: bool = False) -> None:
+        """``name = te`` for a scalar variable (``raw``: ``name`` is already the IR name)."""
+        irname = name if raw else self.scope.var_name(name)
+        vt = VType(te.type, te.weak)
+        self.note_assign(irname, vt)
+        t = self.var_type(irname, vt).type
+        self.out.append(ir.Assign(ir.Var(irname, t), ops.cast(te, t).expr, self.scope.loc(node)))
+
+    def store(self, target: ast.Subscript, value: Any) -> None:
+        base = self.value(target.value)
+        if not isinstance(base, ArrayValue):
+            raise self.err(target, f"cannot assign to an element of {describe(base)}",
+                           hint="only array elements can be assigned")
+        if isinstance(target.slice, ast.Slice) or (isinstance(target.slice, ast.Tuple)
+                                                   and any(isinstance(e, ast.Slice) for e in target.slice.elts)):
+            raise unsupported(self.scope, target, "slicing", "store one element at a time, e.g. x[i] = v")
+        if not isinstance(value, TExpr):
+            raise self.err(target, f"cannot store {describe(value)} into an array element")
+        indices = self.indices(base.ref, target.slice, target)
+        v = ops.cast(value, base.ref.type.dtype)
+        self.out.append(ir.Store(base.ref, indices, v.expr, self.scope.loc(target)))
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        op = BINOPS.get(type(node.op))
+        if op is None:
+            raise unsupported(self.scope, node, "the '@=' operator")
+        target = node.target
+        if isinstance(target, ast.Name):
+            cur = self.expr(target if isinstance(target.ctx, ast.Load) else ast.copy_location(
+                ast.Name(target.id, ast.Load()), target))
+            self.bind(target.id, ops.binary(op, cur, self.expr(node.value)), target)
+            return
+        if isinstance(target, ast.Subscript):
+            base = self.value(target.value)
+            if not isinstance(base, ArrayValue):
+                raise self.err(target, f"cannot assign to an element of {describe(base)}")
+            if isinstance(target.slice, ast.Slice):
+                raise unsupported(self.scope, target, "slicing", "update one element at a time")
+            idx = self.value(target.slice)
+            items = idx.items if isinstance(idx, TupleValue) else (idx,)
+            items = tuple(self.spill(v, target) if isinstance(v, TExpr) and not isinstance(
+                v.expr, (ir.Var, ir.Const, ir.IndexQuery)) else v for v in items)
+            indices = self.index_values(base.ref, items, target)
+            loc = self.scope.loc(target)
+            cur = TExpr(ir.Load(base.ref, indices, base.ref.type.dtype, loc))
+            new = ops.cast(ops.binary(op, cur, self.expr(node.value)), base.ref.type.dtype)
+            self.out.append(ir.Store(base.ref, indices, new.expr, loc))
+            return
+        raise self.err(target, "cannot assign to this target", hint="assign to a variable or an array element")
+
+    # ----------------------------------------------------------------------------- control flow
+    def visit_If(self, node: ast.If) -> None:
+        cond = ops.to_bool(self.expr(node.test))
+        if cond.is_const:   # constexpr and global flags: the dead branch disappears
+            self.body(node.body if const_value(cond) else node.orelse)
+            return
+        then = self.block(node.body)
+        orelse = self.block(node.orelse)
+        self.out.append(ir.If(cond.expr, then, orelse, self.scope.loc(node)))
+
+    def visit_For(self, node: ast.For) -> None:
+        if node.orelse:
+            raise unsupported(self.scope, node, "'for ... else'", "use a flag variable")
+        it = node.iter
+        if not (isinstance(it, ast.Call) and builtin_name(getattr(self.value(it.func), "obj", None)) == "range"):
+            raise unsupported(self.scope, it, "iterating over anything but range(...)",
+                              "write 'for i in range(n)' and index arrays explicitly")
+        if it.keywords or not 1 <= len(it.args) <= 3:
+            raise self.err(it, f"range() takes 1 to 3 positional arguments, got {len(it.args)}")
+        if not isinstance(node.target, ast.Name):
+            raise self.err(node.target, "a for loop variable must be a plain name")
+        bounds = [ops.int_index(self.expr(a)) for a in it.args]
+        if len(bounds) == 1:
+            bounds = [ops.python_const(0), bounds[0]]
+        if len(bounds) == 2:
+            bounds.append(ops.python_const(1))
+        start, stop, step = (ops.cast(b, T.int64) for b in bounds)
+        loop_var = f"__pk_i{self.state.fresh('i')}"
+        self.note_assign(loop_var, VType(T.int64))
+        var = ir.Var(loop_var, T.int64)
+        loc = self.scope.loc(node)
+        self.scope.loop_depth += 1
+        if self.scope.func is not None:
+            self.scope.func.loop_depth += 1
+        try:
+            saved, self.out = self.out, []
+            self.bind(node.target.id, TExpr(var), node.target)
+            self.body(node.body)
+            body = tuple(self.out)
+            self.out = saved
+        finally:
+            self.scope.loop_depth -= 1
+            if self.scope.func is not None:
+                self.scope.func.loop_depth -= 1
+        self.out.append(ir.For(var, start.expr, stop.expr, step.expr, body, loc))
+
+    def visit_While(self, node: ast.While) -> None:
+        if node.orelse:
+            raise unsupported(self.scope, node, "'while ... else'", "use a flag variable")
+        cond, pending = self.capture(lambda: ops.to_bool(self.expr(node.test)))
+        loc = self.scope.loc(node)
+        if cond.is_const and not const_value(cond) and not pending:
+            return
+        self.scope.loop_depth += 1
+        if self.scope.func is not None:
+            self.scope.func.loop_depth += 1
+        try:
+            body = self.block(node.body)
+        finally:
+            self.scope.loop_depth -= 1
+            if self.scope.func is not None:
+                self.scope.func.loop_depth -= 1
+        if pending:   # the condition needs statements: evaluate them at the top of every iteration
+            exit_ = ir.If(ops.unary(Op.NOT, cond).expr, (ir.Break(loc),), (), loc)
+            self.out.append(ir.While(ir.Const(True, T.bool_), tuple(pending) + (exit_,) + body, loc))
+        else:
+            self.out.append(ir.While(cond.expr, body, loc))
+
+    def visit_Break(self, node: ast.Break) -> None:
+        if self.scope.loop_depth == 0:
+            raise self.err(node, "'break' outside a loop")
+        self.out.append(ir.Break(self.scope.loc(node)))
+
+    def visit_Continue(self, node: ast.Continue) -> None:
+        if self.scope.loop_depth == 0:
+            raise self.err(node, "'continue' outside a loop")
+        self.out.append(ir.Continue(self.scope.loc(node)))
+
+    def visit_Pass(self, node: ast.Pass) -> None:
+        pass
+
+    def visit_Return(self, node: ast.Return) -> None:
+        fc = self.scope.func
+        loc = self.scope.loc(node)
+        if fc is None:
+            if node.value is not None:
+                raise self.err(node, "a kernel cannot return a value",
+                               hint="write results into an array argument; 'return' alone ends the work-item")
+            self.out.append(ir.Return(loc))
+            return
+        if (node.value is not None) != fc.has_value:
+            raise self.err(node, f"helper '{fc.name}' mixes 'return' with and without a value",
+                           hint="return a value on every path, or on none")
+        if node.value is not None:
+            v = self.value(node.value)
+            if not isinstance(v, TExpr):
+                raise self.err(node.value, f"a helper can only return a number, not {describe(v)}")
+            self.assign_var(fc.ret, v, node, raw=True)
+        if fc.done is not None:
+            self.assign_var(fc.done, ops.python_const(True), node, raw=True)
+            if fc.loop_depth > 0:
+                self.out.append(ir.Break(loc))
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        v = node.value
+        if isinstance(v, ast.Constant) and isinstance(v.value, str):
+            return  # a docstring or a comment-like string: no effect
+        if isinstance(v, ast.Call):
+            result = self.call(v, want_value=False)
+            if isinstance(result, TExpr) and any(isinstance(n, ir.Atomic) for n in _walk_expr(result.expr)):
+                self.out.append(ir.Evaluate(result.expr, self.scope.loc(node)))
+            return
+        self.value(v)   # checked for errors, then dropped: it has no effect
+
+
+def _is_param(bound: Any) -> bool:
+    return isinstance(bound, TExpr) and isinstance(bound.expr, ir.Var)
+
+
+def _walk_expr(e: ir.Expr) -> list[Any]:
+    from ..ir.visit import walk
+
+    return list(walk(e))

@@ -1,0 +1,158 @@
+"""Loading, launching and PTX compilation for ``numba-cuda`` (the only file of this backend importing
+``numba.cuda``). Only the public ``numba.cuda`` API is used (``jit``, ``to_device``, ``as_cuda_array``,
+``compile_ptx``, ``atomic``...), so numba-cuda stays swappable.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from portakern.errors import BackendUnavailable, CompileError
+from portakern.ir import nodes as ir
+from portakern.ir.visit import index_error
+from portakern.runtime import config
+from portakern.runtime.backend import Launcher, LaunchGrid
+from portakern_numba.launch import default_workgroup, import_source
+
+INSTALL = ('pip install "portakern[numba-cuda]" and an NVIDIA GPU with its driver, '
+           "or set NUMBA_ENABLE_CUDASIM=1 (before numba.cuda is imported) to run in Numba's CUDA simulator")
+
+
+def unavailable_reason() -> str | None:
+    """Why numba-cuda cannot run here (None when it can). Never raises."""
+    try:
+        from numba import cuda
+    except Exception as exc:  # noqa: BLE001
+        return f"numba.cuda does not import ({type(exc).__name__}: {exc}); {INSTALL}"
+    try:
+        if cuda.is_available():
+            return None
+        try:
+            cuda.detect()
+        except Exception as exc:  # noqa: BLE001
+            return f"no CUDA GPU ({type(exc).__name__}: {exc}); {INSTALL}"
+        return f"no CUDA GPU (CudaSupportError: the CUDA driver found no device); {INSTALL}"
+    except Exception as exc:  # noqa: BLE001
+        return f"no CUDA GPU ({type(exc).__name__}: {exc}); {INSTALL}"
+
+
+def device_name() -> str:
+    """The current device's name ("CUDA simulator" in the simulator)."""
+    from numba import cuda
+
+    if config.cuda_simulator():
+        return "CUDA simulator"
+    return str(cuda.get_current_device().name.decode() if isinstance(cuda.get_current_device().name, bytes)
+               else cuda.get_current_device().name)
+
+
+def _numba_type(t: Any) -> Any:
+    from numba import from_dtype, types
+
+    if hasattr(t, "kind"):
+        return from_dtype(t.dtype)
+    return types.Array(from_dtype(t.dtype.dtype), t.ndim, "C")
+
+
+def compile_ptx(kernel: ir.Kernel, source: str, target: str) -> bytes:
+    """PTX for ``target`` ("sm_90") through ``numba.cuda.compile_ptx``; needs no GPU, but does need
+    real numba.cuda (not the simulator)."""
+    from numba import types
+
+    if config.cuda_simulator():
+        raise BackendUnavailable(
+            "backend 'numba-cuda' cannot compile PTX while Numba's CUDA simulator is on: compile in a "
+            "process without NUMBA_ENABLE_CUDASIM")
+    try:
+        cc = tuple(int(c) for c in target.lower().removeprefix("sm_").removeprefix("compute_"))
+        cc = (cc[0], cc[1]) if len(cc) == 2 else (int(target[-2]), int(target[-1]))
+    except (ValueError, IndexError) as exc:
+        raise CompileError(f"numba-cuda target must look like 'sm_90'; got {target!r}") from exc
+    from numba import cuda
+
+    module = import_source(source, "pk_numbacuda")
+    sig = [types.int64] * (2 * kernel.grid_ndim) + [_numba_type(p.type) for p in kernel.params]
+    sig.append(types.Array(types.int64, 1, "C"))
+    ptx, _ = cuda.compile_ptx(module._pk_kernel.py_func, tuple(sig), cc=cc, fastmath=False)
+    return ptx.encode()
+
+
+class NumbaCudaLauncher(Launcher):
+    """Launches the generated ``_pk_kernel[griddim, blockdim]``; ndrange dimension d-1 is CUDA x."""
+
+    def __init__(self, kernel: ir.Kernel, fn: Any) -> None:
+        self.kernel = kernel
+        self.fn = fn
+        names = [p.name for p in kernel.params]
+        self.written = [(name, names.index(name)) for name in kernel.written]
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        from numba import cuda
+        from numba.core.errors import NumbaError
+
+        nd = tuple(int(n) for n in grid.ndrange)
+        wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
+        blocks = tuple(-(-n // w) for n, w in zip(nd, wg))[::-1]
+        threads = wg[::-1]
+        err = cuda.to_device(np.full(8, -1, np.int64))
+        saved = [(args[i], args[i].copy_to_host()) for _, i in self.written] if self.kernel.debug else []
+        if all(n > 0 for n in nd):
+            try:
+                self.fn[blocks, threads](*[np.int64(v) for v in nd + wg], *args, err)
+            except NumbaError as exc:
+                raise CompileError(f"numba-cuda could not compile kernel '{self.kernel.name}': {exc}") from exc
+            cuda.synchronize()
+        rec = err.copy_to_host()
+        if rec[0] >= 0:
+            for arr, copy in saved:
+                arr.copy_to_device(copy)
+            ndim = int(rec[7])
+            raise index_error(self.kernel, int(rec[0]), tuple(rec[1:1 + ndim]), tuple(rec[4:4 + ndim]))
+        return {name: args[i] for name, i in self.written}
+
+
+def load(kernel: ir.Kernel, artifact: bytes) -> Launcher:
+    """Import the generated module and wrap its kernel."""
+    reason = unavailable_reason()
+    if reason is not None:
+        raise BackendUnavailable(f"backend 'numba-cuda' is unavailable: {reason}")
+    module = import_source(artifact.decode(), "pk_numbacuda")
+    return NumbaCudaLauncher(kernel, module._pk_kernel)
+
+
+def owns(obj: Any) -> bool:
+    """True for Numba CUDA device arrays (CuPy arrays belong to the "cuda" backend)."""
+    cls = type(obj)
+    return cls.__name__ in ("DeviceNDArray", "FakeCUDAArray") and "numba" in cls.__module__
+
+
+def adopt(obj: Any) -> Any:
+    """Wrap any ``__cuda_array_interface__`` object (CuPy, PyTorch CUDA tensors) zero-copy."""
+    from numba import cuda
+
+    if hasattr(obj, "__cuda_array_interface__"):
+        return cuda.as_cuda_array(obj)
+    return None
+
+
+def from_host(array: np.ndarray) -> Any:
+    """Copy a NumPy array to the device."""
+    from numba import cuda
+
+    return cuda.to_device(np.ascontiguousarray(array))
+
+
+def to_host(native: Any) -> np.ndarray:
+    """Copy a device array back to a NumPy array."""
+    return native.copy_to_host()
+
+
+def version() -> str:
+    """numba-cuda's version ("" when it is not installed). Never raises."""
+    try:
+        from importlib.metadata import version as _v
+
+        return _v("numba-cuda")
+    except Exception:  # noqa: BLE001
+        return ""

@@ -1,0 +1,40 @@
+"""Runtime helpers imported by generated ``numba-cuda`` kernels (``from portakern_numba_cuda.prelude import *``).
+
+The numbers-contract helpers of ``portakern.codegen.pyprelude`` compiled as CUDA device functions
+(plain Python under the CUDA simulator), plus ``mul_f32``/``mul_f64``: float products NVVM never
+contracts into an FMA (libdevice ``fmul_rn``/``dmul_rn``; ordinary ``*`` in the simulator).
+``CACHE`` turns Numba's on-disk cache on for real devices (the simulator has none).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import config as _numba_config
+from numba import cuda
+
+from portakern.codegen import pyprelude as _generic
+
+SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
+CACHE = not SIMULATOR
+
+__all__ = ["np", "math", "cuda", "CACHE", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]
+
+_device = cuda.jit(device=True)
+globals().update(_generic.compile_helpers(_device, math.fmod))
+
+if SIMULATOR:
+    @cuda.jit(device=True)
+    def mul_f32(a, b):
+        """float32 product (the simulator computes in NumPy float32)."""
+        return np.float32(a * b)
+
+    @cuda.jit(device=True)
+    def mul_f64(a, b):
+        """float64 product."""
+        return np.float64(a * b)
+else:
+    from numba.cuda import libdevice as _libdevice
+
+    mul_f32 = _libdevice.fmul_rn
+    mul_f64 = _libdevice.dmul_rn

@@ -1,0 +1,120 @@
+"""IR -> Python source for ``numba.cuda.jit`` (pure: imports no Numba).
+
+One CUDA thread per work-item: the last ndrange dimension maps to ``x`` (the fastest, as LANGUAGE.md
+says), the one before to ``y``, then ``z``. Local arrays are ``cuda.shared.array``, private arrays
+``cuda.local.array``, barriers ``cuda.syncthreads()``, atomics ``cuda.atomic.*`` (float min/max
+through ``nanmin``/``nanmax``, which propagate NaN), and ``return`` is a plain return.
+
+NVVM contracts ``a*b+c`` into an FMA unless told not to, and the public ``numba.cuda.jit`` API has no
+switch for that, so float products go through ``mul_f32``/``mul_f64`` (libdevice ``fmul_rn`` /
+``dmul_rn``: multiplications NVVM never fuses) — tier 0 holds without ``contracts_fma``.
+Generated signature: ``_pk_kernel(_pk_n0.., _pk_w0.., <params>, _pk_err)``.
+"""
+from __future__ import annotations
+
+from contextlib import ExitStack
+
+from portakern.codegen.pyrender import PyRenderer, np_type
+from portakern.codegen.pysource import PySource
+from portakern.ir import nodes as ir
+from portakern.ir.visit import walk_body
+from portakern.types import ArraySpace
+
+Op = ir.Op
+AXES = ("x", "y", "z")
+
+
+class NumbaCudaRenderer(PyRenderer):
+    """The CUDA structure: straight-line per-thread code."""
+
+    math_templates = {**PyRenderer.math_templates, Op.FMA: "cuda.fma({0}, {1}, {2})"}
+
+    def __init__(self, kernel: ir.Kernel) -> None:
+        super().__init__(kernel)
+        self.nd = kernel.grid_ndim
+        self.padded = not (kernel.uses_barrier or kernel.uses_local)
+
+    def axis(self, d: int) -> str:
+        """The CUDA axis of ndrange dimension ``d`` (the last dimension is ``x``)."""
+        return AXES[self.nd - 1 - d]
+
+    def index_query(self, q: ir.IndexQuery) -> str:
+        d = q.dim
+        return {Op.GLOBAL_ID: f"_pk_g{d}", Op.GLOBAL_SIZE: f"_pk_n{d}", Op.LOCAL_SIZE: f"_pk_w{d}",
+                Op.LOCAL_ID: f"_pk_l{d}", Op.GROUP_ID: f"_pk_r{d}", Op.NUM_GROUPS: f"_pk_ng{d}"}[q.op]
+
+    def _e_Binary(self, e: ir.Binary) -> str:
+        if e.op is Op.MUL and e.type.is_float:
+            return f"mul_f{e.type.bits}({self.expr(e.lhs)}, {self.expr(e.rhs)})"
+        return super()._e_Binary(e)
+
+    def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
+        name = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
+        if a.type.is_float and name in ("min", "max"):
+            name = "nan" + name
+        tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
+        return f"{np_type(a.type)}(cuda.atomic.{name}(a_{a.array.name}, {tup}, {value}))"
+
+    def emit_return(self, src: PySource) -> None:
+        src.line("return")
+
+    def emit_barrier(self, src: PySource) -> None:
+        src.line("cuda.syncthreads()")
+
+    def emit_decl(self, d: ir.DeclArray, src: PySource) -> None:
+        arr = d.array
+        if arr.type.space != ArraySpace.PRIVATE:
+            return  # shared arrays are declared once at the kernel's start
+        shape = arr.type.shape or (1,)
+        names = [src.fresh("_pk_z") for _ in shape]
+        with ExitStack() as stack:
+            for name, n in zip(names, shape):
+                stack.enter_context(src.block(f"for {name} in range({n})"))
+            src.line(f"a_{arr.name}[{', '.join(names)}] = {np_type(arr.type.dtype)}(0)")
+
+    def emit_for(self, s: ir.For, src: PySource, body):  # type: ignore[no-untyped-def]
+        def typed_body() -> None:
+            # the simulator's range yields Python ints: keep the loop variable an int64 scalar
+            src.line(f"{self.var(s.var.name)} = np.int64({self.var(s.var.name)})")
+            body()
+
+        super().emit_for(s, src, typed_body)
+
+    def render(self) -> str:
+        """The whole generated module."""
+        k, nd = self.kernel, self.nd
+        src = PySource()
+        src.line(f'"""portakern: kernel {k.name!r} for numba-cuda (generated; do not edit)."""')
+        src.line("from portakern_numba_cuda.prelude import *  # noqa: F401,F403")
+        src.line("")
+        grid = [f"_pk_n{d}" for d in range(nd)] + [f"_pk_w{d}" for d in range(nd)]
+        params = [f"a_{p.name}" if not hasattr(p.type, "kind") else f"v_{p.name}" for p in k.params]
+        src.line("@cuda.jit(fastmath=False, cache=CACHE)")
+        with src.block(f"def _pk_kernel({', '.join(grid + params + ['_pk_err'])})"):
+            for d in range(nd):
+                ax = self.axis(d)
+                src.line(f"_pk_l{d} = np.int64(cuda.threadIdx.{ax})")
+                src.line(f"_pk_r{d} = np.int64(cuda.blockIdx.{ax})")
+                src.line(f"_pk_ng{d} = np.int64(cuda.gridDim.{ax})")
+                src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
+            for node in walk_body(k.body):
+                if isinstance(node, ir.DeclArray):
+                    arr = node.array
+                    where = "shared" if arr.type.space == ArraySpace.LOCAL else "local"
+                    src.line(f"a_{arr.name} = cuda.{where}.array({arr.type.shape or (1,)!r}, "
+                             f"{np_type(arr.type.dtype)})")
+            if self.padded:
+                out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(nd))
+                with src.block(f"if {out}"):
+                    src.line("return")
+            params_set = {p.name for p in k.params}
+            types = {v.name: v.type for v in k.locals if v.name not in params_set}
+            for name in sorted(types):
+                src.line(f"v_{name} = {np_type(types[name])}(0)")
+            self.stmts(k.body, src)
+        return src.render()
+
+
+def render(kernel: ir.Kernel) -> str:
+    """The Python module source for ``kernel`` (pure)."""
+    return NumbaCudaRenderer(kernel).render()

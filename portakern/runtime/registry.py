@@ -238,14 +238,18 @@ def default_cpu_backend() -> str:
 def owner_of(obj: Any) -> str | None:
     """The backend whose native array ``obj`` is, or None. Imports no framework for NumPy arrays."""
     tp = type(obj)
-    try:
-        return _owner_by_type[tp]
-    except KeyError:
-        pass
+    cached = _owner_by_type.get(tp, "")
+    if cached is None:
+        return None
+    if cached:                       # the usual owner of this type; confirm (owns() may look at the object)
+        inst = _instances.get(cached)
+        if inst is not None and inst.owns(obj):
+            return cached
     owner = None
     root = (tp.__module__ or "").partition(".")[0]
     candidates = [_MODULE_OWNERS[root]] if root in _MODULE_OWNERS else []
-    candidates += [n for n in list(_registered) + list(_instances) if n not in candidates]
+    third_party = [n for n in _discovered() if n not in BUILTIN_BACKENDS]
+    candidates += [n for n in list(_registered) + list(_instances) + third_party if n not in candidates]
     for name in candidates:
         try:
             if get_backend(name).owns(obj):

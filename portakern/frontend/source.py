@@ -98,7 +98,13 @@ class FunctionSource:
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
                 names.add(node.id)
-        return frozenset(names)
+        return frozenset(names - self.declared_global)
+
+    @cached_property
+    def declared_global(self) -> frozenset[str]:
+        """Names declared ``global``/``nonlocal`` (reading them freezes them; writing is an error)."""
+        return frozenset(n for node in ast.walk(self.tree) if isinstance(node, (ast.Global, ast.Nonlocal))
+                         for n in node.names)
 
     @cached_property
     def _free_refs(self) -> tuple[tuple[str, ...], ...]:
@@ -154,15 +160,17 @@ class FunctionSource:
             slots.append((ns, name, attr))
         return tuple(slots)
 
-    def frozen_values(self) -> tuple[Any, ...]:
+    def frozen_values(self, _active: frozenset[int] = frozenset()) -> tuple[Any, ...]:
         """The current values of the globals and closure cells the body reads (hashable, cheap:
-        run on every launch). Numbers by value and type, helpers by source hash, others by identity."""
+        run on every launch). Numbers by value and type, helpers by source hash and their own
+        frozen values, others by identity."""
         out = []
+        active = _active | {id(self)}
         for ns, name, attr in self._frozen_slots:
             v = _slot_value(ns, name)
             if attr is not None:
                 v = getattr(v, attr, _UNBOUND)
-            out.append(_freeze(v))
+            out.append(_freeze(v, active))
         return tuple(out)
 
     @cached_property
@@ -229,7 +237,7 @@ def _is_library_module(mod: pytypes.ModuleType) -> bool:
     return name in ("math", "numpy", "portakern", "builtins")
 
 
-def _freeze(v: Any) -> Any:
+def _freeze(v: Any, active: frozenset[int] = frozenset()) -> Any:
     from ..lang import Func
 
     t = type(v)
@@ -242,9 +250,13 @@ def _freeze(v: Any) -> Any:
     if isinstance(v, Func):
         try:
             src = func_source(v)
-            return ("func", src.source_hash, src.frozen_values())
+            if id(src) in active:   # a recursive helper: reported when compiled
+                return ("func", src.source_hash)
+            return ("func", src.source_hash, src.frozen_values(active))
         except CompileError:
             return ("func", id(v))
+    if t is tuple:
+        return ("tuple",) + tuple(_freeze(x, active) for x in v)
     if v is _UNBOUND:
         return ("unbound",)
     return ("obj", t.__qualname__, id(v))

@@ -21,8 +21,6 @@ _UNSUPPORTED_STMT = {
     ast.AsyncFor: ("'async for'", ""),
     ast.Raise: ("'raise'", "kernels cannot raise; use debug=True for bounds checks"),
     ast.Assert: ("'assert'", "kernels cannot raise; use @pk.kernel(debug=True) for bounds checks"),
-    ast.Global: ("'global' (writes to globals)", "write results into an array argument"),
-    ast.Nonlocal: ("'nonlocal' (writes to enclosing variables)", "write results into an array argument"),
     ast.Delete: ("'del'", "variables live until the end of the kernel"),
     ast.Import: ("'import' inside a kernel", "import at module level"),
     ast.ImportFrom: ("'import' inside a kernel", "import at module level"),
@@ -133,8 +131,17 @@ class StmtLowering(ExprLowering):
         else:
             raise unsupported(self.scope, target, "this assignment target")
 
+    def visit_Global(self, node: ast.Global) -> None:
+        pass  # the names are globals: reading them freezes them, assigning them is an error (bind)
+
+    def visit_Nonlocal(self, node: ast.Nonlocal) -> None:
+        pass
+
     def bind(self, name: str, value: Any, node: ast.AST) -> None:
         scope = self.scope
+        if name in scope.src.declared_global:
+            raise self.err(node, f"assigning the global '{name}' is not supported in kernels (writes to "
+                           "globals)", hint="write results into an array argument")
         irname = scope.var_name(name)
         bound = scope.bindings.get(name)
         if isinstance(value, TExpr):

@@ -190,7 +190,7 @@ class LaneOps:
             return self.xp.remainder(a, b)
         return vn.mod_int(self.xp, a, b, t)
 
-    def pow(self, a: Any, b: Any, t: str) -> Any:
+    def ipow(self, a: Any, b: Any, t: str) -> Any:
         if t in ("float32", "float64"):
             return self.xp.power(a, b)
         return vn.pow_int(self.xp, a, b, t)
@@ -275,6 +275,9 @@ class LaneOps:
 
     def rint(self, a: Any) -> Any:
         return self.xp.rint(a)
+
+    def pow(self, a: Any, b: Any) -> Any:
+        return self.xp.power(a, b)
 
     def copysign(self, a: Any, b: Any) -> Any:
         return self.xp.copysign(a, b)

@@ -393,7 +393,7 @@ class _Renderer:
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:
                 return f"({a} / {b})"
-            name = {ir.Op.FLOORDIV: "floordiv", ir.Op.MOD: "mod", ir.Op.POW: "pow", ir.Op.SHL: "shl",
+            name = {ir.Op.FLOORDIV: "floordiv", ir.Op.MOD: "mod", ir.Op.POW: "ipow", ir.Op.SHL: "shl",
                     ir.Op.SHR: "shr", ir.Op.ADD: "add", ir.Op.SUB: "sub", ir.Op.MUL: "mul"}[e.op]
             return f"ops.{name}({a}, {b}, {t.name!r})"
         if isinstance(e, ir.Unary):

@@ -27,7 +27,11 @@ SCALAR = 3    # a NumPy scalar of the parameter's type
 CONST = 4     # a constexpr value (compiled into the kernel)
 
 _BY_DTYPE: dict[np.dtype, ScalarType] = {t.dtype: t for t in SCALAR_TYPES}
+_BY_NAME: dict[str, ScalarType] = {t.name: t for t in SCALAR_TYPES}
+# Signatures hold type NAMES: str hashes are cached, a dataclass's __hash__ runs Python code.
+_NAME_BY_DTYPE: dict[np.dtype, str] = {t.dtype: t.name for t in SCALAR_TYPES}
 _SUPPORTED = ", ".join(str(t) for t in SCALAR_TYPES)
+_SCALAR_CLASSES = frozenset(t.dtype.type for t in SCALAR_TYPES)   # NumPy scalar classes passed as they are
 _KDLCPU = 1
 
 
@@ -39,7 +43,7 @@ class Bound:
     def __init__(self) -> None:
         self.kinds: list[int] = []
         self.values: list[Any] = []
-        self.originals: list[Any] = []
+        self.originals: Sequence[Any] = ()
         self.owners: dict[str, str] = {}     # backend -> name of the first parameter it owns
         self.constexprs: dict[str, Any] = {}
 
@@ -68,15 +72,25 @@ def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
         raise LaunchError(f"kernel '{kname}' takes {len(params)} argument(s) ({names}), "
                           f"but {len(args)} were given")
     b = Bound()
+    b.originals = args
     kinds, values = b.kinds, b.values
     for p, a in zip(params, args):
         ann = p.annotation
-        b.originals.append(a)
+        ta = type(a)
+        if ann is None:                                   # the common case, kept short
+            if ta is np.ndarray:
+                kinds.append(HOST)
+                values.append(a)
+                continue
+            if ta in _SCALAR_CLASSES:
+                kinds.append(SCALAR)
+                values.append(a)
+                continue
         if ann is constexpr:
             kinds.append(CONST)
             values.append(None)
             b.constexprs[p.name] = _constexpr_value(p.name, a, kname)
-        elif type(a) is np.ndarray:
+        elif ta is np.ndarray:
             kinds.append(HOST)
             values.append(a)
         elif isinstance(a, (bool, int, float, np.generic)):
@@ -204,16 +218,19 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
     are adopted by ``backend`` here (their kind becomes NATIVE)."""
     sig: list[Any] = []
     strided = caps.strided_arrays
+    kinds, values = b.kinds, b.values
     for i, p in enumerate(params):
-        kind = b.kinds[i]
-        v = b.values[i]
+        kind = kinds[i]
+        v = values[i]
         if kind == HOST:
-            st = _BY_DTYPE.get(v.dtype) or _dtype_type(p.name, v.dtype, kname)
-            if v.ndim < 1 or p.annotation is not None:
+            name = _NAME_BY_DTYPE.get(v.dtype)
+            if name is None or v.ndim < 1 or p.annotation is not None:
+                st = _BY_DTYPE.get(v.dtype) or _dtype_type(p.name, v.dtype, kname)
                 _check_array(p.name, p.annotation, st, v.ndim, kname, describe(v))
-            sig.append((st, v.ndim, (not strided) or v.flags.c_contiguous))
+                name = st.name
+            sig.append((name, v.ndim, True if not strided else v.flags.c_contiguous))
         elif kind == SCALAR:
-            sig.append(_BY_DTYPE[v.dtype])
+            sig.append(_NAME_BY_DTYPE[v.dtype])
         elif kind == CONST:
             c = b.constexprs[p.name]
             sig.append(("constexpr", type(c).__name__, repr(c)))
@@ -232,7 +249,7 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
             if not contiguous and not strided:
                 raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' needs "
                                   "C-contiguous device arrays; got a strided one (make it contiguous first)")
-            sig.append((st, len(shape), bool(contiguous), "native"))
+            sig.append((st.name, len(shape), bool(contiguous), "native"))
     return tuple(sig)
 
 
@@ -252,8 +269,8 @@ def arg_types(params: Sequence[Any], sig: tuple[Any, ...]) -> dict[str, Any]:
     """The ``arg_types`` mapping ``frontend.specialize`` takes, rebuilt from a signature."""
     out: dict[str, Any] = {}
     for p, s in zip(params, sig):
-        if isinstance(s, ScalarType):
-            out[p.name] = s
+        if isinstance(s, str):
+            out[p.name] = _BY_NAME[s]
         elif s[0] != "constexpr":
-            out[p.name] = ArrayType(s[0], s[1], contiguous=s[2])
+            out[p.name] = ArrayType(_BY_NAME[s[0]], s[1], contiguous=bool(s[2]))
     return out

@@ -48,7 +48,7 @@ class Kernel:
 
     # -- launching -----------------------------------------------------------------------------------
     def __getitem__(self, grid: Any) -> _Launch:
-        nd, wg, ambiguous = launch.parse_grid(grid, self.__name__)
+        nd, wg, ambiguous = launch.parsed_grid(grid, self.__name__)
         return _Launch(self, nd, wg, ambiguous, None, None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -134,7 +134,7 @@ class BoundKernel:
         self.kernel, self.backend, self.device = kernel, backend, device
 
     def __getitem__(self, grid: Any) -> _Launch:
-        nd, wg, ambiguous = launch.parse_grid(grid, self.kernel.__name__)
+        nd, wg, ambiguous = launch.parsed_grid(grid, self.kernel.__name__)
         return _Launch(self.kernel, nd, wg, ambiguous, self.backend, self.device)
 
     def source(self, *args: Any, ndrange: Any = None) -> str:

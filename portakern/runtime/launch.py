@@ -73,6 +73,27 @@ def parse_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] 
     return nd, wg, ambiguous
 
 
+_grids: dict[Any, tuple[tuple[int, ...], tuple[int, ...] | None, bool]] = {}
+
+
+def parsed_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] | None, bool]:
+    """``parse_grid`` memoised on the subscript (launch loops reuse a few grids)."""
+    if type(item) is int or _plain(item):      # True == 1 and 1.0 == 1: only exact ints are memoised
+        hit = _grids.get(item)
+        if hit is None:
+            hit = parse_grid(item, kname)
+            if len(_grids) > 4096:
+                _grids.clear()
+            _grids[item] = hit
+        return hit
+    return parse_grid(item, kname)
+
+
+def _plain(x: Any) -> bool:
+    t = type(x)
+    return t is int or x is None or (t is tuple and all(_plain(v) for v in x))
+
+
 def check_grid(c: Compiled, nd: tuple[int, ...], wg: tuple[int, ...] | None, kname: str) -> None:
     """Barrier/local kernels need an explicit workgroup dividing the ndrange; any workgroup must fit."""
     if c.needs_workgroup:

@@ -242,3 +242,11 @@ def test_kernel_index_error_from_a_backend_is_not_masked(fake):
     x, out = _arrays()
     with pytest.raises(pk.KernelIndexError, match="out of bounds"):
         scale[8](np.float32(2), x, out)
+
+
+def test_a_bool_ndrange_is_rejected_even_after_an_equal_int_one(fake):
+    scale[1]
+    with pytest.raises(pk.LaunchError, match="ints"):
+        scale[True]
+    with pytest.raises(pk.LaunchError, match="ints"):
+        scale[1.0]

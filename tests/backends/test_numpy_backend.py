@@ -1,0 +1,199 @@
+"""The numpy backend (the reference semantics): masks, loops, exits, memory spaces, atomics, bounds.
+
+Expected values are computed here by plain Python/NumPy, never by the backend under test.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+np_backend = pytest.importorskip("portakern_numpy")
+
+
+def run(kern, nd, wg, *args):
+    return kern.on("numpy")[nd, wg](*args)
+
+
+@pk.kernel
+def guarded_saxpy(a, x, y, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        out[i] = a * x[i] + y[i]
+
+
+def test_saxpy_with_ndrange_larger_than_arrays_guards_the_tail():
+    x = np.arange(10, dtype=np.float32)
+    y = np.ones_like(x)
+    out = np.zeros_like(x)
+    res = run(guarded_saxpy, 16, None, np.float32(3), x, y, out)
+    assert res is out
+    np.testing.assert_array_equal(out, 3 * np.arange(10, dtype=np.float32) + 1)
+
+
+@pk.kernel
+def short_circuit(x, out):
+    i = pk.global_id(0)
+    n = x.shape[0]
+    if i < n and x[i] > 0:
+        out[i] = 1
+    out[i] = out[i] + (x[i] if i < n else 100)
+
+
+def test_and_and_select_do_not_evaluate_out_of_bounds_loads():
+    x = np.array([1, -1, 2], dtype=np.int32)
+    out = np.zeros(5, dtype=np.int32)
+    run(short_circuit, 5, None, x, out)
+    assert out.tolist() == [2, -1, 3, 100, 100]
+
+
+@pk.kernel
+def loops_with_exits(n, out):
+    i = pk.global_id(0)
+    acc = 0
+    for k in range(i):           # per-lane trip count
+        if k == 3:
+            continue
+        if k > 5:
+            break
+        acc += k
+    j = 0
+    while True:
+        j += 1
+        if j >= i:
+            break
+    if i == 2:
+        out[i] = -1
+        return
+    out[i] = acc * 100 + j
+
+
+def test_divergent_loops_with_break_continue_and_return():
+    out = np.zeros(9, dtype=np.int64)
+    run(loops_with_exits, 9, None, np.int64(0), out)
+    expected = []
+    for i in range(9):
+        acc = sum(k for k in range(min(i, 6)) if k != 3)
+        j = max(1, i)
+        expected.append(-1 if i == 2 else acc * 100 + j)
+    assert out.tolist() == expected
+
+
+@pk.kernel
+def reverse_in_group(x, out):
+    t = pk.local_array(4, pk.float32)
+    lid = pk.local_id(0)
+    t[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    out[pk.global_id(0)] = t[3 - lid]
+
+
+def test_local_array_and_barrier_reverse_each_work_group():
+    x = np.arange(12, dtype=np.float32)
+    out = np.zeros_like(x)
+    run(reverse_in_group, 12, 4, x, out)
+    assert out.tolist() == [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8]
+
+
+@pk.kernel
+def private_prefix(out):
+    i = pk.global_id(0)
+    p = pk.private_array(3, pk.int32)
+    for k in range(3):
+        p[k] = i * 10 + k
+    out[i] = p[0] + p[1] + p[2]
+
+
+def test_private_arrays_are_per_work_item():
+    out = np.zeros(5, dtype=np.int32)
+    run(private_prefix, 5, None, out)
+    assert out.tolist() == [30 * i + 3 for i in range(5)]
+
+
+@pk.kernel
+def histogram_old(bins, keys, old):
+    i = pk.global_id(0)
+    old[i] = pk.atomic_add(bins, keys[i], 1)
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float64])
+def test_atomic_add_returns_old_values_in_increasing_work_item_order(dtype):
+    keys = np.array([2, 0, 2, 2, 1, 0, 2], dtype=np.int64)
+    bins = np.zeros(3, dtype=dtype)
+    old = np.full(keys.size, -9, dtype=dtype)
+    run(histogram_old, keys.size, None, bins, keys, old)
+    seen = {0: 0, 1: 0, 2: 0}
+    expected = []
+    for k in keys.tolist():
+        expected.append(seen[k])
+        seen[k] += 1
+    assert old.tolist() == expected
+    assert bins.tolist() == [2, 1, 4]
+
+
+@pk.kernel
+def atomic_min_conflicts(target, vals):
+    i = pk.global_id(0)
+    pk.atomic_min(target, i % 2, vals[i])
+
+
+def test_atomic_min_with_many_conflicts_keeps_the_minimum():
+    vals = np.array([5.0, 3.0, -0.0, 7.0, 0.0, 1.0] * 30, dtype=np.float32)
+    target = np.array([10.0, 10.0], dtype=np.float32)
+    run(atomic_min_conflicts, vals.size, None, target, vals)
+    assert target[1] == 1.0
+    assert target[0] == 0.0 and np.signbit(target[0])
+
+
+@pk.kernel
+def write_then_read_oob(x, out):
+    i = pk.global_id(0)
+    out[i] = 1.0
+    out[i] = x[i + 2]
+
+
+def test_out_of_bounds_without_debug_raises_kernel_index_error_and_keeps_arrays():
+    x = np.arange(4, dtype=np.float32)
+    out = np.full(4, -5.0, dtype=np.float32)
+    with pytest.raises(pk.KernelIndexError) as info:
+        run(write_then_read_oob, 4, None, x, out)
+    assert "x" in str(info.value) and "(4,)" in str(info.value)
+    assert out.tolist() == [-5.0] * 4
+
+
+@pk.kernel
+def negative_index(x, out):
+    i = pk.global_id(0)
+    out[i] = x[i - 1]
+
+
+def test_negative_indices_are_not_wrapped():
+    x = np.arange(4, dtype=np.float32)
+    out = np.zeros_like(x)
+    with pytest.raises(pk.KernelIndexError):
+        run(negative_index, 4, None, x, out)
+
+
+@pk.kernel
+def copy2d(x, out):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    out[i, j] = x[i, j] + 1
+
+
+def test_strided_and_negative_stride_views_are_indexed_natively():
+    base = np.arange(48, dtype=np.float64).reshape(6, 8)
+    x = base[::2, ::-3]
+    out_base = np.zeros((6, 8))
+    out = out_base[::-2, 1::3]
+    run(copy2d, (3, 3), None, x, out)
+    np.testing.assert_array_equal(out, x + 1)
+    assert out_base[::-2, 1::3].tolist() == (x + 1).tolist()
+
+
+def test_rendered_source_is_python_that_imports_no_framework():
+    x = np.zeros(4, dtype=np.float32)
+    src = guarded_saxpy.source("numpy", np.float32(1), x, x, x)
+    compile(src, "<test>", "exec")
+    assert "import" not in src

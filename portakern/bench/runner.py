@@ -105,7 +105,7 @@ class _PortakernSide:
         order = list(inspect.signature(kern.fn).parameters)
         args = tuple(native[p] if p in native else consts[p] for p in order)
         nd, wg = case.grid(n)
-        launch = kern.on(self.name)[nd] if wg is None else kern.on(self.name)[nd, wg]
+        launch = kern.on(self.name)[nd, wg]   # always the (ndrange, workgroup-or-None) form: never ambiguous
         outs = case.outputs
 
         def run() -> dict[str, Any]:
@@ -318,9 +318,13 @@ def run(opts: Options, progress: Progress | None = None,
                 times = compile_probe(backend, names)
                 progress.step(f"{backend}: warm start (new process, filled cache)")
                 summary["compile"] = times
+                warm_cache = (times.get("_process") or {}).get("warm_cache") or {}
                 for r in rows:
                     t = times.get(r["kernel"], {})
                     r["compile_cold_s"], r["compile_warm_s"] = t.get("cold"), t.get("warm")
+                    stats = warm_cache.get(r["kernel"])
+                    if stats:   # proof the warm process loaded from disk instead of compiling
+                        r["warm_from_disk"] = bool(stats.get("disk_hits")) and not stats.get("builds")
             except Exception as exc:  # noqa: BLE001
                 summary["compile_error"] = _short(exc)
                 progress.step(f"{backend}: compile probe failed")

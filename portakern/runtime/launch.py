@@ -52,13 +52,14 @@ def parse_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] 
 
     ``kernel[n]``, ``kernel[(a, b)]`` ... ``kernel[n, wg]``, ``kernel[(a, b), (c, d)]``,
     ``kernel[(a, b), None]``. Python cannot tell ``kernel[(a, b)]`` from ``kernel[a, b]``: two plain
-    ints mean (ndrange, workgroup); ``ambiguous`` flags that form so the launch can catch a kernel
-    that indexes 2 dimensions (then ``kernel[(a, b), None]`` is what was meant).
+    ints are returned as (ndrange, workgroup) with ``ambiguous`` set, and the launch reads them as a
+    2-D ndrange when the kernel indexes two or more dimensions (``frontend`` ``index_dims``).
     """
     if isinstance(item, tuple) and len(item) == 2 and not isinstance(item[0], (tuple, list)):
         nd = _dims(item[0], "ndrange", kname, 0)
-        wg = None if item[1] is None else _dims(item[1], "workgroup", kname, 1)
-        ambiguous = wg is not None and not isinstance(item[1], (tuple, list))
+        ambiguous = item[1] is not None and not isinstance(item[1], (tuple, list))
+        # an ambiguous second int may yet be an ndrange size (0 allowed): checked at launch
+        wg = None if item[1] is None else _dims(item[1], "workgroup", kname, 0 if ambiguous else 1)
     elif isinstance(item, tuple) and len(item) == 2:
         nd = _dims(item[0], "ndrange", kname, 0)
         wg = None if item[1] is None else _dims(item[1], "workgroup", kname, 1)
@@ -306,6 +307,12 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     src = kernel._src if kernel._src is not None else kernel._analyze()
     params = src.params
     kname = kernel.__name__
+    if ambiguous and src.index_dims >= 2:
+        # kernel[a, b] is kernel[(a, b)] to Python: for a kernel that indexes 2+ dimensions it is a
+        # 2-D ndrange; for a 1-D kernel, (ndrange, workgroup) as in saxpy[n, 128].
+        nd, wg = nd + wg, None  # type: ignore[operator]
+    elif ambiguous and 0 in wg:  # type: ignore[operator]
+        raise LaunchError(f"kernel '{kname}': workgroup sizes must be positive ints, got {wg[0]}")  # type: ignore[index]
     b = A.classify(params, args, kname)
     name, dev_spec, _ = choose_backend(bound_name, bound_device, b, params, kname)
     backend, device, caps = resolve_backend(name, dev_spec)
@@ -313,10 +320,6 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     key = (backend.name, device.key, sig, len(nd), src.frozen_values())
     c = kernel._compiled.get(key)
     if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
-        if ambiguous and src.index_dims >= 2:
-            raise LaunchError(f"kernel '{kname}' indexes {src.index_dims} dimensions, but kernel[{nd[0]}, {wg[0]}] "
-                              f"means ndrange ({nd[0]},) with workgroup ({wg[0]},); for a 2-D ndrange write "
-                              f"kernel[({nd[0]}, {wg[0]}), None] (or add a workgroup tuple)")
         c = compile_entry(kernel, src, key, sig, b.constexprs, len(nd), backend, device, caps)
     else:
         kernel._stats.memory_hits += 1

@@ -151,12 +151,40 @@ def test_read_only_array_that_is_only_read_is_fine(fake):
 
 
 @pytest.mark.parametrize("grid, msg", [
-    (-1, "non-negative"), ((8, 0), "positive"), ((4, 4, 4, 4), "1 to 3"), (2.5, "ints"), ("8", "ints"),
+    (-1, "non-negative"), ((8, (0,)), "positive"), ((4, 4, 4, 4), "1 to 3"), (2.5, "ints"), ("8", "ints"),
     ((True,), "ints"), (((8, 8), (4,)), "same number of dimensions"), ((), "1 to 3"),
 ])
 def test_invalid_ndrange_or_workgroup_is_an_error(fake, grid, msg):
     with pytest.raises(pk.LaunchError, match=msg):
         scale[grid]
+
+
+def test_zero_workgroup_of_a_1d_kernel_is_rejected_at_launch(fake):
+    x, out = _arrays()
+    with pytest.raises(pk.LaunchError, match="workgroup sizes must be positive"):
+        scale[8, 0](np.float32(1), x, out)
+
+
+@pk.kernel
+def copy2d(x, out):
+    out[pk.global_id(0), pk.global_id(1)] = x[pk.global_id(0), pk.global_id(1)]
+
+
+def test_two_ints_are_a_2d_ndrange_for_a_kernel_that_indexes_two_dimensions(fake):
+    grids = []
+    fake.impls["copy2d"] = lambda g, x, out: grids.append(g)
+    x = np.zeros((2, 3))
+    copy2d[(2, 3)](x, x.copy())
+    copy2d[(2, 0)](x, x.copy())                  # empty: nothing runs
+    assert [(g.ndrange, g.workgroup) for g in grids] == [((2, 3), None)]
+
+
+def test_two_ints_are_ndrange_and_workgroup_for_a_1d_kernel(fake):
+    grids = []
+    fake.impls["scale"] = lambda g, a, x, out: grids.append(g)
+    x, out = _arrays()
+    scale[8, 4](np.float32(1), x, out)
+    assert (grids[0].ndrange, grids[0].workgroup) == ((8,), (4,))
 
 
 def test_barrier_kernel_without_workgroup_names_the_ndrange(fake):

@@ -1,0 +1,256 @@
+"""Hypothesis strategies for random, well-typed, UB-free conformance programs (``Case``).
+
+Programs are built top-down by result type: each production knows which dtype it yields (NumPy 2
+promotion for mixed operands, bool for comparisons), so every program types by construction. The
+semantics of NUMERICS.md are total (wrapping, ``x // 0 == 0``, saturating casts, total shifts), so
+no value can make a program undefined; the strategies draw the nastiest values on purpose.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .program import TIER1_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
+from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
+
+__all__ = ["Profile", "QUICK", "FULL", "TINY", "cases", "batches"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Size knobs of the generated programs."""
+
+    max_depth: int = 3
+    max_stmts: int = 4
+    max_outputs: int = 3
+    max_tier1: int = 3
+    max_n: int = 40
+    p_local: float = 0.2
+    p_atomic: float = 0.25
+    wgs: tuple[int, ...] = (4, 8, 16)
+
+
+QUICK = Profile()
+FULL = Profile(max_depth=4, max_stmts=6, max_outputs=4, max_tier1=4, max_n=200, wgs=(4, 8, 16, 32, 64))
+#: the numba-cuda simulator costs ~0.1-2 ms per work-item: tiny ndranges.
+TINY = Profile(max_n=12, wgs=(4, 8))
+
+
+@lru_cache(maxsize=None)
+def _pairs(result: str) -> tuple[tuple[str, str], ...]:
+    """Operand dtype pairs that NumPy 2 promotes to ``result``."""
+    out = []
+    for a in NUM_DTYPES:
+        for b in NUM_DTYPES:
+            if np.result_type(np.dtype(a), np.dtype(b)) == np.dtype(result):
+                out.append((a, b))
+    return tuple(out)
+
+
+def _var(name: str, dtype: str) -> Expr:
+    return Expr("var", "", (), dtype, name)
+
+
+class _Scope:
+    """Variables visible at a point of the program, by dtype."""
+
+    def __init__(self, vars_: dict[str, list[str]]) -> None:
+        self.vars = {k: list(v) for k, v in vars_.items()}
+
+    def with_var(self, name: str, dtype: str) -> _Scope:
+        s = _Scope(self.vars)
+        s.vars.setdefault(dtype, []).append(name)
+        return s
+
+
+def _lit(draw, dtype: str) -> Expr:
+    if dtype == "bool":
+        return Expr("lit", "", (), dtype, draw(st.booleans()))
+    if dtype in FLOAT_DTYPES:
+        return Expr("lit", "", (), dtype, draw(st.sampled_from([1.0, 0.5, -2.0, 3.0, 0.0, -0.0, 1.5, 10.0, 0.1])))
+    info = np.iinfo(np.dtype(dtype))
+    return Expr("lit", "", (), dtype, draw(st.integers(max(info.min, -9), min(info.max, 33))))
+
+
+def _leaf(draw, dtype: str, scope: _Scope) -> Expr:
+    same = scope.vars.get(dtype, [])
+    choice = draw(st.integers(0, 5))
+    if same and choice <= 3:
+        return _var(draw(st.sampled_from(same)), dtype)
+    others = [(t, n) for t, ns in scope.vars.items() for n in ns]
+    if others and choice == 4:
+        t, n = draw(st.sampled_from(others))
+        return Expr("cast", "", (_var(n, t),), dtype)
+    return _lit(draw, dtype)
+
+
+def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
+    if depth <= 0 or draw(st.integers(0, 4)) == 0:
+        return _leaf(draw, dtype, scope)
+    sub = depth - 1
+    if dtype == "bool":
+        kind = draw(st.sampled_from(["cmp", "cmp", "logic", "not", "classify", "cast"]))
+        if kind == "cmp":
+            a, b = draw(st.sampled_from(_pairs(draw(st.sampled_from(NUM_DTYPES)))))
+            op = draw(st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+            return Expr("bin", op, (_expr(draw, a, sub, scope), _expr(draw, b, sub, scope)), "bool")
+        if kind == "logic":
+            op = draw(st.sampled_from(["and", "or"]))
+            return Expr("logic", op, (_expr(draw, "bool", sub, scope), _expr(draw, "bool", sub, scope)), "bool")
+        if kind == "not":
+            return Expr("un", draw(st.sampled_from(["not", "~"])), (_expr(draw, "bool", sub, scope),), "bool")
+        if kind == "classify":
+            f = draw(st.sampled_from(FLOAT_DTYPES))
+            return Expr("call", draw(st.sampled_from(["isnan", "isinf", "isfinite"])),
+                        (_expr(draw, f, sub, scope),), "bool")
+        src = draw(st.sampled_from(NUM_DTYPES))
+        return Expr("cast", "", (_expr(draw, src, sub, scope),), "bool")
+    is_float = dtype in FLOAT_DTYPES
+    kinds = ["arith", "arith", "arith", "unary", "minmax", "select", "cast"]
+    kinds += ["math", "math", "fma", "truediv"] if is_float else ["bitwise", "shift", "shift"]
+    kind = draw(st.sampled_from(kinds))
+    if kind in ("arith", "bitwise", "shift"):
+        ops = {"arith": ["+", "-", "*", "//", "%", "+", "-", "*"], "bitwise": ["&", "|", "^"],
+               "shift": ["<<", ">>"]}[kind]
+        op = draw(st.sampled_from(ops))
+        pairs = _pairs(dtype) if kind == "arith" else tuple(p for p in _pairs(dtype) if p[0] in INT_DTYPES
+                                                               and p[1] in INT_DTYPES)
+        a, b = draw(st.sampled_from(pairs))
+        return Expr("bin", op, (_expr(draw, a, sub, scope), _expr(draw, b, sub, scope)), dtype)
+    if kind == "truediv":
+        pairs = _pairs(dtype) + ((("int32", "int32"), ("int64", "uint8")) if dtype == "float64" else ())
+        a, b = draw(st.sampled_from(pairs))
+        return Expr("bin", "/", (_expr(draw, a, sub, scope), _expr(draw, b, sub, scope)), dtype)
+    if kind == "unary":
+        op = draw(st.sampled_from(["neg", "abs"] if is_float else ["neg", "~", "abs"]))
+        if op == "abs":
+            return Expr("call", "abs", (_expr(draw, dtype, sub, scope),), dtype,
+                        draw(st.sampled_from([None, "builtin"])))
+        return Expr("un", op, (_expr(draw, dtype, sub, scope),), dtype)
+    if kind == "minmax":
+        op = draw(st.sampled_from(["min", "max"]))
+        return Expr("call", op, (_expr(draw, dtype, sub, scope), _expr(draw, dtype, sub, scope)), dtype,
+                    draw(st.sampled_from([None, "builtin"])))
+    if kind == "select":
+        op = draw(st.sampled_from(["if", "where"]))
+        return Expr("sel", op, (_expr(draw, "bool", sub, scope), _expr(draw, dtype, sub, scope),
+                                _expr(draw, dtype, sub, scope)), dtype)
+    if kind == "cast":
+        src = draw(st.sampled_from(NUM_DTYPES + ("bool",)))
+        return Expr("cast", "", (_expr(draw, src, sub, scope),), dtype)
+    if kind == "fma":
+        return Expr("call", "fma", tuple(_expr(draw, dtype, sub, scope) for _ in range(3)), dtype)
+    op = draw(st.sampled_from(["sqrt", "floor", "ceil", "trunc", "rint", "copysign"]))
+    nargs = 2 if op == "copysign" else 1
+    return Expr("call", op, tuple(_expr(draw, dtype, sub, scope) for _ in range(nargs)), dtype)
+
+
+def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], outputs: list[tuple[str, str]],
+           count: int, in_loop: bool, depth: int) -> tuple[Stmt, ...]:
+    out: list[Stmt] = []
+    for _ in range(count):
+        kind = draw(st.sampled_from(["assign", "assign", "store", "if", "for", "augstore"]
+                                    + (["break_if", "continue_if"] if in_loop else [])))
+        d = profile.max_depth
+        if kind == "assign" or (kind in ("if", "for") and depth >= 2):
+            name, t = draw(st.sampled_from(work))
+            out.append(Stmt("assign", name, t, _expr(draw, t, d, scope)))
+        elif kind in ("store", "augstore"):
+            name, t = draw(st.sampled_from(outputs))
+            if kind == "augstore" and t == "bool":
+                kind = "store"
+            out.append(Stmt(kind, name, t, _expr(draw, draw(st.sampled_from(NUM_DTYPES)), d, scope)))
+        elif kind == "if":
+            cond = _expr(draw, "bool", d, scope)
+            then = _stmts(draw, profile, scope, work, outputs, draw(st.integers(1, 2)), in_loop, depth + 1)
+            orelse = _stmts(draw, profile, scope, work, outputs, draw(st.integers(0, 2)), in_loop, depth + 1)
+            out.append(Stmt("if", expr=cond, body=then, orelse=orelse))
+        elif kind == "for":
+            var = f"j{depth}"
+            inner = scope.with_var(var, "int64")
+            body = _stmts(draw, profile, inner, work, outputs, draw(st.integers(1, 3)), True, depth + 1)
+            out.append(Stmt("for", var, "int64", body=body, count=draw(st.integers(0, 3))))
+        else:
+            out.append(Stmt(kind, expr=_expr(draw, "bool", 1, scope)))
+    return tuple(out)
+
+
+@st.composite
+def batches(draw, profile: Profile = QUICK, backend_fp64: bool = True, max_programs: int = 1) -> Batch:
+    """A :class:`Batch` of 1 to ``max_programs`` random programs sharing one launch shape."""
+    wg = draw(st.sampled_from((None,) + profile.wgs))
+    n = draw(st.integers(1, profile.max_n))
+    progs = draw(st.lists(cases(profile, backend_fp64, n, wg), min_size=1, max_size=max_programs))
+    return Batch(tuple(progs), n, wg)
+
+
+@st.composite
+def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | None = None,
+          wg: int | None | str = "draw") -> Case:
+    """A random conformance :class:`Case`: program, launch shape and input values."""
+    dtypes = NUM_DTYPES if backend_fp64 else tuple(t for t in NUM_DTYPES if t != "float64")
+    n_in = draw(st.integers(1, 4))
+    inputs = tuple((f"x{k}", draw(st.sampled_from(dtypes + ("float32", "int32")))) for k in range(n_in))
+    scope = _Scope({})
+    for k, (_, t) in enumerate(inputs):
+        scope = scope.with_var(f"a{k}", t)
+    local = None
+    if wg == "draw":
+        wg = draw(st.sampled_from((None,) + profile.wgs))
+    if wg is not None and draw(st.floats(0, 1)) < profile.p_local:
+        t = draw(st.sampled_from(dtypes))
+        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg - 1)))
+        scope = scope.with_var("w", t)
+    n_work = draw(st.integers(1, 3))
+    work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]
+    body: list[Stmt] = []
+    for name, t in work:  # every work variable is assigned before any statement may read it
+        body.append(Stmt("assign", name, t, _expr(draw, t, profile.max_depth, scope)))
+        scope = scope.with_var(name, t)
+    outputs = tuple((f"o{k}", draw(st.sampled_from(dtypes + ("bool",))))
+                    for k in range(draw(st.integers(1, profile.max_outputs))))
+    body += list(_stmts(draw, profile, scope, work, list(outputs), draw(st.integers(0, profile.max_stmts)),
+                        False, 0))
+    for name, t in outputs:  # every output gets a final store, so no element is left unwritten
+        body.append(Stmt("store", name, t, _expr(draw, draw(st.sampled_from(dtypes + ("bool",))),
+                                                  profile.max_depth, scope)))
+    tier1 = []
+    for k in range(draw(st.integers(0, profile.max_tier1))):
+        op = draw(st.sampled_from(sorted(TIER1_OPS)))
+        t = draw(st.sampled_from([d for d in FLOAT_DTYPES if d in dtypes]))
+        args = tuple(_expr(draw, t, draw(st.integers(0, 2)), scope) for _ in range(TIER1_OPS[op]))
+        tier1.append(Tier1(op, args, tuple(f"r{k}_{j}" for j in range(len(args))), f"f{k}", t))
+    atomic = None
+    if draw(st.floats(0, 1)) < profile.p_atomic:
+        op = draw(st.sampled_from(["add", "sub", "min", "max"]))
+        t = draw(st.sampled_from(["int32", "uint32", "int64", "uint64", "float32", "float64"]
+                                 if backend_fp64 else ["int32", "uint32", "float32"]))
+        if t in FLOAT_DTYPES:  # float atomics: small finite values, checked against a forward-error bound
+            ex = Expr("cast", "", (_var("a0", inputs[0][1]),), t) if inputs[0][1] in INT_DTYPES \
+                else Expr("lit", "", (), t, draw(st.sampled_from([0.5, 1.0, -3.0, 0.1])))
+            op = draw(st.sampled_from(["add", "sub"])) if op in ("add", "sub") else op
+        else:
+            ex = _expr(draw, t, 2, scope)
+        atomic = AtomicSpec(op, t, draw(st.integers(1, 5)), ex)
+    if n is None:
+        n = draw(st.integers(1, profile.max_n))
+    case = Case(inputs, outputs, tuple(body), tuple(tier1), local, atomic, n, wg)
+    arrays = [name for name, _ in inputs] + case.written()
+    strided = frozenset(draw(st.sets(st.sampled_from(arrays), max_size=2)))
+    case.strided = strided
+    values: dict[str, np.ndarray] = {}
+    for name, t in inputs:
+        values[name] = draw(array_strategy(t, n))
+    for name, t in outputs:
+        values[name] = draw(array_strategy(t, n))
+    for t1 in tier1:
+        for name in (*t1.arg_outs, t1.out):
+            values[name] = np.zeros(n, dtype=t1.dtype)
+    if atomic is not None:
+        values["acc"] = draw(array_strategy(atomic.dtype, atomic.buckets)) if atomic.dtype in INT_DTYPES \
+            else np.zeros(atomic.buckets, dtype=atomic.dtype)
+    case.values = values
+    return case

@@ -1,0 +1,302 @@
+"""The generated programs: a small typed tree of expressions and statements, and its Python source.
+
+A :class:`Case` is one conformance example: a kernel (as a tree) plus its inputs. The tree is the
+suite's own, not the compiler's IR: it renders to kernel-language SOURCE text (so a failure is a
+runnable reproducer) and the model (``model.py``) evaluates it to know, per work-item, which values
+touched subnormals and how far a backend that contracts ``a*b+c`` may stray.
+
+Every operation is tagged with its NUMERICS.md tier: the tier-0 part of a kernel is compared bit for
+bit; tier-1 calls (``exp``, ``sin``...) appear only at the root of a stored value, with their
+argument stored too, so the oracle can measure their ULP error on the exact argument the backend used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Expr", "Stmt", "Tier1", "LocalStage", "AtomicSpec", "Case", "Batch", "render_source", "prefix", "TIER1_OPS"]
+
+#: tier-1 math functions: name -> arity.
+TIER1_OPS = {
+    "exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1, "rsqrt": 1,
+    "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "sinh": 1, "cosh": 1, "tanh": 1,
+    "erf": 1, "erfc": 1, "atan2": 2, "pow": 2, "hypot": 2,
+}
+
+
+@dataclass(frozen=True)
+class Expr:
+    """One typed expression node.
+
+    ``kind`` is one of: ``var`` (``value`` = name), ``lit`` (``value`` = Python literal), ``bin``
+    (arithmetic/bitwise/comparison ``op`` on two args; the result dtype follows NumPy 2 promotion,
+    bool for comparisons), ``logic`` (``and``/``or``), ``un`` (``neg``, ``~``, ``not``), ``call``
+    (``pk.<op>(...)``, tier-0 math), ``cast`` (``pk.<dtype>(x)``), ``sel`` (``a if c else b``, or
+    ``pk.where`` when ``op == "where"``).
+    """
+
+    kind: str
+    op: str
+    args: tuple[Expr, ...]
+    dtype: str
+    value: Any = None
+
+    def ops(self) -> set[str]:
+        """The op names used in this tree (for per-op statistics)."""
+        out: set[str] = set()
+        stack = [self]
+        while stack:
+            e = stack.pop()
+            if e.kind in ("bin", "logic", "un", "call"):
+                out.add(e.op)
+            elif e.kind == "cast":
+                out.add("cast")
+            elif e.kind == "sel":
+                out.add("select")
+            stack.extend(e.args)
+        return out
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One statement: ``assign`` (var = pk.T(expr)), ``if`` (cond, then, orelse), ``for``
+    (``range(count)``, loop variable ``var`` of int64, ``body``), ``break_if`` (``if cond: break``),
+    ``continue_if``, ``store`` (``out[i] = expr``) and ``augstore`` (``out[i] += expr``)."""
+
+    kind: str
+    target: str = ""
+    dtype: str = ""
+    expr: Expr | None = None
+    body: tuple[Stmt, ...] = ()
+    orelse: tuple[Stmt, ...] = ()
+    count: int = 0
+
+
+@dataclass(frozen=True)
+class Tier1:
+    """``t = arg; argout[i] = t; out[i] = pk.<op>(t, ...)``: a tier-1 call on tier-0 arguments."""
+
+    op: str
+    args: tuple[Expr, ...]
+    arg_outs: tuple[str, ...]
+    out: str
+    dtype: str
+
+
+@dataclass(frozen=True)
+class LocalStage:
+    """Work-group memory: every work-item stores ``expr`` into ``tile[lid]``; after ``pk.barrier()``
+    it reads ``tile[(lid + shift) % wg]`` into the variable ``w`` (of ``dtype``)."""
+
+    expr: Expr
+    dtype: str
+    shift: int
+
+
+@dataclass(frozen=True)
+class AtomicSpec:
+    """``pk.atomic_<op>(acc, i % buckets, expr)`` on the array ``acc`` of ``dtype``."""
+
+    op: str
+    dtype: str
+    buckets: int
+    expr: Expr
+
+
+@dataclass
+class Case:
+    """One conformance example: a program, its launch shape and its input values."""
+
+    inputs: tuple[tuple[str, str], ...]          # (name, dtype) of the read-only input arrays
+    outputs: tuple[tuple[str, str], ...]         # (name, dtype) of the tier-0 output arrays
+    body: tuple[Stmt, ...]
+    tier1: tuple[Tier1, ...] = ()
+    local: LocalStage | None = None
+    atomic: AtomicSpec | None = None
+    n: int = 1
+    wg: int | None = None
+    strided: frozenset[str] = frozenset()        # arrays passed as strided (every other element) views
+    values: dict[str, np.ndarray] = field(default_factory=dict)   # inputs and initial outputs
+
+    @property
+    def ndrange(self) -> int:
+        """The launch's ndrange: ``n``, padded to a multiple of the work-group when barriers need it."""
+        if self.local is not None and self.wg:
+            return -(-self.n // self.wg) * self.wg
+        return self.n
+
+    def param_names(self) -> list[str]:
+        """Every kernel parameter in order: inputs, outputs, tier-1 argument/result arrays, accumulator."""
+        names = [n for n, _ in self.inputs] + [n for n, _ in self.outputs]
+        for t in self.tier1:
+            names += list(t.arg_outs) + [t.out]
+        if self.atomic is not None:
+            names.append("acc")
+        return names
+
+    def written(self) -> list[str]:
+        """The arrays the kernel writes, in parameter order."""
+        inputs = {n for n, _ in self.inputs}
+        return [n for n in self.param_names() if n not in inputs]
+
+    def ops(self) -> set[str]:
+        """Every op name used by the program."""
+        out: set[str] = set()
+
+        def visit(stmts: tuple[Stmt, ...]) -> None:
+            for s in stmts:
+                if s.expr is not None:
+                    out.update(s.expr.ops())
+                visit(s.body)
+                visit(s.orelse)
+
+        visit(self.body)
+        for t in self.tier1:
+            out.add(t.op)
+            for a in t.args:
+                out.update(a.ops())
+        if self.local is not None:
+            out.update(self.local.expr.ops())
+            out.add("barrier")
+        if self.atomic is not None:
+            out.add("atomic_" + self.atomic.op)
+            out.update(self.atomic.expr.ops())
+        return out
+
+
+# ---------------------------------------------------------------------------------------- rendering
+_CALL_NAMES = {"min": "min", "max": "max", "abs": "abs"}
+
+
+def render_expr(e: Expr, p: str = "") -> str:
+    """Kernel-language source of one expression (fully parenthesised); variables get prefix ``p``."""
+    a = [render_expr(x, p) for x in e.args]
+    if e.kind == "var":
+        return f"{p}{e.value}"
+    if e.kind == "lit":
+        if e.dtype == "bool":
+            return f"pk.bool_({bool(e.value)!r})"
+        return f"pk.{e.dtype}({e.value!r})"
+    if e.kind in ("bin", "logic"):
+        return f"({a[0]} {e.op} {a[1]})"
+    if e.kind == "un":
+        return {"neg": f"(-{a[0]})", "~": f"(~{a[0]})", "not": f"(not {a[0]})"}[e.op]
+    if e.kind == "call":
+        if e.value == "builtin":
+            return f"{_CALL_NAMES[e.op]}({', '.join(a)})"
+        return f"pk.{e.op}({', '.join(a)})"
+    if e.kind == "cast":
+        return f"pk.{'bool_' if e.dtype == 'bool' else e.dtype}({a[0]})"
+    if e.kind == "sel":
+        if e.op == "where":
+            return f"pk.where({a[0]}, {a[1]}, {a[2]})"
+        return f"({a[1]} if {a[0]} else {a[2]})"
+    raise ValueError(f"unknown expression kind {e.kind!r}")
+
+
+def _type_name(dtype: str) -> str:
+    return "pk.bool_" if dtype == "bool" else f"pk.{dtype}"
+
+
+def _render_stmts(stmts: tuple[Stmt, ...], indent: str, lines: list[str], p: str) -> None:
+    if not stmts:
+        lines.append(indent + "pass")
+    for s in stmts:
+        if s.kind == "assign":
+            assert s.expr is not None
+            lines.append(f"{indent}{p}{s.target} = {_type_name(s.dtype)}({render_expr(s.expr, p)})")
+        elif s.kind == "store":
+            lines.append(f"{indent}{p}{s.target}[i] = {render_expr(s.expr, p)}")  # type: ignore[arg-type]
+        elif s.kind == "augstore":
+            lines.append(f"{indent}{p}{s.target}[i] += {render_expr(s.expr, p)}")  # type: ignore[arg-type]
+        elif s.kind == "if":
+            lines.append(f"{indent}if {render_expr(s.expr, p)}:")  # type: ignore[arg-type]
+            _render_stmts(s.body, indent + "    ", lines, p)
+            if s.orelse:
+                lines.append(f"{indent}else:")
+                _render_stmts(s.orelse, indent + "    ", lines, p)
+        elif s.kind == "for":
+            lines.append(f"{indent}for {p}{s.target} in range({s.count}):")
+            _render_stmts(s.body, indent + "    ", lines, p)
+        elif s.kind in ("break_if", "continue_if"):
+            lines.append(f"{indent}if {render_expr(s.expr, p)}:")  # type: ignore[arg-type]
+            lines.append(f"{indent}    {s.kind[:-3]}")
+        else:
+            raise ValueError(f"unknown statement kind {s.kind!r}")
+
+
+def render_block(case: Case, wg: int | None, p: str) -> list[str]:
+    """The lines (indented for a kernel body) of one program, every name prefixed with ``p``."""
+    first = p + (case.inputs[0][0] if case.inputs else case.written()[0])
+    loads = [f"        {p}a{k} = {p}{nm}[i]" for k, (nm, _) in enumerate(case.inputs)]
+    guard = f"    if i < {first}.shape[0]:"
+    lines: list[str] = []
+    if case.local is not None:
+        st = case.local
+        tn = _type_name(st.dtype)
+        lines += [f"    {p}tile = pk.local_array({wg}, {tn})", f"    {p}s = {tn}(0)", guard, *loads,
+                  f"        {p}s = {tn}({render_expr(st.expr, p)})",
+                  f"    {p}tile[lid] = {p}s", "    pk.barrier()",
+                  f"    {p}w = {p}tile[(lid + {st.shift}) % {wg}]"]
+    lines += [guard, *loads]
+    body: list[str] = []
+    _render_stmts(case.body, "        ", body, p)
+    lines += [ln for ln in body if ln.strip() != "pass"]
+    for k, t in enumerate(case.tier1):
+        names = []
+        for j, (arg, out) in enumerate(zip(t.args, t.arg_outs)):
+            lines.append(f"        {p}t{k}_{j} = {_type_name(t.dtype)}({render_expr(arg, p)})")
+            lines.append(f"        {p}{out}[i] = {p}t{k}_{j}")
+            names.append(f"{p}t{k}_{j}")
+        lines.append(f"        {p}{t.out}[i] = pk.{t.op}({', '.join(names)})")
+    if case.atomic is not None:
+        at = case.atomic
+        lines.append(f"        pk.atomic_{at.op}({p}acc, i % {at.buckets}, "
+                     f"{_type_name(at.dtype)}({render_expr(at.expr, p)}))")
+    if lines[-1] == guard:
+        lines.append("        pass")
+    return lines
+
+
+def prefix(k: int, count: int) -> str:
+    """The name prefix of program ``k`` of a batch (none when the batch holds one program)."""
+    return "" if count == 1 else f"p{k}_"
+
+
+def render_source(batch: Batch | Case, name: str) -> str:
+    """The whole kernel as source text, starting with ``@pk.kernel``."""
+    if isinstance(batch, Case):
+        batch = Batch((batch,), batch.n, batch.wg)
+    progs = batch.programs
+    params = [prefix(k, len(progs)) + nm for k, c in enumerate(progs) for nm in c.param_names()]
+    lines = ["@pk.kernel", f"def {name}({', '.join(params)}):", "    i = pk.global_id(0)"]
+    if any(c.local is not None for c in progs):
+        lines.append("    lid = pk.local_id(0)")
+    for k, c in enumerate(progs):
+        lines += render_block(c, batch.wg, prefix(k, len(progs)))
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class Batch:
+    """Several programs compiled as ONE kernel and launched once over a shared ``n`` and work-group
+    (compiling is the suite's cost: one numba compile takes seconds). A batch of one program renders
+    without name prefixes, so a shrunk reproducer reads like a hand-written kernel."""
+
+    programs: tuple[Case, ...]
+    n: int
+    wg: int | None
+
+    @property
+    def ndrange(self) -> int:
+        if any(c.local is not None for c in self.programs) and self.wg:
+            return -(-self.n // self.wg) * self.wg
+        return self.n
+
+    def param_names(self) -> list[str]:
+        return [prefix(k, len(self.programs)) + nm for k, c in enumerate(self.programs) for nm in c.param_names()]
+
+    def written(self) -> list[str]:
+        return [prefix(k, len(self.programs)) + nm for k, c in enumerate(self.programs) for nm in c.written()]

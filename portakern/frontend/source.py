@@ -276,7 +276,9 @@ def _static_resolve(src: FunctionSource, node: ast.expr) -> Any:
 def _annotation(src_fn: Callable[..., Any], name: str, ann: Any, loc: Loc) -> Annotation:
     if ann is inspect.Parameter.empty or ann is None:
         return None
-    if isinstance(ann, str):
+    for _ in range(2):   # a quoted annotation under ``from __future__ import annotations`` is quoted twice
+        if not isinstance(ann, str):
+            break
         try:
             ann = eval(ann, src_fn.__globals__)  # noqa: S307 - the user's own annotation, as typing does
         except Exception as exc:  # noqa: BLE001

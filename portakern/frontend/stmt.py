@@ -12,7 +12,7 @@ from .builtins import builtin_name
 from .expr import BINOPS, ExprLowering, describe
 from .ops import OpError
 from .scope import unsupported
-from .values import ArrayValue, NoValue, PyObject, TExpr, TupleValue, TypeValue, VType, const_value
+from .values import ArrayValue, NoValue, ShapeValue, PyObject, TExpr, TupleValue, TypeValue, VType, const_value
 
 _UNSUPPORTED_STMT = {
     ast.Try: ("'try'", "kernels cannot catch exceptions"),
@@ -117,6 +117,8 @@ class StmtLowering(ExprLowering):
         if isinstance(target, ast.Name):
             self.bind(target.id, value, target)
         elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value, ShapeValue):
+                value = TupleValue(tuple(self.shape_dim(value.ref, d, target) for d in range(value.ref.type.ndim)))
             if not isinstance(value, TupleValue):
                 raise self.err(target, f"cannot unpack {describe(value)}")
             if len(value.items) != len(target.elts):

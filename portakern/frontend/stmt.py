@@ -12,7 +12,7 @@ from .builtins import builtin_name
 from .expr import BINOPS, ExprLowering, describe
 from .ops import OpError
 from .scope import unsupported
-from .values import ArrayValue, NoValue, ShapeValue, PyObject, TExpr, TupleValue, TypeValue, VType, const_value
+from .values import ArrayValue, NoValue, PyObject, ShapeValue, TExpr, TupleValue, TypeValue, VType, const_value
 
 _UNSUPPORTED_STMT = {
     ast.Try: ("'try'", "kernels cannot catch exceptions"),

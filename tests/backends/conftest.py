@@ -97,7 +97,12 @@ def run_kernel(kernel: Any, backend: str, ndrange: Any, workgroup: Any, *args: A
         kernel.compile("cuda", *args, target="sm_90", ndrange=ndrange)
         pytest.skip("compiled for sm_90 with NVRTC; running needs a GPU")
     bound = kernel.on(backend)
-    launcher = bound[ndrange] if workgroup is None else bound[ndrange, workgroup]
+    if workgroup is not None:
+        launcher = bound[ndrange, workgroup]
+    elif isinstance(ndrange, tuple):
+        launcher = bound[(ndrange,)]     # unambiguous: kernel[(a, b)] reads as kernel[a, b] in Python
+    else:
+        launcher = bound[ndrange]
     return launcher(*args)
 
 

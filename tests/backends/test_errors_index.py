@@ -50,7 +50,7 @@ def _launch(backend, kern, grid, *args):
     if backend == "cuda" and not pk.get_backend("cuda").is_available():
         kern.compile("cuda", *args, target="sm_90")
         pytest.skip("compiled for sm_90 with NVRTC; running needs a GPU")
-    return kern.on(backend)[grid](*args)
+    return kern.on(backend)[(grid,) if isinstance(grid, tuple) else grid](*args)
 
 
 def _check(backend, kern, grid, args, array, index_words, shape_words, line_words):

@@ -52,6 +52,33 @@ def test_ndrange_with_workgroup(backend, run, n, wg):
     np.testing.assert_array_equal(out, np.arange(n))
 
 
+@pk.kernel
+def fill_2d(out):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    if i < out.shape[0] and j < out.shape[1]:
+        out[i, j] = i * 10 + j
+
+
+def test_tuple_ndrange_alone_launches_a_2d_kernel(backend):
+    # LANGUAGE.md: kernel[ndrange] with ndrange a tuple. Python passes kernel[(5, 7)] exactly as
+    # kernel[5, 7]; for a kernel that indexes 2 dimensions the only meaningful reading is the 2-D
+    # ndrange (what a Triton user writing kernel[(M, N)] expects).
+    if backend == "cuda" and not pk.get_backend("cuda").is_available():
+        pytest.skip("running on cuda needs a GPU")
+    out = np.full((5, 7), -1, np.int32)
+    fill_2d.on(backend)[(5, 7)](out)
+    np.testing.assert_array_equal(out, np.add.outer(np.arange(5) * 10, np.arange(7)))
+
+
+def test_explicit_none_workgroup_launches_a_2d_kernel(backend, run):
+    if backend == "cuda" and not pk.get_backend("cuda").is_available():
+        run(fill_2d, backend, (5, 7), None, np.zeros((5, 7), np.int32))
+    out = np.full((5, 7), -1, np.int32)
+    fill_2d.on(backend)[(5, 7), None](out)
+    np.testing.assert_array_equal(out, np.add.outer(np.arange(5) * 10, np.arange(7)))
+
+
 def test_empty_ndrange_does_no_work(backend, run):
     out = np.full(3, -1, dtype=np.int32)
     run(fill_index, backend, 0, None, out)

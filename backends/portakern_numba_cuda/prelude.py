@@ -18,7 +18,7 @@ from portakern.codegen import pyprelude as _generic
 SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
 CACHE = not SIMULATOR
 
-__all__ = ["np", "math", "cuda", "CACHE", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]
+__all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]
 
 _device = cuda.jit(device=True)
 globals().update(_generic.compile_helpers(_device, math.fmod))
@@ -33,7 +33,31 @@ if SIMULATOR:
     def mul_f64(a, b):
         """float64 product."""
         return np.float64(a * b)
+
+    def _fma_exact(a, b, c):
+        """a * b + c rounded once (the simulator's ``cuda.fma`` rounds twice)."""
+        from fractions import Fraction
+
+        t = type(a)
+        if not (math.isfinite(a) and math.isfinite(b) and math.isfinite(c)):
+            return t(a * b + c)
+        exact = Fraction(float(a)) * Fraction(float(b)) + Fraction(float(c))
+        if exact == 0:
+            return t(a * b + c)  # the sign of an exact zero follows IEEE addition
+        r = t(float(exact))
+        if t is np.float64 or not math.isfinite(r):
+            return r
+        best = r
+        for cand in (np.nextafter(r, t(-np.inf)), np.nextafter(r, t(np.inf))):
+            d_c, d_b = abs(Fraction(float(cand)) - exact), abs(Fraction(float(best)) - exact)
+            if d_c < d_b or (d_c == d_b and int(cand.view(np.uint32)) % 2 == 0):
+                best = cand
+        return best
+
+    fma = cuda.jit(device=True)(_fma_exact)
 else:
+    fma = cuda.fma
+
     from numba.cuda import libdevice as _libdevice
 
     mul_f32 = _libdevice.fmul_rn

@@ -27,8 +27,6 @@ AXES = ("x", "y", "z")
 class NumbaCudaRenderer(PyRenderer):
     """The CUDA structure: straight-line per-thread code."""
 
-    math_templates = {**PyRenderer.math_templates, Op.FMA: "cuda.fma({0}, {1}, {2})"}
-
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)
         self.nd = kernel.grid_ndim

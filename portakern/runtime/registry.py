@@ -190,9 +190,9 @@ def require_device(backend: Backend, spec: Any = None) -> Any:
     except Exception:  # noqa: BLE001 - is_available must never raise; treat a raise as "no"
         available = False
     if not available:
-        reason = _reason(backend)
-        raise BackendUnavailable(f"backend '{backend.name}' cannot run here: {reason}. "
-                                 f"Fix: {install_hint(backend.name)}")
+        reason = _reason(backend).rstrip(". ")
+        fix = "" if ("pip install" in reason or "Fix:" in reason) else f". Fix: {install_hint(backend.name)}"
+        raise BackendUnavailable(f"backend '{backend.name}' cannot run here: {reason}{fix}")
     return resolve_device(backend, spec)
 
 

@@ -134,22 +134,24 @@ def fma32(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Arra
 _SPLIT = np.float64(134217729.0)   # 2**27 + 1 (Veltkamp)
 
 
-def _two_prod(a: Array, b: Array) -> tuple[Array, Array]:
-    p = a * b
-    t = _SPLIT * a
+def _two_prod(a: Array, b: Array, mul: Callable[[Array, Array], Array]) -> tuple[Array, Array]:
+    p = mul(a, b)
+    t = mul(_SPLIT, a)
     ah = t - (t - a)
     al = a - ah
-    t = _SPLIT * b
+    t = mul(_SPLIT, b)
     bh = t - (t - b)
     bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+    return p, ((mul(ah, bh) - p) + mul(ah, bl) + mul(al, bh)) + mul(al, bl)
 
 
-def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array]) -> tuple[Array, Array]:
+def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array],
+          mul: Callable[[Array, Array], Array] = lambda x, y: x * y) -> tuple[Array, Array]:
     """float64 fused multiply-add (Boldo–Melquiond: exact product, exact sum, round-to-odd of the
     tails, one final rounding). Returns (result, unsafe): ``unsafe`` marks lanes where the error-free
-    transforms could overflow or underflow, which a backend recomputes exactly if it can."""
-    uh, ul = _two_prod(a, b)
+    transforms could overflow or underflow, which a backend recomputes exactly if it can. ``mul``
+    is the backend's uncontracted product (an FMA-contracting compiler would break the split)."""
+    uh, ul = _two_prod(a, b, mul)
     th, tl = _two_sum(c, uh)
     v = round_to_odd_sum(xp, tl, ul, bits_of)
     r = th + v

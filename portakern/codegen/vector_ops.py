@@ -180,6 +180,10 @@ class LaneOps:
     def mul(self, a: Any, b: Any, t: str) -> Any:
         return a & b if t == "bool_" else a * b
 
+    def fmul(self, a: Any, b: Any) -> Any:
+        """A float product that a backend must not contract with a following add."""
+        return a * b
+
     def floordiv(self, a: Any, b: Any, t: str) -> Any:
         if t in ("float32", "float64"):
             return self.xp.floor_divide(a, b)
@@ -310,7 +314,7 @@ class LaneOps:
     def fma(self, a: Any, b: Any, c: Any, t: str) -> Any:
         if t == "float32":
             return vn.fma32(self.xp, a, b, c, self.bits64)
-        r, _ = vn.fma64(self.xp, a, b, c, self.bits64)
+        r, _ = vn.fma64(self.xp, a, b, c, self.bits64, self.fmul)
         return r
 
     # -- the scatter/gather combiners of atomics ----------------------------------------------------

@@ -389,6 +389,8 @@ class _Renderer:
             t = e.lhs.type
             if e.op in _CMP:
                 return f"ops.{_CMP[e.op]}({a}, {b})"
+            if e.op is ir.Op.MUL and t.is_float:
+                return f"ops.fmul({a}, {b})"   # jax keeps products unfused (no FMA contraction)
             if e.op in _PY_OPS and not (t.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:

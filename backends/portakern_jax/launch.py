@@ -1,0 +1,108 @@
+"""Loading and launching for the ``jax`` backend (the only module importing jax at launch time).
+
+A launch traces the generated kernel with :class:`JaxOps` under 64-bit mode (float64/int64 are
+real 64-bit types; the user's global ``jax_enable_x64`` setting is left untouched: the
+``jax.enable_x64`` context is entered only around tracing and the call) and runs it through
+``jax.jit`` (one compiled function per grid). Called with tracers (inside the user's
+``jax.jit``/``grad``/``vmap``), the kernel is traced inline instead, so it composes.
+
+FMA contraction: XLA's CPU backend contracts ``a*b+c``; every float product of a kernel is
+selected through a run-time all-true lane vector passed as an argument of our jitted function,
+which stops the contraction (measured: no cost). Inside a user's ``jax.jit`` that vector is a
+constant that XLA folds, so contraction may happen there.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from portakern.errors import CompileError
+from portakern.ir.nodes import ArrayType, Kernel
+from portakern.ir.visit import index_error
+from portakern.runtime.backend import LaunchGrid, Launcher
+
+from .ops import JaxOps
+
+__all__ = ["JaxLauncher", "constant", "from_host", "to_host"]
+
+
+def constant(tname: str, value: object) -> Any:
+    """A typed NumPy scalar for a kernel constant (jax treats it as strongly typed)."""
+    return np.dtype("bool" if tname == "bool_" else tname).type(value)
+
+
+def x64() -> Any:
+    """The context that turns 64-bit types on for the duration of a trace or call."""
+    return jax.enable_x64(True)
+
+
+def from_host(array: np.ndarray) -> Any:
+    """A new jax.Array with a copy of ``array`` (64-bit dtypes preserved)."""
+    with x64():
+        return jnp.array(array, copy=True)
+
+
+def to_host(native: Any) -> np.ndarray:
+    """A NumPy array with the contents of ``native``."""
+    return np.asarray(native)
+
+
+def _is_tracer(x: Any) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+class JaxLauncher(Launcher):
+    """Runs a rendered vectorised kernel over jax arrays; returns new arrays."""
+
+    def __init__(self, kernel: Kernel, source: str) -> None:
+        self.kernel = kernel
+        namespace: dict[str, Any] = {}
+        try:
+            exec(compile(source, f"<portakern jax {kernel.name}>", "exec"), namespace)  # noqa: S102
+        except SyntaxError as exc:  # pragma: no cover - a renderer bug
+            raise CompileError(f"jax backend: generated source does not compile: {exc}") from exc
+        self.fn = namespace["build"](constant)
+        self.array_params = [i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType)]
+        self._jitted: dict[LaunchGrid, Any] = {}
+        self._nofuse: dict[int, Any] = {}
+
+    def trace(self, grid: LaunchGrid, args: Sequence[Any], nofuse: Any = None,
+              errors: list | None = None) -> dict[str, Any]:
+        """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
+        ops = JaxOps(self.kernel, grid, nofuse, errors)
+        return self.fn(ops, list(args))
+
+    def _compiled(self, grid: LaunchGrid) -> Any:
+        f = self._jitted.get(grid)
+        if f is None:
+            errors: list = []
+
+            def run(args: Sequence[Any], nofuse: Any) -> dict[str, Any]:
+                return self.trace(grid, args, nofuse, errors if self.kernel.debug else None)
+
+            f = self._jitted[grid] = (jax.jit(run), errors)
+        return f
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        with x64():
+            args = [jnp.asarray(a) if i in self.array_params and isinstance(a, np.ndarray) else a
+                    for i, a in enumerate(args)]
+            if any(_is_tracer(a) for a in args):
+                return self.trace(grid, args)
+            n = int(np.prod(grid.ndrange))
+            nofuse = self._nofuse.get(n)
+            if nofuse is None:
+                nofuse = self._nofuse[n] = jnp.ones((n,), dtype=bool)
+            f, errors = self._compiled(grid)
+            errors.clear()
+            out = f(list(args), nofuse)
+            if self.kernel.debug:
+                jax.effects_barrier()
+                if errors:
+                    site, index, shape = errors[0]
+                    errors.clear()
+                    raise index_error(self.kernel, site, index, shape)
+            return out

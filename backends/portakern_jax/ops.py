@@ -1,0 +1,242 @@
+"""JAX lane operations: functional scatters, ``lax.while_loop`` loops, segmented-scan atomics.
+
+Everything here traces: no host synchronisation and no Python branching on values, so a launch
+composes with ``jax.jit``, ``jax.grad`` and ``jax.vmap``. The only Python-level decisions are on
+trace-time facts (shapes, the identity of the global-id arrays, masks known to be all-true).
+Loops never unroll: the traced size does not grow with the trip count or the ndrange.
+
+Out-of-bounds accesses: loads read 0 and stores/atomics are dropped; with ``debug`` each access
+also reports its first bad lane through ``jax.debug.callback`` and the launcher raises
+KernelIndexError after the launch.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from portakern.codegen import vector_numerics as vn
+from portakern.codegen.vector_ops import LaneOps
+
+
+class JaxOps(LaneOps):
+    """Lane operations of the ``jax`` backend. ``nofuse`` is a run-time all-true lane vector: a
+    product selected through it cannot be contracted into an FMA by XLA's CPU code generator."""
+
+    xp = jnp
+
+    def __init__(self, kernel: Any, grid: Any, nofuse: Any = None, errors: list | None = None) -> None:
+        super().__init__(kernel, grid)
+        self.nofuse = nofuse
+        self.errors = errors
+
+    # -- masks --------------------------------------------------------------------------------------
+    def mand(self, m: Any, c: Any) -> Any:
+        if m is False:
+            return False
+        if isinstance(c, (bool, np.bool_)):
+            return m if c else False
+        if m is True:
+            return c
+        return m & c
+
+    def _lanes(self, m: Any) -> Any:
+        """A mask as a boolean lane array (for loop carries)."""
+        if m is True or m is False:
+            return jnp.full((self.N,), m, dtype=bool)
+        return jnp.broadcast_to(m, (self.N,))
+
+    # -- numbers ------------------------------------------------------------------------------------
+    def fmul(self, a: Any, b: Any) -> Any:
+        p = a * b
+        if self.nofuse is not None and jnp.ndim(p) == 1 and p.shape[0] == self.N:
+            return jnp.where(self.nofuse, p, jnp.zeros((), p.dtype))
+        return p
+
+    def bits64(self, x: Any) -> Any:
+        return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
+
+    def erf(self, a: Any, t: str) -> Any:
+        return jax.scipy.special.erf(a)
+
+    def erfc(self, a: Any, t: str) -> Any:
+        return jax.scipy.special.erfc(a)
+
+    def rint(self, a: Any) -> Any:
+        return jnp.round(a)
+
+    # -- memory -------------------------------------------------------------------------------------
+    def _inbounds(self, a: Any, idx: tuple[Any, ...], pre: int) -> Any:
+        ok: Any = True
+        for i, s in zip(idx[pre:], a.shape[pre:]):
+            ok = ok & (i >= 0) & (i < s)
+        return ok
+
+    def _report(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int, ok: Any) -> None:
+        if self.errors is None:
+            return
+        bad = jnp.broadcast_to(self._lanes(m) & ~jnp.asarray(ok), (self.N,))
+        lane = jnp.argmax(bad)
+        index = jnp.stack([jnp.broadcast_to(jnp.asarray(i, jnp.int64), (self.N,))[lane] for i in idx[pre:]])
+        shape = tuple(a.shape[pre:])
+        errors = self.errors
+
+        def record(any_bad: Any, index: Any) -> None:
+            if bool(any_bad) and not errors:
+                errors.append((site, tuple(int(v) for v in np.asarray(index)), shape))
+
+        jax.debug.callback(record, jnp.any(bad), index)
+
+    def _safe(self, idx: tuple[Any, ...], keep: Any, a: Any) -> tuple[Any, ...]:
+        """Indices with the lanes not in ``keep`` sent past the end of dimension 0 (dropped)."""
+        out = [jnp.where(keep, idx[0], a.shape[0])]
+        out += [jnp.where(keep, i, 0) for i in idx[1:]]
+        return tuple(out)
+
+    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
+        """Gather ``a[idx]`` on the active lanes (0 on inactive or out-of-bounds lanes)."""
+        if m is False:
+            return jnp.zeros((), a.dtype)
+        if m is True and self.is_identity(idx, a, pre):
+            return a[tuple(slice(0, n) for n in self.ndrange)].reshape(-1)
+        ok = self._inbounds(a, idx, pre)
+        self._report(a, idx, m, site, pre, ok)
+        keep = ok if m is True else (ok & m)
+        return a.at[self._safe(idx, keep, a)].get(mode="fill", fill_value=0)
+
+    load_view = load
+
+    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
+        """``a`` with ``v`` scattered into ``a[idx]`` on the active lanes."""
+        if m is False:
+            return a
+        v = jnp.asarray(v, dtype=a.dtype)
+        if m is True and self.is_identity(idx, a, pre):
+            block = jnp.broadcast_to(v, (self.N,)).reshape(self.ndrange)
+            if tuple(a.shape) == self.ndrange:
+                return block
+            return a.at[tuple(slice(0, n) for n in self.ndrange)].set(block)
+        ok = self._inbounds(a, idx, pre)
+        self._report(a, idx, m, site, pre, ok)
+        keep = ok if m is True else (ok & m)
+        return a.at[self._safe(idx, keep, a)].set(v, mode="drop")
+
+    def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
+               pre: int) -> tuple[Any, Any]:
+        """Atomic RMW in increasing lane order through a segmented scan (static shapes)."""
+        t = "bool_" if a.dtype == jnp.bool_ else str(a.dtype)
+        if m is False:
+            return jnp.zeros((), a.dtype), a
+        N = self.N
+        ok = self._inbounds(a, idx, pre)
+        self._report(a, idx, m, site, pre, ok)
+        keep = jnp.broadcast_to(ok if m is True else (ok & m), (N,))
+        flat = jnp.zeros((N,), jnp.int64)
+        stride = 1
+        for i, s in reversed(list(zip(idx, a.shape))):
+            flat = flat + jnp.where(keep, jnp.asarray(i, jnp.int64), 0) * stride
+            stride *= int(s)
+        size = int(stride)
+        key = jnp.where(keep, flat, size)
+        order = jnp.argsort(key, stable=True)
+        sk = key[order]
+        sv = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))[order]
+        start = jnp.concatenate([jnp.ones((1,), bool), sk[1:] != sk[:-1]])
+        last = jnp.concatenate([sk[1:] != sk[:-1], jnp.ones((1,), bool)])
+        comb_op = "atomic_add" if op in ("atomic_add", "atomic_sub") else op
+
+        def comb(x: Any, y: Any) -> Any:
+            fx, vx = x
+            fy, vy = y
+            return fx | fy, jnp.where(fy, vy, self.combine(comb_op, vx, vy, t))
+
+        _, incl = lax.associative_scan(comb, (start, sv))
+        prev = jnp.concatenate([incl[:1], incl[:-1]])
+        flat_a = a.reshape(-1)
+        base = flat_a.at[sk].get(mode="fill", fill_value=0)
+        after = self.combine(op, base, incl, t)
+        old_s = jnp.where(start, base, self.combine(op, base, prev, t))
+        flat_a = flat_a.at[jnp.where(last, sk, size)].set(after, mode="drop")
+        old = jnp.zeros((N,), a.dtype).at[order].set(old_s)
+        return jnp.where(keep, old, jnp.zeros((), a.dtype)), flat_a.reshape(a.shape)
+
+    # -- loops --------------------------------------------------------------------------------------
+    def _norm(self, st: tuple) -> tuple:
+        """Loop-carried state with fixed shapes: uniform values become lane arrays."""
+        return tuple(jnp.broadcast_to(jnp.asarray(x), (self.N,)) if jnp.ndim(x) == 0 else jnp.asarray(x)
+                     for x in st)
+
+    @staticmethod
+    def _like(new: tuple, old: tuple) -> tuple:
+        return tuple(jnp.broadcast_to(jnp.asarray(n, dtype=o.dtype), o.shape) for n, o in zip(new, old))
+
+    def for_range(self, m: Any, start: Any, stop: Any, step: Any, body: Callable, st: tuple,
+                  exits: bool) -> tuple:
+        """``for v in range(start, stop, step)`` as one ``lax.while_loop`` (never unrolled)."""
+        if m is False:
+            return st
+        st = self._norm(st)
+        i64 = jnp.int64
+        if jnp.ndim(start) == 0 and jnp.ndim(stop) == 0 and jnp.ndim(step) == 0:
+            start, stop, step = (jnp.asarray(x, i64) for x in (start, stop, step))
+            static_mask = m is True and not exits
+
+            def more(k: Any) -> Any:
+                return jnp.where(step > 0, k < stop, jnp.where(step < 0, k > stop, False))
+
+            if static_mask:
+                def cond(c: Any) -> Any:
+                    return more(c[0])
+
+                def step_fn(c: Any) -> Any:
+                    k, s = c
+                    _, s2 = body(k, True, s)
+                    return k + step, self._like(s2, s)
+
+                return lax.while_loop(cond, step_fn, (start, st))[1]
+
+            def cond2(c: Any) -> Any:
+                return more(c[0]) & jnp.any(c[1])
+
+            def step2(c: Any) -> Any:
+                k, lv, s = c
+                lv2, s2 = body(k, lv, s)
+                return k + step, self._lanes(lv2), self._like(s2, s)
+
+            return lax.while_loop(cond2, step2, (start, self._lanes(m), st))[2]
+
+        k0 = jnp.broadcast_to(jnp.asarray(start, i64), (self.N,))
+
+        def in_range(k: Any) -> Any:
+            return jnp.where(step > 0, k < stop, jnp.where(step < 0, k > stop, False))
+
+        def cond3(c: Any) -> Any:
+            return jnp.any(c[1])
+
+        def step3(c: Any) -> Any:
+            k, lv, s = c
+            lv2, s2 = body(k, lv, s)
+            k2 = k + jnp.asarray(step, i64)
+            return k2, self._lanes(lv2) & in_range(k2), self._like(s2, s)
+
+        lv0 = self._lanes(m) & in_range(k0)
+        return lax.while_loop(cond3, step3, (k0, lv0, st))[2]
+
+    def while_loop(self, lv: Any, body: Callable, st: tuple) -> tuple:
+        """Run ``body`` while any lane is live, as one ``lax.while_loop``."""
+        if lv is False:
+            return st
+        st = self._norm(st)
+
+        def cond(c: Any) -> Any:
+            return jnp.any(c[0])
+
+        def step(c: Any) -> Any:
+            lv1, s = c
+            lv2, s2 = body(lv1, s)
+            return self._lanes(lv2), self._like(s2, s)
+
+        return lax.while_loop(cond, step, (self._lanes(lv), st))[1]

@@ -76,11 +76,19 @@ def available_backends(requested: list[str] | None) -> tuple[list[str], dict[str
     wanted = requested or [b for b in ALL_BACKENDS if b in names] + [b for b in names if b not in ALL_BACKENDS]
     out = []
     for b in wanted:
-        if b in names:
+        if b == "numba-cuda" and not requested and _cuda_simulator():
+            skipped[b] = "NUMBA_ENABLE_CUDASIM=1: the CUDA simulator is not a benchmark (ask with --backends numba-cuda)"
+        elif b in names:
             out.append(b)
         else:
             skipped.setdefault(b, "not available on this machine")
     return out, skipped
+
+
+def _cuda_simulator() -> bool:
+    from ..runtime import config
+
+    return config.cuda_simulator()
 
 
 class _PortakernSide:
@@ -208,6 +216,13 @@ class Runner:
                 out["dispatch_baseline_error"] = _short(exc)
         return out
 
+    def _second_run(self, run: Callable, sync: Callable) -> float | None:
+        """Seconds of one more run when the checked first run (compile included) was slow, else None."""
+        t0 = time.perf_counter()
+        sync(run())
+        t = time.perf_counter() - t0
+        return t if t > self.plan.budget_s else None
+
     def _row(self, backend: str, device: str, case: Any, n: int, pk: Any, fw: Any, builders: dict,
              sync: Callable, bandwidth: float | None) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -224,6 +239,7 @@ class Runner:
             row.update(status="error", error=_short(exc))
             return row
         candidates: list[tuple[Callable, Callable]] = []
+        estimates: list[float | None] = []
         pk_ok = base_ok = False
         pk_out: dict[str, Any] = {}
         if pk is not None:
@@ -237,6 +253,7 @@ class Runner:
                 why = case.check(pk_out, ref)
                 if why is None:
                     candidates.append((run, sync))
+                    estimates.append(self._second_run(run, sync))
                     pk_ok = True
                 else:
                     row.update(status="mismatch", error=why)
@@ -251,11 +268,14 @@ class Runner:
             try:
                 dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
                 brun = builder(dev, n, fw)
+                t0 = time.perf_counter()
                 outs = brun()
                 sync(outs)
+                first = time.perf_counter() - t0
                 why = case.check({k: fw.to_host(v) for k, v in outs.items()}, ref)
                 if why is None:
                     candidates.append((brun, sync))
+                    estimates.append(self._second_run(brun, sync) if first > self.plan.budget_s else None)
                     base_ok = True
                     row["baseline_status"] = "ok"
                 else:
@@ -267,7 +287,7 @@ class Runner:
         if not candidates:
             return row
         try:
-            times = timing.side_by_side(candidates, self.plan)
+            times = timing.side_by_side(candidates, self.plan, estimates)
         except Exception as exc:  # noqa: BLE001
             row.update(status="error", error=f"while timing: {_short(exc)}")
             return row

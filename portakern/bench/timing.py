@@ -48,11 +48,25 @@ def summarize(times: Sequence[float]) -> Timing:
     return Timing(float(q50), float(q75 - q25), int(arr.size), float(arr.min()))
 
 
-def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan) -> list[Timing]:
-    """Time every candidate, interleaving their runs; each run is followed by its sync."""
-    for run, sync in candidates:
+def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan,
+                 estimates: Sequence[float | None] | None = None) -> list[Timing]:
+    """Time every candidate, interleaving their runs; each run is followed by its sync.
+
+    ``estimates`` are the seconds each candidate's checked first run took (after compiling). A
+    candidate slower than the budget skips its warm-up (the checked run already warmed it), and a
+    round slower than the budget lowers the repetitions to what the budget allows (at least one),
+    so a slow interpreter-like backend cannot hold the run hostage.
+    """
+    est = list(estimates) if estimates is not None else [None] * len(candidates)
+    for (run, sync), e in zip(candidates, est, strict=True):
+        if e is not None and e > plan.budget_s:
+            continue
         for _ in range(plan.warmup):
             sync(run())
+    round_s = sum(e or 0.0 for e in est)
+    min_reps = plan.min_repeats
+    if round_s > 0 and round_s * plan.min_repeats > 4 * plan.budget_s:
+        min_reps = max(1, int(4 * plan.budget_s / round_s))
     times: list[list[float]] = [[] for _ in candidates]
     clock = time.perf_counter
     start = clock()
@@ -61,7 +75,7 @@ def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan) -> list[
             t0 = clock()
             sync(run())
             times[k].append(clock() - t0)
-        if rep + 1 >= plan.min_repeats and clock() - start > plan.budget_s:
+        if rep + 1 >= min_reps and clock() - start > plan.budget_s:
             break
     return [summarize(t) for t in times]
 

@@ -197,3 +197,35 @@ def test_warm_start_in_a_new_process_loads_from_disk_instead_of_compiling() -> N
     assert proc["warm_cache"]["saxpy"]["builds"] == 0
     assert proc["warm_cache"]["saxpy"]["disk_hits"] == 1
     assert times["saxpy"]["cold"] > 0 and times["saxpy"]["warm"] > 0
+
+
+def test_cuda_c_baselines_compile_with_nvrtc() -> None:
+    pytest.importorskip("cupy")
+    from cupy.cuda import nvrtc
+
+    src = suite.submodule("baselines.csource").source("cuda")
+    prog = nvrtc.createProgram(src, "baselines.cu", [], [])
+    try:
+        nvrtc.compileProgram(prog, ["--gpu-architecture=compute_90"])
+        assert b".entry saxpy" in nvrtc.getPTX(prog)
+    finally:
+        nvrtc.destroyProgram(prog)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["numba", "opencl", "jax", "numba-cuda"])
+def test_hand_written_baselines_agree_with_the_references(framework: str) -> None:
+    fw = suite.submodule("frameworks").make(framework)
+    module = {"numba": "numba_", "opencl": "opencl_", "jax": "jax_", "numba-cuda": "numba_cuda_"}[framework]
+    base = suite.submodule(f"baselines.{module}").BUILDERS
+    cases = suite.submodule("cases")
+    for case in cases.SUITE:
+        n = case.sizes["tiny"]
+        if framework == "numba-cuda":   # the simulator runs a Python thread per CUDA thread: keep it small
+            n = min(n, 16 if len(case.grid(1)[0]) == 2 else 300)
+        inputs = case.make(n, np.random.default_rng(2))
+        dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+        outs = base[case.name](dev, n, fw)()
+        fw.sync(list(outs.values()))
+        got = {k: fw.to_host(v) for k, v in outs.items()}
+        assert case.check(got, case.reference(inputs)) is None, case.name

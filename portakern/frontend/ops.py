@@ -80,9 +80,6 @@ def _check_weak_fits(a: TExpr, b: TExpr, t: ScalarType) -> None:
 
 
 # ------------------------------------------------------------------------------------------ binary
-_ARITH = {ast_op: ast_op for ast_op in (Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.FLOORDIV, Op.MOD, Op.POW)}
-
-
 def _both_weak_ints(a: TExpr, b: TExpr) -> bool:
     return a.weak in ("i", "b") and b.weak in ("i", "b")
 
@@ -135,6 +132,10 @@ def binary(op: Op, a: TExpr, b: TExpr) -> TExpr:
         a, b = TExpr(a.expr, "i"), TExpr(b.expr, "i")
     r = common(a, b)
     t = r.type
+    if op is Op.DIV and not t.is_float:   # true division of ints (and bools) is float64, as NumPy
+        _check_weak_fits(a, b, t)
+        t = T.float64
+        r = VType(t, "f" if r.weak else None)
     if t.is_bool and op not in (Op.AND, Op.OR, Op.XOR):
         raise OpError(f"'{op.value}' on bool values is not supported (NumPy gives no integer result)",
                       hint="cast to an integer first, e.g. pk.int32(flag), or use & | ^")
@@ -147,9 +148,6 @@ def binary(op: Op, a: TExpr, b: TExpr) -> TExpr:
             raise OpError(f"'{op.value}' has no NumPy loop for {a.type} and {b.type} (they promote to {t})",
                           hint=hint)
     _check_weak_fits(a, b, t)
-    if op is Op.DIV and not t.is_float:
-        t = T.float64
-        r = VType(t, "f" if r.weak else None)
     if op is Op.POW and t.is_float:
         return math_call(Op.POWF, [a, b])
     ca, cb = cast(a, t), cast(b, t)

@@ -43,6 +43,8 @@ class CallLowering(StmtLowering):
             t = as_type(callee.obj)
             if t is not None:
                 return self.call(node, want_value)  # pragma: no cover - types resolve to TypeValue
+            for a in list(node.args) + [k.value for k in node.keywords]:
+                self.value(a)   # an unsupported argument is the more precise error
             what = getattr(callee.obj, "__name__", None) or type(callee.obj).__name__
             hint = "decorate it with @pk.func to call it from kernels"
             if what == "print":

@@ -97,6 +97,10 @@ class ExprLowering:
 
     def read_var(self, irname: str, node: ast.AST, user_name: str | None = None) -> TExpr:
         """Read a scalar variable with its type from the previous pass (or this one's so far)."""
+        if irname not in self.state.assigned and self.scope.loop_depth == 0:
+            # nothing assigned it yet in program order, and no loop can carry a value around to here
+            raise self.err(node, f"variable '{user_name or irname}' is used before it is assigned",
+                           hint="assign it on every path before reading it")
         vt = self.state.env.get(irname) or self.state.assigned.get(irname)
         if vt is None:
             self.state.unknown_reads.append((user_name or irname, self.scope.loc(node)))

@@ -278,7 +278,7 @@ class _KernelEmitter:
         elif isinstance(s, ir.For):
             self.for_loop(s)
         elif isinstance(s, ir.While):
-            with b.block(f"while ({self.expr(s.cond)}) {{", "}"):
+            with b.block(f"while ({self.cond(s.cond)}) {{", "}"):
                 self.body(s.body)
         elif isinstance(s, ir.Break):
             b.line("break;")
@@ -298,7 +298,7 @@ class _KernelEmitter:
 
     def if_chain(self, s: ir.If, kw: str) -> None:
         b = self.b
-        b.line(f"{kw} ({self.expr(s.cond)}) {{")
+        b.line(f"{kw} ({self.cond(s.cond)}) {{")
         with b.block():
             self.body(s.then)
         if len(s.orelse) == 1 and isinstance(s.orelse[0], ir.If):
@@ -368,6 +368,19 @@ class _KernelEmitter:
         return f"{self.pre.check(n)}(&pk_o{site}, pk_err, {site}, {', '.join(args)})"
 
     # -- expressions ----------------------------------------------------------------------------
+    def cond(self, e: ir.Expr) -> str:
+        """A condition without the redundant outer parentheses (``if (a == b)``, not ``if ((a == b))``)."""
+        text = self.expr(e)
+        if text.startswith("(") and text.endswith(")"):
+            depth = 0
+            for i, ch in enumerate(text):
+                depth += ch == "("
+                depth -= ch == ")"
+                if depth == 0 and i < len(text) - 1:
+                    return text              # "(a) + (b)": the outer pair is not one group
+            return text[1:-1]
+        return text
+
     def expr(self, e: ir.Expr) -> str:
         t = getattr(e, "type", None)
         if isinstance(t, ScalarType) and t.name == "float64":

@@ -14,7 +14,7 @@ Run = Callable[[], dict[str, Any]]
 def _builder(name: str) -> Callable[[dict, int, Any], Run]:
     def build(d: dict, n: int, fw: Any) -> Run:
         kname, args, gsize, lsize, outs = launch_plan(name, d, n)
-        knl = getattr(fw.program(), kname)
+        knl = fw.cl.Kernel(fw.program(), kname)   # a fresh kernel object per case: its own arguments
         knl.set_args(*[(d[a].data if hasattr(d[a], "data") else d[a]) if isinstance(a, str) else a for a in args])
         enqueue, queue = fw.cl.enqueue_nd_range_kernel, fw.queue
         result = {k: d[v] for k, v in outs.items()}

@@ -44,6 +44,8 @@ def save(report: dict[str, Any], path: str) -> None:
                 perf.append(v)
         color = _COLORS.get(b, None)
         ax1.barh(ys, ratios, height=height, color=color, label=b)
+        for y, v in zip(ys, ratios, strict=True):
+            ax1.text(v, y, f" {v:.2f}x", va="center", fontsize=6)
         ax2.barh(ys2, perf, height=height, color=color, label=b)
     ax1.set_xscale("log")
     ax1.axvline(1.0, color="black", lw=1)
@@ -53,6 +55,7 @@ def save(report: dict[str, Any], path: str) -> None:
                          for k in kernels])
     ax1.invert_yaxis()
     ax2.set_xscale("log")
+    ax2.axvline(100.0, color="grey", lw=1, ls="--")
     ax2.set_xlabel("memory-bound: % of measured bandwidth  |  compute-bound: GFLOP/s (log)")
     ax1.legend(loc="lower right", fontsize=8)
     m = report.get("machine", {})

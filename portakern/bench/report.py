@@ -38,6 +38,30 @@ def _grid(header: list[str], rows: Iterable[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
+def ranking(report: dict[str, Any], backends: Iterable[str] = ("numpy", "numba", "opencl", "jax")) -> list[dict[str, Any]]:
+    """CPU backends ordered by the geometric mean of their medians relative to the fastest backend
+    per (kernel, size), over the results every ranked backend completed (the fair common ground).
+    This is the measurement behind the default CPU backend for NumPy arrays."""
+    rows = [r for r in report.get("results", []) if r.get("median_s") and r.get("backend") in set(backends)]
+    present = sorted({r["backend"] for r in rows})
+    by: dict[tuple[str, Any], dict[str, float]] = {}
+    for r in rows:
+        by.setdefault((r["kernel"], r.get("size")), {})[r["backend"]] = r["median_s"]
+    common = [v for v in by.values() if len(v) == len(present)]
+    if not common or len(present) < 2:
+        return []
+    logs: dict[str, float] = {b: 0.0 for b in present}
+    wins: dict[str, int] = {b: 0 for b in present}
+    for v in common:
+        best = min(v.values())
+        for b, t in v.items():
+            logs[b] += math.log(t / best)
+        wins[min(v, key=v.__getitem__)] += 1
+    out = [{"backend": b, "geomean_vs_fastest": math.exp(logs[b] / len(common)), "fastest_count": wins[b],
+            "kernels": len(common)} for b in present]
+    return sorted(out, key=lambda d: d["geomean_vs_fastest"])
+
+
 def table(report: dict[str, Any]) -> str:
     """The human-readable summary: machine line, per-result table, per-backend dispatch/compile table."""
     m = report.get("machine", {})
@@ -70,6 +94,10 @@ def table(report: dict[str, Any]) -> str:
                       _num(b.get("dispatch_baseline_us")), first or "-", _time(cold), _time(warm), err[:60]])
     side = _grid(["backend", "device", "dispatch us", "hand-written us", "compiled", "cold", "warm", "note"],
                  brows, {2, 3, 5, 6})
+    rank = ranking(report)
+    if rank:
+        side += ("\n\nCPU backends, geometric mean of time / fastest over " f"{rank[0]['kernels']} results all completed: "
+                 + ", ".join(f"{d['backend']} {d['geomean_vs_fastest']:.2f}x (fastest {d['fastest_count']})" for d in rank))
     skipped = report.get("skipped") or {}
     tail = "".join(f"\nskipped {k}: {v}" for k, v in skipped.items())
     legend = ("\nratio = portakern median / hand-written median in the same framework (<1 is faster); "

@@ -351,5 +351,8 @@ def run(opts: Options, progress: Progress | None = None,
         report["results"].extend(rows)
         report["backends"].append(summary)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    from .report import ranking
+
+    report["cpu_ranking"] = ranking(report)
     progress.done()
     return report

@@ -229,3 +229,17 @@ def test_hand_written_baselines_agree_with_the_references(framework: str) -> Non
         fw.sync(list(outs.values()))
         got = {k: fw.to_host(v) for k, v in outs.items()}
         assert case.check(got, case.reference(inputs)) is None, case.name
+
+
+def test_cpu_ranking_orders_backends_by_geometric_mean_over_common_results() -> None:
+    def row(k: str, b: str, t: float) -> dict:
+        return {"kernel": k, "backend": b, "size": 1, "median_s": t}
+
+    rep = {"results": [row("saxpy", "numba", 1.0), row("k2", "numba", 4.0),
+                       row("saxpy", "opencl", 2.0), row("k2", "opencl", 1.0),
+                       row("k3", "numba", 1.0)]}            # k3: opencl missing, so not compared
+    rank = report.ranking(rep)
+    assert [d["backend"] for d in rank] == ["opencl", "numba"]
+    assert rank[0]["geomean_vs_fastest"] == pytest.approx(2 ** 0.5)
+    assert rank[1]["geomean_vs_fastest"] == pytest.approx(2.0)
+    assert rank[0]["kernels"] == 2

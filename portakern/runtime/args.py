@@ -196,19 +196,23 @@ def _convert(name: str, t: ScalarType, a: Any, kname: str) -> Any:
         raise LaunchError(f"{where}: {describe(a)} cannot be converted to {t} ({exc})") from exc
 
 
-def _check_array(name: str, ann: Any, st: ScalarType, ndim: int, kname: str, given: str) -> None:
+def _check_array(name: str, ann: Any, st: ScalarType, ndim: int, kname: str, value: Any) -> None:
+    """Check an array against its parameter's annotation (messages are built only on failure)."""
+    def given() -> str:
+        return describe(value) + ("" if isinstance(value, np.ndarray) else f" of dtype {st}, {ndim}-d")
+
     if ndim < 1:
-        raise LaunchError(f"kernel '{kname}', parameter '{name}': got {given}; 0-d arrays are not "
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': got {given()}; 0-d arrays are not "
                           "supported (pass a scalar, e.g. x[()], or a 1-element array)")
     if isinstance(ann, ScalarType):
-        raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+        raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given()}; "
                           "expected a scalar")
     if isinstance(ann, ArrayAnnotation):
         if ann.dtype is not None and ann.dtype != st:
-            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given()}; "
                               f"expected dtype {ann.dtype} (arrays are never cast: convert with .astype)")
         if ann.ndim is not None and ann.ndim != ndim:
-            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given}; "
+            raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given()}; "
                               f"expected {ann.ndim} dimension(s)")
 
 
@@ -226,7 +230,7 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
             name = _NAME_BY_DTYPE.get(v.dtype)
             if name is None or v.ndim < 1 or p.annotation is not None:
                 st = _BY_DTYPE.get(v.dtype) or _dtype_type(p.name, v.dtype, kname)
-                _check_array(p.name, p.annotation, st, v.ndim, kname, describe(v))
+                _check_array(p.name, p.annotation, st, v.ndim, kname, v)
                 name = st.name
             sig.append((name, v.ndim, True if not strided else v.flags.c_contiguous))
         elif kind == SCALAR:
@@ -244,12 +248,15 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
             except Exception as exc:  # noqa: BLE001
                 raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' cannot "
                                   f"read the shape of {describe(v)} ({exc})") from exc
-            st = _dtype_type(p.name, dtype, kname)
-            _check_array(p.name, p.annotation, st, len(shape), kname, f"{describe(v)} of dtype {dtype}")
+            tname = _NAME_BY_DTYPE.get(dtype)
+            if tname is None or p.annotation is not None or not shape:
+                st = _dtype_type(p.name, dtype, kname)
+                _check_array(p.name, p.annotation, st, len(shape), kname, v)
+                tname = st.name
             if not contiguous and not strided:
                 raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' needs "
                                   "C-contiguous device arrays; got a strided one (make it contiguous first)")
-            sig.append((st.name, len(shape), bool(contiguous), "native"))
+            sig.append((tname, len(shape), bool(contiguous), "native"))
     return tuple(sig)
 
 

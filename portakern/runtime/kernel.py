@@ -29,6 +29,7 @@ class Kernel:
         self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (("debug", self.debug),)
         self._src: Any = None
         self._compiled: dict[tuple[Any, ...], launch.Compiled] = {}
+        self._plans: dict[Any, Any] = {}      # fast-path plans (runtime/fastpath.py)
         self._stats = cache.CacheStats()
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -120,6 +121,7 @@ class Kernel:
     def clear_cache(self) -> None:
         """Forget the in-memory specialisations (the disk cache stays)."""
         self._compiled.clear()
+        self._plans.clear()
 
     def __repr__(self) -> str:
         return f"<portakern kernel {self.__name__}{' debug' if self.debug else ''}>"

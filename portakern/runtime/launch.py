@@ -6,7 +6,6 @@ classify the arguments, build the key, one dict lookup, prepare native arrays, c
 """
 from __future__ import annotations
 
-import contextvars
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,14 +15,12 @@ import numpy as np
 
 from ..errors import BackendUnavailable, CompileError, LaunchError, PortakernError
 from . import args as A
-from . import cache, config, registry
+from . import cache, config, fastpath, registry
 from .backend import Backend, Capabilities, Device, LaunchGrid
 
 __all__ = ["parse_grid", "current_backend", "run", "Compiled", "prepare", "specialize_for"]
 
-#: ``with pk.use(...)``: (backend name, device spec) for the current context.
-current_backend: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar(
-    "portakern_backend", default=None)
+from .fastpath import current_backend  # noqa: E402 - (backend name, device spec) of ``pk.use``
 
 
 # ----------------------------------------------------------------------------------------- grids
@@ -75,6 +72,7 @@ def parse_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] 
 
 
 _grids: dict[Any, tuple[tuple[int, ...], tuple[int, ...] | None, bool]] = {}
+_launch_grids: dict[tuple[Any, Any], LaunchGrid] = {}     # frozen dataclasses are slow to build
 
 
 def parsed_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] | None, bool]:
@@ -146,6 +144,8 @@ def choose_backend(bound_name: str | None, bound_device: Any, b: A.Bound, params
                    kname: str) -> tuple[str, Any, str]:
     """(backend name, device spec, how it was chosen): ``.on`` > ``pk.use`` > PORTAKERN_BACKEND > the arrays."""
     if bound_name is not None:
+        if not b.owners:                       # the fast path: kernel.on(...) with host arrays only
+            return bound_name, bound_device, "kernel.on(...)"
         name, dev, how = bound_name, bound_device, "kernel.on(...)"
     else:
         ctx = current_backend.get()
@@ -165,7 +165,8 @@ def choose_backend(bound_name: str | None, bound_device: Any, b: A.Bound, params
                 return "cuda", None, "the arrays"
             else:
                 return registry.default_cpu_backend(), None, "the default CPU backend"
-    name = registry.canonical_name(name) if isinstance(name, str) else name
+    if how == "PORTAKERN_BACKEND":
+        name = registry.canonical_name(name)
     for owner, pname in b.owners.items():
         if owner != name:
             raise LaunchError(f"kernel '{kname}', parameter '{pname}': an array of backend '{owner}', but the "
@@ -304,6 +305,15 @@ def prepare(b: A.Bound, c: Compiled) -> tuple[list[Any], dict[int, np.ndarray]]:
 def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous: bool, args: Sequence[Any],
         bound_name: str | None, bound_device: Any) -> Any:
     """Launch ``kernel`` over ``nd``/``wg`` with ``args``; return the written arrays (see LANGUAGE.md)."""
+    try:
+        plan_key: Any = (bound_name, bound_device, nd, wg, ambiguous)
+        plan = kernel._plans.get(plan_key)
+    except TypeError:                                # an unhashable device object: no fast path
+        plan_key = plan = None
+    if plan is not None:
+        result = plan.run(args, _results)
+        if result is not fastpath.MISS:
+            return result
     src = kernel._src if kernel._src is not None else kernel._analyze()
     params = src.params
     kname = kernel.__name__
@@ -314,10 +324,11 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     elif ambiguous and 0 in wg:  # type: ignore[operator]
         raise LaunchError(f"kernel '{kname}': workgroup sizes must be positive ints, got {wg[0]}")  # type: ignore[index]
     b = A.classify(params, args, kname)
-    name, dev_spec, _ = choose_backend(bound_name, bound_device, b, params, kname)
+    name, dev_spec, how = choose_backend(bound_name, bound_device, b, params, kname)
     backend, device, caps = resolve_backend(name, dev_spec)
     sig = A.signature(params, b, backend, device, caps, kname)
-    key = (backend.name, device.key, sig, len(nd), src.frozen_values())
+    frozen = src.frozen_values()
+    key = (backend.name, device.key, sig, len(nd), frozen)
     c = kernel._compiled.get(key)
     if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
         c = compile_entry(kernel, src, key, sig, b.constexprs, len(nd), backend, device, caps)
@@ -334,7 +345,12 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
         return _results(c, b, None, {})
     natives, staged = prepare(b, c)
     try:
-        out = c.launcher(LaunchGrid(nd, wg), natives)
+        grid = _launch_grids.get((nd, wg))
+        if grid is None:
+            grid = _launch_grids[(nd, wg)] = LaunchGrid(nd, wg)
+            if len(_launch_grids) > 4096:
+                _launch_grids.clear()
+        out = c.launcher(grid, natives)
     except PortakernError:
         raise
     except MemoryError:
@@ -342,7 +358,10 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kname}': "
                           f"{type(exc).__name__}: {exc}") from exc
-    return _results(c, b, out, staged)
+    result = _results(c, b, out, staged)
+    if plan_key is not None and not staged:
+        fastpath.record(kernel, plan_key, c, b, params, grid, src, frozen, how)
+    return result
 
 
 def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -> Any:

@@ -1,0 +1,134 @@
+"""The guarded fast path of a cached launch.
+
+After a launch succeeds, the general path (launch.run) records a :class:`Plan` on the kernel, keyed
+by how it was launched (backend binding, ndrange, workgroup). The next launch with the same key
+checks cheap guards — each argument's exact type, dtype, dimensions and layout, the globals the
+kernel reads, the chosen backend still being the registered one — and runs the loaded kernel
+directly. Any guard that fails returns MISS and the general path runs (and decides everything again),
+so the fast path can only ever be a shortcut to what the general path would have done.
+
+Plans are not recorded for launches routed to the default CPU backend (its choice depends on
+availability, which may change) nor for arguments needing conversion or copies (annotated scalars of
+another type, strided views on backends that need contiguous arrays, foreign GPU objects).
+"""
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import LaunchError, PortakernError
+from . import args as A
+from . import cache, config, registry
+
+__all__ = ["MISS", "Plan", "record", "current_backend"]
+
+MISS = object()
+
+#: ``with pk.use(...)``: (backend name, device spec) for the current context.
+current_backend: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar(
+    "portakern_backend", default=None)
+_H, _S, _N, _C = "h", "s", "n", "c"
+
+
+class Plan:
+    """Guards and everything needed to launch one cached specialisation again."""
+
+    __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
+                 "written", "kernel")
+
+    def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
+                 frozen: Any, how: str, ctx: Any, env: Any) -> None:
+        self.kernel, self.c, self.guards, self.kinds, self.grid = kernel, c, guards, kinds, grid
+        self.src, self.frozen, self.how, self.ctx, self.env = src, frozen, how, ctx, env
+        self.backend, self.device = c.backend, c.device
+        self.written = frozenset(c.written)
+
+    def run(self, args: Sequence[Any], results: Any) -> Any:
+        """Launch when every guard holds; else return MISS (nothing has run or been touched)."""
+        guards = self.guards
+        if len(args) != len(guards):
+            return MISS
+        if self.how != "kernel.on(...)":
+            # identity: each ``with pk.use(...)`` block records its own plan
+            if current_backend.get() is not self.ctx or config.default_backend() != self.env:
+                return MISS
+        backend = self.backend
+        if registry._instances.get(backend.name) is not backend or self.src.frozen_values() != self.frozen:
+            return MISS
+        natives = []
+        device = self.device
+        for g, a in zip(guards, args):
+            kind = g[0]
+            if kind is _H:
+                if type(a) is not np.ndarray or a.dtype != g[1] or a.ndim != g[2]:
+                    return MISS
+                flags = a.flags
+                if (g[3] and not flags.c_contiguous) or (g[4] and not flags.writeable):
+                    return MISS
+                natives.append(backend.from_host(a, device))
+            elif kind is _S:
+                if type(a) is not g[1]:
+                    return MISS
+                natives.append(a)
+            elif kind is _N:
+                if type(a) is not g[1] or not backend.owns(a):
+                    return MISS
+                shape, dtype, contiguous = backend.native_shape(a)
+                if dtype != g[2] or len(shape) != g[3] or (g[4] and not contiguous):
+                    return MISS
+                natives.append(a)
+            elif type(a) is not g[1] or a != g[2]:      # a constexpr with another value
+                return MISS
+        kernel = self.kernel
+        kernel._stats.memory_hits += 1
+        cache._GLOBAL.memory_hits += 1
+        try:
+            out = self.c.launcher(self.grid, natives)
+        except (PortakernError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kernel.__name__}': "
+                              f"{type(exc).__name__}: {exc}") from exc
+        b = A.Bound()
+        b.kinds, b.values, b.originals = self.kinds, args, args
+        return results(self.c, b, out, {})
+
+
+def record(kernel: Any, key: Any, c: Any, b: A.Bound, params: Sequence[Any], grid: Any, src: Any, frozen: Any,
+           how: str) -> None:
+    """Store a Plan for this launch when every argument can be guarded cheaply."""
+    if how == "the default CPU backend" or not hasattr(kernel, "_plans"):
+        return
+    strided = c.caps.strided_arrays
+    guards: list[Any] = []
+    for i, (p, kind) in enumerate(zip(params, b.kinds)):
+        a = b.originals[i]
+        if kind == A.HOST:
+            if type(a) is not np.ndarray or not a.flags.c_contiguous:
+                return                                 # strided views: the general path (copies, layouts)
+            guards.append((_H, a.dtype, a.ndim, True, i in c.written))
+        elif kind == A.SCALAR:
+            cls = type(a)
+            if cls not in A._SCALAR_CLASSES or b.values[i] is not a:
+                return                                 # converted (Python scalars, annotations)
+            guards.append((_S, cls))
+        elif kind == A.NATIVE:
+            if a is not b.values[i]:
+                return                                 # adopted foreign object
+            shape, dtype, _ = c.backend.native_shape(a)
+            guards.append((_N, type(a), dtype, len(shape), not strided))
+        elif kind == A.CONST:
+            value = b.constexprs[p.name]
+            if type(a) is not type(value) or value != value:
+                return                                 # NumPy scalar constexprs, NaN
+            guards.append((_C, type(a), value))
+        else:
+            return
+    ctx = current_backend.get()
+    env = config.default_backend()
+    if len(kernel._plans) > 64:
+        kernel._plans.clear()
+    kernel._plans[key] = Plan(kernel, c, tuple(guards), list(b.kinds), grid, src, frozen, how, ctx, env)

@@ -1,0 +1,80 @@
+"""cuda with no GPU: NVRTC compiles every rendered kernel for sm_90, and launching says why not."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import portakern as pk
+from portakern.runtime import registry
+from portakern.runtime.backend import Device
+from portakern.types import SCALAR_TYPES
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from test_cfamily_kernels import every_op_kernel, keyword_kernel  # noqa: E402
+
+cupy = pytest.importorskip("cupy")
+NO_DEVICE = Device("cuda", "compile-only:sm_90", "no device (compile only)")
+
+
+@pytest.fixture(scope="module")
+def be():
+    return registry.get_backend("cuda")
+
+
+@pytest.mark.parametrize("t", SCALAR_TYPES, ids=str)
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
+def test_every_op_compiles_with_nvrtc_for_sm_90_without_a_device(be, t, debug):
+    k = every_op_kernel(t, debug=debug, grid_ndim=3)[0]
+    cubin = be.build(k, be.render(k), NO_DEVICE, "sm_90")
+    assert cubin[:4] == b"\x7fELF"                       # a cubin is an ELF image
+
+
+def test_ptx_target_and_default_target_give_ptx(be):
+    k = keyword_kernel()
+    for target in ("compute_90", None):
+        ptx = be.build(k, be.render(k), NO_DEVICE, target)
+        assert b".entry float_" in ptx and b".target sm_" in ptx
+
+
+def test_bad_target_is_a_launch_error(be):
+    k = keyword_kernel()
+    with pytest.raises(pk.LaunchError):
+        be.build(k, be.render(k), NO_DEVICE, "volta")
+
+
+def test_nvrtc_rejection_is_a_compile_error_with_the_log(be):
+    k = keyword_kernel()
+    with pytest.raises(pk.CompileError) as info:
+        be.build(k, be.render(k) + "\nthis is not C++;\n", NO_DEVICE, "sm_90")
+    assert "NVRTC" in str(info.value) and "error" in str(info.value)
+
+
+@pk.kernel
+def saxpy(a, x, y, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        out[i] = a * x[i] + y[i]
+
+
+def test_kernel_compile_returns_a_cubin_with_no_gpu():
+    x = np.ones(4, np.float32)
+    cubin = saxpy.compile("cuda", np.float32(2), x, x, x, target="sm_90")
+    assert cubin[:4] == b"\x7fELF"
+    assert "__global__ void saxpy" in saxpy.source("cuda", np.float32(2), x, x, x)
+
+
+def test_launching_cuda_without_a_gpu_is_backend_unavailable_naming_the_reason(be):
+    if be.is_available():
+        pytest.skip("a GPU is present")
+    x = np.ones(4, np.float32)
+    before = x.copy()
+    with pytest.raises(pk.BackendUnavailable) as info:
+        saxpy.on("cuda")[4](np.float32(2), x, x, x)
+    msg = str(info.value)
+    assert "cuda" in msg and ("driver" in msg.lower() or "gpu" in msg.lower()) and "pip install" in msg
+    assert isinstance(info.value, RuntimeError)
+    np.testing.assert_array_equal(x, before)
+    assert be.unavailable_reason()

@@ -1,0 +1,123 @@
+"""Structural properties of the C-family renderer's output (pure: no framework, no device)."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from portakern.codegen.cfamily import ERR_WORDS, launch_layout, mangle
+from portakern.types import SCALAR_TYPES, float32, int32
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_cfamily_kernels import every_op_kernel, kernel_2d, keyword_kernel  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parents[2] / "backends"))
+from portakern_cuda.render import NVRTC_OPTIONS, CudaRenderer  # noqa: E402
+from portakern_opencl.render import OpenCLRenderer  # noqa: E402
+
+RENDERERS = [OpenCLRenderer(), CudaRenderer()]
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_min_max_never_use_fmin_fmax_which_drop_nans(r):
+    for t in (float32,):
+        src = r.render(every_op_kernel(t)[0])
+        assert not re.search(r"\bfmin[f]?\(|\bfmax[f]?\(", src)
+        assert "pk_min_f32" in src and "pk_max_f32" in src
+
+
+def test_opencl_source_turns_contraction_off_and_enables_fp64_only_when_used():
+    r = OpenCLRenderer()
+    f32 = r.render(every_op_kernel(float32)[0])
+    f64 = r.render(every_op_kernel(SCALAR_TYPES[-1])[0])
+    assert "#pragma OPENCL FP_CONTRACT OFF" in f32 and "#pragma OPENCL FP_CONTRACT OFF" in f64
+    assert "cl_khr_fp64" not in r.render(kernel_2d())
+    assert "#pragma OPENCL EXTENSION cl_khr_fp64 : enable" in f64
+
+
+def test_nvrtc_options_forbid_fma_contraction_and_flush_to_zero():
+    assert "--fmad=false" in NVRTC_OPTIONS and "--ftz=false" in NVRTC_OPTIONS
+    assert not any("fast" in o for o in NVRTC_OPTIONS)
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_only_the_helpers_a_kernel_uses_are_emitted_each_once(r):
+    src = r.render(kernel_2d())
+    assert "pk_floordiv" not in src and "pk_atomic" not in src
+    full = r.render(every_op_kernel(int32)[0])
+    for helper in ("pk_floordiv_i32", "pk_mod_i32", "pk_shl_i32", "pk_shr_i32", "pk_pow_i32",
+                   "pk_atomic_add_i32_global", "pk_i32_from_f32"):
+        definitions = [ln for ln in full.splitlines() if ln.startswith(r.fn_qual) and f" {helper}(" in ln]
+        assert len(definitions) == 1, helper
+
+
+@pytest.mark.parametrize("r,want", [(OpenCLRenderer(), ("get_global_id(1)", "get_global_id(0)")),
+                                    (CudaRenderer(), ("blockIdx.y", "blockIdx.x"))], ids=["opencl", "cuda"])
+def test_last_pk_dimension_is_hardware_x(r, want):
+    src = r.render(kernel_2d())
+    i_line = next(ln for ln in src.splitlines() if ln.strip().startswith("i = "))
+    j_line = next(ln for ln in src.splitlines() if ln.strip().startswith("j = "))
+    assert want[0] in i_line and want[1] in j_line
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_padded_work_items_are_guarded_unless_the_kernel_has_barriers(r):
+    assert "return;" in r.render(kernel_2d()).split("{", 1)[1].splitlines()[1] + r.render(kernel_2d())
+    assert ">= pk_ndrange0" in r.render(kernel_2d())
+    barrier_kernel = every_op_kernel(int32)[0]
+    assert barrier_kernel.uses_barrier and ">= pk_ndrange" not in r.render(barrier_kernel)
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_reserved_names_are_mangled_and_stay_distinct(r):
+    src = r.render(keyword_kernel())
+    params = src.split("(", 1)[1].split(")", 1)[0]
+    assert re.search(r"\bint_\b", params) and re.search(r"\bfloat_\b", params)
+    assert re.search(r"\b" + mangle("kernel", r.reserved) + r"\b", params)
+    assert re.search(r"\b" + mangle("threadIdx", r.reserved) + r"\b", params)
+    assert mangle("threadIdx", CudaRenderer.reserved) == "threadIdx_"
+    assert mangle("kernel", OpenCLRenderer.reserved) == "kernel_"
+    for name in ("pk_o0_", "sqrt_", "x__", "x___"):
+        assert re.search(rf"\b{name}\b", src), name
+    assert re.search(r"void float_\(", src)
+
+
+def test_mangle_is_injective_on_tricky_names():
+    reserved = OpenCLRenderer.reserved | CudaRenderer.reserved
+    names = ["int", "int_", "int__", "x", "x_", "pk_o1", "pk_o1_", "__x", "u_3b1_", "β", "kernel", "ok"]
+    out = [mangle(n, reserved) for n in names]
+    assert len(set(out)) == len(out)
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", o) for o in out)
+    assert all(o not in reserved and not re.fullmatch(r"pk_\w*[^_]", o) for o in out)
+
+
+def test_launch_layout_lists_shapes_ndrange_and_error_buffer_in_order():
+    k = every_op_kernel(int32, debug=True, grid_ndim=2)[0]
+    layout = launch_layout(k)
+    kinds = [kind for kind, _ in layout]
+    assert kinds == ["array"] * 5 + ["ndrange", "ndrange", "err"]
+    assert [d for kind, d in layout if kind == "array"] == [1, 1, 2, 2, 1]
+    assert ERR_WORDS >= 2 + 2 * 8
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_debug_kernels_check_every_access_through_the_error_buffer(r):
+    src = r.render(every_op_kernel(float32, debug=True)[0])
+    assert "pk_err" in src and "pk_check1(" in src and "pk_check2(" in src
+    plain = r.render(every_op_kernel(float32)[0])
+    assert "pk_err" not in plain and "pk_check" not in plain
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_float_constants_round_trip_exactly(r):
+    import numpy as np
+
+    for v in (0.1, -0.0, 1e-45, 3.4028234663852886e38, 16777217.0, float("inf"), float("-inf")):
+        text = r.const(v, float32)
+        if "inf" in str(v):
+            continue
+        lit = text.strip("()").rstrip("f")
+        assert np.float32(lit) == np.float32(v) and np.signbit(np.float32(lit)) == np.signbit(np.float32(v))
+    assert r.const(-2 ** 63, SCALAR_TYPES[4]).startswith("(-9223372036854775807")

@@ -20,7 +20,9 @@ CACHE = not SIMULATOR
 
 __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]
 
-_device = cuda.jit(device=True)
+# inline="always" inlines at Numba-IR level: besides saving calls, it is what lets compile_ptx work
+# with no GPU (an out-of-line device function asks the driver for the current device's compute capability).
+_device = cuda.jit(device=True, inline="always")
 globals().update(_generic.compile_helpers(_device, math.fmod))
 
 if SIMULATOR:
@@ -56,7 +58,11 @@ if SIMULATOR:
 
     fma = cuda.jit(device=True)(_fma_exact)
 else:
-    fma = cuda.fma
+    @cuda.jit(device=True, inline="always")
+    def fma(a, b, c):
+        """a * b + c with one rounding (``fma.rn``)."""
+        return cuda.fma(a, b, c)
+
 
     from numba.cuda import libdevice as _libdevice
 

@@ -50,7 +50,8 @@ class NumbaCudaRenderer(PyRenderer):
         name = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
         if a.type.is_float and name in ("min", "max"):
             name = "nan" + name
-        tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
+        # a 1-tuple index does not lower in numba-cuda's atomics: 1-D arrays take a plain index
+        tup = indices[0] if len(indices) == 1 else "(" + ", ".join(indices) + ")"
         return f"{np_type(a.type)}(cuda.atomic.{name}(a_{a.array.name}, {tup}, {value}))"
 
     def emit_return(self, src: PySource) -> None:

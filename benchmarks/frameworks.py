@@ -63,9 +63,8 @@ class OpenCL(Framework):
 
     def sync(self, outs: Iterable[Any]) -> None:
         queues = {id(q): q for q in (getattr(o, "queue", None) for o in outs) if q is not None}
-        for q in queues.values():
+        for q in queues.values() or [self.queue]:
             q.finish()
-        self.queue.finish()
 
     def device_name(self) -> str:
         return self.device.name.strip()

@@ -67,7 +67,7 @@ def _spawn(backend: str, kernels: list[str], cache_dir: str, timeout: float) -> 
     return json.loads(lines[-1])
 
 
-def measure(backend: str, kernels: list[str], timeout: float = 600.0) -> dict[str, dict[str, float | None]]:
+def measure(backend: str, kernels: list[str], timeout: float = 600.0) -> dict[str, Any]:
     """``{kernel: {"cold": s, "warm": s}}`` for ``kernels`` on ``backend`` (two new processes)."""
     with tempfile.TemporaryDirectory(prefix="portakern-bench-cache-") as cache_dir:
         cold = _spawn(backend, kernels, cache_dir, timeout)

@@ -308,7 +308,7 @@ class Runner:
 
 
 def run(opts: Options, progress: Progress | None = None,
-        compile_probe: Callable[[str, list[str]], dict[str, dict[str, float | None]]] | None = None) -> dict[str, Any]:
+        compile_probe: Callable[[str, list[str]], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Run everything ``opts`` asks for and return the report (the JSON document)."""
     progress = progress or Progress(0, enabled=False)
     runner = Runner(opts, progress)

@@ -85,7 +85,7 @@ def launch_overhead(run: Runner, sync: Sync, seconds: float = 0.2, max_runs: int
     for _ in range(20):
         sync(run())
     clock = time.perf_counter
-    times = []
+    times: list[float] = []
     end = clock() + seconds
     while len(times) < max_runs and (len(times) < 50 or clock() < end):
         t0 = clock()

@@ -128,6 +128,9 @@ class CallLowering(StmtLowering):
             arr_name = self.scope.var_name(hint)
         else:
             arr_name = f"__pk_a{self.state.fresh('a')}"
+        if self.state.declared.setdefault(arr_name, id(node)) != id(node):
+            raise self.err(node, f"array '{hint or arr_name}' is declared twice",
+                           hint="declare each local or private array once, under its own name")
         ref = ir.ArrayRef(arr_name, T.ArrayType(dtype_v.type, len(shape), space, True, tuple(shape)))
         self.out.append(ir.DeclArray(ref, self.scope.loc(node)))
         return ArrayValue(ref)

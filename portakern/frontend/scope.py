@@ -55,6 +55,7 @@ class PassState:
     counters: dict[str, int] = field(default_factory=dict)
     unknown_reads: list[tuple[str, ir.Loc]] = field(default_factory=list)
     call_stack: list[int] = field(default_factory=list)
+    declared: dict[str, int] = field(default_factory=dict)   # array name -> id of its declaring AST node
 
     def fresh(self, kind: str) -> int:
         n = self.counters.get(kind, 0)

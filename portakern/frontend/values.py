@@ -123,7 +123,8 @@ def py_value(value: Any, t: ScalarType) -> bool | int | float:
         return bool(value)
     if t.is_int:
         return int(value)
-    return float(np.dtype(t.name).type(value))
+    with np.errstate(all="ignore"):   # float64 -> float32 overflow is inf, as NumPy's cast
+        return float(np.dtype(t.name).type(value))
 
 
 def const(value: bool | int | float, t: ScalarType, weak: str | None = None) -> TExpr:

@@ -325,7 +325,10 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
         raise LaunchError(f"kernel '{kname}': workgroup sizes must be positive ints, got {wg[0]}")  # type: ignore[index]
     b = A.classify(params, args, kname)
     name, dev_spec, how = choose_backend(bound_name, bound_device, b, params, kname)
-    backend, device, caps = resolve_backend(name, dev_spec)
+    try:
+        backend, device, caps = resolve_backend(name, dev_spec)
+    except BackendUnavailable as exc:
+        raise BackendUnavailable(f"{exc} (backend '{name}' was chosen by {how})") from exc
     sig = A.signature(params, b, backend, device, caps, kname)
     frozen = src.frozen_values()
     key = (backend.name, device.key, sig, len(nd), frozen)

@@ -68,6 +68,16 @@ class JaxOps(LaneOps):
     def rint(self, a: Any) -> Any:
         return jnp.round(a)
 
+    def floordiv(self, a: Any, b: Any, t: str) -> Any:
+        if t in ("float32", "float64"):
+            return vn.floordiv_float(jnp, a, b)
+        return super().floordiv(a, b, t)
+
+    def mod(self, a: Any, b: Any, t: str) -> Any:
+        if t in ("float32", "float64"):
+            return vn.mod_float(jnp, a, b)
+        return super().mod(a, b, t)
+
     # -- memory -------------------------------------------------------------------------------------
     def _inbounds(self, a: Any, idx: tuple[Any, ...], pre: int) -> Any:
         ok: Any = True
@@ -121,8 +131,9 @@ class JaxOps(LaneOps):
             return a.at[tuple(slice(0, n) for n in self.ndrange)].set(block)
         ok = self._inbounds(a, idx, pre)
         self._report(a, idx, m, site, pre, ok)
-        keep = ok if m is True else (ok & m)
-        return a.at[self._safe(idx, keep, a)].set(v, mode="drop")
+        keep = jnp.broadcast_to(ok if m is True else (ok & m), (self.N,))
+        idx = tuple(jnp.broadcast_to(jnp.asarray(i, jnp.int64), (self.N,)) for i in idx)
+        return a.at[self._safe(idx, keep, a)].set(jnp.broadcast_to(v, (self.N,)), mode="drop")
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
                pre: int) -> tuple[Any, Any]:
@@ -148,12 +159,24 @@ class JaxOps(LaneOps):
         last = jnp.concatenate([sk[1:] != sk[:-1], jnp.ones((1,), bool)])
         comb_op = "atomic_add" if op in ("atomic_add", "atomic_sub") else op
 
+        # jax's associative_scan interleaves partial results by adding zero padding, which turns
+        # -0.0 into +0.0: scan the bit patterns of floats instead (integer + 0 is exact).
+        is_float = a.dtype.kind == "f"
+        ibits = jnp.int32 if a.dtype.itemsize == 4 else jnp.int64
+
+        def to_bits(x: Any) -> Any:
+            return lax.bitcast_convert_type(x, ibits) if is_float else x
+
+        def from_bits(x: Any) -> Any:
+            return lax.bitcast_convert_type(x, a.dtype) if is_float else x
+
         def comb(x: Any, y: Any) -> Any:
             fx, vx = x
             fy, vy = y
-            return fx | fy, jnp.where(fy, vy, self.combine(comb_op, vx, vy, t))
+            return fx | fy, jnp.where(fy, vy, to_bits(self.combine(comb_op, from_bits(vx), from_bits(vy), t)))
 
-        _, incl = lax.associative_scan(comb, (start, sv))
+        _, incl = lax.associative_scan(comb, (start, to_bits(sv)))
+        incl = from_bits(incl)
         prev = jnp.concatenate([incl[:1], incl[:-1]])
         flat_a = a.reshape(-1)
         base = flat_a.at[sk].get(mode="fill", fill_value=0)
@@ -181,8 +204,24 @@ class JaxOps(LaneOps):
         st = self._norm(st)
         i64 = jnp.int64
         if jnp.ndim(start) == 0 and jnp.ndim(stop) == 0 and jnp.ndim(step) == 0:
-            start, stop, step = (jnp.asarray(x, i64) for x in (start, stop, step))
             static_mask = m is True and not exits
+            if all(isinstance(x, (int, np.integer)) for x in (start, stop, step)):
+                # known bounds: fori_loop with a static trip count lowers to lax.scan, which
+                # reverse-mode differentiation supports (while_loop does not)
+                b0, b2 = int(start), int(step)
+                trip = len(range(b0, int(stop), b2)) if b2 else 0
+                if trip == 0:
+                    return st
+
+                def scan_body(j: Any, c: Any) -> Any:
+                    lv, s = c
+                    k = jnp.asarray(b0, i64) + jnp.asarray(j, i64) * b2
+                    lv2, s2 = body(k, True if static_mask else lv, s)
+                    return (lv if static_mask else self._lanes(lv2)), self._like(s2, s)
+
+                lv0 = jnp.zeros((), bool) if static_mask else self._lanes(m)
+                return lax.fori_loop(0, trip, scan_body, (lv0, st))[1]
+            start, stop, step = (jnp.asarray(x, i64) for x in (start, stop, step))
 
             def more(k: Any) -> Any:
                 return jnp.where(step > 0, k < stop, jnp.where(step < 0, k > stop, False))

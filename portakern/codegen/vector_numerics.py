@@ -91,6 +91,27 @@ def cast(xp: Any, x: Array, src: str, dst: str) -> Array:
     return x.astype(ddt)
 
 
+def mod_float(xp: Any, a: Array, b: Array) -> Array:
+    """Python/NumPy float remainder (sign of the divisor; a zero result takes the divisor's sign)."""
+    m = xp.fmod(a, b)
+    fix = (m != 0) & ((b < 0) != (m < 0))
+    m = xp.where(fix, m + b, m)
+    return xp.where(m == 0, xp.copysign(xp.zeros_like(m), b), m)
+
+
+def floordiv_float(xp: Any, a: Array, b: Array) -> Array:
+    """Python/NumPy float floor division (NumPy's ``npy_divmod``): exact-quotient correction and a
+    zero quotient carrying the sign of ``a / b``; division by zero gives ``a / b``."""
+    m = xp.fmod(a, b)
+    div = (a - m) / b
+    fix = (m != 0) & ((b < 0) != (m < 0))
+    div = xp.where(fix, div - 1, div)
+    fl = xp.floor(div)
+    fl = xp.where(div - fl > 0.5, fl + 1, fl)
+    q = xp.where(div != 0, fl, xp.copysign(xp.zeros_like(div), a / b))
+    return xp.where(b == 0, a / b, q)
+
+
 def fmin(xp: Any, a: Array, b: Array) -> Array:
     """NaN-propagating minimum with ``-0.0 < +0.0``."""
     r = xp.where(a < b, a, b)

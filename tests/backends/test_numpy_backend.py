@@ -12,8 +12,8 @@ import portakern as pk
 np_backend = pytest.importorskip("portakern_numpy")
 
 
-def run(kern, nd, wg, *args):
-    return kern.on("numpy")[nd, wg](*args)
+def run(kern, nd, wg, *args, backend="numpy"):
+    return kern.on(backend)[nd, wg](*args)
 
 
 @pk.kernel

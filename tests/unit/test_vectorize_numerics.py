@@ -127,3 +127,14 @@ def test_fma32_halfway_case_is_not_double_rounded():
     c = np.float32(-(2.0**-11))
     got = vn.fma32(np, a, a, c, _bits)
     assert float(got) == model.fma(float(a), float(a), float(c), "float32")
+
+
+def test_generic_float_floor_division_and_remainder_match_numpy_including_signed_zeros():
+    vals = [7.5, -7.5, 1.0, -0.0, 0.0, 1e6, 3.0, -3.0, 0.375, -0.5, np.inf, -np.inf, np.nan, 1e-300]
+    a = np.array([x for x in vals for _ in vals])
+    b = np.array([y for _ in vals for y in vals])
+    with np.errstate(all="ignore"):
+        for got, exp in ((vn.floordiv_float(np, a, b), np.floor_divide(a, b)),
+                         (vn.mod_float(np, a, b), np.remainder(a, b))):
+            same = (got == exp) & (np.signbit(got) == np.signbit(exp)) | (np.isnan(got) & np.isnan(exp))
+            assert same.all(), list(zip(a[~same], b[~same], got[~same], exp[~same]))[:5]

@@ -331,13 +331,22 @@ class NumbaRenderer(PyRenderer):
         self._group_body(body, src)
 
 
-def _defined_first(name: str, run: list[ir.Stmt]) -> bool:
-    """True when the first top-level statement of ``run`` that mentions ``name`` assigns it from an
-    expression that does not read it (so its value never crosses into this phase)."""
-    for s in run:
+def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:
+    """True when ``name``'s value never enters ``run`` from outside: its first mention is an
+    assignment from an expression that does not read it, or a loop whose header does not read it and
+    whose body defines it first, with no mention after that loop (a zero-trip loop would leak the
+    old value)."""
+    stmts = list(run)
+    for n, s in enumerate(stmts):
         if name not in _var_names(s):
             continue
-        return isinstance(s, ir.Assign) and s.target.name == name and name not in _var_names(s.value)
+        if isinstance(s, ir.Assign):
+            return s.target.name == name and name not in _var_names(s.value)
+        if isinstance(s, (ir.For, ir.While)):
+            header = (s.start, s.stop, s.step) if isinstance(s, ir.For) else (s.cond,)
+            return (name not in _var_names(header) and _defined_first(name, s.body)
+                    and all(name not in _var_names(rest) for rest in stmts[n + 1:]))
+        return False
     return True
 
 

@@ -1,0 +1,231 @@
+"""The numba (CPU) backend's own structure: barrier phases, liveness, early return, atomics, caching.
+
+The behaviour suite (test_language_*) checks every construct on every backend; these tests pin what
+is specific to how numba runs work-groups: loop fission at barriers inside uniform loops, which
+variables cross a phase boundary, flags for break/continue/return, real atomics, the disk cache.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+pytest.importorskip("numba")
+ROOT = Path(__file__).resolve().parents[2]
+TILE = 4
+
+
+@pk.kernel
+def tiled_matmul(a, b, c):
+    ta = pk.local_array((TILE, TILE), pk.float32)
+    tb = pk.local_array((TILE, TILE), pk.float32)
+    row = pk.global_id(0)
+    col = pk.global_id(1)
+    lr = pk.local_id(0)
+    lc = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for t in range(a.shape[1] // TILE):
+        ta[lr, lc] = a[row, t * TILE + lc]
+        tb[lr, lc] = b[t * TILE + lr, col]
+        pk.barrier()
+        for k in range(TILE):
+            acc += ta[lr, k] * tb[k, lc]
+        pk.barrier()
+    c[row, col] = acc
+
+
+def test_barrier_inside_a_uniform_for_loop_is_fissioned_per_iteration():
+    rng = np.random.default_rng(1)
+    a = rng.integers(-3, 4, (8, 12)).astype(np.float32)
+    b = rng.integers(-3, 4, (12, 8)).astype(np.float32)
+    c = np.zeros((8, 8), np.float32)
+    tiled_matmul.on("numba")[(8, 8), (TILE, TILE)](a, b, c)
+    np.testing.assert_array_equal(c, a @ b)
+
+
+def test_only_variables_live_across_a_barrier_become_per_work_item_arrays():
+    a = np.zeros((8, 12), np.float32)
+    src = tiled_matmul.source("numba", a, np.zeros((12, 8), np.float32), np.zeros((8, 8), np.float32))
+    # acc is carried across the barriers of the loop; k lives inside one phase
+    assert any(line.strip().startswith("_pk_s_acc") for line in src.splitlines())
+    assert "_pk_s_k " not in src and "_pk_s_k[" not in src
+    assert "numba.prange" in src and "fastmath=False" in src
+
+
+@pk.kernel
+def uniform_break_and_continue(x, out):
+    t = pk.local_array(8, pk.int32)
+    lid = pk.local_id(0)
+    total = 0
+    for it in range(10):
+        if it == 1:
+            continue
+        t[lid] = x[pk.global_id(0)] * it
+        pk.barrier()
+        total += t[(lid + 1) % 8]
+        pk.barrier()
+        if it == 4:
+            break
+    out[pk.global_id(0)] = total
+
+
+def test_uniform_break_and_continue_leave_the_group_loop_for_every_work_item():
+    x = np.arange(16, dtype=np.int32)
+    out = np.zeros(16, np.int32)
+    uniform_break_and_continue.on("numba")[16, 8](x, out)
+    nxt = np.array([x[(i // 8) * 8 + (i % 8 + 1) % 8] for i in range(16)])
+    np.testing.assert_array_equal(out, nxt * (0 + 2 + 3 + 4))
+
+
+@pk.kernel
+def early_return_after_barrier(x, out):
+    t = pk.local_array(8, pk.float32)
+    lid = pk.local_id(0)
+    t[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    if lid % 2 == 1:
+        return
+    s = pk.float32(0.0)
+    for k in range(8):
+        if k > lid + 1:
+            return
+        s += t[k]
+    out[pk.global_id(0)] = s
+
+
+def test_return_ends_only_that_work_item_even_inside_a_loop():
+    x = np.arange(16, dtype=np.float32)
+    out = np.full(16, -1.0, np.float32)
+    early_return_after_barrier.on("numba")[16, 8](x, out)
+    expected = np.full(16, -1.0, np.float32)
+    for g in range(16):
+        lid, base = g % 8, (g // 8) * 8
+        if lid % 2 == 0 and lid + 2 > 7:        # only lid 6 finishes the loop without returning
+            expected[g] = x[base:base + 8].sum()
+    np.testing.assert_array_equal(out, expected)
+
+
+@pk.kernel
+def private_across_barrier(x, out):
+    p = pk.private_array(3, pk.int64)
+    t = pk.local_array(4, pk.int64)
+    lid = pk.local_id(0)
+    for k in range(3):
+        p[k] = x[pk.global_id(0)] + k
+    t[lid] = p[2]
+    pk.barrier()
+    out[pk.global_id(0)] = p[0] + t[(lid + 1) % 4]
+
+
+def test_private_arrays_keep_one_copy_per_work_item_across_phases():
+    x = np.arange(8, dtype=np.int64) * 10
+    out = np.zeros(8, np.int64)
+    private_across_barrier.on("numba")[8, 4](x, out)
+    nxt = np.array([x[(i // 4) * 4 + (i % 4 + 1) % 4] for i in range(8)])
+    np.testing.assert_array_equal(out, x + nxt + 2)
+
+
+@pk.kernel
+def add_one_compares(a, out):
+    i = pk.global_id(0)
+    out[i] = (a[i] + 1) > a[i]
+
+
+def test_signed_overflow_wraps_instead_of_being_assumed_away():
+    # with LLVM nsw flags, (x + 1) > x folds to True; the contract wraps INT_MAX + 1 to INT_MIN
+    for dt in (np.int32, np.int64):
+        a = np.array([np.iinfo(dt).max, 0, -1], dt)
+        out = np.zeros(3, np.bool_)
+        add_one_compares.on("numba")[3](a, out)
+        np.testing.assert_array_equal(out, [False, True, True])
+
+
+@pk.kernel
+def count_and_min(c, m, v):
+    i = pk.global_id(0)
+    pk.atomic_add(c, 0, 1)
+    pk.atomic_min(m, 0, v[i])
+
+
+def test_atomics_are_real_across_parallel_work_groups():
+    n = 20000
+    c = np.zeros(1, np.int64)
+    m = np.array([np.inf], np.float32)
+    v = np.linspace(5, 1, n).astype(np.float32)
+    v[n // 2] = -0.0
+    count_and_min.on("numba")[n, 64](c, m, v)
+    assert c[0] == n
+    assert m[0] == 0.0 and np.signbit(m[0])          # -0.0 < +0.0 < everything else here
+    src = count_and_min.source("numba", c, m, v)
+    assert "rmw_add(" in src and "atomic_fmin(" in src
+
+
+def test_float_atomic_min_propagates_nan():
+    m = np.array([1.0], np.float64)
+    v = np.array([3.0, np.nan, -2.0], np.float64)
+    count_and_min.on("numba")[3](np.zeros(1, np.int64), m, v)
+    assert np.isnan(m[0])
+
+
+@pk.kernel(debug=True)
+def local_oob(x):
+    t = pk.local_array(4, pk.float32)
+    lid = pk.local_id(0)
+    t[lid + 1] = x[pk.global_id(0)]
+    pk.barrier()
+    x[pk.global_id(0)] = t[lid]
+
+
+def test_debug_bounds_check_covers_local_arrays_and_leaves_inputs_untouched():
+    x = np.arange(8, dtype=np.float32)
+    with pytest.raises(pk.KernelIndexError, match=r"'t'.*\(4,\)"):
+        local_oob.on("numba")[8, 4](x)
+    np.testing.assert_array_equal(x, np.arange(8, dtype=np.float32))
+
+
+def _run_script(tmp_path: Path, code: str, **env_extra: str) -> subprocess.CompletedProcess:
+    script = tmp_path / f"script_{abs(hash(code))}.py"
+    script.write_text(code)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "backends")]), **env_extra)
+    return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+
+
+def test_render_imports_no_numba(tmp_path):
+    code = (
+        "import sys, numpy as np, portakern as pk\n"
+        "@pk.kernel\n"
+        "def k(x):\n"
+        "    x[pk.global_id(0)] = 1.0\n"
+        "src = k.source('numba', np.zeros(4, np.float32))\n"
+        "assert 'numba' not in sys.modules, 'render imported numba'\n"
+        "print(len(src))\n")
+    proc = _run_script(tmp_path, code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_second_process_loads_the_kernel_from_numbas_disk_cache(tmp_path):
+    code = (
+        "import numpy as np, portakern as pk\n"
+        "@pk.kernel\n"
+        "def k(x, y):\n"
+        "    i = pk.global_id(0)\n"
+        "    y[i] = x[i] * 2.0 + 1.0\n"
+        "x = np.arange(8, dtype=np.float32); y = np.zeros_like(x)\n"
+        "k.on('numba')[8](x, y)\n"
+        "assert y[3] == 7.0\n"
+        "import sys\n"
+        "mods = [m for n, m in sys.modules.items() if n.startswith('pk_numba_')]\n"
+        "print(sum(sum(m._pk_kernel.stats.cache_hits.values()) for m in mods))\n")
+    runs = [_run_script(tmp_path, code, PORTAKERN_CACHE_DIR=str(tmp_path / "cache"), PORTAKERN_DISK_CACHE="1")
+            for _ in range(2)]
+    for proc in runs:
+        assert proc.returncode == 0, proc.stderr[-2000:]
+    assert runs[0].stdout.split()[-1] == "0"          # first process compiles
+    assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads Numba's cached machine code
+    assert list((tmp_path / "cache" / "numba" / "__pycache__").glob("*.nbi"))

@@ -102,7 +102,8 @@ def test_calling_a_type_casts_by_the_numbers_contract(backend, run, need_fp64):
     np.testing.assert_array_equal(outs[0], n.astype(np.int8))                     # int -> int wraps
     np.testing.assert_array_equal(outs[1], [2, 0, 255, 0, 0, 255, 0, 0])          # saturates, NaN -> 0
     np.testing.assert_array_equal(outs[2], [2, -2, 300, -1, 0, 2**31 - 1, 0, 0])
-    np.testing.assert_array_equal(outs[3], f.astype(np.float32))                  # round to nearest even
+    with np.errstate(over="ignore"):
+        np.testing.assert_array_equal(outs[3], f.astype(np.float32))              # round to nearest even
     np.testing.assert_array_equal(outs[4], [True, True, True, True, True, True, True, False])
     np.testing.assert_array_equal(outs[5], n.astype(np.uint64))
 

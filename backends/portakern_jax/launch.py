@@ -8,8 +8,8 @@ real 64-bit types; the user's global ``jax_enable_x64`` setting is left untouche
 
 FMA contraction: XLA's CPU backend contracts ``a*b+c``; every float product of a kernel is
 selected through a run-time all-true lane vector passed as an argument of our jitted function,
-which stops the contraction (measured: no cost). Inside a user's ``jax.jit`` that vector is a
-constant that XLA folds, so contraction may happen there.
+which stops the contraction (measured: no cost). Inside a user's ``jax.jit``/``grad``/``vmap``
+the vector comes from a ``jax.pure_callback`` instead (a constant would be folded by XLA).
 """
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ def from_host(array: np.ndarray) -> Any:
 def to_host(native: Any) -> np.ndarray:
     """A NumPy array with the contents of ``native``."""
     return np.asarray(native)
+
+
+def _opaque_ones(n: int) -> Any:
+    """An all-true lane vector XLA cannot see through (a host callback): inside a user's
+    ``jax.jit`` it keeps float products out of FMA contraction, as the jit argument does in ours."""
+    return jax.pure_callback(lambda: np.ones(n, dtype=bool), jax.ShapeDtypeStruct((n,), jnp.bool_))
 
 
 def _is_tracer(x: Any) -> bool:
@@ -90,9 +96,9 @@ class JaxLauncher(Launcher):
         with x64():
             args = [jnp.asarray(a) if i in self.array_params and isinstance(a, np.ndarray) else a
                     for i, a in enumerate(args)]
-            if any(_is_tracer(a) for a in args):
-                return self.trace(grid, args)
             n = int(np.prod(grid.ndrange))
+            if any(_is_tracer(a) for a in args):
+                return self.trace(grid, args, _opaque_ones(n))
             nofuse = self._nofuse.get(n)
             if nofuse is None:
                 nofuse = self._nofuse[n] = jnp.ones((n,), dtype=bool)

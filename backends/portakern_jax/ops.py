@@ -52,7 +52,7 @@ class JaxOps(LaneOps):
     # -- numbers ------------------------------------------------------------------------------------
     def fmul(self, a: Any, b: Any) -> Any:
         p = a * b
-        if self.nofuse is not None and jnp.ndim(p) == 1 and p.shape[0] == self.N:
+        if self.nofuse is not None and (jnp.ndim(p) == 0 or p.shape == (self.N,)):
             return jnp.where(self.nofuse, p, jnp.zeros((), p.dtype))
         return p
 

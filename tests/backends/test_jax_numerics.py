@@ -1,0 +1,68 @@
+"""Numbers on the jax backend: products are not contracted into FMAs (so float + - * are tier 0),
+explicit fma rounds once, and the measured denormal flushing matches the declared capability."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+pytest.importorskip("portakern_jax")
+
+
+@pk.kernel
+def muladd(a, x, c, out):
+    i = pk.global_id(0)
+    out[i] = x[i] * x[i] + c[i]
+    out[i + 4] = a * a + c[i]
+
+
+@pk.kernel
+def explicit_fma(x, c, out):
+    i = pk.global_id(0)
+    out[i] = pk.fma(x[i], x[i], c[i])
+
+
+@pk.kernel
+def halve(x, out):
+    i = pk.global_id(0)
+    out[i] = x[i] * 0.5
+
+
+def _halfway(dt):
+    # (1 + e)**2 - (1 + 2e) == e**2 exactly; unfused it rounds to 0, fused it is e**2.
+    e = dt(2.0**-12) if dt == np.float32 else dt(2.0**-27)
+    return dt(1 + e), dt(-(1 + 2 * e)), float(e) ** 2
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_multiply_add_is_not_contracted_in_eager_and_user_jit(dt):
+    x1, c1, _ = _halfway(dt)
+    x = np.full(4, x1, dtype=dt)
+    c = np.full(4, c1, dtype=dt)
+    unfused = dt(x1 * x1) + c1
+    res = np.asarray(muladd.on("jax")[4](dt(x1), x, c, np.zeros(8, dtype=dt)))
+    assert (res == unfused).all()
+    if dt == np.float32:   # (without x64 a user's jit turns float64 inputs into float32)
+        f = jax.jit(lambda x, c: muladd.on("jax")[4](dt(x1), x, c, jnp.zeros(8, dtype=dt)))
+        assert (np.asarray(f(x, c)) == unfused).all()
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_explicit_fma_rounds_once(dt):
+    x1, c1, fused = _halfway(dt)
+    res = np.asarray(explicit_fma.on("jax")[4](np.full(4, x1, dt), np.full(4, c1, dt), np.zeros(4, dt)))
+    assert (res == dt(fused)).all()
+
+
+def test_denormal_flushing_matches_the_declared_capability():
+    from portakern.runtime import registry
+
+    b = registry.get_backend("jax")
+    caps = b.capabilities(b.device())
+    tiny = np.full(4, np.finfo(np.float32).tiny, dtype=np.float32)
+    res = np.asarray(halve.on("jax")[4](tiny, np.zeros(4, np.float32)))
+    assert bool((res == 0).all()) == caps.flushes_denormals
+    assert caps.contracts_fma is False

@@ -101,7 +101,7 @@ class CudaLauncher(Launcher):
     def __init__(self, kernel: ir.Kernel, module: Any, fn: Any, device: Device) -> None:
         self.kernel, self.module, self.fn, self.device = kernel, module, fn, device
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
-        self.layout = launch_layout(kernel)
+        self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
         self.err = None
         if kernel.debug:

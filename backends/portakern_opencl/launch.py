@@ -185,23 +185,26 @@ class OpenCLLauncher(Launcher):
 
     def _make_runner(self) -> Any:
         """Generate ``run(grid_info, args)``: one flat ``kernel(queue, g, l, ...)`` call, no loops."""
-        layout = launch_layout(self.kernel)
+        layout = launch_layout(self.kernel, pack_dims=True)
         dtypes: list[Any] = []
         flat: list[str] = []
         p = 0
+        pack = None
         for kind, detail in layout:
             if kind == "array":
-                dtypes += [None] + [np.int64] * int(detail)  # type: ignore[call-overload]
-                flat += [f"a{p}.base_data if a{p}.offset == 0 else _sub(a{p})"]
-                flat += [f"a{p}.shape[{d}]" for d in range(int(detail))]  # type: ignore[call-overload]
+                dtypes.append(None)
+                flat.append(f"a{p}.base_data if a{p}.offset == 0 else _sub(a{p})")
                 p += 1
             elif kind == "scalar":
                 dtypes.append(detail)
                 flat.append(f"a{p}")
                 p += 1
-            elif kind == "ndrange":
-                dtypes.append(np.int64)
-                flat.append(f"n[{detail}]")
+            elif kind == "dims":       # every extent in one by-value struct of int64
+                fields = [f"a{d[1][0]}.shape[{d[1][1]}]" if d[0] == "shape" else f"n[{d[1]}]"
+                          for d in detail]  # type: ignore[union-attr]
+                pack = struct.Struct(f"<{len(fields)}q").pack
+                dtypes.append(None)
+                flat.append(f"_pack({', '.join(fields)})")
             else:
                 dtypes.append(None)
                 flat.append("err")
@@ -212,7 +215,7 @@ class OpenCLLauncher(Launcher):
         src = (f"def run(g, l, n, args):\n"
                f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
             f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
-        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer}
+        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer, "_pack": pack}
         exec(compile(src, f"<portakern opencl launcher {self.kernel.name}>", "exec"), scope)
         return scope["run"]
 

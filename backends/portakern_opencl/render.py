@@ -26,6 +26,8 @@ class OpenCLRenderer(CFamilyRenderer):
         Op.NUM_GROUPS: "(({L})get_num_groups({h}))",
     }
     barrier = "barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);"
+    barrier_local = "barrier(CLK_LOCAL_MEM_FENCE);"
+    pack_dims = True                  # PoCL: fewer kernel arguments launch markedly faster
     # NUMERICS.md: without this pragma OpenCL may contract a*b+c into an fma.
     header = ("#pragma OPENCL FP_CONTRACT OFF",)
     fp64_pragmas = ("#pragma OPENCL EXTENSION cl_khr_fp64 : enable",)

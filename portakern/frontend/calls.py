@@ -141,6 +141,9 @@ class CallLowering(StmtLowering):
         if not isinstance(arr, ArrayValue):
             raise self.err(node.args[0], f"the first argument of {name}() must be an array, got {describe(arr)}")
         dtype = arr.ref.type.dtype
+        if arr.ref.type.space == T.ArraySpace.PRIVATE:
+            raise self.err(node, f"{name}() on a private array: private memory belongs to one work-item",
+                           hint="use a plain update (p[k] += v), or a pk.local_array shared by the work-group")
         if dtype not in _ATOMIC_DTYPES:
             raise self.err(node, f"{name}() does not support {dtype} arrays",
                            hint="atomics work on int32, uint32, int64, uint64, float32 and float64")

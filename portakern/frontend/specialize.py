@@ -14,7 +14,7 @@ from . import ops
 from .calls import CallLowering
 from .scope import PassState, Scope
 from .source import FunctionSource
-from .values import ArrayValue, TExpr, VType
+from .values import ArrayValue, PyObject, TExpr, VType
 
 _MAX_PASSES = 32
 
@@ -40,7 +40,10 @@ def _param_binding(lw: Lowerer, src: FunctionSource, arg_types: Mapping[str, Any
     assigned = {t.id for t in ast.walk(node) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
     for p in src.params:
         if p.name in constexprs:
-            value = lw.from_python(constexprs[p.name], node, p.name)
+            try:
+                value = lw.from_python(constexprs[p.name], node, p.name)
+            except CompileError:
+                value = PyObject(constexprs[p.name])   # an error only where the body uses it
             if p.name in assigned:
                 if not isinstance(value, TExpr):
                     raise CompileError(f"constexpr parameter '{p.name}' is assigned in the body but is not a number",

@@ -54,7 +54,7 @@ def _expr(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         st.tuples(st.sampled_from(UNARY_CALLS), children).map(lambda t: f"{t[0]}({t[1]})"),
         st.tuples(st.sampled_from(BINARY_CALLS), children, children).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
         st.tuples(children, children, children).map(lambda t: f"pk.where({t[0]}, {t[1]}, {t[2]})"),
-        st.tuples(st.sampled_from(["pk.atomic_add", "pk.atomic_max"]), st.sampled_from(["x", "y", "t", "a"]),
+        st.tuples(st.sampled_from(["pk.atomic_add", "pk.atomic_max"]), st.sampled_from(["x", "y", "t", "p", "a"]),
                   children, children).map(lambda t: f"{t[0]}({t[1]}, {t[2]}, {t[3]})"),
     )
 
@@ -159,7 +159,8 @@ def test_front_end_returns_a_verified_kernel_or_raises_a_portakern_error(body, t
         src.frozen_values()
         assert isinstance(src.source_hash, str) and src.index_dims >= 1
         k = specialize(src, {"a": ta, "b": tb, "x": tx, "y": ty}, {"N": n}, grid_ndim, debug)
-    except pk.PortakernError:
+    except pk.PortakernError as exc:
+        assert "internal error" not in str(exc), str(exc)
         return
     ir.verify(k)
     ir.format_kernel(k)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+from collections.abc import Mapping
 from typing import Any
 
 from .. import types as T
@@ -207,11 +208,12 @@ class CallLowering(StmtLowering):
         for pname, a in zip(names, node.args):
             out[pname] = self.value(a)
         for k in node.keywords:
-            if k.arg not in names:
+            if k.arg is None or k.arg not in names:
                 raise self.err(node, f"helper '{src.name}' has no parameter '{k.arg}'")
             if k.arg in out:
                 raise self.err(node, f"helper '{src.name}' got two values for '{k.arg}'")
             out[k.arg] = self.value(k.value)
+        sig_params: Mapping[str, inspect.Parameter]
         try:
             sig_params = inspect.signature(func.fn).parameters
         except (TypeError, ValueError):  # pragma: no cover - analyze already read it

@@ -142,9 +142,9 @@ class ExprLowering:
             except TypeError:
                 raise self.err(node, f"'{name}' is a NumPy scalar of unsupported type {obj.dtype}") from None
             return ops.cast(TExpr(ir.Const(obj.item(), t)), t)
-        t = as_type(obj)
-        if t is not None:
-            return TypeValue(t)
+        as_t = as_type(obj)
+        if as_t is not None:
+            return TypeValue(as_t)
         if builtin_name(obj) is not None or isinstance(obj, (Func, pytypes.ModuleType)):
             return PyObject(obj)
         if isinstance(obj, tuple):
@@ -260,7 +260,7 @@ class ExprLowering:
         op = Op.LAND if isinstance(node.op, ast.And) else Op.LOR
         acc = ops.to_bool(self.expr(node.values[0]))
         for rhs_node in node.values[1:]:
-            rhs, pending = self.capture(lambda n=rhs_node: ops.to_bool(self.expr(n)))
+            rhs, pending = self.capture(lambda n=rhs_node: ops.to_bool(self.expr(n)))  # type: ignore[misc]
             acc = self.short_circuit(op, acc, rhs, pending, rhs_node)
         return acc
 
@@ -301,7 +301,8 @@ class ExprLowering:
                 right = rhs_fn()
                 result = ops.compare(op, left, right)
             else:
-                (right, cmp), pending = self.capture(lambda f=rhs_fn, op=op, lhs=left: _cmp_with(f, op, lhs))
+                (right, cmp), pending = self.capture(
+                    lambda f=rhs_fn, op=op, lhs=left: _cmp_with(f, op, lhs))  # type: ignore[misc]
                 result = self.short_circuit(Op.LAND, result, cmp, pending, node)
             left = right
         assert result is not None

@@ -13,7 +13,7 @@ from .. import types as T
 from ..ir import nodes as ir
 from ..ir.nodes import Op
 from ..types import ScalarType
-from .values import TExpr, VType, common, const, const_value, kind_of, weak_type
+from .values import TExpr, VType, common, const_value, kind_of, py_value, weak_type
 
 _INT64 = T.int64
 
@@ -41,7 +41,7 @@ def fold_cast(value: bool | int | float, src: ScalarType, t: ScalarType) -> bool
     if t.is_bool:
         return value != 0 or (isinstance(value, float) and math.isnan(value))
     if t.is_float:
-        return const(value, t).expr.value  # type: ignore[union-attr]
+        return py_value(value, t)
     if isinstance(value, float):
         if math.isnan(value):
             return 0
@@ -156,7 +156,7 @@ def binary(op: Op, a: TExpr, b: TExpr) -> TExpr:
         if folded is not None:
             if r.weak == "i" and not (t.min <= folded <= t.max):
                 return TExpr(ir.Const(folded, T.uint64 if folded > 0 else t), "i") \
-                    if 0 <= folded <= T.uint64.max else _overflow(folded)
+                    if 0 <= folded <= T.uint64.max else _overflow(int(folded))
             return TExpr(ir.Const(folded, t), r.weak)
     return TExpr(ir.Binary(op, ca.expr, cb.expr, t), r.weak)
 

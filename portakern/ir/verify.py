@@ -5,6 +5,8 @@ A failure is a compiler bug (the front end or a pass produced malformed IR), so 
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 from .. import types as T
 from . import nodes as ir
 from .nodes import Op
@@ -41,9 +43,9 @@ class _Verifier:
                 self.fail(v, "a local variable is listed twice with different types")
             self.locals[v.name] = v.type
 
-    def fail(self, node: object, why: str) -> None:
+    def fail(self, node: object, why: str) -> NoReturn:
         loc = getattr(node, "loc", None)
-        where = f" at {loc}" if loc is not None and getattr(loc, "line", 0) else ""
+        where = f" at {loc}" if isinstance(loc, ir.Loc) and loc.line else ""
         raise VerifyError(f"kernel '{self.kernel.name}': {why}{where}: {_short(node)}")
 
     # ------------------------------------------------------------------------------ statements
@@ -69,13 +71,13 @@ class _Verifier:
         elif isinstance(s, ir.Evaluate):
             self.expr(s.value)
         elif isinstance(s, ir.DeclArray):
-            t = s.array.type
-            if t.space not in (T.ArraySpace.LOCAL, T.ArraySpace.PRIVATE) or t.shape is None \
-                    or len(t.shape) != t.ndim or any(not isinstance(d, int) or d <= 0 for d in t.shape):
+            at = s.array.type
+            if at.space not in (T.ArraySpace.LOCAL, T.ArraySpace.PRIVATE) or at.shape is None \
+                    or len(at.shape) != at.ndim or any(not isinstance(d, int) or d <= 0 for d in at.shape):
                 self.fail(s, "a declared array must be local or private with a positive compile-time shape")
-            if s.array.name in self.arrays and self.arrays[s.array.name] != t:
+            if s.array.name in self.arrays and self.arrays[s.array.name] != at:
                 self.fail(s, f"array '{s.array.name}' is declared twice with different types")
-            self.arrays[s.array.name] = t
+            self.arrays[s.array.name] = at
         elif isinstance(s, ir.If):
             self.cond(s.cond, s)
             self.body(s.then, loops)

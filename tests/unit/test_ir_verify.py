@@ -12,25 +12,25 @@ F32 = T.float32
 I64 = T.int64
 X = N.ArrayRef("x", T.ArrayType(F32, 1))
 Y2 = N.ArrayRef("y", T.ArrayType(T.int32, 2))
-I = N.Var("i", I64)
+IV = N.Var("i", I64)
 GID = N.IndexQuery(N.Op.GLOBAL_ID, 0, I64)
 
 
-def kernel(*body: N.Stmt, locals_: tuple[N.Var, ...] = (I,), grid_ndim: int = 1,
+def kernel(*body: N.Stmt, locals_: tuple[N.Var, ...] = (IV,), grid_ndim: int = 1,
            params: tuple[N.Param, ...] | None = None, written: tuple[str, ...] = ()) -> N.Kernel:
     if params is None:
         params = (N.Param("a", F32), N.Param("x", X.type), N.Param("y", Y2.type))
     return N.Kernel("k", params, tuple(body), locals_, written, False, False, grid_ndim)
 
 
-def load_x(idx: N.Expr = I) -> N.Load:
+def load_x(idx: N.Expr = IV) -> N.Load:
     return N.Load(X, (idx,), F32)
 
 
 GOOD = kernel(
-    N.Assign(I, GID),
-    N.If(N.Binary(N.Op.LT, I, N.Shape(X, 0, I64), T.bool_),
-         (N.Store(X, (I,), N.Binary(N.Op.MUL, N.Var("a", F32), load_x(), F32)),)),
+    N.Assign(IV, GID),
+    N.If(N.Binary(N.Op.LT, IV, N.Shape(X, 0, I64), T.bool_),
+         (N.Store(X, (IV,), N.Binary(N.Op.MUL, N.Var("a", F32), load_x(), F32)),)),
     written=("x",),
 )
 
@@ -40,36 +40,36 @@ def test_well_typed_kernel_passes():
 
 
 BAD = {
-    "binary operand types differ": kernel(N.Assign(I, GID), N.Store(X, (I,), N.Binary(
+    "binary operand types differ": kernel(N.Assign(IV, GID), N.Store(X, (IV,), N.Binary(
         N.Op.ADD, load_x(), N.Const(1.0, T.float64), F32))),
-    "comparison not bool": kernel(N.Assign(I, GID), N.If(N.Binary(N.Op.LT, I, I, I64), ())),
-    "store value type differs from dtype": kernel(N.Assign(I, GID), N.Store(X, (I,), N.Const(1.0, T.float64))),
-    "index count differs from ndim": kernel(N.Assign(I, GID), N.Store(X, (I, I), N.Const(1.0, F32))),
+    "comparison not bool": kernel(N.Assign(IV, GID), N.If(N.Binary(N.Op.LT, IV, IV, I64), ())),
+    "store value type differs from dtype": kernel(N.Assign(IV, GID), N.Store(X, (IV,), N.Const(1.0, T.float64))),
+    "index count differs from ndim": kernel(N.Assign(IV, GID), N.Store(X, (IV, IV), N.Const(1.0, F32))),
     "index not int64": kernel(N.Store(X, (N.Const(0, T.int32),), N.Const(1.0, F32)), locals_=()),
-    "index query dim at grid_ndim": kernel(N.Assign(I, N.IndexQuery(N.Op.GLOBAL_ID, 1, I64))),
+    "index query dim at grid_ndim": kernel(N.Assign(IV, N.IndexQuery(N.Op.GLOBAL_ID, 1, I64))),
     "break outside loop": kernel(N.Break()),
-    "call arity": kernel(N.Assign(I, GID), N.Store(X, (I,), N.Call(N.Op.ATAN2, (load_x(),), F32))),
-    "var not in locals": kernel(N.Store(X, (I,), N.Const(1.0, F32)), locals_=()),
-    "assign type mismatch": kernel(N.Assign(I, N.Const(1.0, F32))),
-    "division of ints": kernel(N.Assign(I, N.Binary(N.Op.DIV, GID, GID, I64))),
-    "float math on int": kernel(N.Assign(I, N.Call(N.Op.SQRT, (GID,), I64))),
-    "condition not bool": kernel(N.Assign(I, GID), N.While(I, ())),
-    "logical on ints": kernel(N.Assign(I, GID), N.If(N.Binary(N.Op.LAND, I, I, T.bool_), ())),
-    "const out of range": kernel(N.Assign(I, N.Const(2**70, I64))),
-    "undeclared local array": kernel(N.Assign(I, GID), N.Store(
-        N.ArrayRef("t", T.ArrayType(F32, 1, "local", True, (4,))), (I,), N.Const(1.0, F32))),
+    "call arity": kernel(N.Assign(IV, GID), N.Store(X, (IV,), N.Call(N.Op.ATAN2, (load_x(),), F32))),
+    "var not in locals": kernel(N.Store(X, (IV,), N.Const(1.0, F32)), locals_=()),
+    "assign type mismatch": kernel(N.Assign(IV, N.Const(1.0, F32))),
+    "division of ints": kernel(N.Assign(IV, N.Binary(N.Op.DIV, GID, GID, I64))),
+    "float math on int": kernel(N.Assign(IV, N.Call(N.Op.SQRT, (GID,), I64))),
+    "condition not bool": kernel(N.Assign(IV, GID), N.While(IV, ())),
+    "logical on ints": kernel(N.Assign(IV, GID), N.If(N.Binary(N.Op.LAND, IV, IV, T.bool_), ())),
+    "const out of range": kernel(N.Assign(IV, N.Const(2**70, I64))),
+    "undeclared local array": kernel(N.Assign(IV, GID), N.Store(
+        N.ArrayRef("t", T.ArrayType(F32, 1, "local", True, (4,))), (IV,), N.Const(1.0, F32))),
     "atomic on private array": kernel(
         N.DeclArray(N.ArrayRef("p", T.ArrayType(F32, 1, "private", True, (4,)))),
         N.Evaluate(N.Atomic(N.Op.ATOMIC_ADD, N.ArrayRef("p", T.ArrayType(F32, 1, "private", True, (4,))),
                             (N.Const(0, I64),), N.Const(1.0, F32), F32)), locals_=()),
-    "select arm type": kernel(N.Assign(I, N.Select(N.Const(True, T.bool_), GID, N.Const(1, T.int32), I64))),
-    "written not an array param": kernel(N.Assign(I, GID), written=("a",)),
-    "bitwise on floats": kernel(N.Assign(I, GID), N.Store(X, (I,), N.Binary(N.Op.AND, load_x(), load_x(), F32))),
+    "select arm type": kernel(N.Assign(IV, N.Select(N.Const(True, T.bool_), GID, N.Const(1, T.int32), I64))),
+    "written not an array param": kernel(N.Assign(IV, GID), written=("a",)),
+    "bitwise on floats": kernel(N.Assign(IV, GID), N.Store(X, (IV,), N.Binary(N.Op.AND, load_x(), load_x(), F32))),
     "for var not int64": kernel(N.For(N.Var("j", T.int32), N.Const(0, I64), N.Const(1, I64), N.Const(1, I64), ()),
                                 locals_=(N.Var("j", T.int32),)),
     "shape of local array": kernel(
         N.DeclArray(N.ArrayRef("t", T.ArrayType(F32, 1, "local", True, (4,)))),
-        N.Assign(I, N.Shape(N.ArrayRef("t", T.ArrayType(F32, 1, "local", True, (4,))), 0, I64))),
+        N.Assign(IV, N.Shape(N.ArrayRef("t", T.ArrayType(F32, 1, "local", True, (4,))), 0, I64))),
 }
 
 

@@ -6,6 +6,7 @@ backend never stops the run, and the table says what broke.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import time
@@ -309,12 +310,15 @@ def run(opts: Options, progress: Progress | None = None,
     progress = progress or Progress(0, enabled=False)
     runner = Runner(opts, progress)
     cases = runner.cases()
+    for spec in opts.sizes:
+        if spec not in runner.cases_mod.SIZE_NAMES and not (spec.isdigit() and int(spec) > 0):
+            raise ValueError(f"unknown size {spec!r}; use {', '.join(runner.cases_mod.SIZE_NAMES)} or a positive integer")
     backends, skipped = available_backends(opts.backends)
     steps = len(backends) * (len(cases) * len(opts.sizes) + 1 + (2 if opts.compile_times else 0)) + (1 if opts.probe else 0)
     progress.reset(steps)
     report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
                               "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],
-                                          "backends": backends, "plan": vars(runner.plan) if hasattr(runner.plan, "__dict__") else str(runner.plan)}}
+                                          "backends": backends, "plan": dataclasses.asdict(runner.plan)}}
     bandwidth = None
     if opts.probe:
         progress.step("measuring memory bandwidth (triad over 3 x 512 MiB)")

@@ -72,6 +72,11 @@ def test_unknown_kernel_is_an_error_naming_the_known_ones() -> None:
         runner.run(_tiny_opts(kernels=["sxapy"]))
 
 
+def test_unknown_size_is_an_error_naming_the_size_names() -> None:
+    with pytest.raises(ValueError, match="unknown size 'huge'; use tiny, small, medium, large"):
+        runner.run(_tiny_opts(sizes=["huge"]))
+
+
 def test_explicit_sizes_round_up_to_the_tile_of_tiled_kernels() -> None:
     cases = suite.submodule("cases")
     assert runner.resolve_size(cases.BY_NAME["matmul"], "100") == 112

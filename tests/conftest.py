@@ -25,7 +25,7 @@ for _path in (ROOT / "backends", ROOT):          # a source checkout works witho
         sys.path.insert(0, str(_path))
 
 os.environ["PORTAKERN_VERIFY"] = "1"
-os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
+os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")   # scripts/gpu_check.sh sets 0 on a real GPU
 os.environ.pop("PORTAKERN_BACKEND", None)
 _CACHE_DIR = tempfile.mkdtemp(prefix="portakern-test-cache-")
 os.environ["PORTAKERN_CACHE_DIR"] = _CACHE_DIR

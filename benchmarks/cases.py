@@ -169,7 +169,7 @@ def _jacobi_ref(u: np.ndarray) -> np.ndarray:
 
 
 HISTOGRAM = Case(
-    "histogram", "memory", {"tiny": 1000, "small": 1 << 22, "medium": 1 << 24, "large": 1 << 26},
+    "histogram", "memory", {"tiny": 1000, "small": 1 << 20, "medium": 1 << 24, "large": 1 << 26},
     ("x", "hist"), ("hist",),
     lambda n, rng: {"x": _f32(rng, n, lo=0.0, hi=1.0), "hist": np.zeros(NBINS, np.int32)},
     lambda n: {"NB": NBINS}, lambda n: ((n,), None),

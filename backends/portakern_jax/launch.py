@@ -13,7 +13,8 @@ the vector comes from a ``jax.pure_callback`` instead (a constant would be folde
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -22,7 +23,7 @@ import numpy as np
 from portakern.errors import CompileError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
-from portakern.runtime.backend import LaunchGrid, Launcher
+from portakern.runtime.backend import Launcher, LaunchGrid
 
 from .ops import JaxOps
 

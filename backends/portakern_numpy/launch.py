@@ -12,14 +12,15 @@ place with no copy, since that write checks its bounds before touching memory.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from portakern.codegen.vectorize import written_sites_safe
 from portakern.errors import CompileError
 from portakern.ir.nodes import ArrayType, Kernel
-from portakern.runtime.backend import LaunchGrid, Launcher
+from portakern.runtime.backend import Launcher, LaunchGrid
 
 from .ops import NumpyOps
 

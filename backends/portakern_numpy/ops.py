@@ -9,8 +9,9 @@ fast paths.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -191,12 +192,12 @@ class NumpyOps(LaneOps):
                 if lv is False:
                     break
             return st
-        k = np.array(np.broadcast_to(start, (self.N,)), dtype=np.int64)
-        lv = self.mand(m, _in_range(k, stop, step))
+        kv = np.array(np.broadcast_to(start, (self.N,)), dtype=np.int64)
+        lv = self.mand(m, _in_range(kv, stop, step))
         while lv is not False:
-            lv, st = body(k, lv, st)
-            k = k + step
-            lv = self.mand(lv, _in_range(k, stop, step))
+            lv, st = body(kv, lv, st)
+            kv = kv + step
+            lv = self.mand(lv, _in_range(kv, stop, step))
         return st
 
     def while_loop(self, lv: Any, body: Callable, st: tuple) -> tuple:

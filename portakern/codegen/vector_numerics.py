@@ -6,7 +6,8 @@ contract says. The backends' lane-operation objects call these; nothing here imp
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 

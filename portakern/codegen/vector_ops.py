@@ -167,6 +167,11 @@ class LaneOps:
             return np.bool_(not a)
         return self.xp.logical_not(a)
 
+    def mand(self, m: Any, c: Any) -> Any:
+        """``m & c`` as a mask: ``False`` when no lane can be active, ``True`` when all are (as far
+        as the backend can tell without synchronising)."""
+        raise NotImplementedError
+
     def mandnot(self, m: Any, c: Any) -> Any:
         return self.mand(m, self.lnot(c))
 

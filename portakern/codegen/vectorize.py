@@ -31,7 +31,7 @@ import re
 from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites, children, walk, walk_body
-from ..types import ArraySpace
+from ..types import ArraySpace, ScalarType
 from .pysource import PySource
 
 __all__ = ["render", "written_sites_safe"]
@@ -46,6 +46,14 @@ _TYPED_MATH = {ir.Op.MIN, ir.Op.MAX, ir.Op.ABS, ir.Op.FMA, ir.Op.ERF, ir.Op.ERFC
 
 def _ident(name: str) -> str:
     return re.sub(r"\W", "_", name)
+
+
+def _stype(e: ir.Expr) -> ScalarType:
+    """The scalar type of a value expression (array references never reach arithmetic)."""
+    t = e.type
+    if not isinstance(t, ScalarType):
+        raise CompileError(f"an array is used as a value ({e})")
+    return t
 
 
 def _has(node: object, kinds: tuple[type, ...]) -> bool:
@@ -386,21 +394,21 @@ class _Renderer:
             if e.op in (ir.Op.LAND, ir.Op.LOR):
                 return self.logic(e, m)
             a, b = sub(e.lhs), sub(e.rhs)
-            t = e.lhs.type
+            ty = _stype(e.lhs)
             if e.op in _CMP:
                 return f"ops.{_CMP[e.op]}({a}, {b})"
-            if e.op is ir.Op.MUL and t.is_float:
+            if e.op is ir.Op.MUL and ty.is_float:
                 return f"ops.fmul({a}, {b})"   # jax keeps products unfused (no FMA contraction)
-            if e.op in _PY_OPS and not (t.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
+            if e.op in _PY_OPS and not (ty.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:
                 return f"({a} / {b})"
             name = {ir.Op.FLOORDIV: "floordiv", ir.Op.MOD: "mod", ir.Op.POW: "ipow", ir.Op.SHL: "shl",
                     ir.Op.SHR: "shr", ir.Op.ADD: "add", ir.Op.SUB: "sub", ir.Op.MUL: "mul"}[e.op]
-            return f"ops.{name}({a}, {b}, {t.name!r})"
+            return f"ops.{name}({a}, {b}, {ty.name!r})"
         if isinstance(e, ir.Unary):
             a = sub(e.operand)
-            if e.op is ir.Op.NOT or (e.op is ir.Op.INVERT and e.operand.type.is_bool):
+            if e.op is ir.Op.NOT or (e.op is ir.Op.INVERT and _stype(e.operand).is_bool):
                 return f"ops.lnot({a})"
             if e.op is ir.Op.INVERT:
                 return f"(~{a})"
@@ -408,10 +416,10 @@ class _Renderer:
         if isinstance(e, ir.Call):
             args = [sub(x) for x in e.args]
             if e.op in _TYPED_MATH:
-                args.append(repr(e.args[0].type.name))
+                args.append(repr(_stype(e.args[0]).name))
             return f"ops.{e.op.value}({', '.join(args)})"
         if isinstance(e, ir.Cast):
-            return f"ops.cast({sub(e.value)}, {e.value.type.name!r}, {e.type.name!r})"
+            return f"ops.cast({sub(e.value)}, {_stype(e.value).name!r}, {e.type.name!r})"
         if isinstance(e, ir.Select):
             return self.select(e, m)
         raise CompileError(f"the vectorising backends do not support {type(e).__name__}")

@@ -34,7 +34,7 @@ def square_sum_rows(x, out):
 def count_loop(n, out):
     i = pk.global_id(0)
     acc = 0
-    for k in range(n):
+    for _k in range(n):
         acc += 1
     out[i] = acc
 
@@ -117,7 +117,7 @@ def test_trace_size_does_not_grow_with_ndrange_or_trip_count():
 
     backend = __import__("portakern_jax").JaxBackend()
     src = count_loop.source("jax", np.int64(3), np.zeros(4, dtype=np.int64))
-    from portakern_jax.launch import JaxLauncher, constant
+    from portakern_jax.launch import constant
 
     ns: dict = {}
     exec(compile(src, "<t>", "exec"), ns)

@@ -270,7 +270,7 @@ def math_call(op: Op, args: list[TExpr]) -> TExpr:
         if a.type.is_bool:
             return a
         if a.is_const and a.weak:
-            return TExpr(ir.Const(abs(const_value(a)), a.type), a.weak)
+            return python_const(abs(const_value(a)))
         return TExpr(ir.Call(Op.ABS, (a.expr,), a.type), a.weak)
     if op in ir.CLASSIFY:
         a = args[0]

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError
+from ..lang import BUILTINS, Func
 from ..ir.nodes import Loc
 
 __all__ = ["ParamSpec", "FunctionSource", "analyze", "FRONTEND_VERSION"]
@@ -145,10 +146,10 @@ class FunctionSource:
             name = chain[0]
             if name in code.co_freevars and self.fn.__closure__ is not None:
                 ns: Any = self.fn.__closure__[code.co_freevars.index(name)]
-            elif name in self.fn.__globals__:
-                ns = self.fn.__globals__
+            elif name in self.fn.__globals__ or not self.lookup(name)[0]:
+                ns = self.fn.__globals__   # (an unbound name may be defined later: watch it too)
             else:
-                continue  # a builtin or an unbound name: nothing that can change
+                continue  # a builtin: nothing that can change
             attr = chain[1] if len(chain) > 1 else None
             if attr is not None:
                 root = _slot_value(ns, name)
@@ -165,11 +166,17 @@ class FunctionSource:
         run on every launch). Numbers by value and type, helpers by source hash and their own
         frozen values, others by identity."""
         out = []
-        active = _active | {id(self)}
+        active = None
         for ns, name, attr in self._frozen_slots:
-            v = _slot_value(ns, name)
+            v = ns.get(name, _UNBOUND) if type(ns) is dict else _slot_value(ns, name)
             if attr is not None:
                 v = getattr(v, attr, _UNBOUND)
+            t = type(v)
+            if t is int or t is bool:          # the common case first: no call
+                out.append((t.__name__, v))
+                continue
+            if active is None:
+                active = _active | {id(self)}
             out.append(_freeze(v, active))
         return tuple(out)
 
@@ -183,8 +190,6 @@ class FunctionSource:
 
     def _funcs_called(self, seen: set[int]) -> list[FunctionSource]:
         """The analysed ``@pk.func`` helpers this function names, transitively (each once)."""
-        from ..lang import Func
-
         out: list[FunctionSource] = []
         for chain in self._free_refs:
             found, v = self.lookup(chain[0])
@@ -203,8 +208,6 @@ class FunctionSource:
     @cached_property
     def index_dims(self) -> int:
         """1 + the highest literal dimension the body passes to an index query (at least 1)."""
-        from ..lang import BUILTINS
-
         queries = {BUILTINS[n] for n in ("global_id", "local_id", "group_id", "global_size", "local_size",
                                           "num_groups")}
         best = 0
@@ -238,8 +241,6 @@ def _is_library_module(mod: pytypes.ModuleType) -> bool:
 
 
 def _freeze(v: Any, active: frozenset[int] = frozenset()) -> Any:
-    from ..lang import Func
-
     t = type(v)
     if t is int or t is bool:
         return (t.__name__, v)

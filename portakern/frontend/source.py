@@ -20,8 +20,8 @@ import numpy as np
 
 from .. import types as T
 from ..errors import CompileError
-from ..lang import BUILTINS, Func
 from ..ir.nodes import Loc
+from ..lang import BUILTINS, Func
 
 __all__ = ["ParamSpec", "FunctionSource", "analyze", "FRONTEND_VERSION"]
 

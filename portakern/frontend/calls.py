@@ -125,7 +125,7 @@ class CallLowering(StmtLowering):
         space = T.ArraySpace.LOCAL if name == "local_array" else T.ArraySpace.PRIVATE
         hint = self.array_name_hint
         self.array_name_hint = None
-        if hint is not None and hint not in self.scope.bindings:
+        if hint is not None:
             arr_name = self.scope.var_name(hint)
         else:
             arr_name = f"__pk_a{self.state.fresh('a')}"

@@ -593,3 +593,123 @@ def test_printer_shows_typed_statements():
     assert "out[i] = ((a * x[i]) + y[i]) : float32" in text
     assert "i = global_id(0) : int64" in text
     assert text.splitlines()[0].startswith("kernel saxpy(")
+
+
+# ------------------------------------------------------------------------------------------ more constructs
+def test_closure_values_are_frozen_and_followed():
+    def factory(scale):
+        def k(x):
+            x[0] = x[0] * scale
+        return k
+
+    fn = factory(3)
+    src = analyze(fn)
+    assert src.frozen_values() == (("int", 3),)
+    k = lower(fn, x=arr(T.float32))
+    assert ir.format_expr(nodes(k, N.Store)[0].value) == "(x[0] * 3.0f)"
+
+
+def test_short_circuit_rhs_needing_statements_runs_them_only_when_needed():
+    fn = make("""
+        @pk.func
+        def positive(v):
+            return v > 0
+        def k(x, n):
+            i = pk.global_id(0)
+            if i < n and positive(x[i]):
+                x[i] = 0
+    """)
+    k = lower(fn, x=arr(), n=T.int64)
+    loads = nodes(k, N.Load)
+    (guard,) = [s for s in k.body if isinstance(s, N.If) and any(isinstance(t, N.Assign) for t in s.then)]
+    # the helper's load of x[i] sits inside the guard on the left operand, not before it
+    assert all(any(ld is n for n in walk_body(guard.then)) for ld in loads)
+
+
+def test_while_condition_with_helper_call_is_evaluated_every_iteration():
+    fn = make("""
+        @pk.func
+        def small(v):
+            return v < 10
+        def k(x):
+            n = 0
+            while small(n):
+                n += 1
+            x[0] = n
+    """)
+    k = lower(fn, x=arr(T.int32))
+    (loop,) = nodes(k, N.While)
+    assert loop.cond == N.Const(True, T.bool_)
+    assert any(isinstance(s, N.If) and s.then == (N.Break(s.then[0].loc),) for s in loop.body)
+
+
+def test_helpers_call_helpers_with_keyword_and_default_arguments():
+    fn = make("""
+        @pk.func
+        def scale(v, by=2):
+            return v * by
+        @pk.func
+        def twice_scaled(v):
+            return scale(v) + scale(v, by=3)
+        def k(x):
+            x[0] = twice_scaled(x[0])
+    """)
+    k = lower(fn, x=arr(T.int32))
+    assert local_type(k, [v.name for v in k.locals if v.name.endswith("_ret")][0]) == T.int32
+
+
+def test_annotated_assignment_casts_and_dtype_attribute_sizes_arrays():
+    fn = make("""
+        def k(x):
+            acc: pk.float64 = 0
+            t = pk.private_array(3, x.dtype)
+            t[0] = x[0]
+            acc += t[0]
+            x[0] = acc
+    """)
+    k = lower(fn, x=arr(T.float32))
+    assert local_type(k, "acc") == T.float64
+    assert nodes(k, N.DeclArray)[0].array.type.dtype == T.float32
+
+
+def test_constexpr_dtype_and_unsigned_mask_literal():
+    fn = make("""
+        def k(x, D: pk.constexpr):
+            t = pk.private_array(2, D)
+            t[0] = x[0] & 0xFFFFFFFFFFFFFFFF
+            x[0] = t[0]
+    """)
+    k = lower(fn, constexprs={"D": np.uint64}, x=arr(T.uint64))
+    assert nodes(k, N.DeclArray)[0].array.type.dtype == T.uint64
+    band = nodes(k, N.Binary)[0]
+    assert band.type == T.uint64 and band.rhs == N.Const(2**64 - 1, T.uint64)
+
+
+def test_shape_is_weak_like_a_python_int():
+    fn = make("""
+        def k(x):
+            x[0] = x[1] * x.shape[0]
+    """)
+    val = nodes(lower(fn, x=arr(T.float32)), N.Store)[0].value
+    assert val.type == T.float32 and isinstance(val.rhs, N.Cast)
+
+
+def test_local_array_declared_twice_is_an_error():
+    fn = make("""
+        def k(x):
+            t = pk.local_array(4, pk.float32)
+            t = pk.local_array(4, pk.float32)
+    """)
+    with pytest.raises(pk.CompileError, match="declared twice"):
+        lower(fn, x=arr())
+
+
+def test_local_array_declared_in_a_loop_is_one_declaration():
+    fn = make("""
+        def k(x):
+            for j in range(3):
+                p = pk.private_array(2, pk.int32)
+                p[0] = j
+                x[j] = p[0]
+    """)
+    assert len(nodes(lower(fn, x=arr(T.int32)), N.DeclArray)) == 1

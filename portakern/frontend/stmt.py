@@ -322,12 +322,10 @@ class StmtLowering(ExprLowering):
         v = node.value
         if isinstance(v, ast.Constant) and isinstance(v.value, str):
             return  # a docstring or a comment-like string: no effect
-        if isinstance(v, ast.Call):
-            result = self.call(v, want_value=False)
-            if isinstance(result, TExpr) and any(isinstance(n, ir.Atomic) for n in _walk_expr(result.expr)):
-                self.out.append(ir.Evaluate(result.expr, self.scope.loc(node)))
-            return
-        self.value(v)   # checked for errors, then dropped: it has no effect
+        result = self.call(v, want_value=False) if isinstance(v, ast.Call) else self.value(v)
+        if isinstance(result, TExpr) and any(isinstance(n, ir.Atomic) for n in _walk_expr(result.expr)):
+            self.out.append(ir.Evaluate(result.expr, self.scope.loc(node)))
+        # anything else has no effect (it was lowered to check it): dropped
 
 
 def _is_param(bound: Any) -> bool:

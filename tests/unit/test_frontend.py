@@ -713,3 +713,12 @@ def test_local_array_declared_in_a_loop_is_one_declaration():
                 x[j] = p[0]
     """)
     assert len(nodes(lower(fn, x=arr(T.int32)), N.DeclArray)) == 1
+
+
+def test_atomic_inside_a_discarded_expression_is_still_evaluated():
+    fn = make("""
+        def k(h):
+            pk.atomic_add(h, 0, 1) + 1
+    """)
+    (ev,) = nodes(lower(fn, h=arr(T.int32)), N.Evaluate)
+    assert any(isinstance(n, N.Atomic) for n in ir.walk(ev.value))

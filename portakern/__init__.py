@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from .errors import BackendUnavailable, CompileError, KernelIndexError, LaunchError, PortakernError
 from .types import (
-    Array, ArrayAnnotation, bool_, constexpr, float32, float64, int8, int16, int32, int64, uint8, uint16,
-    uint32, uint64,
+    Array,
+    ArrayAnnotation,
+    bool_,
+    constexpr,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
 )
 
 __version__ = "0.1.0"
 
-try:  # the kernel language (front end's lang.py); absent only while the checkout is being built
-    from . import lang as _lang
-    from .lang import *  # noqa: F401,F403
-except ImportError:  # pragma: no cover
-    _lang = None
-
+from . import lang as _lang  # noqa: E402 - after __version__, which the cache module reads
+from .lang import *  # noqa: E402,F401,F403 - the kernel language: global_id, barrier, atomics, math, func...
 from .runtime.kernel import Kernel, kernel, use  # noqa: E402
 from .runtime.registry import available_backends, backend_info, get_backend, register_backend  # noqa: E402
 
@@ -28,4 +36,4 @@ __all__ = [
     "register_backend", "PortakernError", "CompileError", "LaunchError", "BackendUnavailable",
     "KernelIndexError", "Array", "ArrayAnnotation", "constexpr", "bool_", "int8", "int16", "int32", "int64",
     "uint8", "uint16", "uint32", "uint64", "float32", "float64",
-] + (list(getattr(_lang, "__all__", ())) if _lang is not None else [])
+] + list(_lang.__all__)

@@ -40,7 +40,9 @@ def add_parser(subparsers: Any) -> None:
 
 def split_signature(text: str) -> list[str]:
     """Split at top-level commas: ``"float32[:, :], int64"`` -> ``["float32[:, :]", "int64"]``."""
-    items, depth, cur = [], 0, []
+    items: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         depth += ch == "["
         depth -= ch == "]"

@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import LaunchError, PortakernError
 from . import args as A
 from . import cache, config, registry
+from .backend import Backend
 
 __all__ = ["MISS", "Plan", "record", "current_backend"]
 
@@ -43,7 +44,8 @@ class Plan:
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
         self.kernel, self.c, self.guards, self.kinds, self.grid = kernel, c, guards, kinds, grid
         self.src, self.frozen, self.how, self.ctx, self.env = src, frozen, how, ctx, env
-        self.backend, self.device = c.backend, c.device
+        self.backend: Backend = c.backend
+        self.device = c.device
         self.written = frozenset(c.written)
 
     def run(self, args: Sequence[Any], results: Any) -> Any:
@@ -58,7 +60,7 @@ class Plan:
         backend = self.backend
         if registry._instances.get(backend.name) is not backend or self.src.frozen_values() != self.frozen:
             return MISS
-        natives = []
+        natives: list[Any] = []
         device = self.device
         for g, a in zip(guards, args):
             kind = g[0]
@@ -93,7 +95,7 @@ class Plan:
             raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kernel.__name__}': "
                               f"{type(exc).__name__}: {exc}") from exc
         b = A.Bound()
-        b.kinds, b.values, b.originals = self.kinds, args, args
+        b.kinds, b.values, b.originals = self.kinds, list(args), args
         return results(self.c, b, out, {})
 
 

@@ -25,6 +25,7 @@ class Kernel:
         if not callable(fn) or not hasattr(fn, "__code__"):
             raise CompileError(f"@pk.kernel decorates a Python function (def ...), got {fn!r}")
         self.fn = fn
+        self.__name__: str = fn.__name__
         self.debug = bool(debug)
         self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (("debug", self.debug),)
         self._src: Any = None

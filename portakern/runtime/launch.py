@@ -269,9 +269,9 @@ class _framework_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, tp: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, tp: Any, exc: Any, tb: Any) -> None:
         if exc is None or isinstance(exc, (PortakernError, MemoryError)) or not isinstance(exc, Exception):
-            return False
+            return
         raise CompileError(f"backend '{self.backend.name}' failed to {self.step} kernel "
                            f"'{self.kernel.__name__}': {type(exc).__name__}: {exc}") from exc
 

@@ -4,7 +4,8 @@ The only module of the backend that imports CuPy (the package imports it lazily)
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from portakern.codegen.cfamily import ERR_WORDS, launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
 from portakern.ir.visit import access_sites, index_error
-from portakern.runtime.backend import Capabilities, Device, LaunchGrid, Launcher
+from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid
 
 from .render import NVRTC_OPTIONS
 

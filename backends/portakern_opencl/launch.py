@@ -5,7 +5,8 @@ The only module of the backend that imports pyopencl (the package imports it laz
 from __future__ import annotations
 
 import struct
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyopencl as cl
@@ -15,7 +16,7 @@ from portakern.codegen.cfamily import ERR_WORDS, launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
 from portakern.ir.visit import access_sites, index_error
-from portakern.runtime.backend import Capabilities, Device, LaunchGrid, Launcher
+from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid
 
 _MAGIC = b"PKCL1\n"
 _FP_DENORM = 1                                      # CL_FP_DENORM
@@ -116,7 +117,8 @@ def capabilities(device: Device) -> Capabilities:
         max_workgroup_size=int(d.max_work_group_size),
         needs_gpu=False,
         extra=(("device", d.name), ("platform", d.platform.name), ("opencl", d.version),
-               ("device_type", cl.device_type.to_string(d.type))),
+               ("device_type", "GPU" if d.type & cl.device_type.GPU else
+                "CPU" if d.type & cl.device_type.CPU else str(d.type))),
     )
 
 
@@ -176,9 +178,10 @@ class OpenCLLauncher(Launcher):
         self.queue = handle.queue
         self.max_wg = int(handle.device.max_work_group_size)
         self.grids: dict[LaunchGrid, tuple[Any, Any, tuple[int, ...]] | None] = {}
-        self.err = self.err_host = None
+        self.err: Any = None
+        self.err_host = np.zeros(ERR_WORDS, np.int64)
+        self.zero = np.zeros(1, np.int64)
         if kernel.debug:
-            self.err_host = np.zeros(ERR_WORDS, np.int64)
             self.err = cl.Buffer(handle.context, cl.mem_flags.READ_WRITE, self.err_host.nbytes)
             self.sites = {s.number: s for s in access_sites(kernel).values()}
         self.run = self._make_runner()
@@ -190,6 +193,7 @@ class OpenCLLauncher(Launcher):
         flat: list[str] = []
         p = 0
         pack = None
+        detail: Any
         for kind, detail in layout:
             if kind == "array":
                 dtypes.append(None)
@@ -201,7 +205,7 @@ class OpenCLLauncher(Launcher):
                 p += 1
             elif kind == "dims":       # every extent in one by-value struct of int64
                 fields = [f"a{d[1][0]}.shape[{d[1][1]}]" if d[0] == "shape" else f"n[{d[1]}]"
-                          for d in detail]  # type: ignore[union-attr]
+                          for d in detail]
                 pack = struct.Struct(f"<{len(fields)}q").pack
                 dtypes.append(None)
                 flat.append(f"_pack({', '.join(fields)})")
@@ -239,21 +243,22 @@ class OpenCLLauncher(Launcher):
             return {prm.name: a for prm, a in zip(self.kernel.params, args) if prm.name in self.kernel.written}
         if self.err is None:
             return self.run(g[0], g[1], g[2], args)
-        cl.enqueue_fill_buffer(self.queue, self.err, np.int64(0), 0, self.err_host.nbytes)  # type: ignore[union-attr]
+        cl.enqueue_fill_buffer(self.queue, self.err, self.zero, 0, self.err_host.nbytes)
         out = self.run(g[0], g[1], g[2], args)
         cl.enqueue_copy(self.queue, self.err_host, self.err)
-        if self.err_host[0] != 0:              # type: ignore[index]
-            site = self.sites[int(self.err_host[1])]   # type: ignore[index]
+        if self.err_host[0] != 0:
+            site = self.sites[int(self.err_host[1])]
             nd = site.ndim
-            raise index_error(self.kernel, site.number, tuple(self.err_host[2:2 + nd]),  # type: ignore[index]
-                              tuple(self.err_host[2 + nd:2 + 2 * nd]))  # type: ignore[index]
+            raise index_error(self.kernel, site.number, tuple(self.err_host[2:2 + nd]),
+                              tuple(self.err_host[2 + nd:2 + 2 * nd]))
         return out
 
 
-def _sub_buffer(a: cla.Array) -> cl.MemoryObject:
+def _sub_buffer(a: cla.Array) -> Any:
     """A pyopencl array with an offset into its buffer: pass the region it views."""
+    base: Any = a.base_data
     try:
-        return a.base_data.get_sub_region(a.offset, a.nbytes)
+        return base.get_sub_region(a.offset, a.nbytes)
     except cl.Error as exc:
         raise LaunchError(f"a pyopencl array at byte offset {a.offset} cannot be passed to a kernel on this "
                           f"device ({exc}); pass a copy") from exc

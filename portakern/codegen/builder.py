@@ -10,8 +10,8 @@ output follows the structure of the generator and indentation is never assembled
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 
 class SourceBuilder:

@@ -142,16 +142,16 @@ class CFamilyRenderer:
             if t.name == "uint32":
                 return f"{v}u"
             return f"(({T}){v})"
-        v = float(value)
-        if np.isnan(v) or np.isinf(v):
-            e = self.specials[(t.name, "nan" if np.isnan(v) else "inf")]
-            return e if not (np.isinf(v) and v < 0) else f"(-{e})"
+        f = float(value)
+        if np.isnan(f) or np.isinf(f):
+            e = self.specials[(t.name, "nan" if np.isnan(f) else "inf")]
+            return e if not (np.isinf(f) and f < 0) else f"(-{e})"
         if t.name == "float32":
-            text = str(np.float32(v))
+            text = str(np.float32(f))
             text = text if any(c in text for c in ".e") else text + ".0"
             text += "f"
         else:
-            text = repr(v)
+            text = repr(f)
         return f"({text})" if text.startswith("-") else text
 
     def render(self, kernel: ir.Kernel) -> str:
@@ -165,9 +165,6 @@ class CFamilyRenderer:
     def index(self, op: ir.Op, hw: int) -> str:
         """The builtin expression for index query ``op`` in hardware dimension ``hw`` (int64)."""
         return self.index_templates[op].format(h=self.hw_dims[hw], L=self.type_names["int64"])
-
-    def require_int64_atomics(self, op: str, t: ScalarType) -> None:
-        """Hook for dialects that cannot do a 64-bit atomic at all (raise CompileError)."""
 
 
 class _KernelEmitter:
@@ -201,7 +198,7 @@ class _KernelEmitter:
                 self.stmt(s)
         body = b.render()
         self.uses_fp64 = self.uses_fp64 or any(
-            getattr(n, "type", None) is not None and getattr(getattr(n, "type"), "name", "") == "float64"
+            getattr(getattr(n, "type", None), "name", "") == "float64"
             for n in walk_body(k.body)) or any(
             (p.type.dtype if isinstance(p.type, ArrayType) else p.type).name == "float64" for p in k.params)
         out = SourceBuilder()
@@ -452,7 +449,7 @@ class _KernelEmitter:
         return f"({self.expr(e.cond)} ? {self.expr(e.then)} : {self.expr(e.orelse)})"
 
     def x_Cast(self, e: ir.Cast) -> str:
-        src, dst, v = e.value.type, e.type, self.expr(e.value)
+        src, dst, v = _stype(e.value), e.type, self.expr(e.value)
         if src == dst:
             return v
         if dst.is_bool:
@@ -472,7 +469,7 @@ class _KernelEmitter:
         raise CompileError(f"the {self.r.dialect} renderer has no rule for unary {e.op.name}")
 
     def x_Binary(self, e: ir.Binary) -> str:
-        op, t = e.op, e.lhs.type
+        op, t = e.op, _stype(e.lhs)
         a, c = self.expr(e.lhs), self.expr(e.rhs)
         if op in ir.COMPARISONS or op in ir.LOGICAL:
             sym = {ir.Op.LAND: "&&", ir.Op.LOR: "||"}.get(op, op.value)
@@ -501,7 +498,7 @@ class _KernelEmitter:
 
     def x_Call(self, e: ir.Call) -> str:
         op, args = e.op, [self.expr(x) for x in e.args]
-        t = e.args[0].type
+        t = _stype(e.args[0])
         joined = ", ".join(args)
         if op in (ir.Op.MIN, ir.Op.MAX):
             return f"{self.pre.minmax(op == ir.Op.MIN, t)}({joined})"
@@ -516,6 +513,14 @@ class _KernelEmitter:
         if op in ir.FLOAT_MATH:
             return f"{self.r.mathfn(op.value, e.type)}({joined})"
         raise CompileError(f"the {self.r.dialect} renderer has no rule for {op.name}")
+
+
+def _stype(e: ir.Expr) -> ScalarType:
+    """The scalar type of a value expression (only ArrayRef has an array type, and it is no value)."""
+    t = e.type
+    if not isinstance(t, ScalarType):
+        raise CompileError(f"array '{getattr(e, 'name', '?')}' used as a value: index it")
+    return t
 
 
 def _global_memory_shared(kernel: ir.Kernel) -> bool:

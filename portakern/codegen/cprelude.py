@@ -9,7 +9,8 @@ where the target has them, compare-and-swap on the bit pattern elsewhere) and de
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import CompileError
 from ..types import ScalarType
@@ -183,13 +184,14 @@ return ({T})x;"""
             return self._need(name, lambda: self._fn(T, name, f"{T}* p, {T} v", body))
         if t.bits == 64:
             self.pragmas.update(self.t.atomic64_pragmas)
-        native = self.t.native_atomics.get((op, t.name))
+        native: object = self.t.native_atomics.get((op, t.name))
         ptr = f"{self.t.atomic_volatile}{sp}{T}* p"
         guard = None
         if isinstance(native, tuple):      # (macro, template): native only where the macro is defined
             guard, native = native
-        if native is not None and guard is None:
-            body = "return " + native.format(p="p", v="v", T=T) + ";"
+        template = str(native) if native is not None else None
+        if template is not None and guard is None:
+            body = "return " + template.format(p="p", v="v", T=T) + ";"
             return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
         B = self.t.ctype(ScalarType(f"uint{t.bits}", "u", t.bits))
         to_bits, from_bits = self.t.bitcasts(t)
@@ -202,9 +204,8 @@ do {{
     old = {cas.format(val=new)};
 }} while (old != assumed);         /* compares bit patterns: terminates on NaN too */
 return {from_bits.format(x='old')};"""
-        if guard is not None:
-            body = (f"#if defined({guard})\nreturn " + native.format(p="p", v="v", T=T) +  # type: ignore[union-attr]
-                    f";\n#else\n{body}\n#endif")
+        if guard is not None and template is not None:
+            body = f"#if defined({guard})\nreturn {template.format(p='p', v='v', T=T)};\n#else\n{body}\n#endif"
         return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
 
     def _combine(self, op: str, t: ScalarType, a: str, b: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from portakern.ir import nodes as ir
 from portakern.types import SCALAR_TYPES, ArraySpace, ArrayType, ScalarType, bool_, float32, int64
 
-I = int64
+I = int64  # noqa: E741 - the index type, used everywhere below
 ATOMIC_TYPES = ("int32", "uint32", "int64", "uint64", "float32", "float64")
 
 

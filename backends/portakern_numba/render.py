@@ -17,6 +17,9 @@ sizes as runtime ints (one compilation serves every grid) and ``_pk_err`` the de
 """
 from __future__ import annotations
 
+from contextlib import ExitStack, contextmanager
+from typing import Iterator
+
 from portakern.codegen.pyrender import PyRenderer, np_type
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
@@ -53,10 +56,14 @@ class NumbaRenderer(PyRenderer):
         self.private = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.PRIVATE}
         self.local = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.LOCAL}
         self.per_item: set[str] = set()      # scalars kept in per-work-item arrays (live across phases)
+        self.promoted: set[str] = set()      # per-item scalars held in locals during the current phase
+        self.spill: list[str] = []           # promoted scalars the current phase writes back
         self.uniform: set[str] = set()       # loop variables of group-level loops
         self.depth = 0                       # item-level loop nesting inside the current phase
         self.group_loops: list[str] = []     # flag prefixes of the enclosing group-level loops
         self.has_return = _has_return(kernel.body)
+        # scalars that are pure functions of the work-item's ids: recomputed where used, never stored
+        self.remat: dict[str, ir.Expr] = {} if self.flat else _rematerializable(kernel)
         self.padded = not (kernel.uses_barrier or kernel.uses_local)
 
     # ------------------------------------------------------------------ hooks
@@ -70,7 +77,15 @@ class NumbaRenderer(PyRenderer):
                 Op.LOCAL_ID: f"_pk_l{d}", Op.GROUP_ID: f"_pk_r{d}", Op.NUM_GROUPS: f"_pk_ng{d}"}[q.op]
 
     def var(self, name: str) -> str:
-        return f"_pk_s_{name}[_pk_l]" if name in self.per_item else f"v_{name}"
+        if name in self.remat:
+            return f"({self.expr(self.remat[name])})"
+        if name in self.per_item and name not in self.promoted:
+            return f"_pk_s_{name}[_pk_l]"
+        return f"v_{name}"
+
+    def _store_back(self, src: PySource) -> None:
+        for name in self.spill:
+            src.line(f"_pk_s_{name}[_pk_l] = v_{name}")
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
         if arr.name in self.private:
@@ -93,6 +108,10 @@ class NumbaRenderer(PyRenderer):
             return f"atomic_f{kind}(a_{a.array.name}, {tup}, {value})"
         return f"rmw_{kind}(a_{a.array.name}, {tup}, {value})"
 
+    def _s_Assign(self, s: ir.Assign, src: PySource) -> None:
+        if s.target.name not in self.remat:
+            super()._s_Assign(s, src)
+
     def _ret_flag(self) -> str:
         return "_pk_ret" if self.flat else "_pk_dn[_pk_l]"
 
@@ -103,6 +122,7 @@ class NumbaRenderer(PyRenderer):
     def emit_break(self, src: PySource) -> None:
         if self.depth == 0 and self.group_loops:
             src.line(f"{self.group_loops[-1]}_brk = True")
+            self._store_back(src)
             src.line("continue")
         else:
             src.line("break")
@@ -110,6 +130,7 @@ class NumbaRenderer(PyRenderer):
     def emit_continue(self, src: PySource) -> None:
         if self.depth == 0 and self.group_loops:
             src.line(f"{self.group_loops[-1]}_cnt = True")
+            self._store_back(src)
         src.line("continue")
 
     def emit_barrier(self, src: PySource) -> None:  # pragma: no cover - phases remove barriers
@@ -249,9 +270,10 @@ class NumbaRenderer(PyRenderer):
                 if in_loop and not _defined_first(name, run):
                     self.per_item.add(name)
         self.per_item |= group_refs - params
-        self.per_item -= self.uniform
+        self.per_item -= self.uniform | set(self.remat)
 
     def _item_ids(self, src: PySource) -> None:
+        """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""
         rest = "_pk_l"
         for d in range(self.nd - 1, 0, -1):
             src.line(f"_pk_l{d} = {rest} % _pk_w{d}")
@@ -261,9 +283,23 @@ class NumbaRenderer(PyRenderer):
         for d in range(self.nd):
             src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
 
+    @contextmanager
+    def _item_loop(self, src: PySource) -> Iterator[None]:
+        """Loop over the group's work-items: one nested loop per dimension (no division per item),
+        the last dimension innermost; ``_pk_l`` is the linear local id."""
+        with ExitStack() as stack:
+            for d in range(self.nd):
+                stack.enter_context(src.block(f"for _pk_l{d} in range(_pk_w{d})"))
+            lin = "_pk_l0"
+            for d in range(1, self.nd):
+                lin = f"({lin}) * _pk_w{d} + _pk_l{d}"
+            src.line(f"_pk_l = {lin}")
+            for d in range(self.nd):
+                src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
+            yield
+
     def _phase(self, run: list[ir.Stmt], src: PySource) -> None:
-        with src.block("for _pk_l in range(_pk_wgsz)"):
-            self._item_ids(src)
+        with self._item_loop(src):
             if self.padded:
                 out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(self.nd))
                 with src.block(f"if {out}"):
@@ -272,8 +308,18 @@ class NumbaRenderer(PyRenderer):
                 with src.block("if _pk_dn[_pk_l]"):
                     src.line("continue")
             self._declare_scalars(self._locals_of(tuple(run)), src)
+            # per-item scalars live in locals for the phase (registers, not memory, in the hot loop)
+            mentioned = sorted(_var_names(tuple(run)) & self.per_item)
+            assigned = {n.target.name for st in run for n in walk(st) if isinstance(n, ir.Assign)}
+            for name in mentioned:
+                src.line(f"v_{name} = _pk_s_{name}[_pk_l]")
+            self.promoted, self.spill = set(mentioned), [n for n in mentioned if n in assigned]
             self.depth = 0
-            self.stmts(tuple(run), src)
+            try:
+                self.stmts(tuple(run), src)
+                self._store_back(src)
+            finally:
+                self.promoted, self.spill = set(), []
         if self.group_loops:
             flag = self.group_loops[-1]
             with src.block(f"if {flag}_brk"):
@@ -331,6 +377,31 @@ class NumbaRenderer(PyRenderer):
         self._group_body(body, src)
 
 
+_PURE = (ir.Const, ir.IndexQuery, ir.Shape, ir.Binary, ir.Unary, ir.Cast, ir.Select, ir.Call, ir.Var)
+
+
+def _rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:
+    """Variables assigned exactly once, at the top level of the kernel, from an expression of index
+    queries, shapes, constants, scalar parameters and other such variables (no loads): their value
+    is the same wherever the work-item reads it, so each phase can recompute it."""
+    counts: dict[str, int] = {}
+    for n in walk_body(kernel.body):
+        if isinstance(n, ir.Assign):
+            counts[n.target.name] = counts.get(n.target.name, 0) + 1
+        elif isinstance(n, ir.For):
+            counts[n.var.name] = counts.get(n.var.name, 0) + 2
+    params = {p.name for p in kernel.params}
+    out: dict[str, ir.Expr] = {}
+    for s in kernel.body:
+        if not isinstance(s, ir.Assign) or counts.get(s.target.name) != 1:
+            continue
+        nodes = list(walk(s.value))
+        if all(isinstance(n, _PURE) for n in nodes) and all(
+                n.name in params or n.name in out for n in nodes if isinstance(n, ir.Var)):
+            out[s.target.name] = s.value
+    return out
+
+
 def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:
     """True when ``name``'s value never enters ``run`` from outside: its first mention is an
     assignment from an expression that does not read it, or a loop whose header does not read it and
@@ -342,6 +413,8 @@ def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:
             continue
         if isinstance(s, ir.Assign):
             return s.target.name == name and name not in _var_names(s.value)
+        if isinstance(s, ir.For) and s.var.name == name:
+            return True                     # a loop variable is private to its loop
         if isinstance(s, (ir.For, ir.While)):
             header = (s.start, s.stop, s.step) if isinstance(s, ir.For) else (s.cond,)
             return (name not in _var_names(header) and _defined_first(name, s.body)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from portakern.codegen.cfamily import ERR_WORDS, launch_layout
+from portakern.codegen.cabi import ERR_WORDS, launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
 from portakern.ir.visit import access_sites, index_error

@@ -12,7 +12,7 @@ import numpy as np
 import pyopencl as cl
 import pyopencl.array as cla
 
-from portakern.codegen.cfamily import ERR_WORDS, launch_layout
+from portakern.codegen.cabi import ERR_WORDS, launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
 from portakern.ir.visit import access_sites, index_error

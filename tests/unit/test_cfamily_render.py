@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from portakern.codegen.cfamily import ERR_WORDS, launch_layout, mangle
+from portakern.codegen.cabi import ERR_WORDS, launch_layout, mangle
 from portakern.types import SCALAR_TYPES, float32, int32
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -13,6 +13,7 @@ obvious (see :mod:`portakern.frontend.builtins`). Note that ``math.floor``, ``ma
 """
 from __future__ import annotations
 
+import builtins
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -91,6 +92,16 @@ def _np_fma(a: Any, b: Any, c: Any) -> Any:
     return a * b + c  # host approximation only (two roundings); inside a kernel it is a true fma
 
 
+def _host_min_max(py: Callable[..., Any], ufunc: Any) -> Callable[..., Any]:
+    """On the host, ``pk.min``/``pk.max`` behave as Python's (so ``from portakern import *`` is
+    harmless), except that two arrays combine elementwise as ``np.minimum``/``np.maximum``."""
+    def host(*args: Any, **kwargs: Any) -> Any:
+        if len(args) == 2 and not kwargs and any(isinstance(a, np.ndarray) for a in args):
+            return ufunc(*args)
+        return py(*args, **kwargs)
+    return host
+
+
 def _math(name: str, host: Callable[..., Any], doc: str = "") -> Builtin:
     return Builtin(name, host, doc or f"{name}(...): math function (tier as NUMERICS.md says).")
 
@@ -117,14 +128,14 @@ cosh = _math("cosh", np.cosh)
 tanh = _math("tanh", np.tanh)
 erf = _math("erf", np.vectorize(__import__("math").erf, otypes=[float]))
 erfc = _math("erfc", np.vectorize(__import__("math").erfc, otypes=[float]))
-pow = _math("pow", np.power)  # noqa: A001 - the kernel language's name
+pow = _math("pow", builtins.pow)  # noqa: A001 - the kernel language's name; Python's on the host
 floor = _math("floor", np.floor)
 ceil = _math("ceil", np.ceil)
 trunc = _math("trunc", np.trunc)
 rint = _math("rint", np.rint)
-abs = _math("abs", np.abs)  # noqa: A001
-min = _math("min", np.minimum)  # noqa: A001
-max = _math("max", np.maximum)  # noqa: A001
+abs = _math("abs", builtins.abs)  # noqa: A001 - works on arrays too (``__abs__``)
+min = _math("min", _host_min_max(builtins.min, np.minimum))  # noqa: A001
+max = _math("max", _host_min_max(builtins.max, np.maximum))  # noqa: A001
 fma = _math("fma", _np_fma)
 copysign = _math("copysign", np.copysign)
 hypot = _math("hypot", np.hypot)

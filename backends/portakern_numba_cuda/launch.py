@@ -31,10 +31,14 @@ def unavailable_reason() -> str | None:
         try:
             cuda.detect()
         except Exception as exc:  # noqa: BLE001
-            return f"no CUDA GPU ({type(exc).__name__}: {exc}); {INSTALL}"
+            return f"no CUDA GPU ({type(exc).__name__}: {_one_line(exc)}); {INSTALL}"
         return f"no CUDA GPU (CudaSupportError: the CUDA driver found no device); {INSTALL}"
     except Exception as exc:  # noqa: BLE001
-        return f"no CUDA GPU ({type(exc).__name__}: {exc}); {INSTALL}"
+        return f"no CUDA GPU ({type(exc).__name__}: {_one_line(exc)}); {INSTALL}"
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()).rstrip(":").strip()
 
 
 def device_name() -> str:
@@ -43,8 +47,8 @@ def device_name() -> str:
 
     if config.cuda_simulator():
         return "CUDA simulator"
-    return str(cuda.get_current_device().name.decode() if isinstance(cuda.get_current_device().name, bytes)
-               else cuda.get_current_device().name)
+    name = cuda.get_current_device().name
+    return name.decode() if isinstance(name, bytes) else str(name)
 
 
 def _numba_type(t: Any) -> Any:

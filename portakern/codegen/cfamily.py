@@ -170,7 +170,10 @@ class _KernelEmitter:
             (p.type.dtype if isinstance(p.type, ArrayType) else p.type).name == "float64" for p in k.params)
         out = SourceBuilder()
         where = f" ({k.loc})" if k.loc.line else ""
-        out.line(f"/* portakern: kernel '{k.name}'{where} in {r.dialect}; generated, self-contained. */")
+        out.line(f"/* portakern: kernel '{k.name}'{where} in {r.dialect}; generated, self-contained.")
+        out.line("   Launch: hardware dimension 0 (x) is the LAST ndrange dimension; pad the global size up to")
+        out.line("   the work-group; pass each array's shape and the unpadded ndrange as int64 "
+                 + ("in pk_dims. */" if r.pack_dims else "after the arrays, as declared. */"))
         for line in r.header:
             out.line(line)
         if self.uses_fp64:

@@ -17,8 +17,9 @@ sizes as runtime ints (one compilation serves every grid) and ``_pk_err`` the de
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Iterator
+from functools import partial
 
 from portakern.codegen.pyrender import PyRenderer, np_type
 from portakern.codegen.pysource import PySource
@@ -357,7 +358,7 @@ class NumbaRenderer(PyRenderer):
                 src.line("_pk_l = 0")
                 self._item_ids(src)
                 self.group_loops.append(flag)
-                self.emit_for(s, src, lambda: self._group_loop_body(s.body, flag, src))
+                self.emit_for(s, src, partial(self._group_loop_body, s.body, flag, src))
                 self.group_loops.pop()
             elif isinstance(s, ir.While):
                 flag = f"_pk_gl{len(self.group_loops)}_{src.fresh('L')}"

@@ -4,16 +4,17 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
+from portakern_numba.launch import default_workgroup, import_source
 
 from portakern.errors import BackendUnavailable, CompileError
 from portakern.ir import nodes as ir
 from portakern.ir.visit import index_error
 from portakern.runtime import config
 from portakern.runtime.backend import Launcher, LaunchGrid
-from portakern_numba.launch import default_workgroup, import_source
 
 INSTALL = ('pip install "portakern[numba-cuda]" and an NVIDIA GPU with its driver, '
            "or set NUMBA_ENABLE_CUDASIM=1 (before numba.cuda is imported) to run in Numba's CUDA simulator")

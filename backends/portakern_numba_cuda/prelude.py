@@ -15,7 +15,7 @@ from numba import cuda
 
 from portakern.codegen import pyprelude as _generic
 
-SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
+SIMULATOR = bool(getattr(_numba_config, "ENABLE_CUDASIM", False))
 CACHE = not SIMULATOR
 
 __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]

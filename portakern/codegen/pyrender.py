@@ -15,6 +15,8 @@ nothing a user writes can clash with ``np``, ``math`` or a helper.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import cast
 
 from ..errors import CompileError
 from ..ir import nodes as ir
@@ -48,6 +50,11 @@ def const(value: bool | int | float, t: ScalarType) -> str:
             text = repr(v)
         return f"{np_type(t)}({text})"
     return f"{np_type(t)}({int(value)})"
+
+
+def _scalar(e: ir.Expr) -> ScalarType:
+    """The scalar type of an operand (the front end never passes an array where a value goes)."""
+    return cast(ScalarType, e.type)
 
 
 class PyRenderer:
@@ -113,7 +120,7 @@ class PyRenderer:
     def emit_decl(self, d: ir.DeclArray, src: PySource) -> None:
         raise NotImplementedError
 
-    def emit_for(self, s: ir.For, src: PySource, body: callable) -> None:  # type: ignore[valid-type]
+    def emit_for(self, s: ir.For, src: PySource, body: Callable[[], None]) -> None:
         """``for`` with the IR's bounds semantics (step 0 runs zero times); ``body()`` emits the body."""
         start, stop, step = self.expr(s.start), self.expr(s.stop), self.expr(s.step)
         if isinstance(s.step, ir.Const) and s.step.value != 0:
@@ -155,7 +162,7 @@ class PyRenderer:
     def _e_Binary(self, e: ir.Binary) -> str:
         a, b, t, op = self.expr(e.lhs), self.expr(e.rhs), e.type, e.op
         T = np_type(t)
-        lt = e.lhs.type
+        lt = _scalar(e.lhs)
         if op in _CMP:
             return f"({a} {_CMP[op]} {b})"
         if op is Op.LAND:
@@ -198,7 +205,7 @@ class PyRenderer:
         return f"{T}(np.uint64(0) - np.uint64({a}))"
 
     def _e_Cast(self, e: ir.Cast) -> str:
-        a, src, dst = self.expr(e.value), e.value.type, e.type
+        a, src, dst = self.expr(e.value), _scalar(e.value), e.type
         T = np_type(dst)
         if src == dst:
             return a
@@ -225,7 +232,7 @@ class PyRenderer:
         if op in (Op.MIN, Op.MAX):
             name = ("fmin" if op is Op.MIN else "fmax") if t.is_float else ("imin" if op is Op.MIN else "imax")
             return f"{name}({args[0]}, {args[1]})"
-        arg_t = e.args[0].type
+        arg_t = _scalar(e.args[0])
         template = self.math_templates.get(op)
         if template is None:
             raise CompileError(f"the Python renderer has no rule for math function {op.value}")

@@ -15,8 +15,8 @@ names (``t0``, ``t1``...) that cannot clash with each other. Nothing here import
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 __all__ = ["PySource"]
 

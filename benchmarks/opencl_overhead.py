@@ -89,6 +89,26 @@ def _median_us(fn, reps: int, inner: int, queue) -> float:
     return statistics.median(times)
 
 
+def _enqueue_us(fn, inner: int, queue) -> float:
+    """Host-side cost of one launch: calls timed without waiting (the queue is drained untimed)."""
+    queue.finish()
+    t0 = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    dt = time.perf_counter() - t0
+    queue.finish()
+    return dt / inner * 1e6
+
+
+def _pair_enqueue(a, b, reps: int, inner: int, queue) -> tuple[float, float]:
+    ta = [_enqueue_us(a, inner, queue) for _ in range(1)]
+    tb = [_enqueue_us(b, inner, queue) for _ in range(1)]
+    for _ in range(reps):
+        ta.append(_enqueue_us(a, inner, queue))
+        tb.append(_enqueue_us(b, inner, queue))
+    return statistics.median(ta), statistics.median(tb)
+
+
 def _pair(a, b, reps: int, inner: int, queue) -> tuple[float, float]:
     ta, tb = [], []
     for _ in range(reps):            # interleave so load on the shared machine hits both
@@ -123,8 +143,13 @@ def main() -> None:
     bound = tiny.on("opencl")[1]
     h, g = _pair(hand_launch, lambda: launcher(grid, args), reps, 2000, queue)
     _, api = _pair(hand_launch, lambda: bound(out1), reps, 2000, queue)
-    print(f"launch overhead: hand set_args+enqueue {h:.1f} us | portakern launcher {g:.1f} us "
-          f"(+{g - h:.1f}) | full pk API kernel.on('opencl')[1](arr) {api:.1f} us (+{api - h:.1f})")
+    print(f"launch round trip (1000s of launches, then finish): hand set_args+enqueue {h:.1f} us | "
+          f"portakern launcher {g:.1f} us ({g - h:+.1f}) | full API kernel.on('opencl')[1](arr) {api:.1f} us "
+          f"({api - h:+.1f})")
+    h, g = _pair_enqueue(hand_launch, lambda: launcher(grid, args), reps, 200, queue)
+    _, api = _pair_enqueue(hand_launch, lambda: bound(out1), reps, 200, queue)
+    print(f"host cost per launch (enqueue only): hand {h:.1f} us | portakern launcher {g:.1f} us "
+          f"({g - h:+.1f}) | full API {api:.1f} us ({api - h:+.1f})")
 
     # --- saxpy ---------------------------------------------------------------------------------
     n = 1 << (20 if opts.quick else 23)

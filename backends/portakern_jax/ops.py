@@ -22,6 +22,24 @@ from jax import lax
 from portakern.codegen import vector_numerics as vn
 from portakern.codegen.vector_ops import LaneOps
 
+from . import math as jm
+
+# Tier-1 functions: float32 through float64 (rounded once), float64 from accurate pieces (math.py).
+_ERF = jm.in_float64(jax.scipy.special.erf)  # type: ignore[arg-type]
+_ERFC = jm.in_float64(jm.erfc)
+_TIER1 = {
+    "exp": jnp.exp, "exp2": jm.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2,
+    "log10": jnp.log10, "log1p": jm.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
+    "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
+    "sinh": jm.sinh, "cosh": jm.cosh, "tanh": jnp.tanh, "pow": jnp.power, "hypot": jnp.hypot,
+    "rsqrt": lambda x: 1 / jnp.sqrt(x),
+}
+
+
+def _tier1(name: str) -> Any:
+    fn = jm.in_float64(_TIER1[name])
+    return lambda self, *xs: fn(*xs)
+
 
 class JaxOps(LaneOps):
     """Lane operations of the ``jax`` backend. ``nofuse`` is a run-time all-true lane vector: a
@@ -61,10 +79,10 @@ class JaxOps(LaneOps):
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
 
     def erf(self, a: Any, t: str) -> Any:
-        return jax.scipy.special.erf(a)
+        return _ERF(a)
 
     def erfc(self, a: Any, t: str) -> Any:
-        return jax.scipy.special.erfc(a)
+        return _ERFC(a)
 
     def rint(self, a: Any) -> Any:
         return jnp.round(a)
@@ -280,3 +298,7 @@ class JaxOps(LaneOps):
             return self._lanes(lv2), self._like(s2, s)
 
         return lax.while_loop(cond, step, (self._lanes(lv), st))[1]
+
+
+for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accurate versions
+    setattr(JaxOps, _name, _tier1(_name))

@@ -201,7 +201,8 @@ class OpenCLLauncher(Launcher):
                 p += 1
             elif kind == "scalar":
                 dtypes.append(detail)
-                flat.append(f"a{p}")
+                is_bool = getattr(self.kernel.params[p].type, "is_bool", False)
+                flat.append(f"_u8(a{p})" if is_bool else f"a{p}")   # bool travels as uchar
                 p += 1
             elif kind == "dims":       # every extent in one by-value struct of int64
                 fields = [f"a{d[1][0]}.shape[{d[1][1]}]" if d[0] == "shape" else f"n[{d[1]}]"
@@ -219,7 +220,8 @@ class OpenCLLauncher(Launcher):
         src = (f"def run(g, l, n, args):\n"
                f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
             f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
-        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer, "_pack": pack}
+        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer, "_pack": pack,
+                 "_u8": np.uint8}
         exec(compile(src, f"<portakern opencl launcher {self.kernel.name}>", "exec"), scope)
         return scope["run"]
 

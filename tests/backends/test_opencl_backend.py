@@ -222,3 +222,27 @@ def test_identifiers_that_clash_with_c_keywords_are_mangled(be):
     out = np.zeros_like(a)
     int_max_.on("opencl")[4](a, np.int32(1), out)
     np.testing.assert_array_equal(out, 2 * (a + 1))
+
+
+@pk.kernel
+def scalar_kinds(flag, s8, u16, f64, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        if flag:
+            out[i] = s8 + u16 + f64
+        else:
+            out[i] = -1.0
+
+
+@pytest.mark.parametrize("flag", [np.bool_(True), True, np.bool_(False)])
+def test_bool_and_small_int_scalars_are_passed_by_value(flag):
+    out = np.zeros(3)
+    scalar_kinds.on("opencl")[3](flag, np.int8(-5), np.uint16(60000), 0.5, out)
+    np.testing.assert_array_equal(out, 59995.5 if flag else -1.0)
+
+
+def test_empty_arrays_and_empty_ndrange_run_nothing():
+    x, y = np.zeros(0, np.float32), np.zeros(0, np.float32)
+    halve.on("opencl")[0](x, y)
+    halve.on("opencl")[4](x, y)            # guarded by x.shape[0] == 0: touches nothing
+    assert y.size == 0

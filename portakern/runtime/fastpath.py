@@ -7,9 +7,9 @@ kernel reads, the chosen backend still being the registered one — and runs the
 directly. Any guard that fails returns MISS and the general path runs (and decides everything again),
 so the fast path can only ever be a shortcut to what the general path would have done.
 
-Plans are not recorded for launches routed to the default CPU backend (its choice depends on
-availability, which may change) nor for arguments needing conversion or copies (annotated scalars of
-another type, strided views on backends that need contiguous arrays, foreign GPU objects).
+A plan for a launch routed to the default CPU backend also checks that the preference list and the
+set of registered backends are unchanged. Plans are not recorded for arguments needing conversion or
+copies (Python or annotated scalars, strided views, foreign GPU objects): those take the general path.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from .backend import Backend
 __all__ = ["MISS", "Plan", "record", "current_backend"]
 
 MISS = object()
+DEFAULT_CPU = "the default CPU backend"          # launch.choose_backend's word for that route
 
 #: ``with pk.use(...)``: (backend name, device spec) for the current context.
 current_backend: contextvars.ContextVar[tuple[str, Any] | None] = contextvars.ContextVar(
@@ -38,7 +39,7 @@ class Plan:
     """Guards and everything needed to launch one cached specialisation again."""
 
     __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
-                 "written", "kernel")
+                 "written", "kernel", "preference", "generation")
 
     def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
@@ -47,6 +48,8 @@ class Plan:
         self.backend: Backend = c.backend
         self.device = c.device
         self.written = frozenset(c.written)
+        self.preference = registry.CPU_PREFERENCE
+        self.generation = registry._generation
 
     def run(self, args: Sequence[Any], results: Any) -> Any:
         """Launch when every guard holds; else return MISS (nothing has run or been touched)."""
@@ -56,6 +59,9 @@ class Plan:
         if self.how != "kernel.on(...)":
             # identity: each ``with pk.use(...)`` block records its own plan
             if current_backend.get() is not self.ctx or config.default_backend() != self.env:
+                return MISS
+            if self.how == DEFAULT_CPU and (registry.CPU_PREFERENCE is not self.preference
+                                            or registry._generation != self.generation):
                 return MISS
         backend = self.backend
         if registry._instances.get(backend.name) is not backend or self.src.frozen_values() != self.frozen:
@@ -102,7 +108,7 @@ class Plan:
 def record(kernel: Any, key: Any, c: Any, b: A.Bound, params: Sequence[Any], grid: Any, src: Any, frozen: Any,
            how: str) -> None:
     """Store a Plan for this launch when every argument can be guarded cheaply."""
-    if how == "the default CPU backend" or not hasattr(kernel, "_plans"):
+    if not hasattr(kernel, "_plans"):
         return
     strided = c.caps.strided_arrays
     guards: list[Any] = []

@@ -164,7 +164,7 @@ def choose_backend(bound_name: str | None, bound_device: Any, b: A.Bound, params
             elif A.FOREIGN in b.kinds:
                 return "cuda", None, "the arrays"
             else:
-                return registry.default_cpu_backend(), None, "the default CPU backend"
+                return registry.default_cpu_backend(), None, fastpath.DEFAULT_CPU
     if how == "PORTAKERN_BACKEND":
         name = registry.canonical_name(name)
     for owner, pname in b.owners.items():

@@ -60,6 +60,7 @@ _registered: dict[str, Any] = {}          # name -> Backend subclass, instance o
 _instances: dict[str, Backend] = {}
 _entry_points: dict[str, str] | None = None
 _owner_by_type: dict[type, str | None] = {}
+_generation = 0                            # bumped by every (un)registration: fast-path plans check it
 
 
 def _discovered() -> dict[str, str]:
@@ -99,20 +100,24 @@ def register_backend(name: str, backend: Any) -> None:
     ok = isinstance(backend, (str, Backend)) or (isinstance(backend, type) and issubclass(backend, Backend))
     if not ok:
         raise TypeError(f"register_backend: {backend!r} is not a Backend subclass, instance or 'module:Class'")
+    global _generation
     with _lock:
         name = canonical_name(name)
         _registered[name] = backend
         _instances.pop(name, None)
         _owner_by_type.clear()
+        _generation += 1
 
 
 def unregister_backend(name: str) -> None:
     """Forget a backend registered with :func:`register_backend` (built-ins come back)."""
+    global _generation
     with _lock:
         name = canonical_name(name)
         _registered.pop(name, None)
         _instances.pop(name, None)
         _owner_by_type.clear()
+        _generation += 1
 
 
 def install_hint(name: str) -> str:

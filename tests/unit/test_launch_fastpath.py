@@ -180,3 +180,30 @@ def test_a_failing_launch_on_the_fast_path_is_wrapped_and_leaves_inputs_untouche
     with pytest.raises(pk.LaunchError, match="device lost"):
         k[4](x, out)
     assert (out == 7).all()
+
+
+def test_cached_launches_follow_a_changed_default_cpu_preference(fakes, monkeypatch):
+    a, b = fakes
+    x, out = np.arange(4.0), np.zeros(4)
+    monkeypatch.setattr(registry, "CPU_PREFERENCE", ("fp-a",))
+    add_offset[4](x, out)
+    add_offset[4](x, out)
+    monkeypatch.setattr(registry, "CPU_PREFERENCE", ("fp-b",))
+    add_offset[4](x, out)
+    assert (_launches(a), _launches(b)) == (2, 1)
+
+
+def test_cached_launches_on_the_default_backend_notice_a_new_registration(fakes, monkeypatch):
+    a, _ = fakes
+    x, out = np.arange(4.0), np.zeros(4)
+    monkeypatch.setattr(registry, "CPU_PREFERENCE", ("fp-new", "fp-a"))
+    add_offset[4](x, out)
+    add_offset[4](x, out)
+    new = make_fake_backend("fp-new")
+    new.impls["add_offset"] = lambda g, x, out: out.__setitem__(slice(None), 0)
+    registry.register_backend("fp-new", new)
+    try:
+        add_offset[4](x, out)
+    finally:
+        registry.unregister_backend("fp-new")
+    assert (_launches(a), _launches(new)) == (2, 1)

@@ -104,9 +104,9 @@ def load(kernel: ir.Kernel, artifact: bytes) -> Launcher:
 
 def numba_version() -> str:
     """Numba's version ("" when it is not installed)."""
-    try:
-        import numba
+    try:  # the installed distribution's version, without paying for importing numba
+        from importlib.metadata import version
 
-        return str(numba.__version__)
+        return version("numba")
     except Exception:  # noqa: BLE001 - never raises
         return ""

@@ -54,6 +54,8 @@ def _describe(d: cl.Device) -> str:
 def _pick(spec: Any) -> tuple[cl.Device, cl.CommandQueue | None]:
     if isinstance(spec, cl.CommandQueue):
         return spec.device, spec
+    if isinstance(spec, cl.Context):
+        return spec.devices[0], cl.CommandQueue(spec)
     if isinstance(spec, cl.Device):
         return spec, None
     devs = all_devices()
@@ -96,7 +98,7 @@ def resolve(spec: Any) -> Device:
         dev, queue = _pick(spec)
     except cl.Error as exc:
         raise BackendUnavailable(f"backend 'opencl': {exc}. Fix: {_HINT}") from exc
-    key = id(queue) if queue is not None else dev.int_ptr
+    key = queue.context.int_ptr if queue is not None else dev.int_ptr
     handle = _HANDLES.get(key)
     if handle is None:
         handle = _HANDLES[key] = DeviceHandle(dev, queue)
@@ -243,10 +245,13 @@ class OpenCLLauncher(Launcher):
             g = self.grids[grid] = self._grid(grid)
         if g is None:                         # an empty index space runs nothing
             return {prm.name: a for prm, a in zip(self.kernel.params, args) if prm.name in self.kernel.written}
-        if self.err is None:
-            return self.run(g[0], g[1], g[2], args)
-        cl.enqueue_fill_buffer(self.queue, self.err, self.zero, 0, self.err_host.nbytes)
-        out = self.run(g[0], g[1], g[2], args)
+        try:
+            if self.err is None:
+                return self.run(g[0], g[1], g[2], args)
+            cl.enqueue_fill_buffer(self.queue, self.err, self.zero, 0, self.err_host.nbytes)
+            out = self.run(g[0], g[1], g[2], args)
+        except cl.Error as exc:
+            raise self._explain(exc, args) from exc
         cl.enqueue_copy(self.queue, self.err_host, self.err)
         if self.err_host[0] != 0:
             site = self.sites[int(self.err_host[1])]
@@ -254,6 +259,16 @@ class OpenCLLauncher(Launcher):
             raise index_error(self.kernel, site.number, tuple(self.err_host[2:2 + nd]),
                               tuple(self.err_host[2 + nd:2 + 2 * nd]))
         return out
+
+    def _explain(self, exc: Exception, args: Sequence[Any]) -> Exception:
+        """A launch PyOpenCL refused: name an array that lives in another context, else pass it on."""
+        for prm, a in zip(self.kernel.params, args):
+            ctx = getattr(a, "context", None)
+            if ctx is not None and ctx != self.handle.context:
+                return LaunchError(f"kernel '{self.kernel.name}': parameter '{prm.name}' is a pyopencl array of "
+                                   f"another context than the device's ({exc}); launch with "
+                                   f"kernel.on('opencl', device={prm.name}.queue)")
+        return exc
 
 
 def _sub_buffer(a: cla.Array) -> Any:

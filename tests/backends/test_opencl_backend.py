@@ -246,3 +246,14 @@ def test_empty_arrays_and_empty_ndrange_run_nothing():
     halve.on("opencl")[0](x, y)
     halve.on("opencl")[4](x, y)            # guarded by x.shape[0] == 0: touches nothing
     assert y.size == 0
+
+
+def test_a_users_own_queue_or_context_can_be_the_device(be):
+    ctx = cl.Context([be.device().handle.device])
+    queue = cl.CommandQueue(ctx)
+    x = cla.to_device(queue, np.arange(4, dtype=np.float32))
+    for spec in (queue, ctx):
+        out = cla.zeros(queue, 4, np.float32)
+        halve.on("opencl", device=spec)[4](x, out)
+        np.testing.assert_array_equal(out.get(), np.arange(4, dtype=np.float32) * 0.5)
+    assert be.device(queue).handle.context == ctx

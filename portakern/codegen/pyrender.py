@@ -286,7 +286,7 @@ class PyRenderer:
             src.line(line)
 
     def _s_Evaluate(self, s: ir.Evaluate, src: PySource) -> None:
-        src.line(f"_pk_unused = {self.expr(s.value)}")
+        src.line(self.expr(s.value))  # an expression statement: no variable whose type could clash
 
     def _s_DeclArray(self, s: ir.DeclArray, src: PySource) -> None:
         self.emit_decl(s, src)

@@ -67,6 +67,7 @@ class Plan:
         if registry._instances.get(backend.name) is not backend or self.src.frozen_values() != self.frozen:
             return MISS
         natives: list[Any] = []
+        hosts: list[Any] = []
         device = self.device
         for g, a in zip(guards, args):
             kind = g[0]
@@ -76,6 +77,10 @@ class Plan:
                 flags = a.flags
                 if (g[3] and not flags.c_contiguous) or (g[4] and not flags.writeable):
                     return MISS
+                for h in hosts:
+                    if h is a:                          # one array passed twice: the general path
+                        return MISS
+                hosts.append(a)
                 natives.append(backend.from_host(a, device))
             elif kind is _S:
                 if type(a) is not g[1]:

@@ -283,14 +283,20 @@ def prepare(b: A.Bound, c: Compiled) -> tuple[list[Any], dict[int, np.ndarray]]:
     natives: list[Any] = []
     staged: dict[int, np.ndarray] = {}
     strided = c.caps.strided_arrays
+    moved: dict[int, Any] = {}           # id(host array) -> native: one array passed twice stays one
     for i, kind in enumerate(b.kinds):
         v = b.values[i]
         if kind == A.HOST:
+            same = moved.get(id(v))
+            if same is not None:
+                natives.append(same)
+                continue
+            key = id(v)
             if not strided and not v.flags.c_contiguous:
                 v = np.ascontiguousarray(v)
                 staged[i] = v
             try:
-                v = backend.from_host(v, device)
+                v = moved[key] = backend.from_host(v, device)
             except PortakernError:
                 raise
             except Exception as exc:  # noqa: BLE001

@@ -209,3 +209,19 @@ def test_gpu_objects_are_adopted_by_the_backend_or_rejected():
             write_one.on("fake-g")[4](CudaThing(), np.zeros(4))
     finally:
         registry.unregister_backend("fake-g")
+
+
+def test_one_array_passed_twice_reaches_the_backend_as_one_array(fake_gpu_backend):
+    seen = []
+
+    def impl(grid, x, out):
+        seen.append(x is out)
+        out[:] = x * 2
+
+    fake_gpu_backend.impls["write_one"] = impl
+    a = np.arange(4.0)
+    write_one.on("fakegpu")[4](np.arange(4.0), np.zeros(4))
+    write_one.on("fakegpu")[4](np.arange(4.0), np.zeros(4))
+    write_one.on("fakegpu")[4](a, a)
+    assert seen == [False, False, True]
+    np.testing.assert_array_equal(a, 2 * np.arange(4.0))

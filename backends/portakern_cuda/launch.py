@@ -117,9 +117,14 @@ class CudaLauncher(Launcher):
         if int(np.prod(wg)) > self.max_wg:
             raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} threads; "
                               f"this GPU allows at most {self.max_wg}")
-        blocks = tuple(-(-n // w) for n, w in zip(nd, wg))
-        ndr = tuple(np.int64(n) for n in nd)
-        return tuple(reversed(blocks)), tuple(reversed(wg)), ndr
+        blocks = tuple(reversed([-(-n // w) for n, w in zip(nd, wg)]))     # hardware order: x first
+        limits = (2 ** 31 - 1, 65535, 65535)
+        for axis, (count, limit) in enumerate(zip(blocks, limits)):
+            if count > limit:
+                raise LaunchError(f"kernel '{self.kernel.name}': ndrange {nd} with work-group {wg} needs "
+                                  f"{count} blocks in CUDA grid dimension {'xyz'[axis]} (at most {limit}); "
+                                  "use a larger work-group in that dimension")
+        return blocks, tuple(reversed(wg)), tuple(np.int64(n) for n in nd)
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         g = self.grids.get(grid)

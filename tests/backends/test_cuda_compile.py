@@ -81,3 +81,41 @@ def test_launching_cuda_without_a_gpu_is_backend_unavailable_naming_the_reason(b
     assert isinstance(info.value, RuntimeError)
     np.testing.assert_array_equal(x, before)
     assert be.unavailable_reason()
+
+
+class RecordingFunction:
+    """Stands in for a CuPy kernel function: records each launch."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def __call__(self, grid, block, args):
+        self.calls.append((grid, block, args))
+
+
+def test_launcher_passes_blocks_in_hardware_order_shapes_after_arrays_and_the_ndrange():
+    from portakern_cuda.launch import CudaLauncher
+
+    from portakern.ir import nodes as ir
+    from portakern.runtime.backend import LaunchGrid
+    from portakern.types import ArrayType, bool_, float32
+
+    out = ir.ArrayRef("out", ArrayType(float32, 2))
+    k = ir.Kernel("k", (ir.Param("flag", bool_), ir.Param("out", out.type)), (), (), ("out",), False, False,
+                  grid_ndim=2)
+    fn = RecordingFunction()
+    dev = Device("cuda", "cuda:fake:sm_90", "fake", {"index": 0, "cc": "90", "props": {"maxThreadsPerBlock": 1024}})
+    launcher = CudaLauncher(k, None, fn, dev)
+    arr = np.zeros((5, 70), np.float32)                  # stands in for a CuPy array (has .shape)
+    res = launcher(LaunchGrid((5, 70), None), [np.bool_(True), arr])
+    assert res == {"out": arr}
+    grid, block, args = fn.calls[0]
+    assert block == (32, 8) and grid == (3, 1)           # x is the last pk dimension: ceil(70/32), ceil(5/8)
+    assert args[0] == 1 and args[0].dtype == np.uint8 and args[1] is arr
+    assert [int(a) for a in args[2:]] == [5, 70, 5, 70]  # out's shape, then the unpadded ndrange
+    launcher(LaunchGrid((0, 70), None), [np.bool_(True), arr])
+    assert len(fn.calls) == 1                            # an empty index space launches nothing
+    with pytest.raises(pk.LaunchError, match="grid dimension y"):
+        launcher(LaunchGrid((65536 * 8 + 1, 1), None), [np.bool_(True), arr])
+    with pytest.raises(pk.LaunchError, match="at most 1024"):
+        launcher(LaunchGrid((64, 64), (64, 64)), [np.bool_(True), arr])

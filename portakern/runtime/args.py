@@ -107,7 +107,18 @@ def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
 
 
 def _array_like(name: str, a: Any, kname: str) -> tuple[int, Any]:
-    """Classify an argument that is neither a NumPy array nor a scalar."""
+    """Classify an argument that is neither a NumPy array nor a scalar (an object whose protocol
+    attributes themselves raise is a LaunchError, not a leak of its exception)."""
+    try:
+        return _classify_object(name, a, kname)
+    except LaunchError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': {describe(a)} could not be read as an array "
+                          f"({type(exc).__name__}: {exc})") from exc
+
+
+def _classify_object(name: str, a: Any, kname: str) -> tuple[int, Any]:
     if isinstance(a, np.ndarray):                     # subclasses (np.matrix, memmap) as plain arrays
         return HOST, a.view(np.ndarray)
     owner = registry.owner_of(a)

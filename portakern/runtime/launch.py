@@ -65,6 +65,12 @@ def parse_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] 
         nd, wg, ambiguous = _dims(item[0], "ndrange", kname, 0), None, False
     else:
         nd, wg, ambiguous = _dims(item, "ndrange", kname, 0), None, False
+    total = 1
+    for n in nd:
+        total *= n
+    if total >= 2 ** 63 or any(n >= 2 ** 31 for n in wg or ()):
+        raise LaunchError(f"kernel '{kname}': ndrange {nd} has {total} work-items; indices are int64, so at "
+                          "most 2**63 - 1 (and workgroup sizes below 2**31)")
     if wg is not None and len(wg) != len(nd):
         raise LaunchError(f"kernel '{kname}': workgroup {wg} and ndrange {nd} must have the same number of "
                           "dimensions")

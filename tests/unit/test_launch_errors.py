@@ -153,6 +153,7 @@ def test_read_only_array_that_is_only_read_is_fine(fake):
 @pytest.mark.parametrize("grid, msg", [
     (-1, "non-negative"), ((8, (0,)), "positive"), ((4, 4, 4, 4), "1 to 3"), (2.5, "ints"), ("8", "ints"),
     ((True,), "ints"), (((8, 8), (4,)), "same number of dimensions"), ((), "1 to 3"),
+    (((2 ** 40, 2 ** 40),), "int64"), (None, "ints"), ({}, "ints"), (((4, 4), "x"), "ints"),
 ])
 def test_invalid_ndrange_or_workgroup_is_an_error(fake, grid, msg):
     with pytest.raises(pk.LaunchError, match=msg):

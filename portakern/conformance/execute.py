@@ -93,7 +93,7 @@ def launch_case(case: Batch, built: Built, backend: str) -> dict[str, np.ndarray
     """
     args, arrays, bases = make_args(case)
     bound = built.kernel.on(backend)
-    launcher = bound[case.ndrange] if case.wg is None else bound[case.ndrange, case.wg]
+    launcher = bound[case.ndrange] if case.wg is None else bound[(case.ndrange,), (case.wg,)]
     launcher(*args)
     for name, base in bases.items():
         gaps = np.ascontiguousarray(base[1::2]).view(np.uint8)

@@ -110,7 +110,7 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
         return Expr("cast", "", (_expr(draw, src, sub, scope),), "bool")
     is_float = dtype in FLOAT_DTYPES
     kinds = ["arith", "arith", "arith", "unary", "minmax", "select", "cast"]
-    kinds += ["math", "math", "fma", "truediv"] if is_float else ["bitwise", "shift", "shift"]
+    kinds += ["math", "math", "fma", "truediv", "muladd", "minmax"] if is_float else ["bitwise", "shift", "shift"]
     kind = draw(st.sampled_from(kinds))
     if kind in ("arith", "bitwise", "shift"):
         ops = {"arith": ["+", "-", "*", "//", "%", "+", "-", "*"], "bitwise": ["&", "|", "^"],
@@ -120,6 +120,11 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
                                                                and p[1] in INT_DTYPES)
         a, b = draw(st.sampled_from(pairs))
         return Expr("bin", op, (_expr(draw, a, sub, scope), _expr(draw, b, sub, scope)), dtype)
+    if kind == "muladd":      # a*b+c: what contracting compilers fuse into an FMA
+        prod = Expr("bin", "*", (_expr(draw, dtype, sub, scope), _expr(draw, dtype, sub, scope)), dtype)
+        other = _expr(draw, dtype, sub, scope)
+        op = draw(st.sampled_from(["+", "-"]))
+        return Expr("bin", op, (prod, other) if draw(st.booleans()) else (other, prod), dtype)
     if kind == "truediv":
         pairs = _pairs(dtype) + ((("int32", "int32"), ("int64", "uint8")) if dtype == "float64" else ())
         a, b = draw(st.sampled_from(pairs))
@@ -183,7 +188,8 @@ def batches(draw, profile: Profile = QUICK, backend_fp64: bool = True, max_progr
     """A :class:`Batch` of 1 to ``max_programs`` random programs sharing one launch shape."""
     wg = draw(st.sampled_from((None,) + profile.wgs))
     n = draw(st.integers(1, profile.max_n))
-    progs = draw(st.lists(cases(profile, backend_fp64, n, wg), min_size=1, max_size=max_programs))
+    count = draw(st.integers(1, max_programs))      # uniform (lists would mostly draw one); shrinks to 1
+    progs = [draw(cases(profile, backend_fp64, n, wg)) for _ in range(count)]
     return Batch(tuple(progs), n, wg)
 
 

@@ -6,13 +6,15 @@ the suite's model (``model.py``), which is also the oracle when the numpy backen
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hyp_seed
+from hypothesis.reporting import with_reporter
 
 from ..errors import PortakernError
 from .check import Tally, check_outputs, values_json
@@ -162,18 +164,25 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
                 state["failed"], state["failed_at"] = True, time.monotonic()
             fail(key)
 
-    test = given(batches(prof, fp64, batch))(one)
-    test = settings(max_examples=examples, database=None, deadline=None, derandomize=False,
-                    suppress_health_check=list(HealthCheck), print_blob=False,
-                    phases=(Phase.explicit, Phase.generate, Phase.shrink))(test)
-    test = hyp_seed(seed)(test)
-    try:
-        test()
-    except _Mismatch:
-        res.status = "fail"
-    except Exception as exc:  # noqa: BLE001 - a crash of the suite itself is reported, not hidden
-        res.status = "fail"
-        res.failures.append({"error": f"{type(exc).__name__}: {exc}"})
+    # Hypothesis grows its examples over max_examples: ask for about as many batches as needed
+    # (a batch holds (batch+1)/2 programs on average), and top up with new seeds if short.
+    for round_ in range(4):
+        missing = examples - res.examples
+        if missing <= 0 or res.status == "fail" or (time_budget is not None and time.monotonic() - start > time_budget):
+            break
+        test = given(batches(prof, fp64, batch))(one)
+        test = settings(max_examples=max(3, int(1.2 * missing * 2 / (batch + 1)) + 1), database=None,
+                        deadline=None, derandomize=False, suppress_health_check=list(HealthCheck),
+                        print_blob=False, phases=(Phase.explicit, Phase.generate, Phase.shrink))(test)
+        test = hyp_seed(seed + 7919 * round_)(test)
+        try:
+            with _shrink_time_limit(shrink_seconds), with_reporter(lambda _msg: None):
+                test()
+        except _Mismatch:
+            res.status = "fail"
+        except Exception as exc:  # noqa: BLE001 - a crash of the suite itself is reported, not hidden
+            res.status = "fail"
+            res.failures.append({"error": f"{type(exc).__name__}: {exc}"})
     if res.failures and res.status != "fail":
         res.status = "fail"
     if compile_only and res.status != "fail":
@@ -186,6 +195,20 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
     return res
 
 
+@contextlib.contextmanager
+def _shrink_time_limit(seconds: float) -> Iterator[None]:
+    """Bound Hypothesis's shrinking wall time (it has no public setting; its default is 5 minutes,
+    far too long when every shrink step compiles a kernel)."""
+    from hypothesis.internal.conjecture import engine
+
+    old = engine.MAX_SHRINKING_SECONDS
+    engine.MAX_SHRINKING_SECONDS = max(1, int(seconds))
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = old
+
+
 def _run_case(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts: bool, compile_only: bool,
               res: BackendResult) -> tuple[str | None, dict[str, Any]]:
     """Launch (or just compile) one batch on backend ``name``; (problem or None, failure record)."""
@@ -196,7 +219,7 @@ def _run_case(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts:
         inputs.update({p + nm: {"dtype": v.dtype.name, "values": values_json(v), "strided": nm in prog.strided}
                        for nm, v in prog.values.items()})
     record: dict[str, Any] = {"kernel_source": built.source, "launch": _launch_text(case, built, name),
-                              "inputs": inputs}
+                              "inputs": inputs, "_batch": case}
     if compile_only:
         try:
             compile_case(case, built, name)

@@ -132,3 +132,33 @@ def test_float_constants_round_trip_exactly(r):
         lit = text.strip("()").rstrip("f")
         assert np.float32(lit) == np.float32(v) and np.signbit(np.float32(lit)) == np.signbit(np.float32(v))
     assert r.const(-2 ** 63, SCALAR_TYPES[4]).startswith("(-9223372036854775807")
+
+
+def _barrier_kernel(body) -> object:
+    from portakern.ir import nodes as ir
+    from portakern.types import ArrayType, float32
+
+    return ir.Kernel("b", (ir.Param("x", ArrayType(float32, 1)), ir.Param("out", ArrayType(float32, 1))),
+                     tuple(body), (), ("out",), uses_barrier=True, uses_local=False)
+
+
+def test_barrier_fences_global_memory_only_where_work_items_can_communicate_through_it():
+    from portakern.codegen.cbarrier import barriers_needing_global_fence
+    from portakern.ir import nodes as ir
+    from portakern.types import ArrayType, float32, int64
+
+    x, out = ir.ArrayRef("x", ArrayType(float32, 1)), ir.ArrayRef("out", ArrayType(float32, 1))
+    zero = ir.Const(0, int64)
+    read = ir.Evaluate(ir.Load(x, (zero,), float32))
+    write = ir.Store(out, (zero,), ir.Const(1.0, float32))
+    b1, b2 = ir.Barrier(), ir.Barrier()
+    # reads before, the only write after the last barrier (a work-group reduction): no global fence
+    assert barriers_needing_global_fence(_barrier_kernel([read, b1, read, b2, write])) == set()
+    # a write before and a read after, even of another parameter (it may alias): fence
+    assert barriers_needing_global_fence(_barrier_kernel([write, b1, read])) == {id(b1)}
+    # in a loop, a write after the barrier comes before it on the next iteration: fence
+    loop = ir.For(ir.Var("k", int64), zero, ir.Const(4, int64), ir.Const(1, int64), (read, b1, write))
+    assert barriers_needing_global_fence(_barrier_kernel([loop])) == {id(b1)}
+    src = OpenCLRenderer().render(_barrier_kernel([read, b1, write, b2, read]))
+    assert src.count("barrier(CLK_LOCAL_MEM_FENCE);") == 1
+    assert src.count("barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);") == 1

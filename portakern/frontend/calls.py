@@ -6,6 +6,8 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .. import types as T
 from ..ir import nodes as ir
 from ..ir.nodes import Op
@@ -17,6 +19,17 @@ from .source import func_source
 from .stmt import StmtLowering, may_return
 from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, const_value
 
+#: Hints for Python functions people reach for in kernels.
+_PYTHON_HINTS = {
+    "print": "kernels cannot print; write values into an array argument",
+    "round": "use pk.rint(x) (round half to even), or pk.floor(x + 0.5)",
+    "len": "use x.shape[0]",
+    "sum": "accumulate in a for loop over range(...)",
+    "divmod": "use // and %",
+    "isinstance": "kernels are typed at compile time; specialise with a pk.constexpr parameter",
+    "fmod": "use % (Python/NumPy remainder) or write the truncating version with pk.trunc",
+    "sign": "use pk.where(x > 0, 1, pk.where(x < 0, -1, 0))",
+}
 _ATOMIC_DTYPES = (T.int32, T.uint32, T.int64, T.uint64, T.float32, T.float64)
 _MAX_INLINE_DEPTH = 32
 
@@ -47,9 +60,10 @@ class CallLowering(StmtLowering):
             for a in list(node.args) + [k.value for k in node.keywords]:
                 self.value(a)   # an unsupported argument is the more precise error
             what = getattr(callee.obj, "__name__", None) or type(callee.obj).__name__
-            hint = "decorate it with @pk.func to call it from kernels"
-            if what == "print":
-                hint = "kernels cannot print; write values into an array argument"
+            if isinstance(callee.obj, type) and issubclass(callee.obj, np.generic):
+                raise self.err(node, f"the type {what} is not supported in kernels",
+                               hint="use one of bool_, int8..int64, uint8..uint64, float32, float64")
+            hint = _PYTHON_HINTS.get(what, "decorate it with @pk.func to call it from kernels")
             raise self.err(node, f"calling the Python function '{what}' is not supported in kernels", hint=hint)
         raise self.err(node, f"{describe(callee)} is not callable")
 

@@ -149,8 +149,9 @@ class ExprLowering:
             return PyObject(obj)
         if isinstance(obj, tuple):
             return TupleValue(tuple(self.from_python(x, node, name) for x in obj))
-        if isinstance(obj, (np.ndarray, list, dict, set)) or hasattr(obj, "__array_interface__") \
-                or hasattr(obj, "__cuda_array_interface__") or hasattr(obj, "__dlpack__"):
+        if isinstance(obj, (np.ndarray, list, dict, set)) or not isinstance(obj, type) and (
+                hasattr(obj, "__array_interface__") or hasattr(obj, "__cuda_array_interface__")
+                or hasattr(obj, "__dlpack__")):
             raise self.err(node, f"'{name}' is a global {type(obj).__name__}; kernels cannot read global "
                            "arrays or containers", hint=f"pass '{name}' to the kernel as an argument")
         if callable(obj):

@@ -326,3 +326,19 @@ def test_source_unavailable_is_a_compile_error():
     linecache.cache.pop("<no-such-source-file>", None)
     with pytest.raises(pk.CompileError, match="source"):
         analyze(g["k"])
+
+
+def test_common_python_functions_get_a_specific_hint():
+    err, _, _ = compile_error("""
+        def k(x, out):
+            out[0] = round(x[0])  # BAD
+        """)
+    assert "pk.rint" in str(err)
+
+
+def test_unsupported_numpy_type_is_named():
+    err, _, _ = compile_error("""
+        def k(x, out):
+            out[0] = np.float16(x[0])  # BAD
+        """)
+    assert "float16 is not supported" in str(err)

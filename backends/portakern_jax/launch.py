@@ -80,7 +80,8 @@ class JaxLauncher(Launcher):
               errors: list | None = None) -> dict[str, Any]:
         """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
         ops = JaxOps(self.kernel, grid, nofuse, errors)
-        return self.fn(ops, list(args))
+        with np.errstate(all="ignore"):     # constant folding in NumPy scalars wraps silently
+            return self.fn(ops, list(args))
 
     def _compiled(self, grid: LaunchGrid) -> Any:
         f = self._jitted.get(grid)

@@ -70,6 +70,9 @@ class JaxOps(LaneOps):
 
     # -- numbers ------------------------------------------------------------------------------------
     def fmul(self, a: Any, b: Any) -> Any:
+        if isinstance(a, np.generic) and isinstance(b, np.generic):
+            return a * b        # a constant product: nothing to contract (and XLA mis-folds
+            #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
         p = a * b
         if self.nofuse is not None and (jnp.ndim(p) == 0 or p.shape == (self.N,)):
             return jnp.where(self.nofuse, p, jnp.zeros((), p.dtype))

@@ -65,6 +65,8 @@ class NumbaRenderer(PyRenderer):
         self.has_return = _has_return(kernel.body)
         # scalars that are pure functions of the work-item's ids: recomputed where used, never stored
         self.remat: dict[str, ir.Expr] = {} if self.flat else _rematerializable(kernel)
+        # scalars assigned only at group level from work-group-uniform values: one copy per group
+        self.guniform: set[str] = set() if self.flat else _group_uniform(kernel, self.remat)
         self.padded = not (kernel.uses_barrier or kernel.uses_local)
 
     # ------------------------------------------------------------------ hooks
@@ -80,6 +82,8 @@ class NumbaRenderer(PyRenderer):
     def var(self, name: str) -> str:
         if name in self.remat:
             return f"({self.expr(self.remat[name])})"
+        if name in self.guniform:
+            return f"v_{name}"
         if name in self.per_item and name not in self.promoted:
             return f"_pk_s_{name}[_pk_l]"
         return f"v_{name}"
@@ -185,7 +189,7 @@ class NumbaRenderer(PyRenderer):
     def _declare_scalars(self, names: set[str], src: PySource) -> None:
         types = {v.name: v.type for v in self.kernel.locals}
         for name in sorted(names):
-            if name in types and name not in self.per_item and name not in self.uniform:
+            if name in types and name not in self.per_item | self.uniform | self.guniform:
                 src.line(f"v_{name} = {np_type(types[name])}(0)")
 
     def _locals_of(self, body: object) -> set[str]:
@@ -228,6 +232,8 @@ class NumbaRenderer(PyRenderer):
             types = {v.name: v.type for v in k.locals}
             for name in sorted(self.per_item):
                 src.line(f"_pk_s_{name} = np.zeros(_pk_wgsz, {np_type(types[name])})")
+            for name in sorted(self.guniform):
+                src.line(f"v_{name} = {np_type(types[name])}(0)")
             if self.has_return or self.padded:
                 src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
             self._group_body(k.body, src)
@@ -240,7 +246,7 @@ class NumbaRenderer(PyRenderer):
         def collect(stmts: tuple[ir.Stmt, ...], in_loop: bool) -> None:
             run: list[ir.Stmt] = []
             for s in stmts:
-                if not has_barrier(s):
+                if not has_barrier(s) and not self._is_group_assign(s):
                     run.append(s)
                     continue
                 if run:
@@ -271,7 +277,7 @@ class NumbaRenderer(PyRenderer):
                 if in_loop and not _defined_first(name, run):
                     self.per_item.add(name)
         self.per_item |= group_refs - params
-        self.per_item -= self.uniform | set(self.remat)
+        self.per_item -= self.uniform | set(self.remat) | self.guniform
 
     def _item_ids(self, src: PySource) -> None:
         """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""
@@ -285,12 +291,13 @@ class NumbaRenderer(PyRenderer):
             src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
 
     @contextmanager
-    def _item_loop(self, src: PySource) -> Iterator[None]:
+    def _item_loop(self, src: PySource, bound0: str | None = None) -> Iterator[None]:
         """Loop over the group's work-items: one nested loop per dimension (no division per item),
         the last dimension innermost; ``_pk_l`` is the linear local id."""
         with ExitStack() as stack:
             for d in range(self.nd):
-                stack.enter_context(src.block(f"for _pk_l{d} in range(_pk_w{d})"))
+                stop = bound0 if d == 0 and bound0 is not None else f"_pk_w{d}"
+                stack.enter_context(src.block(f"for _pk_l{d} in range({stop})"))
             lin = "_pk_l0"
             for d in range(1, self.nd):
                 lin = f"({lin}) * _pk_w{d} + _pk_l{d}"
@@ -299,8 +306,27 @@ class NumbaRenderer(PyRenderer):
                 src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
             yield
 
+    def _narrowed(self, run: list[ir.Stmt]) -> tuple[str, list[ir.Stmt]] | None:
+        """``if local_id(0) < u: body`` as a whole 1-D phase, ``u`` uniform: the bound of the
+        work-item loop instead of a test per work-item (a tree reduction's levels)."""
+        if self.nd != 1 or len(run) != 1 or not isinstance(run[0], ir.If) or run[0].orelse:
+            return None
+        cond = run[0].cond
+        if not (isinstance(cond, ir.Binary) and cond.op is Op.LT):
+            return None
+        lhs = self.remat.get(cond.lhs.name) if isinstance(cond.lhs, ir.Var) else cond.lhs
+        if not (isinstance(lhs, ir.IndexQuery) and lhs.op is Op.LOCAL_ID):
+            return None
+        if not _is_uniform(cond.rhs, self.guniform | self.uniform | {p.name for p in self.kernel.params}):
+            return None
+        return f"max(np.int64(0), min(_pk_w0, np.int64({self.expr(cond.rhs)})))", list(run[0].then)
+
     def _phase(self, run: list[ir.Stmt], src: PySource) -> None:
-        with self._item_loop(src):
+        narrowed = self._narrowed(run)
+        bound = None
+        if narrowed is not None:
+            bound, run = narrowed
+        with self._item_loop(src, bound):
             if self.padded:
                 out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(self.nd))
                 with src.block(f"if {out}"):
@@ -339,13 +365,15 @@ class NumbaRenderer(PyRenderer):
         for s in body:
             if isinstance(s, ir.DeclArray) and s.array.type.space == ArraySpace.LOCAL:
                 continue
-            if not has_barrier(s):
+            if not has_barrier(s) and not self._is_group_assign(s):
                 run.append(s)
                 continue
             if run:
                 self._phase(run, src)
                 run = []
-            if isinstance(s, ir.If):
+            if isinstance(s, ir.Assign):
+                src.line(f"v_{s.target.name} = {self._uniform(s.value, src)}")
+            elif isinstance(s, ir.If):
                 cond = self._uniform(s.cond, src)
                 with src.block(f"if {cond}"):
                     self._group_body(s.then, src)
@@ -372,6 +400,9 @@ class NumbaRenderer(PyRenderer):
                     self.group_loops.pop()
         if run:
             self._phase(run, src)
+
+    def _is_group_assign(self, s: ir.Stmt) -> bool:
+        return isinstance(s, ir.Assign) and s.target.name in self.guniform
 
     def _group_loop_body(self, body: tuple[ir.Stmt, ...], flag: str, src: PySource) -> None:
         src.line(f"{flag}_cnt = False")
@@ -401,6 +432,64 @@ def _rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:
                 n.name in params or n.name in out for n in nodes if isinstance(n, ir.Var)):
             out[s.target.name] = s.value
     return out
+
+
+_VARYING = frozenset({Op.LOCAL_ID, Op.GLOBAL_ID})
+
+
+def _is_uniform(e: ir.Expr, uniform_names: set[str]) -> bool:
+    """True when ``e`` has one value across a work-group: no loads, atomics or per-item ids."""
+    for n in walk(e):
+        if not isinstance(n, _PURE):
+            return False
+        if isinstance(n, ir.IndexQuery) and n.op in _VARYING:
+            return False
+        if isinstance(n, ir.Var) and n.name not in uniform_names:
+            return False
+    return True
+
+
+def _group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
+    """Scalars every assignment of which sits directly in a group-level statement list (the kernel
+    body, or the body of an if/for/while holding a barrier) and assigns a uniform value. Such a
+    scalar is the same for every work-item, so the group keeps one copy and assigns it once
+    (splitting a barrier-free phase there is legal: it only removes interleavings)."""
+    group_assigns: dict[str, list[ir.Assign]] = {}
+    group_loop_vars: set[str] = set()
+
+    def visit(stmts: tuple[ir.Stmt, ...]) -> None:
+        for s in stmts:
+            if isinstance(s, ir.Assign):
+                group_assigns.setdefault(s.target.name, []).append(s)
+            elif has_barrier(s):
+                if isinstance(s, ir.If):
+                    visit(s.then)
+                    visit(s.orelse)
+                elif isinstance(s, ir.For):
+                    group_loop_vars.add(s.var.name)
+                    visit(s.body)
+                elif isinstance(s, ir.While):
+                    visit(s.body)
+
+    visit(kernel.body)
+    all_assigns: dict[str, int] = {}
+    for n in walk_body(kernel.body):
+        if isinstance(n, ir.Assign):
+            all_assigns[n.target.name] = all_assigns.get(n.target.name, 0) + 1
+        elif isinstance(n, ir.For):
+            all_assigns[n.var.name] = all_assigns.get(n.var.name, 0) + 1000
+    params = {p.name for p in kernel.params}
+    cands = {name for name, lst in group_assigns.items()
+             if all_assigns.get(name) == len(lst) and name not in remat and name not in params}
+    changed = True
+    while changed:
+        changed = False
+        known = cands | params | group_loop_vars
+        for name in sorted(cands):
+            if not all(_is_uniform(a.value, known) for a in group_assigns[name]):
+                cands.discard(name)
+                changed = True
+    return cands
 
 
 def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:

@@ -229,3 +229,52 @@ def test_second_process_loads_the_kernel_from_numbas_disk_cache(tmp_path):
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
     assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads Numba's cached machine code
     assert list((tmp_path / "cache" / "numba" / "__pycache__").glob("*.nbi"))
+
+
+WG = 16
+
+
+@pk.kernel
+def tree_sum(x, out):
+    t = pk.local_array(WG, pk.float64)
+    lid = pk.local_id(0)
+    t[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    s = WG // 2
+    while s > 0:
+        if lid < s:
+            t[lid] += t[lid + s]
+        pk.barrier()
+        s //= 2
+    if lid == 0:
+        out[pk.group_id(0)] = t[0]
+
+
+def test_uniform_scalars_are_kept_once_per_group_and_bound_the_work_item_loop():
+    x = np.arange(64, dtype=np.float64)
+    out = np.zeros(4, np.float64)
+    tree_sum.on("numba")[64, WG](x, out)
+    np.testing.assert_array_equal(out, x.reshape(4, WG).sum(axis=1))
+    src = tree_sum.source("numba", x, out)
+    assert "_pk_s_s" not in src                 # s is uniform: one copy per group, not per work-item
+    assert "min(_pk_w0" in src                  # `if lid < s` became the loop's bound
+
+
+@pk.kernel
+def uniform_reassigned_mid_phase(x, out):
+    t = pk.local_array(4, pk.int64)
+    lid = pk.local_id(0)
+    u = 1
+    t[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    a = t[lid] * u
+    u = 10
+    out[pk.global_id(0)] = a + t[(lid + 1) % 4] * u
+
+
+def test_a_uniform_scalar_reassigned_inside_a_phase_is_seen_in_order():
+    x = np.arange(8, dtype=np.int64) + 1
+    out = np.zeros(8, np.int64)
+    uniform_reassigned_mid_phase.on("numba")[8, 4](x, out)
+    nxt = np.array([x[(i // 4) * 4 + (i % 4 + 1) % 4] for i in range(8)])
+    np.testing.assert_array_equal(out, x + 10 * nxt)

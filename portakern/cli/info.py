@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         status = "available" if entry["available"] else "unavailable"
         out.append(f"{name:<12} {status:<12} {entry['version'] or '-'}")
         if not entry["available"]:
-            out.append(f"    why: {entry['reason']}")
+            out.append(f"    why: {' '.join(str(entry['reason']).split())}")   # one line, even for tracebacks
             out.append(f"    fix: {entry['install']}")
         for dev in entry["devices"]:
             out.append(f"    device {dev['key']}: {dev['name']}")

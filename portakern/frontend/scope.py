@@ -56,6 +56,7 @@ class PassState:
     unknown_reads: list[tuple[str, ir.Loc]] = field(default_factory=list)
     call_stack: list[int] = field(default_factory=list)
     declared: dict[str, int] = field(default_factory=dict)   # array name -> id of its declaring AST node
+    lenient: bool = False   # skip statements that fail (a pass that only collects variable types)
 
     def fresh(self, kind: str) -> int:
         n = self.counters.get(kind, 0)

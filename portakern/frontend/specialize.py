@@ -14,7 +14,7 @@ from . import ops
 from .calls import CallLowering
 from .scope import PassState, Scope
 from .source import FunctionSource
-from .values import ArrayValue, PyObject, TExpr, VType
+from .values import ArrayValue, PyObject, TExpr, VType, join
 
 _MAX_PASSES = 32
 
@@ -87,14 +87,20 @@ def _first_store(src: FunctionSource, fdef: ast.AST, name: str) -> ir.Loc:
     return src.loc(fdef)
 
 
-def _one_pass(src: FunctionSource, env: dict[str, VType], arg_types: Mapping[str, Any],
-              constexprs: Mapping[str, Any], grid_ndim: int) -> tuple[PassState, list[ir.Param], tuple[ir.Stmt, ...]]:
-    state = PassState(env=env)
+def _one_pass(src: FunctionSource, state: PassState, arg_types: Mapping[str, Any],
+              constexprs: Mapping[str, Any], grid_ndim: int) -> tuple[list[ir.Param], tuple[ir.Stmt, ...]]:
     lw = Lowerer(src, state, grid_ndim)
     params, prologue = _param_binding(lw, src, arg_types, constexprs)
     lw.out = prologue
     lw.body(src.tree.body)
-    return state, params, tuple(lw.out)
+    return params, tuple(lw.out)
+
+
+def _merge(env: dict[str, VType], assigned: dict[str, VType]) -> dict[str, VType]:
+    out = dict(env)
+    for name, vt in assigned.items():
+        out[name] = vt if name not in out else join(out[name], vt)
+    return out
 
 
 def specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Mapping[str, Any],
@@ -119,8 +125,23 @@ def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: M
         raise CompileError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
     fdef = src.tree
     env: dict[str, VType] = {}
+    lenient, may_relax = False, True
     for _ in range(_MAX_PASSES):
-        state, params, body = _one_pass(src, env, arg_types, constexprs, grid_ndim)
+        state = PassState(env=env, lenient=lenient)
+        try:
+            params, body = _one_pass(src, state, arg_types, constexprs, grid_ndim)
+        except CompileError:
+            # A variable read before its (loop-carried) assignment had no type yet: one lenient pass
+            # that skips failing statements collects the types, then the strict pass runs again.
+            if not lenient and may_relax and state.unknown_reads:
+                lenient = True
+                continue
+            raise
+        if lenient:
+            merged = _merge(env, state.assigned)
+            lenient, may_relax = False, merged != env
+            env = merged
+            continue
         if state.assigned == env:
             break
         env = dict(state.assigned)

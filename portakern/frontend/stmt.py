@@ -5,6 +5,7 @@ import ast
 from typing import Any
 
 from .. import types as T
+from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.nodes import Op
 from . import ops
@@ -79,7 +80,11 @@ class StmtLowering(ExprLowering):
         try:
             visitor(node)
         except OpError as exc:
-            raise self.err(node, exc.message, exc.hint) from None
+            if not self.state.lenient:
+                raise self.err(node, exc.message, exc.hint) from None
+        except CompileError:
+            if not self.state.lenient:
+                raise
 
     # ----------------------------------------------------------------------------- assignment
     def visit_Assign(self, node: ast.Assign) -> None:

@@ -388,3 +388,17 @@ def test_atomic_inside_a_discarded_expression_is_still_evaluated():
     """)
     (ev,) = nodes(lower(fn, h=arr(T.int32)), N.Evaluate)
     assert any(isinstance(n, N.Atomic) for n in ir.walk(ev.value))
+
+
+def test_loop_carried_variable_used_with_a_typed_bool_before_its_assignment():
+    # in the first pass 'prev' has no type yet; 'flag + prev' must not be judged on that guess
+    fn = make("""
+        def k(x, out):
+            for j in range(4):
+                flag = x[j] > 0
+                if j > 0:
+                    out[j] = flag + prev
+                prev = x[j]
+    """)
+    k = lower(fn, x=arr(T.float32), out=arr(T.float32))
+    assert local_type(k, "prev") == T.float32

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from ..runtime import registry
+from ..runtime import config, registry
 
 
 def add_parser(subparsers: Any) -> None:
@@ -30,6 +30,8 @@ def collect() -> dict[str, Any]:
         "numpy": np.__version__,
         "platform": platform.platform(),
         "default_cpu_preference": list(registry.CPU_PREFERENCE),
+        "cache_dir": str(config.cache_dir()),
+        "disk_cache": config.disk_cache_enabled(),
         "backends": registry.backend_info(),
     }
 
@@ -42,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     out = [f"portakern {data['portakern']} (Python {data['python']}, NumPy {data['numpy']}, {data['platform']})",
-           f"default CPU backend preference: {', '.join(data['default_cpu_preference'])}", ""]
+           f"default CPU backend preference: {', '.join(data['default_cpu_preference'])}",
+           f"kernel cache: {data['cache_dir']}" + ("" if data["disk_cache"] else " (disk cache off)"), ""]
     for name, entry in data["backends"].items():
         status = "available" if entry["available"] else "unavailable"
         out.append(f"{name:<12} {status:<12} {entry['version'] or '-'}")

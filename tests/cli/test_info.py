@@ -59,3 +59,11 @@ def test_no_subcommand_prints_help_and_exits_2(capsys):
 def test_unknown_subcommand_exits_2(capsys):
     assert main(["frobnicate"]) == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_info_json_shows_the_kernel_cache_directory(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("PORTAKERN_DISK_CACHE", "0")
+    assert main(["info", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["cache_dir"] == str(tmp_path) and data["disk_cache"] is False

@@ -107,6 +107,15 @@ class NumpyOps(LaneOps):
             a[idx] = v
         return a
 
+    def store_op(self, op: str, a: Any, idx: tuple[Any, ...], x: Any, y: Any, m: Any, site: int,
+                 pre: int) -> Any:
+        """``a[idx] = x <op> y``: over the identity slice the ufunc writes into ``a`` directly."""
+        if (m is True and len(self.ndrange) == 1 and self.is_identity(idx, a, pre)
+                and np.result_type(x, y) == a.dtype):
+            getattr(np, op)(x, y, out=a[:self.N])
+            return a
+        return self.store(a, idx, getattr(np, op)(x, y), m, site, pre)
+
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
                pre: int) -> tuple[Any, Any]:
         """Atomic read-modify-write in increasing lane order; returns (old values, ``a``)."""

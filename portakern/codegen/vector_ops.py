@@ -185,6 +185,16 @@ class LaneOps:
     def mul(self, a: Any, b: Any, t: str) -> Any:
         return a & b if t == "bool_" else a * b
 
+    def store_op(self, op: str, a: Any, idx: tuple[Any, ...], x: Any, y: Any, m: Any, site: int,
+                 pre: int) -> Any:
+        """``a[idx] = x <op> y`` (op: add, subtract, multiply, true_divide); a backend may compute
+        the operation straight into the destination."""
+        v = self.fmul(x, y) if op == "multiply" else getattr(self.xp, op)(x, y)
+        return self.store(a, idx, v, m, site, pre)
+
+    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
+        raise NotImplementedError
+
     def fmul(self, a: Any, b: Any) -> Any:
         """A float product that a backend must not contract with a following add."""
         return a * b

@@ -40,6 +40,8 @@ _PY_OPS = {ir.Op.ADD: "+", ir.Op.SUB: "-", ir.Op.MUL: "*", ir.Op.AND: "&", ir.Op
 _CMP = {ir.Op.LT: "lt", ir.Op.LE: "le", ir.Op.GT: "gt", ir.Op.GE: "ge", ir.Op.EQ: "eq", ir.Op.NE: "ne"}
 _IDX = {ir.Op.GLOBAL_ID: "gid", ir.Op.LOCAL_ID: "lid", ir.Op.GROUP_ID: "grid", ir.Op.GLOBAL_SIZE: "gsize",
         ir.Op.LOCAL_SIZE: "lsize", ir.Op.NUM_GROUPS: "ngroups"}
+#: element-wise ops a store can compute straight into its destination
+_FUSED_STORE = {ir.Op.ADD: "add", ir.Op.SUB: "subtract", ir.Op.MUL: "multiply", ir.Op.DIV: "true_divide"}
 #: math calls whose lowering depends on the type (the type name is passed as the last argument)
 _TYPED_MATH = {ir.Op.MIN, ir.Op.MAX, ir.Op.ABS, ir.Op.FMA, ir.Op.ERF, ir.Op.ERFC}
 
@@ -248,7 +250,15 @@ class _Renderer:
         elif isinstance(s, ir.Store):
             a = self.arr(s.array.name)
             idx = self.indices(s.array, s.indices, m)
-            val = self.expr(s.value, m)
+            v = s.value
+            if (isinstance(v, ir.Binary) and v.op in _FUSED_STORE and not v.type.is_bool
+                    and not _has(v, (ir.Atomic,))):
+                # the last operation writes straight into the destination (NumPy: ufunc out=)
+                lhs, rhs = self.expr(v.lhs, m), self.expr(v.rhs, m)
+                line(f"{a} = ops.store_op({_FUSED_STORE[v.op]!r}, {a}, {idx}, {lhs}, {rhs}, {m}, "
+                     f"{self.site(s)}, {self.pre(s.array)})")
+                return
+            val = self.expr(v, m)
             line(f"{a} = ops.store({a}, {idx}, {val}, {m}, {self.site(s)}, {self.pre(s.array)})")
         elif isinstance(s, ir.Evaluate):
             val = self.expr(s.value, m)

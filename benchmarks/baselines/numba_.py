@@ -157,9 +157,10 @@ def _mandel(out, x0, y0, dx, dy, maxit):  # noqa: ANN001
             out[i, j] = it
 
 
-@njit(cache=False)
-def _tiny(x):  # noqa: ANN001 - the cheapest Numba launch: one element, no threading
-    x[0] += np.float32(1.0)
+@_jit
+def _tiny(x):  # noqa: ANN001 - like for like: a parallel launch, as portakern's numba kernels are
+    for i in prange(x.shape[0]):
+        x[i] += np.float32(1.0)
 
 
 def _chunks() -> int:

@@ -80,15 +80,27 @@ def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan,
     return [summarize(t) for t in times]
 
 
+def launch_overheads(candidates: Sequence[tuple[Runner, Sync]], seconds: float = 0.3,
+                     max_runs: int = 2000) -> list[float]:
+    """Median wall time of one tiny launch plus its sync per candidate, in microseconds.
+
+    The candidates' launches alternate (after 20 warm-ups each), so a burst of background load
+    lands on all of them: the difference between them is the trustworthy figure.
+    """
+    for run, sync in candidates:
+        for _ in range(20):
+            sync(run())
+    clock = time.perf_counter
+    times: list[list[float]] = [[] for _ in candidates]
+    end = clock() + seconds
+    while len(times[0]) < max_runs and (len(times[0]) < 50 or clock() < end):
+        for k, (run, sync) in enumerate(candidates):
+            t0 = clock()
+            sync(run())
+            times[k].append(clock() - t0)
+    return [float(np.median(t)) * 1e6 for t in times]
+
+
 def launch_overhead(run: Runner, sync: Sync, seconds: float = 0.2, max_runs: int = 2000) -> float:
     """Median wall time of one tiny launch plus its sync, in microseconds (after 20 warm-ups)."""
-    for _ in range(20):
-        sync(run())
-    clock = time.perf_counter
-    times: list[float] = []
-    end = clock() + seconds
-    while len(times) < max_runs and (len(times) < 50 or clock() < end):
-        t0 = clock()
-        sync(run())
-        times.append(clock() - t0)
-    return float(np.median(times)) * 1e6
+    return launch_overheads([(run, sync)], seconds, max_runs)[0]

@@ -13,7 +13,7 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import portakern as pk
@@ -21,6 +21,9 @@ from tests.model import numerics as M
 from tests.model.compare import canonical_bits
 
 N = 64                      # values per launch (fixed: jax compiles per shape)
+# Each example already checks up to N values; a quarter of the profile's examples keeps the suite quick
+# ("ci": 25 launches of up to 64 values per type and backend) and still scales with "full".
+BATCHED = settings(max_examples=max(1, settings.default.max_examples // 4))
 INT_TYPES = list(M.INT_TYPES)
 INT_OPS = ["+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^", "neg", "abs", "min", "max", "~"]
 
@@ -49,7 +52,30 @@ def int_ops(a, b, out):
 
 
 @pk.kernel
-def store_to_every_int(x, o1, o2, o3, o4, o5, o6, o7, o8):
+def float_to_every_int(x, s1, s2, s3, s4, s5, s6, s7, s8, c1, c2, c3, c4, c5, c6, c7, c8):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        v = x[i]
+        s1[i] = v                   # stores convert ...
+        s2[i] = v
+        s3[i] = v
+        s4[i] = v
+        s5[i] = v
+        s6[i] = v
+        s7[i] = v
+        s8[i] = v
+        c1[i] = pk.int8(v)          # ... and so do explicit casts
+        c2[i] = pk.int16(v)
+        c3[i] = pk.int32(v)
+        c4[i] = pk.int64(v)
+        c5[i] = pk.uint8(v)
+        c6[i] = pk.uint16(v)
+        c7[i] = pk.uint32(v)
+        c8[i] = pk.uint64(v)
+
+
+@pk.kernel
+def int_to_every_int(x, o1, o2, o3, o4, o5, o6, o7, o8):
     i = pk.global_id(0)
     if i < x.shape[0]:
         v = x[i]
@@ -64,26 +90,25 @@ def store_to_every_int(x, o1, o2, o3, o4, o5, o6, o7, o8):
 
 
 @pk.kernel
-def cast_to_every_int(x, o1, o2, o3, o4, o5, o6, o7, o8):
+def every_int_to_floats(a1, a2, a3, a4, a5, a6, a7, a8, f32, f64):
     i = pk.global_id(0)
-    if i < x.shape[0]:
-        v = x[i]
-        o1[i] = pk.int8(v)
-        o2[i] = pk.int16(v)
-        o3[i] = pk.int32(v)
-        o4[i] = pk.int64(v)
-        o5[i] = pk.uint8(v)
-        o6[i] = pk.uint16(v)
-        o7[i] = pk.uint32(v)
-        o8[i] = pk.uint64(v)
-
-
-@pk.kernel
-def int_to_floats(a, f32, f64):
-    i = pk.global_id(0)
-    if i < a.shape[0]:
-        f32[i] = pk.float32(a[i])
-        f64[i] = a[i]
+    if i < a1.shape[0]:
+        f32[0, i] = pk.float32(a1[i])
+        f32[1, i] = pk.float32(a2[i])
+        f32[2, i] = pk.float32(a3[i])
+        f32[3, i] = pk.float32(a4[i])
+        f32[4, i] = pk.float32(a5[i])
+        f32[5, i] = pk.float32(a6[i])
+        f32[6, i] = pk.float32(a7[i])
+        f32[7, i] = pk.float32(a8[i])
+        f64[0, i] = a1[i]
+        f64[1, i] = a2[i]
+        f64[2, i] = a3[i]
+        f64[3, i] = a4[i]
+        f64[4, i] = a5[i]
+        f64[5, i] = a6[i]
+        f64[6, i] = a7[i]
+        f64[7, i] = a8[i]
 
 
 @pk.kernel
@@ -114,6 +139,11 @@ def _pad(values: list, n: int = N) -> list:
     return [values[k % len(values)] for k in range(n)]
 
 
+def _chunks(values: list) -> list[list]:
+    """``values`` in launches of exactly N (the last one padded), so every launch has one shape."""
+    return [_pad(values[k:k + N]) for k in range(0, len(values), N)]
+
+
 def _model_int(op: str, a: int, b: int, t: str) -> int:
     return {
         "+": M.add, "-": M.sub, "*": M.mul, "//": M.floordiv, "%": M.mod, "<<": M.shl, ">>": M.shr,
@@ -130,6 +160,11 @@ def _mismatches(got: np.ndarray, expected: np.ndarray, inputs: list, what: str) 
 
 
 def _check_int_ops(backend: str, run, t: str, pairs: list[tuple[int, int]]) -> None:
+    for chunk in _chunks(pairs):
+        _check_int_ops_batch(backend, run, t, chunk)
+
+
+def _check_int_ops_batch(backend: str, run, t: str, pairs: list[tuple[int, int]]) -> None:
     n = len(pairs)
     a = np.array([p[0] for p in pairs], dtype=t)
     b = np.array([p[1] for p in pairs], dtype=t)
@@ -181,9 +216,10 @@ def test_integer_ops_on_boundary_values_match_the_model(backend, run, t):
 def test_integer_ops_match_the_model(backend, run, t):
     _skip_cuda_without_gpu(backend)
 
+    @BATCHED
     @given(st.lists(st.tuples(_ints(t), _ints(t) | _shift_counts(t)), min_size=1, max_size=N))
     def check(pairs):
-        _check_int_ops(backend, run, t, _pad(pairs))
+        _check_int_ops(backend, run, t, pairs)
 
     check()
 
@@ -192,22 +228,23 @@ def test_integer_ops_match_the_model(backend, run, t):
 INT_OUT = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 
 
-def _check_float_to_int(backend, run, kern, src: str, values: list[float]) -> None:
-    x = np.array(values, dtype=src)
-    outs = [np.zeros(len(values), dtype=t) for t in INT_OUT]
-    run(kern, backend, len(values), None, x, *outs)
-    errors = []
-    for t, o in zip(INT_OUT, outs):
-        expected = np.array([M.float_to_int(float(v), t) for v in x], dtype=t)
-        errors += _mismatches(o, expected, [float(v) for v in x], f"{src}->{t} of ")
-    assert not errors, "\n".join(errors)
+def _check_float_to_int(backend, run, src: str, values: list[float]) -> None:
+    for chunk in _chunks(values):
+        x = np.array(chunk, dtype=src)
+        outs = [np.zeros(N, dtype=t) for t in INT_OUT * 2]
+        run(float_to_every_int, backend, N, None, x, *outs)
+        errors = []
+        for k, (t, o) in enumerate(zip(INT_OUT * 2, outs)):
+            expected = np.array([M.float_to_int(float(v), t) for v in x], dtype=t)
+            how = "store" if k < len(INT_OUT) else "cast"
+            errors += _mismatches(o, expected, [float(v) for v in x], f"{src}->{t} ({how}) of ")
+        assert not errors, "\n".join(errors)
 
 
-@pytest.mark.parametrize("kern", [store_to_every_int, cast_to_every_int], ids=["store", "cast"])
 @pytest.mark.parametrize("src", ["float32", "float64"])
-def test_float_to_int_saturates_and_maps_nan_to_zero_on_special_values(backend, run, need_fp64, kern, src):
+def test_float_to_int_saturates_and_maps_nan_to_zero_on_special_values(backend, run, need_fp64, src):
     need_fp64(src)
-    _check_float_to_int(backend, run, kern, src, [M.round_float(v, src) for v in SPECIAL_FLOATS])
+    _check_float_to_int(backend, run, src, [M.round_float(v, src) for v in SPECIAL_FLOATS])
 
 
 @pytest.mark.parametrize("src", ["float32", "float64"])
@@ -215,59 +252,65 @@ def test_float_to_int_matches_the_model(backend, run, need_fp64, src):
     need_fp64(src)
     _skip_cuda_without_gpu(backend)
 
+    @BATCHED
     @given(st.lists(_floats(src), min_size=1, max_size=N))
     def check(values):
-        _check_float_to_int(backend, run, cast_to_every_int, src, _pad(values))
+        _check_float_to_int(backend, run, src, values)
 
     check()
 
 
-def _check_int_to_int(backend, run, src: str, values: list[int]) -> None:
-    x = np.array(values, dtype=src)
-    outs = [np.zeros(len(values), dtype=t) for t in INT_OUT]
-    run(store_to_every_int, backend, len(values), None, x, *outs)
-    errors = []
-    for t, o in zip(INT_OUT, outs):
-        expected = np.array([M.wrap(v, t) for v in values], dtype=t)
-        errors += _mismatches(o, expected, values, f"{src}->{t} of ")
-    assert not errors, "\n".join(errors)
-
-
 @pytest.mark.parametrize("src", ["int64", "uint64"])
 def test_int_to_int_conversions_wrap(backend, run, src):
-    _check_int_to_int(backend, run, src, M.boundary_ints(src) + [M.int_max("int32") + 1, 0x1234_5678_9ABC])
+    values = M.boundary_ints(src) + [M.int_max("int32") + 1, 0x1234_5678_9ABC]
+    for chunk in _chunks(values):
+        x = np.array(chunk, dtype=src)
+        outs = [np.zeros(N, dtype=t) for t in INT_OUT]
+        run(int_to_every_int, backend, N, None, x, *outs)
+        errors = []
+        for t, o in zip(INT_OUT, outs):
+            expected = np.array([M.wrap(v, t) for v in chunk], dtype=t)
+            errors += _mismatches(o, expected, chunk, f"{src}->{t} of ")
+        assert not errors, "\n".join(errors)
 
 
-def _check_int_to_float(backend, run, src: str, values: list[int]) -> None:
-    a = np.array(values, dtype=src)
-    f32, f64 = np.zeros(len(values), np.float32), np.zeros(len(values), np.float64)
-    run(int_to_floats, backend, len(values), None, a, f32, f64)
-    errors = _mismatches(f32, np.array([M.int_to_float(v, "float32") for v in values], np.float32), values,
-                         f"{src}->float32 of ")
-    errors += _mismatches(f64, np.array([M.int_to_float(v, "float64") for v in values], np.float64), values,
-                          f"{src}->float64 of ")
-    assert not errors, "\n".join(errors)
+def _check_int_to_float(backend, run, per_type: dict[str, list[int]]) -> None:
+    """Convert each int type's values (one launch converts all eight types) and compare."""
+    batches = {t: _chunks(per_type[t]) for t in INT_TYPES}
+    for k in range(max(len(b) for b in batches.values())):
+        vals = {t: batches[t][k % len(batches[t])] for t in INT_TYPES}
+        arrays = [np.array(vals[t], dtype=t) for t in INT_TYPES]
+        f32, f64 = np.zeros((8, N), np.float32), np.zeros((8, N), np.float64)
+        run(every_int_to_floats, backend, N, None, *arrays, f32, f64)
+        errors = []
+        for q, t in enumerate(INT_TYPES):
+            v = vals[t]
+            errors += _mismatches(f32[q], np.array([M.int_to_float(x, "float32") for x in v], np.float32), v,
+                                  f"{t}->float32 of ")
+            errors += _mismatches(f64[q], np.array([M.int_to_float(x, "float64") for x in v], np.float64), v,
+                                  f"{t}->float64 of ")
+        assert not errors, "\n".join(errors)
 
 
 ROUNDING_INTS = [2**24 + 1, 2**24 + 3, -(2**24) - 1, 2**53 + 1, 2**53 + 3, 2**62 + 2**38 + 1, 2**63 - 1,
                  -(2**63), 2**64 - 1, 2**32 - 1, 2**31 + 2**7, 2**31 + 3 * 2**7]
 
 
-@pytest.mark.parametrize("src", INT_TYPES)
-def test_int_to_float_rounds_to_nearest_even(backend, run, need_fp64, src):
+def test_int_to_float_rounds_to_nearest_even(backend, run, need_fp64):
     need_fp64("float64")
-    values = M.boundary_ints(src) + [v for v in ROUNDING_INTS if M.int_min(src) <= v <= M.int_max(src)]
-    _check_int_to_float(backend, run, src, values)
+    _check_int_to_float(backend, run, {
+        t: M.boundary_ints(t) + [v for v in ROUNDING_INTS if M.int_min(t) <= v <= M.int_max(t)]
+        for t in INT_TYPES})
 
 
-@pytest.mark.parametrize("src", ["int32", "int64", "uint64"])
-def test_int_to_float_matches_the_model(backend, run, need_fp64, src):
+def test_int_to_float_matches_the_model(backend, run, need_fp64):
     need_fp64("float64")
     _skip_cuda_without_gpu(backend)
 
-    @given(st.lists(_ints(src), min_size=1, max_size=N))
-    def check(values):
-        _check_int_to_float(backend, run, src, _pad(values))
+    @BATCHED
+    @given(st.fixed_dictionaries({t: st.lists(_ints(t), min_size=1, max_size=N) for t in INT_TYPES}))
+    def check(per_type):
+        _check_int_to_float(backend, run, per_type)
 
     check()
 
@@ -276,12 +319,13 @@ def _check_f64_to_f32(backend, run, values: list[float], flushes: bool) -> None:
     if flushes:       # tier-0 comparisons skip subnormal inputs and results on flushing backends
         values = [v for v in values if not (_is_subnormal(v, "float64") or _is_subnormal(M.f32(v), "float32")
                                             or (M.f32(v) == 0 and v != 0))] or [1.0]
-    x = np.array(values, dtype=np.float64)
-    out = np.zeros(len(values), dtype=np.float32)
-    run(float_convert, backend, len(values), None, x, out)
-    expected = np.array([M.f32(v) for v in values], dtype=np.float32)
-    errors = _mismatches(out, expected, values, "float64->float32 of ")
-    assert not errors, "\n".join(errors)
+    for chunk in _chunks(values):
+        x = np.array(chunk, dtype=np.float64)
+        out = np.zeros(N, dtype=np.float32)
+        run(float_convert, backend, N, None, x, out)
+        expected = np.array([M.f32(v) for v in chunk], dtype=np.float32)
+        errors = _mismatches(out, expected, chunk, "float64->float32 of ")
+        assert not errors, "\n".join(errors)
 
 
 def test_float64_to_float32_rounds_to_nearest_even(backend, run, caps, need_fp64):
@@ -296,9 +340,10 @@ def test_float64_to_float32_matches_the_model(backend, run, caps, need_fp64):
     _skip_cuda_without_gpu(backend)
     flushes = caps.flushes_denormals
 
+    @BATCHED
     @given(st.lists(_floats("float64"), min_size=1, max_size=N))
     def check(values):
-        _check_f64_to_f32(backend, run, _pad(values), flushes)
+        _check_f64_to_f32(backend, run, values, flushes)
 
     check()
 
@@ -307,6 +352,11 @@ def test_float64_to_float32_matches_the_model(backend, run, caps, need_fp64):
 def _check_min_max(backend, run, t: str, pairs: list[tuple[float, float]], flushes: bool) -> None:
     if flushes:
         pairs = [(x, y) for x, y in pairs if not (_is_subnormal(x, t) or _is_subnormal(y, t))] or [(1.0, 2.0)]
+    for chunk in _chunks(pairs):
+        _check_min_max_batch(backend, run, t, chunk)
+
+
+def _check_min_max_batch(backend, run, t: str, pairs: list[tuple[float, float]]) -> None:
     a = np.array([p[0] for p in pairs], dtype=t)
     b = np.array([p[1] for p in pairs], dtype=t)
     out = np.zeros((4, len(pairs)), dtype=t)
@@ -333,9 +383,10 @@ def test_float_min_max_match_the_model(backend, run, caps, need_fp64, t):
     _skip_cuda_without_gpu(backend)
     flushes = caps.flushes_denormals
 
+    @BATCHED
     @given(st.lists(st.tuples(_floats(t), _floats(t)), min_size=1, max_size=N))
     def check(pairs):
-        _check_min_max(backend, run, t, _pad(pairs), flushes)
+        _check_min_max(backend, run, t, pairs, flushes)
 
     check()
 

@@ -22,14 +22,17 @@ _FLOAT_FORMATS = {"float32": (24, -126, 127), "float64": (53, -1022, 1023)}
 
 # ---------------------------------------------------------------------------------------------
 # integer types
+_BITS = {t: int(t.removeprefix("u").removeprefix("int")) for t in INT_TYPES}
+
+
 def bits(t: str) -> int:
     """The width in bits of integer type ``t``."""
-    return int(t.removeprefix("u").removeprefix("int"))
+    return _BITS[t]
 
 
 def signed(t: str) -> bool:
     """True for a signed integer type."""
-    return not t.startswith("u")
+    return t[0] != "u"
 
 
 def int_min(t: str) -> int:
@@ -44,7 +47,7 @@ def int_max(t: str) -> int:
 
 def wrap(v: int, t: str) -> int:
     """Two's complement wrap of the exact integer ``v`` into type ``t``."""
-    w = bits(t)
+    w = _BITS[t]
     v &= (1 << w) - 1
     if signed(t) and v >= 1 << (w - 1):
         v -= 1 << w

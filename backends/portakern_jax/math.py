@@ -41,6 +41,7 @@ def exp2(x: Any) -> Any:
     f = x - n
     nn = jnp.clip(n, -2000, 2000).astype(jnp.int32)
     r = jnp.ldexp(jnp.exp(f * _LN2), nn)
+    r = jnp.where(jnp.isinf(x), jnp.where(x > 0, x, 0.0), r)     # inf - floor(inf) is NaN
     return jnp.where(jnp.isnan(x), x, r)
 
 
@@ -78,4 +79,5 @@ def erfc(x: Any) -> Any:
     lo = x - hi
     err = ((hi * hi - p) + 2.0 * hi * lo) + lo * lo        # x*x - RN(x*x), exact
     r = jax.scipy.special.erfc(x)
-    return jnp.where(x > 0.5, r * jnp.exp(-err), r)
+    fix = (x > 0.5) & jnp.isfinite(err)                     # (x*x overflows: erfc is 0 anyway)
+    return jnp.where(fix, r * jnp.exp(-jnp.where(fix, err, 0.0)), r)

@@ -184,12 +184,14 @@ class CallLowering(StmtLowering):
         if want_value and not has_value:
             raise self.err(node, f"helper '{src.name}' returns no value, so its call cannot be used as a value",
                            hint="add 'return <value>' to the helper, or call it as a statement")
+        if has_value and not _always_returns(fdef.body):
+            raise self.err(node, f"helper '{src.name}' can reach its end without returning a value",
+                           hint="end the helper with a 'return <value>' (Python would return None)")
         simple = not returns or (len(returns) == 1 and fdef.body[-1] is returns[0])
         fc = FuncContext(src.name, prefix + "ret", None if simple else prefix + "done", has_value)
         scope = Scope(src, prefix, func=fc)
         assigned = {t.id for t in ast.walk(fdef) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
         caller = self.scope
-        loc = caller.loc(node)
         for pname, value in args.items():
             if isinstance(value, TExpr):
                 if pname in assigned or not isinstance(value.expr, (ir.Var, ir.Const)):
@@ -205,7 +207,6 @@ class CallLowering(StmtLowering):
         finally:
             self.scope = caller
             self.state.call_stack.pop()
-        del loc
         if not has_value:
             return NONE
         return self.read_var(fc.ret, node)
@@ -243,6 +244,19 @@ class CallLowering(StmtLowering):
             if not isinstance(v, (TExpr, ArrayValue, TypeValue, TupleValue, PyObject)):
                 raise self.err(node, f"cannot pass {describe(v)} as '{pname}' to helper '{src.name}'")
         return {p: out[p] for p in names}
+
+
+def _always_returns(stmts: list[ast.stmt]) -> bool:
+    """Whether every path through ``stmts`` ends in a ``return`` (syntactically: a final return, or
+    an if/else whose branches both always return)."""
+    if not stmts:
+        return False
+    last = stmts[-1]
+    if isinstance(last, ast.Return):
+        return True
+    if isinstance(last, ast.If):
+        return _always_returns(last.body) and _always_returns(last.orelse)
+    return False
 
 
 __all__ = ["CallLowering", "may_return"]

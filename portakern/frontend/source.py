@@ -306,7 +306,7 @@ def analyze(fn: Callable[..., Any]) -> FunctionSource:
     filename = fn.__code__.co_filename
     try:
         lines, first = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - OSError, TypeError, or a stale linecache entry
         raise CompileError(f"cannot read the source of '{fn.__name__}' ({exc})",
                            loc=Loc(filename, fn.__code__.co_firstlineno),
                            hint="define kernels in a file, or register the source in linecache") from None

@@ -342,3 +342,16 @@ def test_unsupported_numpy_type_is_named():
             out[0] = np.float16(x[0])  # BAD
         """)
     assert "float16 is not supported" in str(err)
+
+
+def test_helper_that_can_end_without_a_value_is_a_compile_error():
+    fn, _ = make("""
+        @pk.func
+        def h(v):
+            if v > 0:
+                return v
+        def k(x, out):
+            out[0] = h(x[0])
+    """)
+    with pytest.raises(pk.CompileError, match="without returning"):
+        specialize(analyze(fn), {"x": F32, "out": F32}, {}, 1, False)

@@ -325,8 +325,8 @@ def run(opts: Options, progress: Progress | None = None,
                                           "backends": backends, "plan": dataclasses.asdict(runner.plan)}}
     bandwidth = None
     if opts.probe:
-        progress.step("measuring memory bandwidth (triad over 3 x 512 MiB)")
-        bw = suite.submodule("probe").measure(repeats=3 if opts.quick else 10)
+        progress.step("measuring memory bandwidth (triad over 3 x 256 MiB)")
+        bw = suite.submodule("probe").measure(repeats=2 if opts.quick else 10)
         bandwidth = bw.best_gbs
         report["machine"].update(bandwidth_gbs=round(bw.best_gbs, 2), bandwidth_median_gbs=round(bw.median_gbs, 2),
                                  bandwidth_method=f"{bw.method}, 3 x {bw.array_mib} MiB float64, best of {bw.repeats}")

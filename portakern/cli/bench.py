@@ -71,14 +71,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"portakern bench: {exc}", file=sys.stderr)
         return 2
     print(R.table(data))
-    if args.json:
-        R.write_json(data, args.json)
-    if args.csv:
-        R.write_csv(data, args.csv)
-    if args.plot:
-        from ..bench import plot
+    try:
+        if args.json:
+            R.write_json(data, args.json)
+        if args.csv:
+            R.write_csv(data, args.csv)
+        if args.plot:
+            from ..bench import plot
 
-        plot.save(data, args.plot)
+            plot.save(data, args.plot)
+    except OSError as exc:   # an unwritable output path: say which, keep the table already printed
+        print(f"portakern bench: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 

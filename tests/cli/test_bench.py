@@ -248,3 +248,11 @@ def test_cpu_ranking_orders_backends_by_geometric_mean_over_common_results() -> 
     assert rank[0]["geomean_vs_fastest"] == pytest.approx(2 ** 0.5)
     assert rank[1]["geomean_vs_fastest"] == pytest.approx(2.0)
     assert rank[0]["kernels"] == 2
+
+
+def test_an_unwritable_output_path_is_reported_not_raised(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "missing-dir" / "run.json"
+    status = cli_bench.main(["--quick", "--backends", "numpy", "--kernels", "saxpy", "--sizes", "tiny",
+                             "--no-probe", "--no-compile", "--no-progress", "--json", str(target)])
+    assert status == 1
+    assert "cannot write" in capsys.readouterr().err

@@ -32,6 +32,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                         "when that folder exists here)")
     p.add_argument("--time-budget", type=float, default=None, metavar="S",
                    help="stop generating new kernels for a backend after S seconds")
+    p.add_argument("--shrink-seconds", type=float, default=60.0, metavar="S",
+                   help="how long to shrink a failure (each step compiles a kernel; default 60)")
     p.add_argument("--ulp-table", action="store_true", help="measure the tier-1 ULP table instead")
     p.add_argument("--samples", type=int, default=20000, help="--ulp-table: float32 samples per function")
     p.add_argument("--write-docs", action="store_true",
@@ -60,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     report = run(backends, examples=examples, seed=args.seed, profile=args.profile,
-                 regressions_dir=regressions, time_budget=args.time_budget, progress=progress)
+                 regressions_dir=regressions, time_budget=args.time_budget, progress=progress,
+                 shrink_seconds=args.shrink_seconds)
     print(report.table())
     print(f"\n{'PASS' if report.ok else 'FAIL'}: {len(report.results)} backend(s), profile {args.profile}, "
           f"seed {args.seed}, {report.seconds:.0f}s")

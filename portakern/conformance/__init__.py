@@ -32,7 +32,7 @@ def default_backends() -> list[str]:
 
 def run(backends: Sequence[str] | None = None, examples: int = 100, seed: int = 0, profile: str = "quick",
         regressions_dir: str | Path | None = None, time_budget: float | None = None,
-        progress: Callable[[str], None] | None = None) -> "Report":  # noqa: UP037
+        progress: Callable[[str], None] | None = None, shrink_seconds: float = 60.0) -> "Report":  # noqa: UP037
     """Run the suite on ``backends`` (default: every known one) with ``examples`` generated programs
     each; return the :class:`~portakern.conformance.report.Report`. Failures are shrunk; with
     ``regressions_dir`` each is saved there as a pytest regression test."""
@@ -52,7 +52,8 @@ def run(backends: Sequence[str] | None = None, examples: int = 100, seed: int = 
         if progress:
             progress(f"{name}: running...")
         res = run_backend(name, examples=examples, seed=seed, profile=prof, batch=BATCH.get(name, 5),
-                          time_budget=time_budget, progress=progress, oracle=None if name == ORACLE else oracle)
+                          time_budget=time_budget, progress=progress, oracle=None if name == ORACLE else oracle,
+                          shrink_seconds=shrink_seconds)
         for f in res.failures:
             batch = f.get("_batch")
             if batch is None:

@@ -69,7 +69,8 @@ def element_strategy(dtype: str) -> st.SearchStrategy:
         return st.one_of(small, specials, pattern)
     moderate = st.floats(-30.0, 30.0, width=nbits).map(dt.type)
     unit = st.floats(-1.0, 1.0, width=nbits).map(dt.type)
-    return st.one_of(moderate, specials, pattern, unit)
+    core = st.sampled_from([dt.type(v) for v in (0.0, np.nan, -0.0, np.inf, -np.inf)])
+    return st.one_of(moderate, specials, pattern, unit, core)
 
 
 def array_strategy(dtype: str, n: int) -> st.SearchStrategy:

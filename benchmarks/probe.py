@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -78,3 +79,27 @@ def measure(repeats: int = 5, mib: int = MIB) -> Bandwidth:
     times.sort()
     return Bandwidth(bytes_moved / times[0] / 1e9, bytes_moved / times[len(times) // 2] / 1e9,
                      max(mib, MIB), len(times), method)
+
+
+def measure_on(framework: object, triad_builder: object, repeats: int = 5, mib: int = MIB) -> Bandwidth:
+    """The same triad on a framework's own device (a GPU's memory for cuda and numba-cuda), run by
+    that framework's hand-written triad baseline and synchronised after every run."""
+    n = max(mib, MIB) * (1 << 20) // 8
+    fw: Any = framework
+    d = {"a": fw.to_dev(np.zeros(n)), "b": fw.to_dev(np.full(n, 1.0)), "c": fw.to_dev(np.full(n, 2.0)),
+         "s": np.float64(3.0)}
+    run = triad_builder(d, n, fw)  # type: ignore[operator]
+    fw.sync(list(run().values()))
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        fw.sync(list(run().values()))
+        times.append(time.perf_counter() - t0)
+    out = fw.to_host(run()["a"])
+    fw.sync([])
+    if out[n // 2] != 7.0:
+        raise RuntimeError("device bandwidth probe computed a wrong triad")
+    times.sort()
+    bytes_moved = 24.0 * n
+    return Bandwidth(bytes_moved / times[0] / 1e9, bytes_moved / times[len(times) // 2] / 1e9,
+                     max(mib, MIB), len(times), f"{fw.name} hand-written triad on the device")

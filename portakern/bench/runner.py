@@ -186,6 +186,16 @@ class Runner:
             device = fw.device_name() if fw is not None else "?"
         summary["device"] = device
         sync = _sync_for(fw)
+        if backend in GPU_BACKENDS and fw is not None and "triad" in builders and self.opts.probe:
+            # A GPU's fraction is of its own memory's bandwidth, measured the same way on the device.
+            self.progress.step(f"{backend}: device memory bandwidth (triad over 3 x 256 MiB)")
+            try:
+                bw = suite.submodule("probe").measure_on(fw, builders["triad"], repeats=3 if self.opts.quick else 10)
+                bandwidth = bw.best_gbs
+                summary["bandwidth_gbs"] = round(bw.best_gbs, 2)
+            except Exception as exc:  # noqa: BLE001
+                summary["bandwidth_error"] = _short(exc)
+                bandwidth = None
         self.progress.step(f"{backend}: dispatch overhead")
         summary.update(self._dispatch(backend, pk, fw, builders, sync))
         rows = []
@@ -319,6 +329,7 @@ def run(opts: Options, progress: Progress | None = None,
             raise ValueError(f"unknown size {spec!r}; use {', '.join(runner.cases_mod.SIZE_NAMES)} or a positive integer")
     backends, skipped = available_backends(opts.backends)
     steps = len(backends) * (len(cases) * len(opts.sizes) + 1 + (2 if opts.compile_times else 0)) + (1 if opts.probe else 0)
+    steps += sum(1 for b in backends if b in GPU_BACKENDS) if opts.probe else 0
     progress.reset(steps)
     report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
                               "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],

@@ -198,6 +198,11 @@ class StmtLowering(ExprLowering):
             raise unsupported(self.scope, node, "the '@=' operator")
         target = node.target
         if isinstance(target, ast.Name):
+            if target.id not in self.scope.bindings and target.id in self.scope.src.local_names \
+                    and self.scope.var_name(target.id) not in self.state.assigned:
+                # 'acc += v' with no earlier 'acc = ...' (even in a loop): Python's UnboundLocalError
+                raise self.err(target, f"variable '{target.id}' is updated before it is assigned",
+                               hint=f"initialise it first, e.g. {target.id} = 0")
             cur = self.expr(target if isinstance(target.ctx, ast.Load) else ast.copy_location(
                 ast.Name(target.id, ast.Load()), target))
             self.bind(target.id, ops.binary(op, cur, self.expr(node.value)), target)

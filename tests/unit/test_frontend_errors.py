@@ -152,6 +152,11 @@ BAD = {
             if x[0] > 100:
                 later = 1
         """, "before it is assigned", "assign"),
+    "accumulator_never_initialised": ("""
+        def k(x, out):
+            for j in range(3):
+                acc += x[j]  # BAD
+        """, "before it is assigned", "acc = 0"),
     "non_literal_dim": ("""
         def k(x, out):
             d = pk.global_id(0)

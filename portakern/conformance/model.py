@@ -386,7 +386,7 @@ def evaluate(case: Case) -> dict[str, Outcome]:
     ev.run(case.body, guard, out, None)
     cerr, csub = ev.ctl_err[:n], ev.ctl_sub[:n]
     result = {name: Outcome(v.val[:n], np.maximum(v.err[:n], cerr), v.sub[:n] | csub) for name, v in out.items()}
-    for k, t in enumerate(case.tier1):
+    for t in case.tier1:
         for arg, name in zip(t.args, t.arg_outs):
             v = ev.promote(ev.expr(arg), t.dtype)
             result[name] = Outcome(v.val[:n], np.maximum(v.err[:n], cerr), v.sub[:n] | csub)

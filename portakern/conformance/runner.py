@@ -93,13 +93,14 @@ class _Oracle:
 
 
 def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile = QUICK,
-                batch: int = 5, shrink_budget: int = 25, shrink_seconds: float = 90.0,
+                batch: int = 5, shrink_budget: int = 400, shrink_seconds: float = 60.0,
                 time_budget: float | None = None,
                 progress: Callable[[str], None] | None = None, oracle: _Oracle | None = None) -> BackendResult:
     """Run the suite on backend ``name`` until ``examples`` generated programs ran (``batch`` of them
     share one compiled kernel); return its row of the report. After the first failure Hypothesis
     shrinks it for at most ``shrink_budget`` launches or ``shrink_seconds``."""
     import portakern as pk
+
     from ..runtime import registry
 
     res = BackendResult(name)
@@ -158,6 +159,8 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
         problem, record = _run_case(case, name, oracle, flushes, contracts, compile_only, res)
         if not state["failed"]:
             res.examples += len(case.programs)
+        if problem is not None and len(case.programs) > 1:
+            record = _isolate(case, name, oracle, flushes, contracts, compile_only) or record
         seen[key], records[key] = problem, record
         if problem is not None:
             if not state["failed"]:
@@ -193,6 +196,19 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
     if progress:
         progress(f"{name}: {res.status} ({res.examples} examples, {res.seconds:.1f}s)")
     return res
+
+
+def _isolate(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts: bool,
+             compile_only: bool) -> dict[str, Any] | None:
+    """The failure record of the first program of a failing batch that fails on its own (a
+    one-program reproducer reads like a hand-written kernel), or None."""
+    for prog in case.programs:
+        single = Batch((prog,), case.n, case.wg)
+        problem, record = _run_case(single, name, oracle, flushes, contracts, compile_only, BackendResult(name))
+        if problem is not None:
+            record["problems"] = record.get("problems") or [problem]
+            return record
+    return None
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-import portakern as pk
 from portakern.conformance import run
 from portakern.conformance.mutants import MUTANTS, mutant_class
 from portakern.conformance.runner import run_backend

@@ -20,14 +20,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from functools import partial
+from pathlib import Path
 
-from portakern.codegen.pyrender import PyRenderer, np_type
+from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body
 from portakern.types import ArraySpace
 
 Op = ir.Op
+#: hash of the helpers the generated module imports (see ``prelude_digest``)
+PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
 JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
 
 
@@ -172,6 +175,7 @@ class NumbaRenderer(PyRenderer):
         k = self.kernel
         src = PySource()
         src.line(f'"""portakern: kernel {k.name!r} for numba (generated; do not edit)."""')
+        src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba.prelude import *  # noqa: F401,F403")
         src.line("")
         grid = [f"_pk_n{d}" for d in range(self.nd)] + [f"_pk_w{d}" for d in range(self.nd)]

@@ -13,14 +13,17 @@ Generated signature: ``_pk_kernel(_pk_n0.., _pk_w0.., <params>, _pk_err)``.
 from __future__ import annotations
 
 from contextlib import ExitStack
+from pathlib import Path
 
-from portakern.codegen.pyrender import PyRenderer, np_type
+from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk_body
 from portakern.types import ArraySpace
 
 Op = ir.Op
+#: hash of the helpers the generated module imports (see ``prelude_digest``)
+PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
 AXES = ("x", "y", "z")
 
 
@@ -84,6 +87,7 @@ class NumbaCudaRenderer(PyRenderer):
         k, nd = self.kernel, self.nd
         src = PySource()
         src.line(f'"""portakern: kernel {k.name!r} for numba-cuda (generated; do not edit)."""')
+        src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba_cuda.prelude import *  # noqa: F401,F403")
         src.line("")
         grid = [f"_pk_n{d}" for d in range(nd)] + [f"_pk_w{d}" for d in range(nd)]

@@ -14,8 +14,10 @@ nothing a user writes can clash with ``np``, ``math`` or a helper.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
 from ..errors import CompileError
@@ -29,6 +31,16 @@ Op = ir.Op
 _CMP = {Op.LT: "<", Op.LE: "<=", Op.GT: ">", Op.GE: ">=", Op.EQ: "==", Op.NE: "!="}
 _ARITH = {Op.ADD: "+", Op.SUB: "-", Op.MUL: "*"}
 _BITS = {Op.AND: "&", Op.OR: "|", Op.XOR: "^"}
+
+
+def prelude_digest(*files: Path) -> str:
+    """A short hash of the helper modules a generated kernel imports. Rendered into the kernel's
+    source, it changes the module's name when a prelude changes, so Numba's on-disk cache (keyed by
+    the kernel file alone) never serves machine code built against old helpers."""
+    h = hashlib.sha256()
+    for f in (Path(__file__).with_name("pyprelude.py"), *files):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def np_type(t: ScalarType) -> str:

@@ -100,7 +100,8 @@ def table(report: dict[str, Any]) -> str:
                  + ", ".join(f"{d['backend']} {d['geomean_vs_fastest']:.2f}x (fastest {d['fastest_count']})" for d in rank))
     skipped = report.get("skipped") or {}
     tail = "".join(f"\nskipped {k}: {v}" for k, v in skipped.items())
-    legend = ("\nratio = portakern median / hand-written median in the same framework (<1 is faster); "
+    legend = ("\nratio = portakern time / hand-written time in the same framework, median over interleaved rounds "
+              "(<1 is faster); "
               "%BW = GB/s / measured bandwidth; spread = IQR of the repetitions")
     return f"{head}\n\n{main}\n\n{side}{tail}{legend}\n"
 

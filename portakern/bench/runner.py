@@ -314,7 +314,9 @@ class Runner:
             b = times[-1]
             row.update(baseline_median_s=b.median_s, baseline_spread_s=b.spread_s)
             if pk_ok:
-                row["ratio_to_baseline"] = row["median_s"] / b.median_s
+                # Paired: the median of per-round ratios of the interleaved runs (robust to load).
+                row["ratio_to_baseline"] = timing.paired_ratio(times[0].times, b.times)
+                row["ratio_of_medians"] = row["median_s"] / b.median_s
         return row
 
 

@@ -27,7 +27,7 @@ class Plan:
     budget_s: float = 1.5
 
 
-QUICK = Plan(warmup=1, min_repeats=3, max_repeats=10, budget_s=0.25)
+QUICK = Plan(warmup=1, min_repeats=3, max_repeats=20, budget_s=0.5)
 FULL = Plan()
 
 
@@ -39,13 +39,14 @@ class Timing:
     spread_s: float
     repeats: int
     best_s: float
+    times: tuple[float, ...] = ()
 
 
 def summarize(times: Sequence[float]) -> Timing:
     """Median, IQR and best of ``times``."""
     arr = np.asarray(times, dtype=np.float64)
     q25, q50, q75 = np.percentile(arr, [25, 50, 75])
-    return Timing(float(q50), float(q75 - q25), int(arr.size), float(arr.min()))
+    return Timing(float(q50), float(q75 - q25), int(arr.size), float(arr.min()), tuple(float(t) for t in arr))
 
 
 def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan,
@@ -78,6 +79,15 @@ def side_by_side(candidates: Sequence[tuple[Runner, Sync]], plan: Plan,
         if rep + 1 >= min_reps and clock() - start > plan.budget_s:
             break
     return [summarize(t) for t in times]
+
+
+def paired_ratio(a: Sequence[float], b: Sequence[float]) -> float:
+    """Median of the per-round ratios ``a[i] / b[i]`` of two interleaved candidates.
+
+    Each round ran A then B back to back, so a load burst that slows a round slows both; the
+    per-round ratio cancels it, where the ratio of the two medians would not.
+    """
+    return float(np.median(np.asarray(a, np.float64) / np.asarray(b, np.float64)))
 
 
 def launch_overheads(candidates: Sequence[tuple[Runner, Sync]], seconds: float = 0.3,

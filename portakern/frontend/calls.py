@@ -100,20 +100,16 @@ class CallLowering(StmtLowering):
         if name == "range":
             raise self.err(node, "range() can only be used as the iterable of a for loop",
                            hint="for i in range(n): ...")
-        args = [self.expr(a) for a in node.args]
         if name == "where":
             self._arity(node, name, 3)
-            return self.select_with_arms(node, args)
+            return self.conditional(node, *node.args)
+        args = [self.expr(a) for a in node.args]
         if name == "pow":
             self._arity(node, name, 2)
             return ops.binary(Op.POW, args[0], args[1])
         if name == "rsqrt":
             self._arity(node, name, 1)
         return ops.math_call(MATH_OPS[name], args)
-
-    def select_with_arms(self, node: ast.Call, args: list[TExpr]) -> TExpr:
-        """``pk.where(c, a, b)``: like ``a if c else b`` (both arms are plain expressions here)."""
-        return ops.select(args[0], args[1], args[2])
 
     def declare_array(self, name: str, node: ast.Call) -> ArrayValue:
         kw = {k.arg: k.value for k in node.keywords}

@@ -310,9 +310,14 @@ class ExprLowering:
         return result
 
     def visit_IfExp(self, node: ast.IfExp) -> TExpr:
-        c = ops.to_bool(self.expr(node.test))
-        a, pa = self.capture(lambda: self.expr(node.body))
-        b, pb = self.capture(lambda: self.expr(node.orelse))
+        return self.conditional(node, node.test, node.body, node.orelse)
+
+    def conditional(self, node: ast.AST, test: ast.AST, body: ast.AST, orelse: ast.AST) -> TExpr:
+        """``body if test else orelse`` (also ``pk.where``): only the chosen arm runs, including any
+        statements an arm needs (an inlined helper)."""
+        c = ops.to_bool(self.expr(test))
+        a, pa = self.capture(lambda: self.expr(body))
+        b, pb = self.capture(lambda: self.expr(orelse))
         if c.is_const:
             chosen, pend = (a, pa) if const_value(c) else (b, pb)
             self.out.extend(pend)

@@ -402,3 +402,17 @@ def test_loop_carried_variable_used_with_a_typed_bool_before_its_assignment():
     """)
     k = lower(fn, x=arr(T.float32), out=arr(T.float32))
     assert local_type(k, "prev") == T.float32
+
+
+def test_where_with_a_helper_arm_runs_the_helper_only_when_chosen():
+    fn = make("""
+        @pk.func
+        def bump(h):
+            return pk.atomic_add(h, 0, 1)
+        def k(h, c):
+            h[1] = pk.where(c > 0, bump(h), 0)
+    """)
+    k = lower(fn, h=arr(T.int32), c=T.int32)
+    (guard,) = [s for s in k.body if isinstance(s, N.If)]
+    assert any(isinstance(n, N.Atomic) for n in walk_body(guard.then))
+    assert not any(isinstance(n, N.Atomic) for n in walk_body(guard.orelse))

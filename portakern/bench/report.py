@@ -11,7 +11,8 @@ from typing import Any
 #: the per-result fields of the JSON schema (docs/benchmarks.md), in CSV column order.
 FIELDS = ("kernel", "backend", "device", "size", "shape", "bound", "status", "median_s", "spread_s", "repeats",
           "gbps", "gflops", "bandwidth_fraction", "baseline_median_s", "baseline_spread_s", "baseline_status",
-          "ratio_to_baseline", "dispatch_us", "compile_cold_s", "compile_warm_s", "first_launch_s", "error")
+          "ratio_to_baseline", "ratio_of_medians", "dispatch_us", "compile_cold_s", "compile_warm_s", "warm_from_disk",
+          "first_launch_s", "error")
 
 
 def _time(s: Any) -> str:

@@ -27,17 +27,17 @@ CMPOPS: dict[type, Op] = {
     ast.Lt: Op.LT, ast.LtE: Op.LE, ast.Gt: Op.GT, ast.GtE: Op.GE, ast.Eq: Op.EQ, ast.NotEq: Op.NE,
 }
 _UNSUPPORTED_EXPR = {
-    ast.List: ("lists", "kernels have no lists; use a pk.private_array or pass an array argument"),
-    ast.Dict: ("dicts", "kernels work on scalars and arrays only"),
-    ast.Set: ("sets", "kernels work on scalars and arrays only"),
-    ast.ListComp: ("list comprehensions", "write a for loop over range(...)"),
-    ast.SetComp: ("set comprehensions", "write a for loop over range(...)"),
-    ast.DictComp: ("dict comprehensions", "write a for loop over range(...)"),
-    ast.GeneratorExp: ("generator expressions", "write a for loop over range(...)"),
-    ast.Lambda: ("lambdas", "define a helper with @pk.func"),
-    ast.JoinedStr: ("f-strings", "kernels cannot build strings"),
-    ast.FormattedValue: ("f-strings", "kernels cannot build strings"),
-    ast.NamedExpr: ("':=' (assignment expressions)", "assign in a separate statement"),
+    ast.List: ("a list", "kernels have no lists; use a pk.private_array or pass an array argument"),
+    ast.Dict: ("a dict", "kernels work on scalars and arrays only"),
+    ast.Set: ("a set", "kernels work on scalars and arrays only"),
+    ast.ListComp: ("a list comprehension", "write a for loop over range(...)"),
+    ast.SetComp: ("a set comprehension", "write a for loop over range(...)"),
+    ast.DictComp: ("a dict comprehension", "write a for loop over range(...)"),
+    ast.GeneratorExp: ("a generator expression", "write a for loop over range(...)"),
+    ast.Lambda: ("a lambda", "define a helper with @pk.func"),
+    ast.JoinedStr: ("an f-string", "kernels cannot build strings"),
+    ast.FormattedValue: ("an f-string", "kernels cannot build strings"),
+    ast.NamedExpr: ("':=' (an assignment expression)", "assign in a separate statement"),
     ast.Starred: ("'*' unpacking", "pass each value explicitly"),
     ast.Slice: ("slicing", "index one element per dimension, e.g. x[i, j]"),
     ast.Await: ("'await'", ""),
@@ -115,7 +115,7 @@ class ExprLowering:
         if v is None:
             raise self.err(node, "None is not a value in kernels", hint="kernels compute numbers and arrays")
         if isinstance(v, (str, bytes)):
-            raise unsupported(self.scope, node, "strings", "kernels cannot use text; remove the string")
+            raise unsupported(self.scope, node, "a string", "kernels cannot use text; remove the string")
         raise unsupported(self.scope, node, f"the constant {v!r}")
 
     def visit_Name(self, node: ast.Name) -> Any:

@@ -25,9 +25,9 @@ _UNSUPPORTED_STMT = {
     ast.Delete: ("'del'", "variables live until the end of the kernel"),
     ast.Import: ("'import' inside a kernel", "import at module level"),
     ast.ImportFrom: ("'import' inside a kernel", "import at module level"),
-    ast.FunctionDef: ("nested function definitions", "define a module-level helper with @pk.func"),
-    ast.AsyncFunctionDef: ("nested function definitions", "define a module-level helper with @pk.func"),
-    ast.ClassDef: ("class definitions", ""),
+    ast.FunctionDef: ("a nested function definition", "define a module-level helper with @pk.func"),
+    ast.AsyncFunctionDef: ("a nested function definition", "define a module-level helper with @pk.func"),
+    ast.ClassDef: ("a class definition", ""),
 }
 if hasattr(ast, "TryStar"):
     _UNSUPPORTED_STMT[ast.TryStar] = ("'try'", "kernels cannot catch exceptions")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numba.core.errors import NumbaError
 
 from portakern.errors import CompileError
 from portakern.ir import nodes as ir
@@ -68,24 +69,39 @@ def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class NumbaLauncher(Launcher):
-    """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record."""
+    """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record.
+
+    The hot path does as little Python as possible: the error record is allocated once and reset
+    by one store (the compiled kernel holds the GIL, so launches of one launcher never overlap), and
+    the grid tuple of the last launch is reused.
+    """
 
     def __init__(self, kernel: ir.Kernel, fn: Any) -> None:
         self.kernel = kernel
         self.fn = fn
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
+        self.err = np.full(8, -1, np.int64)
+        self._last: tuple[Any, tuple[int, ...]] = (None, ())
 
-    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
-        from numba.core.errors import NumbaError
-
+    def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
+        key = (grid.ndrange, grid.workgroup)
+        if self._last[0] == key:
+            return self._last[1]
         nd = tuple(int(n) for n in grid.ndrange)
         wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
-        err = np.full(8, -1, np.int64)
+        flat = nd + wg
+        self._last = (key, flat)
+        return flat
+
+    def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        flat = self._grid(grid)
+        err = self.err
+        err[0] = -1
         saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
-        if all(n > 0 for n in nd):
+        if 0 not in flat:
             try:
-                self.fn(*nd, *wg, *args, err)
+                self.fn(*flat, *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
         if err[0] >= 0:
@@ -100,13 +116,3 @@ def load(kernel: ir.Kernel, artifact: bytes) -> Launcher:
     """Import the generated module (source bytes from ``build``) and wrap its kernel."""
     module = import_source(artifact.decode())
     return NumbaLauncher(kernel, module._pk_kernel)
-
-
-def numba_version() -> str:
-    """Numba's version ("" when it is not installed)."""
-    try:  # the installed distribution's version, without paying for importing numba
-        from importlib.metadata import version
-
-        return version("numba")
-    except Exception:  # noqa: BLE001 - never raises
-        return ""

@@ -392,3 +392,23 @@ def test_math_module_constants_fold():
             x[0] = math.pi
     """)
     assert ir.format_expr(nodes(lower(fn, x=arr(T.float64)), N.Store)[0].value) == repr(math.pi)
+
+
+def test_indented_decorated_kernel_keeps_absolute_lines_and_columns():
+    filename = f"<portakern-frontend-test-{next(_COUNTER)}>"
+    text = textwrap.dedent("""
+        def factory():
+            @(lambda f: f)
+            def k(x):
+                x[0] = nowhere + 1
+            return k
+    """)
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    g: dict[str, Any] = {"pk": pk}
+    exec(compile(text, filename, "exec", dont_inherit=True), g)  # noqa: S102
+    kfn = g["factory"]()
+    with pytest.raises(pk.CompileError) as info:
+        lower(kfn, x=arr())
+    lines = str(info.value).splitlines()
+    assert lines[0].startswith(f"{filename}:5:")
+    assert lines[2].index("^") == lines[1].index("nowhere")

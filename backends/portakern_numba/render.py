@@ -426,7 +426,7 @@ def _rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:
             counts[n.target.name] = counts.get(n.target.name, 0) + 1
         elif isinstance(n, ir.For):
             counts[n.var.name] = counts.get(n.var.name, 0) + 2
-    params = {p.name for p in kernel.params}
+    params = {p.name for p in kernel.params} - set(counts)   # parameters the body never reassigns
     out: dict[str, ir.Expr] = {}
     for s in kernel.body:
         if not isinstance(s, ir.Assign) or counts.get(s.target.name) != 1:
@@ -482,9 +482,10 @@ def _group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
             all_assigns[n.target.name] = all_assigns.get(n.target.name, 0) + 1
         elif isinstance(n, ir.For):
             all_assigns[n.var.name] = all_assigns.get(n.var.name, 0) + 1000
-    params = {p.name for p in kernel.params}
+    params = {p.name for p in kernel.params} - set(all_assigns)
     cands = {name for name, lst in group_assigns.items()
-             if all_assigns.get(name) == len(lst) and name not in remat and name not in params}
+             if all_assigns.get(name) == len(lst) and name not in remat
+             and name not in {p.name for p in kernel.params}}
     changed = True
     while changed:
         changed = False

@@ -79,6 +79,13 @@ def test_writes_into_a_strided_view_update_only_the_view(backend, run):
     np.testing.assert_array_equal(base, expected)
 
 
+def test_transposed_fortran_order_views_are_read_and_written(backend, run):
+    x = np.arange(12, dtype=np.int64).reshape(3, 4)
+    out = np.zeros((4, 3), dtype=np.int64, order="F")
+    run(scale_2d, backend, (4, 3), None, x.T, out)
+    np.testing.assert_array_equal(out, x.T * 2 + 1)
+
+
 def test_writes_into_a_negative_stride_2d_view(backend, run):
     base = np.zeros((3, 8), dtype=np.int32)
     x = np.arange(12, dtype=np.int32).reshape(3, 4)

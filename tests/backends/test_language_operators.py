@@ -70,6 +70,18 @@ def logic(a, b, out):
         out[3, i] = (p and not q) or (q and not p)
 
 
+@pk.kernel
+def bool_operators(p, q, out):
+    i = pk.global_id(0)
+    if i < p.shape[0]:
+        out[0, i] = ~p[i]
+        out[1, i] = p[i] & q[i]
+        out[2, i] = p[i] | q[i]
+        out[3, i] = p[i] ^ q[i]
+        out[4, i] = p[i] == q[i]
+        out[5, i] = not p[i]
+
+
 @pk.kernel(debug=True)
 def short_circuit_guards(x, out):
     i = pk.global_id(0)
@@ -141,6 +153,15 @@ def test_and_or_not(backend, run):
     np.testing.assert_array_equal(out[1], p | q)
     np.testing.assert_array_equal(out[2], ~p)
     np.testing.assert_array_equal(out[3], p ^ q)
+
+
+def test_bitwise_operators_on_bools_are_logical(backend, run):
+    p = np.array([True, True, False, False])
+    q = np.array([True, False, True, False])
+    out = np.zeros((6, 4), dtype=np.bool_)
+    run(bool_operators, backend, 4, None, p, q, out)
+    for k, e in enumerate([~p, p & q, p | q, p ^ q, p == q, ~p]):
+        np.testing.assert_array_equal(out[k], e, err_msg=f"row {k}")
 
 
 def test_and_and_conditional_expression_short_circuit(backend, run):

@@ -83,6 +83,19 @@ def for_ranges(n, out):
 
 
 @pk.kernel
+def runtime_step_range(start, stop, step, out):
+    i = pk.global_id(0)
+    if i < start.shape[0]:
+        s = 0
+        count = 0
+        for k in range(start[i], stop[i], step[i]):
+            s = s * 3 + k
+            count += 1
+        out[0, i] = s
+        out[1, i] = count
+
+
+@pk.kernel
 def while_break_continue(n, out):
     i = pk.global_id(0)
     if i < n.shape[0]:
@@ -158,6 +171,20 @@ def test_for_range_with_one_two_and_three_arguments_and_negative_step(backend, r
         for k in range(v, -3, -2):
             s4 = s4 * 10 + k
         assert out[:, col].tolist() == [sum(range(v)), sum(range(2, v)), sum(range(1, v, 3)), s4]
+
+
+def test_for_range_with_a_step_known_only_at_run_time(backend, run):
+    start = np.array([0, 10, 5, 3, -4], dtype=np.int64)
+    stop = np.array([7, 0, 5, -9, 4], dtype=np.int64)
+    step = np.array([2, -3, 1, -4, 3], dtype=np.int64)
+    out = np.zeros((2, 5), dtype=np.int64)
+    run(runtime_step_range, backend, 5, None, start, stop, step, out)
+    for col in range(5):
+        ks = list(range(int(start[col]), int(stop[col]), int(step[col])))
+        s = 0
+        for k in ks:
+            s = s * 3 + k
+        assert out[:, col].tolist() == [s, len(ks)], f"range({start[col]}, {stop[col]}, {step[col]})"
 
 
 def test_while_with_break_and_continue(backend, run):

@@ -69,6 +69,16 @@ def mixed_sign_promotion(u, s, out):
 
 
 @pk.kernel
+def more_promotions(u8, i8, u64, i64, f32, out16, outf):
+    i = pk.global_id(0)
+    if i < u8.shape[0]:
+        out16[i] = u8[i] + i8[i]        # uint8 + int8 -> int16: no wrap at 8 bits
+        outf[0, i] = u64[i] + i64[i]    # uint64 + int64 -> float64
+        outf[1, i] = f32[i] + i64[i]    # float32 + int64 -> float64
+        outf[2, i] = f32[i] + u8[i]     # float32 + uint8 -> float32
+
+
+@pk.kernel
 def unified_variable(x, out):
     i = pk.global_id(0)
     if i < x.shape[0]:
@@ -153,6 +163,23 @@ def test_uint32_plus_int32_promotes_to_int64(backend, run):
     out = np.zeros(3, dtype=np.int64)
     run(mixed_sign_promotion, backend, 3, None, u, s, out)
     np.testing.assert_array_equal(out, [4_000_000_001, -1, 2**32])
+
+
+def test_mixed_kind_promotions_follow_numpy_2(backend, run, need_fp64):
+    need_fp64("float64")
+    u8 = np.array([200, 255, 0, 7], np.uint8)
+    i8 = np.array([100, -128, -1, 7], np.int8)
+    u64 = np.array([2**64 - 1, 2**63, 0, 12345], np.uint64)
+    i64 = np.array([-1, -(2**63), 2**62 + 1, 3], np.int64)
+    f32 = np.array([0.1, 1e30, -2.5, 16777216.0], np.float32)
+    out16 = np.zeros(4, np.int16)
+    outf = np.zeros((3, 4), np.float64)
+    run(more_promotions, backend, 4, None, u8, i8, u64, i64, f32, out16, outf)
+    np.testing.assert_array_equal(out16, u8.astype(np.int16) + i8.astype(np.int16))
+    np.testing.assert_array_equal(outf[0], u64.astype(np.float64) + i64.astype(np.float64))
+    np.testing.assert_array_equal(outf[1], f32.astype(np.float64) + i64.astype(np.float64))
+    np.testing.assert_array_equal(outf[2], (f32 + u8).astype(np.float64))       # float32 arithmetic
+    assert (f32 + u8).dtype == np.float32
 
 
 def test_a_variable_unifies_the_types_of_its_assignments(backend, run):

@@ -25,7 +25,7 @@ N = 64                      # values per launch (fixed: jax compiles per shape)
 # ("ci": 25 launches of up to 64 values per type and backend) and still scales with "full".
 BATCHED = settings(max_examples=max(1, settings.default.max_examples // 4))
 INT_TYPES = list(M.INT_TYPES)
-INT_OPS = ["+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^", "neg", "abs", "min", "max", "~"]
+INT_OPS = ["+", "-", "*", "//", "%", "<<", ">>", "&", "|", "^", "neg", "abs", "min", "max", "~", "**"]
 
 
 @pk.kernel
@@ -49,6 +49,7 @@ def int_ops(a, b, out):
         out[12, i] = min(x, y)
         out[13, i] = max(x, y)
         out[14, i] = ~x
+        out[15, i] = x ** y
 
 
 @pk.kernel
@@ -150,7 +151,7 @@ def _model_int(op: str, a: int, b: int, t: str) -> int:
         "&": M.bitand, "|": M.bitor, "^": M.bitxor,
         "neg": lambda x, _y, tt: M.neg(x, tt), "abs": lambda x, _y, tt: M.iabs(x, tt),
         "min": lambda x, y, _t: M.imin(x, y), "max": lambda x, y, _t: M.imax(x, y),
-        "~": lambda x, _y, tt: M.invert(x, tt),
+        "~": lambda x, _y, tt: M.invert(x, tt), "**": M.ipow,
     }[op](a, b, t)
 
 

@@ -75,7 +75,9 @@ class JaxOps(LaneOps):
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
         p = a * b
         if self.nofuse is not None and (jnp.ndim(p) == 0 or p.shape == (self.N,)):
-            return jnp.where(self.nofuse, p, jnp.zeros((), p.dtype))
+            # the other arm is a run-time operand, not 0.0: LLVM folds x - select(c, p, 0.0) into
+            # select(c, x - p, x) (x - 0.0 == x) and then contracts x - p; seen in float64
+            return jnp.where(self.nofuse, p, jnp.asarray(a, p.dtype))
         return p
 
     def bits64(self, x: Any) -> Any:

@@ -270,4 +270,4 @@ def _exact_fma(a: float, b: float, c: float) -> float:
     try:
         return float(exact)        # Fraction -> float rounds to nearest even
     except OverflowError:
-        return math.copysign(math.inf, exact)
+        return math.inf if exact > 0 else -math.inf

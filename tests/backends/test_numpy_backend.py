@@ -197,3 +197,21 @@ def test_rendered_source_is_python_that_imports_no_framework():
     src = guarded_saxpy.source("numpy", np.float32(1), x, x, x)
     compile(src, "<test>", "exec")
     assert "import" not in src
+
+
+@pk.kernel
+def fused(a, b, c, out):
+    i = pk.global_id(0)
+    out[i] = pk.fma(a[i], b[i], c[i])
+
+
+def test_fma_overflowing_product_gives_the_signed_infinity_or_the_exact_finite_value():
+    big = np.finfo(np.float64).max
+    a = np.array([big, big, -big, 2.0**600], dtype=np.float64)
+    b = np.array([2.0, 1.5, 2.0, 2.0**500], dtype=np.float64)
+    c = np.array([0.0, -big, 0.0, -(2.0**1023)], dtype=np.float64)
+    out = np.zeros(4)
+    run(fused, 4, None, a, b, c, out)
+    assert out[0] == np.inf and out[2] == -np.inf
+    assert out[1] == 0.5 * big            # 1.5*max - max = 0.5*max exactly: no overflow in between
+    assert out[3] == np.inf

@@ -182,6 +182,17 @@ def test_mixed_kind_promotions_follow_numpy_2(backend, run, need_fp64):
     assert (f32 + u8).dtype == np.float32
 
 
+def test_numpy_scalars_keep_their_dtype(backend, run):
+    x = np.array([3, -2, 1], np.int8)
+    y = np.ones(3, np.int8)
+    out = np.zeros(3, np.int8)
+    run(generic_axpy, backend, 3, None, np.int8(100), x, y, out)
+    np.testing.assert_array_equal(out, (np.int8(100) * x + y).astype(np.int8))     # wraps in int8
+    wide = np.zeros(3, np.int64)
+    run(generic_axpy, backend, 3, None, np.int64(100), x, y, wide)
+    np.testing.assert_array_equal(wide, 100 * x.astype(np.int64) + 1)             # int64 * int8 -> int64
+
+
 def test_a_variable_unifies_the_types_of_its_assignments(backend, run):
     x = np.array([1.0, -1.0], dtype=np.float32)
     out = np.zeros(2, dtype=np.float64)

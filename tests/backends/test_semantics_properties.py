@@ -129,6 +129,14 @@ def float_min_max(a, b, out):
         out[3, i] = pk.max(a[i], b[i])
 
 
+@pk.kernel
+def float_divmod(a, b, out):
+    i = pk.global_id(0)
+    if i < a.shape[0]:
+        out[0, i] = a[i] // b[i]
+        out[1, i] = a[i] % b[i]
+
+
 # ------------------------------------------------------------------------------------------ helpers
 def _skip_cuda_without_gpu(backend: str) -> None:
     # the boundary tests compile every kernel for cuda; the property tests need to run
@@ -388,6 +396,53 @@ def test_float_min_max_match_the_model(backend, run, caps, need_fp64, t):
     @given(st.lists(st.tuples(_floats(t), _floats(t)), min_size=1, max_size=N))
     def check(pairs):
         _check_min_max(backend, run, t, pairs, flushes)
+
+    check()
+
+
+# ------------------------------------------------------------------------- float // and % (as NumPy)
+# NUMERICS.md does not list float // and % in tier 0, but the IR's contract (portakern/ir/nodes.py:
+# "floats: Python/NumPy floor_divide", "np.remainder (Python semantics)") fixes them to NumPy's values,
+# so the expected values here are NumPy's, computed on the host.
+def _check_float_divmod(backend, run, t: str, pairs: list[tuple[float, float]], flushes: bool) -> None:
+    def ok(x, y):
+        with np.errstate(all="ignore"):
+            q, r = np.floor_divide(np.array(x, t), np.array(y, t)), np.remainder(np.array(x, t), np.array(y, t))
+        return not any(_is_subnormal(float(v), t) for v in (x, y, q, r))
+    if flushes:
+        pairs = [p for p in pairs if ok(*p)] or [(7.0, 2.0)]
+    for chunk in _chunks(pairs):
+        a = np.array([p[0] for p in chunk], dtype=t)
+        b = np.array([p[1] for p in chunk], dtype=t)
+        out = np.zeros((2, N), dtype=t)
+        run(float_divmod, backend, N, None, a, b, out)
+        with np.errstate(all="ignore"):
+            exp_q, exp_r = np.floor_divide(a, b), np.remainder(a, b)
+        errors = _mismatches(out[0], exp_q, chunk, f"{t} // ") + _mismatches(out[1], exp_r, chunk, f"{t} % ")
+        assert not errors, "\n".join(errors)
+
+
+FLOAT_DIVMOD_SPECIALS = [0.0, -0.0, 1.0, -1.0, 7.5, -7.5, 0.1, -0.1, 3.0, -3.0, 1e30, -1e30, math.inf, -math.inf,
+                         math.nan, 2.0**-20, 1e-30]
+
+
+@pytest.mark.parametrize("t", ["float32", "float64"])
+def test_float_floordiv_and_mod_match_numpy_on_special_values(backend, run, caps, need_fp64, t):
+    need_fp64(t)
+    vals = [M.round_float(v, t) for v in FLOAT_DIVMOD_SPECIALS]
+    _check_float_divmod(backend, run, t, [(x, y) for x in vals for y in vals], caps.flushes_denormals)
+
+
+@pytest.mark.parametrize("t", ["float32", "float64"])
+def test_float_floordiv_and_mod_match_numpy(backend, run, caps, need_fp64, t):
+    need_fp64(t)
+    _skip_cuda_without_gpu(backend)
+    flushes = caps.flushes_denormals
+
+    @BATCHED
+    @given(st.lists(st.tuples(_floats(t), _floats(t)), min_size=1, max_size=N))
+    def check(pairs):
+        _check_float_divmod(backend, run, t, pairs, flushes)
 
     check()
 

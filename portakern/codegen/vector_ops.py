@@ -10,6 +10,7 @@ touching the lanes.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -42,27 +43,48 @@ class LaneOps:
         wg = tuple(int(w) for w in (grid.workgroup or default_workgroup(nd)))
         self.ndrange, self.workgroup = nd, wg
         self.N = int(math.prod(nd))
-        iota = self.arange(self.N)
-        self.lane = iota
+        self.gsize = [_I64(n) for n in nd]
+        self.lsize = [_I64(w) for w in wg]
+        self._ng = [-(-n // w) for n, w in zip(nd, wg)]
+        self.ngroups = [_I64(g) for g in self._ng]
+        self.num_groups_total = int(math.prod(self._ng))
+        self._ranges: dict[int, tuple[int, int]] = {}
+
+    # The lane arrays are built on first use (a 3-D grid of 10^7 work-items would otherwise hold
+    # nine 80 MB index arrays whether the kernel asks for them or not).
+    @functools.cached_property
+    def lane(self) -> Any:
+        """The linear work-item id of every lane."""
+        return self.arange(self.N)
+
+    @functools.cached_property
+    def gid(self) -> list[Any]:
+        """``global_id(d)`` per dimension (kept by identity for the slice fast paths)."""
+        nd, iota = self.ndrange, self.lane
         gid = []
         stride = self.N
         for n in nd:
             stride //= n
             g = iota if len(nd) == 1 else (iota // _I64(stride)) % _I64(n) if n > 1 else self.zeros_i64()
             gid.append(g)
-        self.gid = gid
-        self.lid = [g % _I64(w) for g, w in zip(gid, wg)]
-        self.grid = [g // _I64(w) for g, w in zip(gid, wg)]
-        self.gsize = [_I64(n) for n in nd]
-        self.lsize = [_I64(w) for w in wg]
-        ng = [-(-n // w) for n, w in zip(nd, wg)]
-        self.ngroups = [_I64(g) for g in ng]
-        self.num_groups_total = int(math.prod(ng))
+        self._ranges.update({id(g): (0, n - 1) for g, n in zip(gid, nd)})
+        return gid
+
+    @functools.cached_property
+    def lid(self) -> list[Any]:
+        return [g % _I64(w) for g, w in zip(self.gid, self.workgroup)]
+
+    @functools.cached_property
+    def grid(self) -> list[Any]:
+        return [g // _I64(w) for g, w in zip(self.gid, self.workgroup)]
+
+    @functools.cached_property
+    def group_lin(self) -> Any:
+        """The linear work-group id of every lane (indexes local arrays)."""
         lin: Any = _I64(0)
-        for g, n in zip(self.grid, ng):
+        for g, n in zip(self.grid, self._ng):
             lin = lin * _I64(n) + g
-        self.group_lin = lin
-        self._ranges = {id(g): (0, n - 1) for g, n in zip(gid, nd)}
+        return lin
 
     # -- construction hooks ----------------------------------------------------------------------
     def arange(self, n: int) -> Any:
@@ -84,8 +106,10 @@ class LaneOps:
 
     def is_identity(self, idx: tuple[Any, ...], a: Any, pre: int) -> bool:
         """``idx`` is exactly (gid[0], ..., gid[nd-1]) over an array at least as large as ndrange."""
+        if pre or "gid" not in self.__dict__:
+            return False
         gid = self.gid
-        if pre or len(idx) != len(gid):
+        if len(idx) != len(gid):
             return False
         for i, g in zip(idx, gid):
             if i is not g:

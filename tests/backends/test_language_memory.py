@@ -69,6 +69,59 @@ def sized_by_constexpr(x, out, n: pk.constexpr):
     out[pk.global_id(0)] = s
 
 
+@pk.kernel
+def tiled_dot(x, w, out):
+    # a private accumulator and a private value live across barriers inside a loop (what a CPU
+    # backend has to keep per work-item when it splits the kernel at barriers)
+    lid = pk.local_id(0)
+    gid = pk.global_id(0)
+    t = pk.local_array(8, pk.float64)
+    mine = w[gid] * 2.0
+    acc = 0.0
+    for tile in range(x.shape[0] // 8):
+        t[lid] = x[tile * 8 + lid]
+        pk.barrier()
+        for k in range(8):
+            acc += t[k] * mine
+        pk.barrier()
+    out[gid] = acc + mine
+
+
+@pk.kernel
+def neighbour_exchange(x, out):
+    lid = pk.local_id(0)
+    n = pk.local_size(0)
+    t = pk.local_array(8, pk.int32)
+    v = x[pk.global_id(0)]
+    t[lid] = v
+    pk.barrier()
+    left = t[(lid + n - 1) % n]
+    pk.barrier()
+    t[lid] = left + v
+    pk.barrier()
+    out[pk.global_id(0)] = t[(lid + 1) % n] * 10 + left
+
+
+def test_private_values_live_across_barriers_in_a_loop(backend, run, need_fp64):
+    need_fp64("float64")
+    x = np.arange(24, dtype=np.float64)
+    w = np.linspace(0.5, 2.0, 16)
+    out = np.zeros(16, dtype=np.float64)
+    run(tiled_dot, backend, 16, 8, x, w, out)
+    np.testing.assert_allclose(out, x.sum() * w * 2.0 + w * 2.0, rtol=1e-14)
+
+
+def test_local_memory_rewritten_between_barriers(backend, run):
+    x = (np.arange(16, dtype=np.int32) * 7) % 5
+    out = np.zeros(16, dtype=np.int32)
+    run(neighbour_exchange, backend, 16, 8, x, out)
+    g = x.reshape(2, 8)
+    left = np.roll(g, 1, axis=1)
+    second = left + g
+    expected = np.roll(second, -1, axis=1) * 10 + left
+    np.testing.assert_array_equal(out, expected.ravel())
+
+
 def test_work_group_tree_reduction_with_local_memory_and_barriers(backend, run):
     x = np.arange(64, dtype=np.float32)
     out = np.zeros(4, dtype=np.float32)

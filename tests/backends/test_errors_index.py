@@ -40,6 +40,23 @@ def atomic_out_of_bounds(counts, idx):
 
 
 @pk.kernel(debug=True)
+def private_out_of_bounds(x, out):
+    i = pk.global_id(0)
+    p = pk.private_array(4, pk.int32)
+    for k in range(5):
+        p[k] = x[i]  # p[4] is past the end
+    out[i] = p[0]
+
+
+@pk.kernel(debug=True)
+def local_out_of_bounds(x, out):
+    t = pk.local_array(4, pk.int32)
+    t[pk.local_id(0) + 1] = x[pk.global_id(0)]  # local item 3 writes t[4]
+    pk.barrier()
+    out[pk.global_id(0)] = t[0]
+
+
+@pk.kernel(debug=True)
 def in_bounds(x, out):
     i = pk.global_id(0)
     if i < x.shape[0]:
@@ -90,6 +107,24 @@ def test_out_of_bounds_atomic(backend):
     counts = np.zeros(4, np.int32)
     idx = np.array([0, 1, 9, 2], dtype=np.int64)
     _check(backend, atomic_out_of_bounds, 4, [counts, idx], "counts", ["9"], ["(4,)"], "atomic_add")
+
+
+def test_out_of_bounds_private_array(backend):
+    x = np.arange(4, dtype=np.int32)
+    _check(backend, private_out_of_bounds, 4, [x, np.zeros(4, np.int32)], "p", ["4"], ["(4,)"], "p[k]")
+
+
+def test_out_of_bounds_local_array(backend):
+    if backend == "cuda" and not pk.get_backend("cuda").is_available():
+        pytest.skip("running on cuda needs a GPU")
+    x = np.arange(8, dtype=np.int32)
+    out = np.zeros(8, np.int32)
+    with pytest.raises(pk.KernelIndexError) as info:
+        local_out_of_bounds.on(backend)[8, 4](x, out)
+    msg = str(info.value)
+    for w in ("local_out_of_bounds", "t", "4", "t[pk.local_id(0) + 1]"):
+        assert w in msg, f"{w!r} missing from: {msg}"
+    np.testing.assert_array_equal(out, 0)
 
 
 def test_debug_kernel_in_bounds_runs_normally(backend, run):

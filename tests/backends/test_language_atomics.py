@@ -70,7 +70,8 @@ def test_atomic_add_hands_out_unique_slots(backend, run, caps, dtype):
     n = 50
     counter = np.zeros(1, dtype=dtype)
     out = np.full(n, -1, dtype=np.int64)
-    run(hand_out_slots, backend, n, None, counter, out)
+    res = run(hand_out_slots, backend, n, None, counter, out)
+    assert res[0] is counter and res[1] is out            # atomically updated arrays are written arrays
     assert int(counter[0]) == n
     assert sorted(out.tolist()) == list(range(n))
 

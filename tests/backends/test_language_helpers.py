@@ -38,6 +38,18 @@ def clamp(v, lo, hi):
     return v
 
 
+@pk.func
+def put(a, i, v):
+    a[i] = v
+
+
+@pk.kernel
+def writes_through_a_helper(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        put(out, i, x[i] + 1)
+
+
 @pk.kernel
 def use_helpers(x, y, out, idx):
     i = pk.global_id(0)
@@ -102,6 +114,14 @@ def test_funcs_return_values_and_call_each_other(backend, run):
     np.testing.assert_array_equal(out, x * x + y * y)
     expected_idx = [next((k for k, v in enumerate(x) if v > lim), -1) for lim in x]
     np.testing.assert_array_equal(idx, expected_idx)      # a return inside a loop
+
+
+def test_a_func_may_write_an_array_argument(backend, run):
+    x = np.arange(5, dtype=np.int64)
+    out = np.zeros(5, dtype=np.int64)
+    res = run(writes_through_a_helper, backend, 5, None, x, out)
+    assert res is out
+    np.testing.assert_array_equal(out, x + 1)
 
 
 def test_funcs_are_generic_over_argument_types(backend, run):

@@ -143,6 +143,44 @@ def test_arrays_of_two_backends_in_one_call():
     assert "jax" in str(info.value) and "opencl" in str(info.value)
 
 
+MALFORMED = {
+    "0-d array": lambda b, x, out: copy.on(b)[4](np.array(3.0, np.float32), out),
+    "object array": lambda b, x, out: copy.on(b)[4](np.array([1, None, 2, 3], dtype=object), out),
+    "float16 array": lambda b, x, out: copy.on(b)[4](x.astype(np.float16), out),
+    "structured array": lambda b, x, out: copy.on(b)[4](np.zeros(4, dtype=[("a", "f4")]), out),
+    "int beyond int64": lambda b, x, out: copy.on(b)[4](2**70, out),
+    "bytes": lambda b, x, out: copy.on(b)[4](b"abcd", out),
+    "nested list": lambda b, x, out: copy.on(b)[4]([[1.0] * 4], out),
+    "ndrange beyond int64": lambda b, x, out: copy.on(b)[2**64](x, out),
+    # spec silent on keywords; a user may try them: a LaunchError (or working) is fine, a TypeError from
+    # portakern's internals is not ("no internal exception escapes on any input")
+    "keyword arguments": lambda b, x, out: copy.on(b)[4](x=x, out=out),
+}
+
+
+@pytest.mark.parametrize("case", list(MALFORMED))
+def test_malformed_launches_raise_only_portakern_errors(backend, case):
+    if backend == "cuda" and not pk.get_backend("cuda").is_available():
+        pytest.skip("launching on cuda needs a GPU")
+    x = np.arange(4, dtype=np.float32)
+    out = np.zeros(4, np.float32)
+    try:
+        MALFORMED[case](backend, x, out)
+    except pk.PortakernError:
+        np.testing.assert_array_equal(out, 0)
+    except Exception as exc:  # noqa: BLE001 - the point of the test
+        pytest.fail(f"{case}: {type(exc).__name__} escaped: {exc}")
+    else:
+        assert case == "keyword arguments", f"{case} was accepted"
+        np.testing.assert_array_equal(out, x)
+
+
+def test_numpy_integers_are_accepted_as_ndrange_and_workgroup(backend, run):
+    out = np.full(8, -1, np.int32)
+    run(copy, backend, np.int64(8), np.int32(4), np.arange(8, dtype=np.int32), out)
+    np.testing.assert_array_equal(out, np.arange(8))
+
+
 def test_calling_a_kernel_without_an_index_space_is_a_launch_error():
     with pytest.raises(pk.LaunchError):
         copy(np.ones(4, np.float32), np.zeros(4, np.float32))

@@ -96,6 +96,32 @@ def runtime_step_range(start, stop, step, out):
 
 
 @pk.kernel
+def python_for_semantics(out):
+    i = pk.global_id(0)
+    if i < out.shape[1]:
+        for k in range(3):
+            pass
+        out[0, i] = k                 # the loop variable keeps its last value
+        s = 0
+        for k in range(5):
+            k = k * 2                 # rebinding the loop variable does not change the iteration
+            s = s * 10 + k
+        out[1, i] = s
+        n = 5
+        c = 0
+        for k in range(n):
+            n = 2                     # range() is evaluated once
+            c += 1
+        out[2, i] = c
+        st = 1
+        c = 0
+        for k in range(0, 6, st):
+            st = 3
+            c += 1
+        out[3, i] = c
+
+
+@pk.kernel
 def while_break_continue(n, out):
     i = pk.global_id(0)
     if i < n.shape[0]:
@@ -185,6 +211,12 @@ def test_for_range_with_a_step_known_only_at_run_time(backend, run):
         for k in ks:
             s = s * 3 + k
         assert out[:, col].tolist() == [s, len(ks)], f"range({start[col]}, {stop[col]}, {step[col]})"
+
+
+def test_for_loops_follow_python_semantics(backend, run):
+    out = np.zeros((4, 3), dtype=np.int64)
+    run(python_for_semantics, backend, 3, None, out)
+    np.testing.assert_array_equal(out, np.repeat(np.array([[2], [2468], [5], [6]]), 3, axis=1))
 
 
 def test_while_with_break_and_continue(backend, run):

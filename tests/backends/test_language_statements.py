@@ -99,7 +99,7 @@ def runtime_step_range(start, stop, step, out):
 def python_for_semantics(out):
     i = pk.global_id(0)
     if i < out.shape[1]:
-        for k in range(3):
+        for k in range(3):  # noqa: B007 - the loop variable is the point
             pass
         out[0, i] = k                 # the loop variable keeps its last value
         s = 0
@@ -109,13 +109,13 @@ def python_for_semantics(out):
         out[1, i] = s
         n = 5
         c = 0
-        for k in range(n):
+        for k in range(n):  # noqa: B007
             n = 2                     # range() is evaluated once
             c += 1
         out[2, i] = c
         st = 1
         c = 0
-        for k in range(0, 6, st):
+        for k in range(0, 6, st):  # noqa: B007
             st = 3
             c += 1
         out[3, i] = c

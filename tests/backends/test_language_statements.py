@@ -122,6 +122,18 @@ def python_for_semantics(out):
 
 
 @pk.kernel
+def bounded_range_count(start, stop, step, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        c = 0
+        for k in range(start[i], stop[i], step[i]):  # noqa: B007
+            c += 1
+            if c > 10:                # a guard so that a wrapping loop ends instead of hanging
+                break
+        out[i] = c
+
+
+@pk.kernel
 def while_break_continue(n, out):
     i = pk.global_id(0)
     if i < n.shape[0]:
@@ -217,6 +229,19 @@ def test_for_loops_follow_python_semantics(backend, run):
     out = np.zeros((4, 3), dtype=np.int64)
     run(python_for_semantics, backend, 3, None, out)
     np.testing.assert_array_equal(out, np.repeat(np.array([[2], [2468], [5], [6]]), 3, axis=1))
+
+
+def test_range_near_the_int64_limits_stops_like_python(backend, run):
+    # range(start, stop, step) yields only values in [start, stop): the loop must not step past
+    # INT64_MAX/MIN by wrapping (k + step overflowing) and keep going
+    top = 2**63 - 1
+    start = np.array([top - 2, -top, top - 5, 0], np.int64)
+    stop = np.array([top, -top - 1, top, 5], np.int64)
+    step = np.array([3, -3, 2, 2], np.int64)
+    out = np.zeros(4, np.int64)
+    run(bounded_range_count, backend, 4, None, start, stop, step, out)
+    expected = [min(len(range(a, b, c)), 11) for a, b, c in zip(start.tolist(), stop.tolist(), step.tolist())]
+    np.testing.assert_array_equal(out, expected)
 
 
 def test_while_with_break_and_continue(backend, run):

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 __all__ = ["run", "default_backends", "BATCH"]
 
 #: programs per compiled kernel, per backend: compiling is the cost (numba takes seconds per kernel).
-BATCH: dict[str, int] = {"numba": 8, "numba-cuda": 3, "jax": 5, "opencl": 5, "cuda": 6, "numpy": 5}
+BATCH: dict[str, int] = {"numba": 16, "numba-cuda": 3, "jax": 5, "opencl": 5, "cuda": 6, "numpy": 5}
 
 
 def default_backends() -> list[str]:

@@ -68,6 +68,9 @@ class _Mismatch(AssertionError):
 def _profile_for(backend: str, profile: Profile) -> Profile:
     if backend == "numba-cuda":     # the CUDA simulator runs every work-item as a Python thread
         return Profile(**{**profile.__dict__, "max_n": TINY.max_n, "wgs": TINY.wgs, "max_stmts": 3})
+    if backend == "numba" and profile == QUICK:
+        # a numba compile costs ~4 s plus ~0.2 s per source line here: quick programs are leaner
+        return Profile(**{**profile.__dict__, "max_stmts": 2, "max_outputs": 2, "max_tier1": 2})
     return profile
 
 

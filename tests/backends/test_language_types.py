@@ -193,6 +193,21 @@ def test_numpy_scalars_keep_their_dtype(backend, run):
     np.testing.assert_array_equal(wide, 100 * x.astype(np.int64) + 1)             # int64 * int8 -> int64
 
 
+@pk.kernel
+def literal_out_of_range(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[i] = x[i] + 300
+
+
+def test_a_python_int_that_does_not_fit_the_other_operand_is_a_compile_error(backend, run):
+    # NEP 50: np.int8(1) + 300 raises OverflowError in NumPy 2; a kernel refuses it at compile time
+    x = np.zeros(4, np.int8)
+    with pytest.raises(pk.CompileError) as info:
+        run(literal_out_of_range, backend, 4, None, x, np.zeros(4, np.int32))
+    assert "300" in str(info.value) and "int8" in str(info.value)
+
+
 def test_a_variable_unifies_the_types_of_its_assignments(backend, run):
     x = np.array([1.0, -1.0], dtype=np.float32)
     out = np.zeros(2, dtype=np.float64)

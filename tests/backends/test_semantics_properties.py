@@ -130,6 +130,21 @@ def float_min_max(a, b, out):
 
 
 @pk.kernel
+def int_ops_with_literals(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[0, i] = x[i] << 32
+        out[1, i] = x[i] >> 40
+        out[2, i] = x[i] << -1
+        out[3, i] = x[i] // 0
+        out[4, i] = x[i] % 0
+        out[5, i] = x[i] // -1
+        out[6, i] = x[i] % -1
+        out[7, i] = x[i] >> 31
+        out[8, i] = x[i] * -1
+
+
+@pk.kernel
 def float_divmod(a, b, out):
     i = pk.global_id(0)
     if i < a.shape[0]:
@@ -231,6 +246,23 @@ def test_integer_ops_match_the_model(backend, run, t):
         _check_int_ops(backend, run, t, pairs)
 
     check()
+
+
+def test_literal_operands_follow_the_model(backend, run):
+    # constant operands take other code paths (constant folding, C's compile-time UB for x / 0 or
+    # x << 32); the contract is the same
+    x = M.boundary_ints("int32")
+    out = np.zeros((9, len(x)), np.int32)
+    run(int_ops_with_literals, backend, len(x), None, np.array(x, np.int32), out)
+    t = "int32"
+    expected = [[M.shl(v, 32, t) for v in x], [M.shr(v, 40, t) for v in x], [M.shl(v, -1, t) for v in x],
+                [M.floordiv(v, 0, t) for v in x], [M.mod(v, 0, t) for v in x], [M.floordiv(v, -1, t) for v in x],
+                [M.mod(v, -1, t) for v in x], [M.shr(v, 31, t) for v in x], [M.mul(v, -1, t) for v in x]]
+    names = ["<< 32", ">> 40", "<< -1", "// 0", "% 0", "// -1", "% -1", ">> 31", "* -1"]
+    errors = []
+    for q, name in enumerate(names):
+        errors += _mismatches(out[q], np.array(expected[q], np.int32), x, f"int32 {name} of ")
+    assert not errors, "\n".join(errors)
 
 
 # --------------------------------------------------------------------------------- conversions

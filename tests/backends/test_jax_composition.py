@@ -176,3 +176,25 @@ def test_debug_out_of_bounds_raises_kernel_index_error_after_the_launch():
         oob_read.on("jax")[4](x, out)
     assert "(4,)" in str(info.value) and "x" in str(info.value)
     assert not out.any()
+
+
+@pk.kernel
+def exp_plus_sinh(x, out):
+    i = pk.global_id(0)
+    out[i] = pk.exp(x[i]) + pk.sinh(x[i])
+
+
+def test_float32_math_computed_in_float64_composes_with_jit_grad_and_vmap():
+    x = jnp.linspace(-1, 1, 8, dtype=jnp.float32)
+    xn = np.asarray(x)
+
+    def f(v):
+        return exp_plus_sinh.on("jax")[8](v, jnp.zeros_like(v))
+
+    r = jax.jit(f)(x)
+    assert r.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(r), np.exp(xn) + np.sinh(xn), rtol=1e-6)
+    g = jax.grad(lambda v: jnp.sum(f(v)))(x)
+    np.testing.assert_allclose(np.asarray(g), np.exp(xn) + np.cosh(xn), rtol=1e-5)
+    assert jax.vmap(f)(jnp.stack([x, x])).shape == (2, 8)
+    assert not jax.config.jax_enable_x64

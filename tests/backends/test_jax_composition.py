@@ -185,6 +185,7 @@ def exp_plus_sinh(x, out):
 
 
 def test_float32_math_computed_in_float64_composes_with_jit_grad_and_vmap():
+    before = bool(jax.config.jax_enable_x64)
     x = jnp.linspace(-1, 1, 8, dtype=jnp.float32)
     xn = np.asarray(x)
 
@@ -197,4 +198,4 @@ def test_float32_math_computed_in_float64_composes_with_jit_grad_and_vmap():
     g = jax.grad(lambda v: jnp.sum(f(v)))(x)
     np.testing.assert_allclose(np.asarray(g), np.exp(xn) + np.cosh(xn), rtol=1e-5)
     assert jax.vmap(f)(jnp.stack([x, x])).shape == (2, 8)
-    assert not jax.config.jax_enable_x64
+    assert bool(jax.config.jax_enable_x64) == before

@@ -2,6 +2,7 @@
 arguments (negative step too), while, break, continue, return, pass."""
 from __future__ import annotations
 
+import numpy
 import numpy as np
 
 import portakern as pk
@@ -166,6 +167,36 @@ def early_return_and_pass(x, out):
         out[i] = x[i]
         return
     out[i] = 100
+
+
+@pk.kernel
+def target_language_names(double, kernel, local, char, np, jnp, lax, register):
+    # parameter and variable names that are keywords, builtins or imports in the generated C, CUDA,
+    # OpenCL, Numba or JAX code must not clash with them
+    i = pk.global_id(0)
+    if i < double.shape[0]:
+        cuda = double[i] + kernel[i]
+        prange = cuda * 2
+        numba = prange + 1
+        restrict = numba
+        signed = restrict
+        void = signed
+        float4 = void
+        threadIdx = float4
+        get_global_id = threadIdx
+        jax = get_global_id
+        local[i] = jax + register
+        char[i] = np + jnp + lax
+
+
+def test_names_that_are_keywords_in_generated_code(backend, run):
+    a = numpy.arange(4.0)
+    c = numpy.ones(4)
+    loc = numpy.zeros(4)
+    ch = numpy.zeros(4, numpy.int64)
+    run(target_language_names, backend, 4, None, a, c, loc, ch, 1, 2, 3, 0.5)
+    numpy.testing.assert_array_equal(loc, (a + c) * 2 + 1 + 0.5)
+    numpy.testing.assert_array_equal(ch, 6)
 
 
 def test_tuple_unpacking_swaps(backend, run):

@@ -105,6 +105,29 @@ def test_several_written_arrays_come_back_as_a_tuple_in_parameter_order(backend,
     assert res[0] is b2 and res[1] is a2                  # parameter order, not order of the writes
 
 
+@pk.kernel
+def increment_into(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[i] = x[i] + 1
+
+
+def test_the_same_array_passed_twice_updates_in_place(backend, run):
+    x = np.arange(5, dtype=np.int64)
+    res = run(increment_into, backend, 5, None, x, x)
+    assert res is x
+    np.testing.assert_array_equal(x, np.arange(5) + 1)
+
+
+def test_views_of_one_base_array_are_updated_independently(backend, run):
+    z = np.arange(8, dtype=np.int64) * 10
+    run(increment_into, backend, 4, None, z[::2], z[1::2])
+    np.testing.assert_array_equal(z, [0, 1, 20, 21, 40, 41, 60, 61])
+    y = np.arange(6, dtype=np.float32)
+    run(two_outputs, backend, 3, None, y[3:].copy(), y[:3], y[3:])
+    np.testing.assert_array_equal(y, [4, 5, 6, 6, 8, 10])
+
+
 def test_kernel_writing_nothing_returns_none(backend, run):
     x = np.ones(3, np.float32)
     assert run(writes_nothing, backend, 3, None, x, x.copy()) is None

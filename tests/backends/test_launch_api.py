@@ -128,6 +128,13 @@ def test_views_of_one_base_array_are_updated_independently(backend, run):
     np.testing.assert_array_equal(y, [4, 5, 6, 6, 8, 10])
 
 
+def test_source_returns_the_generated_code_without_launching(backend):
+    out = np.full(4, -1, np.int32)
+    src = fill_index.source(backend, out)
+    assert isinstance(src, str) and "fill_index" in src
+    np.testing.assert_array_equal(out, -1)
+
+
 def test_kernel_writing_nothing_returns_none(backend, run):
     x = np.ones(3, np.float32)
     assert run(writes_nothing, backend, 3, None, x, x.copy()) is None

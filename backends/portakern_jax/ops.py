@@ -27,7 +27,7 @@ from . import math as jm
 # Tier-1 functions: float32 through float64 (rounded once), float64 from accurate pieces (math.py).
 _ERF = jm.in_float64(jax.scipy.special.erf)  # type: ignore[arg-type]
 _ERFC = jm.in_float64(jm.erfc)
-_TIER1 = {
+_TIER1: dict[str, Callable[..., Any]] = {
     "exp": jnp.exp, "exp2": jm.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2,
     "log10": jnp.log10, "log1p": jm.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
     "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
@@ -71,7 +71,7 @@ class JaxOps(LaneOps):
     # -- numbers ------------------------------------------------------------------------------------
     def fmul(self, a: Any, b: Any) -> Any:
         if isinstance(a, np.generic) and isinstance(b, np.generic):
-            return a * b        # a constant product: nothing to contract (and XLA mis-folds
+            return a * b  # type: ignore[operator]  # a constant product: nothing to contract (and XLA mis-folds
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
         p = a * b
         if self.nofuse is not None and (jnp.ndim(p) == 0 or p.shape == (self.N,)):

@@ -18,12 +18,40 @@ from portakern.codegen import pyprelude as _generic
 SIMULATOR = bool(getattr(_numba_config, "ENABLE_CUDASIM", False))
 CACHE = not SIMULATOR
 
-__all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS)]
+#: math functions the generated code calls as ``m_<name>``: libm through ``math`` on a device, NumPy
+#: ufuncs in the simulator (Python's ``math`` raises on a domain error or overflow where CUDA returns
+#: NaN or inf: ``math.acos(2.0)`` is a ValueError, ``np.arccos`` gives NaN).
+MATH_NAMES = {
+    "sqrt": "sqrt", "exp": "exp", "expm1": "expm1", "log": "log", "log2": "log2", "log10": "log10",
+    "log1p": "log1p", "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
+    "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
+    "pow": "power", "hypot": "hypot", "copysign": "copysign", "isnan": "isnan", "isinf": "isinf",
+    "isfinite": "isfinite", "erf": None, "erfc": None,
+}
+_ARITY2 = {"atan2", "pow", "hypot", "copysign"}
+
+__all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS),
+           *(f"m_{name}" for name in MATH_NAMES)]
 
 # inline="always" inlines at Numba-IR level: besides saving calls, it is what lets compile_ptx work
 # with no GPU (an out-of-line device function asks the driver for the current device's compute capability).
 _device = cuda.jit(device=True, inline="always")
 globals().update(_generic.compile_helpers(_device, math.fmod))
+
+def _math_function(name: str, ufunc: str | None):  # type: ignore[no-untyped-def]
+    args = "a, b" if name in _ARITY2 else "a"
+    if SIMULATOR and ufunc is not None:
+        body = (f"    with np.errstate(all='ignore'):\n"
+                f"        return np.{ufunc}({', '.join(f'np.float64({v})' for v in args.split(', '))})\n")
+    else:
+        body = f"    return math.{name}({args})\n"
+    ns: dict = {"np": np, "math": math}
+    exec(f"def m_{name}({args}):\n{body}", ns)  # noqa: S102 - a fixed template over known names
+    return _device(ns[f"m_{name}"])
+
+
+for _name, _ufunc in MATH_NAMES.items():
+    globals()[f"m_{_name}"] = _math_function(_name, _ufunc)
 
 if SIMULATOR:
     @cuda.jit(device=True)

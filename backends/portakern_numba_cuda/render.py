@@ -30,6 +30,9 @@ AXES = ("x", "y", "z")
 class NumbaCudaRenderer(PyRenderer):
     """The CUDA structure: straight-line per-thread code."""
 
+    # math calls go through the prelude's m_<name> (libm on a device, NaN-returning in the simulator)
+    math_templates = {op: t.replace("math.", "m_") for op, t in PyRenderer.math_templates.items()}
+
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)
         self.nd = kernel.grid_ndim

@@ -93,3 +93,32 @@ def test_cli_passes_on_the_reference_backend(capsys) -> None:
 
     assert main(["conformance", "--backends", "numpy", "--examples", "3"]) == 0
     assert "PASS" in capsys.readouterr().out
+
+
+def test_ulp_table_of_the_reference_is_within_the_ceilings(tmp_path) -> None:
+    from portakern.conformance.oracle import CEILINGS
+    from portakern.conformance.ulp_table import measure, render_markdown, write_docs
+
+    table = {"numpy": {"float32": measure("numpy", "float32", 400)}}
+    assert set(table["numpy"]["float32"]) == set(CEILINGS)
+    assert all(v <= CEILINGS[op] for op, v in table["numpy"]["float32"].items())
+    doc = tmp_path / "semantics.md"
+    doc.write_text("# s\n\nbefore\n<!-- ulp-table:begin -->\nold\n<!-- ulp-table:end -->\nafter\n")
+    write_docs(render_markdown(table, 400), doc)
+    text = doc.read_text()
+    assert "old" not in text and "| exp | 3 |" in text and text.endswith("after\n") and "before" in text
+
+
+def test_a_measured_figure_above_the_ceiling_is_rendered_as_a_waiver() -> None:
+    from portakern.conformance.ulp_table import render_markdown
+
+    md = render_markdown({"b": {"float32": {"exp": 7.5}}}, 10)
+    assert "7.50 (waiver)" in md and "`b` float32 `exp`: 7.50 ulp, above the 3 ulp ceiling" in md
+
+
+def test_recorded_bound_holds_a_backend_below_the_ceiling() -> None:
+    from portakern.conformance.check import tier1_limit
+    from portakern.conformance.oracle import CEILINGS
+
+    assert tier1_limit("no-such-backend", "exp", "float32") == CEILINGS["exp"]
+    assert tier1_limit("numba", "exp", "float32") < CEILINGS["exp"]   # numba's exp is recorded at ~0.5 ulp

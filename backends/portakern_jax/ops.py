@@ -252,24 +252,24 @@ class JaxOps(LaneOps):
 
             if static_mask:
                 def cond(c: Any) -> Any:
-                    return more(c[0])
+                    return c[1]
 
                 def step_fn(c: Any) -> Any:
-                    k, s = c
+                    k, ok, s = c
                     _, s2 = body(k, True, s)
-                    return k + step, self._like(s2, s)
+                    return k + step, vn.range_next_ok(jnp, k, stop, step), self._like(s2, s)
 
-                return lax.while_loop(cond, step_fn, (start, st))[1]
+                return lax.while_loop(cond, step_fn, (start, more(start), st))[2]
 
             def cond2(c: Any) -> Any:
-                return more(c[0]) & jnp.any(c[1])
+                return c[1] & jnp.any(c[2])
 
             def step2(c: Any) -> Any:
-                k, lv, s = c
+                k, ok, lv, s = c
                 lv2, s2 = body(k, lv, s)
-                return k + step, self._lanes(lv2), self._like(s2, s)
+                return k + step, vn.range_next_ok(jnp, k, stop, step), self._lanes(lv2), self._like(s2, s)
 
-            return lax.while_loop(cond2, step2, (start, self._lanes(m), st))[2]
+            return lax.while_loop(cond2, step2, (start, more(start), self._lanes(m), st))[3]
 
         k0 = jnp.broadcast_to(jnp.asarray(start, i64), (self.N,))
 
@@ -282,8 +282,8 @@ class JaxOps(LaneOps):
         def step3(c: Any) -> Any:
             k, lv, s = c
             lv2, s2 = body(k, lv, s)
-            k2 = k + jnp.asarray(step, i64)
-            return k2, self._lanes(lv2) & in_range(k2), self._like(s2, s)
+            ok = vn.range_next_ok(jnp, k, stop, step)
+            return k + jnp.asarray(step, i64), self._lanes(lv2) & ok, self._like(s2, s)
 
         lv0 = self._lanes(m) & in_range(k0)
         return lax.while_loop(cond3, step3, (k0, lv0, st))[2]

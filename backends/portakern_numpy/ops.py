@@ -205,8 +205,8 @@ class NumpyOps(LaneOps):
         lv = self.mand(m, _in_range(kv, stop, step))
         while lv is not False:
             lv, st = body(kv, lv, st)
+            lv = self.mand(lv, vn.range_next_ok(np, kv, stop, step))
             kv = kv + step
-            lv = self.mand(lv, _in_range(kv, stop, step))
         return st
 
     def while_loop(self, lv: Any, body: Callable, st: tuple) -> tuple:

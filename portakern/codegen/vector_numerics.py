@@ -113,6 +113,16 @@ def floordiv_float(xp: Any, a: Array, b: Array) -> Array:
     return xp.where(b == 0, a / b, q)
 
 
+def range_next_ok(xp: Any, k: Array, stop: Array, step: Array) -> Array:
+    """Whether ``range(..., stop, step)`` continues after the value ``k``: ``k + step`` lies before
+    ``stop`` in exact arithmetic (distances in uint64, so stepping never wraps past INT64_MAX)."""
+    u = np.dtype(np.uint64)
+    ku, su, tu = (xp.asarray(v).astype(u) for v in (k, stop, step))
+    up = (k < stop) & ((su - ku) > tu)
+    down = (k > stop) & ((ku - su) > (np.uint64(0) - tu))
+    return xp.where(step > 0, up, xp.where(step < 0, down, False))
+
+
 def fmin(xp: Any, a: Array, b: Array) -> Array:
     """NaN-propagating minimum with ``-0.0 < +0.0``."""
     r = xp.where(a < b, a, b)

@@ -199,3 +199,23 @@ def test_float32_math_computed_in_float64_composes_with_jit_grad_and_vmap():
     np.testing.assert_allclose(np.asarray(g), np.exp(xn) + np.cosh(xn), rtol=1e-5)
     assert jax.vmap(f)(jnp.stack([x, x])).shape == (2, 8)
     assert bool(jax.config.jax_enable_x64) == before
+
+
+@pk.kernel
+def uniform_range_count(a, b, c, out):
+    i = pk.global_id(0)
+    n = 0
+    for _k in range(a, b, c):
+        n += 1
+        if n > 10:
+            break
+    out[i] = n
+
+
+@pytest.mark.parametrize("backend", ["numpy", "jax"])
+def test_uniform_range_with_runtime_bounds_near_int64_limits_stops_like_python(backend):
+    top = 2**63 - 1
+    for a, b, c in [(top - 2, top, 3), (-top, -top - 1, -3), (top - 5, top, 2), (0, 5, 2), (3, 3, 1)]:
+        out = np.zeros(2, np.int64)
+        res = uniform_range_count.on(backend)[2](np.int64(a), np.int64(b), np.int64(c), out)
+        assert np.asarray(res).tolist() == [min(len(range(a, b, c)), 11)] * 2, (a, b, c)

@@ -1,7 +1,7 @@
 """The conformance report: a readable table and the JSON document of issue 6.
 
 JSON: ``{"version", "seed", "backends": {NAME: {"status": "pass"|"fail"|"unavailable", "examples": N,
-"bit_exact_fraction": F, "max_ulp": {OP: F}, "failures": [{"kernel_source", "inputs", "expected",
+"bit_exact_fraction": F (tier-0 values), "max_ulp": {OP: F}, "failures": [{"kernel_source", "inputs", "expected",
 "got"}]}}}`` (plus ``profile``, ``seconds`` and, per backend, ``ops`` and ``note``).
 """
 from __future__ import annotations
@@ -60,7 +60,7 @@ class Report:
 
     def table(self) -> str:
         """The human-readable summary: one row per backend, then programs per operation class."""
-        rows = [("backend", "status", "kernels", "bit-exact", "worst tier-1 ulp", "time", "note")]
+        rows = [("backend", "status", "kernels", "tier-0 bit-exact", "worst tier-1 ulp", "time", "note")]
         for name, r in self.results.items():
             worst = max(r.max_ulp.items(), key=lambda kv: kv[1]) if r.max_ulp else None
             rows.append((name, r.status.upper() if r.status == "fail" else r.status,

@@ -246,6 +246,9 @@ def _run_case(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts:
             record.update(expected="compiles", got=f"{type(exc).__name__}: {exc}")
             return f"compile failed: {type(exc).__name__}: {exc}", record
         res.compiled += len(case.programs)
+        for prog in case.programs:
+            for op in prog.ops():
+                res.ops[op] = res.ops.get(op, 0) + 1
         return None, record
     model: dict[str, Any] = {}
     for k, prog in enumerate(case.programs):

@@ -204,11 +204,10 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     for k, (_, t) in enumerate(inputs):
         scope = scope.with_var(f"a{k}", t)
     local = None
-    if wg == "draw":
-        wg = draw(st.sampled_from((None,) + profile.wgs))
-    if wg is not None and draw(st.floats(0, 1)) < profile.p_local:
+    wg_: int | None = draw(st.sampled_from((None,) + profile.wgs)) if isinstance(wg, str) else wg
+    if wg_ is not None and draw(st.floats(0, 1)) < profile.p_local:
         t = draw(st.sampled_from(dtypes))
-        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg - 1)))
+        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)))
         scope = scope.with_var("w", t)
     n_work = draw(st.integers(1, 3))
     work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]
@@ -243,7 +242,7 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
         atomic = AtomicSpec(op, t, draw(st.integers(1, 5)), ex)
     if n is None:
         n = draw(st.integers(1, profile.max_n))
-    case = Case(inputs, outputs, tuple(body), tuple(tier1), local, atomic, n, wg)
+    case = Case(inputs, outputs, tuple(body), tuple(tier1), local, atomic, n, wg_)
     arrays = [name for name, _ in inputs] + case.written()
     strided = frozenset(draw(st.sets(st.sampled_from(arrays), max_size=2)))
     case.strided = strided

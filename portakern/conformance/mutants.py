@@ -18,7 +18,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable
 
 from ..ir import nodes as ir
-from ..types import ArraySpace, ArrayType, bool_
+from ..types import ArraySpace, ArrayType, ScalarType, bool_
 
 __all__ = ["MUTANTS", "register_mutants", "mutant_class"]
 
@@ -72,7 +72,7 @@ def _flush_expr(e: Any) -> Any:
 def _flush(n: Any) -> Any:
     if isinstance(n, ir.Load) and n.type.is_float:
         return _flush_expr(n)
-    if isinstance(n, (ir.Assign, ir.Store)) and n.value.type.is_float:
+    if isinstance(n, (ir.Assign, ir.Store)) and isinstance(n.value.type, ScalarType) and n.value.type.is_float:
         return replace(n, value=_flush_expr(n.value))
     return n
 

@@ -7,6 +7,7 @@ shrunk reproducer shows the one special value that matters.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -61,7 +62,7 @@ def element_strategy(dtype: str) -> st.SearchStrategy:
     specials = st.sampled_from(special_values(dtype))
     if dt.kind == "b":
         return specials
-    nbits = dt.itemsize * 8
+    nbits: Any = dt.itemsize * 8
     pattern = st.integers(0, 2 ** nbits - 1).map(lambda b: _bits_to(dt, b))
     if dt.kind in "iu":
         info = np.iinfo(dt)

@@ -217,6 +217,18 @@ def test_pyopencl_arrays_route_to_opencl_and_stay_on_the_device(monkeypatch):
     np.testing.assert_array_equal(out.get(), np.arange(5))
 
 
+def test_numba_device_arrays_route_to_numba_cuda_and_stay_on_the_device(monkeypatch):
+    if "numba-cuda" not in pk.available_backends():
+        pytest.skip("numba-cuda unavailable")
+    from numba import cuda
+
+    monkeypatch.delenv("PORTAKERN_BACKEND", raising=False)
+    d = cuda.to_device(np.zeros(5, np.int32))
+    res = fill_index[5](d)
+    assert res is d                                          # device arrays stay on the device
+    np.testing.assert_array_equal(d.copy_to_host(), np.arange(5))
+
+
 def test_objects_with_array_interface_are_accepted(backend, run):
     class Wrapped:
         def __init__(self, a):

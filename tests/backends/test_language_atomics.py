@@ -47,6 +47,15 @@ def histogram_2d(a, b, h):
         pk.atomic_add(h, (a[i], b[i]), 1)
 
 
+@pk.kernel
+def float_atomic_min_max(vals, acc):
+    i = pk.global_id(0)
+    if i < vals.shape[0]:
+        pk.atomic_min(acc, 0, vals[i])
+        pk.atomic_max(acc, 1, vals[i])
+        pk.atomic_min(acc, 2, -vals[i])
+
+
 def _skip_without(caps, dtype):
     if np.dtype(dtype) == np.float64 and not caps.fp64:
         pytest.skip("device has no fp64")
@@ -114,3 +123,16 @@ def test_atomic_index_may_be_a_tuple_for_2d_arrays(backend, run):
     expected = np.zeros((3, 3), dtype=np.int32)
     np.add.at(expected, (a, b), 1)
     np.testing.assert_array_equal(h, expected)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_float_atomic_min_max_propagate_nan_and_order_signed_zeros(backend, run, need_fp64, dtype):
+    # min and max are order-independent, so atomics give the contract's min/max exactly
+    # (NUMERICS.md: NaN-propagating like np.minimum, -0.0 < +0.0)
+    need_fp64(dtype)
+    acc = np.array([0.0, -0.0, 5.0], dtype)
+    run(float_atomic_min_max, backend, 3, None, np.array([-0.0, 0.0, -0.0], dtype), acc)
+    np.testing.assert_array_equal(np.signbit(acc), [True, False, True])     # -0.0, +0.0, -0.0
+    acc = np.array([1.0, 1.0, 1.0], dtype)
+    run(float_atomic_min_max, backend, 4, None, np.array([2.0, np.nan, -3.0, 0.5], dtype), acc)
+    assert np.isnan(acc).all(), acc

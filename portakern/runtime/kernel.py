@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -162,8 +163,20 @@ class _Launch:
         self.kernel, self.nd, self.wg, self.ambiguous = kernel, nd, wg, ambiguous
         self.backend, self.device = backend, device
 
-    def __call__(self, *args: Any) -> Any:
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            args = _bind_keywords(self.kernel, args, kwargs)
         return launch.run(self.kernel, self.nd, self.wg, self.ambiguous, args, self.backend, self.device)
+
+
+def _bind_keywords(kernel: Kernel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """Arguments passed by name, put in parameter order as a Python call would (LaunchError otherwise)."""
+    try:
+        bound = inspect.signature(kernel.fn).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise LaunchError(f"kernel '{kernel.__name__}': {exc}") from None
+    bound.apply_defaults()
+    return tuple(bound.args)
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, debug: bool = False, **options: Any) -> Any:

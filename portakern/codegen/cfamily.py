@@ -317,13 +317,19 @@ class _KernelEmitter:
         with b.block("{", "}"):
             start = self.expr(s.start)
             stop, step = bound(s.stop, "stop"), bound(s.step, "step")
+            # never step past INT64_MAX/MIN: a unit step cannot (v < stop <= INT64_MAX before v++);
+            # any other step goes through pk_range_next, which returns stop instead of overshooting
+            nxt = ""
             if isinstance(s.step, ir.Const):
-                if int(s.step.value) == 0:
+                k = int(s.step.value)
+                if k == 0:
                     return
-                test = f"{v} < {stop}" if int(s.step.value) > 0 else f"{v} > {stop}"
+                test = f"{v} < {stop}" if k > 0 else f"{v} > {stop}"
+                nxt = {1: f"{v}++", -1: f"{v}--"}.get(k, "")
             else:
                 test = f"({step} > 0) ? ({v} < {stop}) : ({step} < 0 && {v} > {stop})"
-            with b.block(f"for ({L} {v} = {start}; {test}; {v} += {step}) {{", "}"):
+            nxt = nxt or f"{v} = {self.pre.range_next()}({v}, {stop}, {step})"
+            with b.block(f"for ({L} {v} = {start}; {test}; {nxt}) {{", "}"):
                 self.body(s.body)
 
     def store(self, s: ir.Store) -> None:

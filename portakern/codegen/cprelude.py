@@ -113,6 +113,19 @@ while (e != 0) {{
 return ({T})r;"""
         return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
 
+    def range_next(self) -> str:
+        """The next value of a ``range`` loop variable, or ``stop`` when a step would pass it.
+
+        ``k + step`` may overflow int64 near the limits (UB in C, and a wrapped ``k`` would keep the
+        loop going): the distance left to ``stop`` is compared with the step in unsigned arithmetic
+        first, so ``k + step`` is only computed when it lands strictly before ``stop``. Called as a
+        ``for`` increment, so only after an iteration whose test passed (``k`` is before ``stop``)."""
+        T, U, name = self.t.type_names["int64"], self.t.type_names["uint64"], "pk_range_next"
+        body = f"""
+if (step > 0) return ({U})stop - ({U})k > ({U})step ? k + step : stop;
+return ({U})k - ({U})stop > (({U})0 - ({U})step) ? k + step : stop;"""
+        return self._need(name, lambda: self._fn(T, name, f"{T} k, {T} stop, {T} step", body))
+
     def shift(self, left: bool, t: ScalarType) -> str:
         """Shifts by a count outside [0, width) give 0 (or -1 for >> of a negative signed value)."""
         T, U, w = self.t.ctype(t), self.t.wide_unsigned(t), t.bits

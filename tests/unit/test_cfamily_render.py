@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from portakern.codegen.cabi import ERR_WORDS, launch_layout, mangle
-from portakern.types import SCALAR_TYPES, float32, int32
+from portakern.ir import nodes as ir
+from portakern.types import SCALAR_TYPES, ArrayType, float32, int32, int64
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_cfamily_kernels import every_op_kernel, kernel_2d, keyword_kernel  # noqa: E402
@@ -162,3 +163,32 @@ def test_barrier_fences_global_memory_only_where_work_items_can_communicate_thro
     src = OpenCLRenderer().render(_barrier_kernel([read, b1, write, b2, read]))
     assert src.count("barrier(CLK_LOCAL_MEM_FENCE);") == 1
     assert src.count("barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);") == 1
+
+
+def _range_kernel(start: int, step: int | None) -> tuple:
+    """``for k in range(start, out.shape[0], step): out[k] = k`` (``step`` None: a runtime step)."""
+    out = ir.ArrayRef("out", ArrayType(int64, 1))
+    stepv = ir.ArrayRef("steps", ArrayType(int64, 1))
+    k = ir.Var("k", int64)
+    step_e = ir.Load(stepv, (ir.Const(0, int64),), int64) if step is None else ir.Const(step, int64)
+    loop = ir.For(k, ir.Const(start, int64), ir.Shape(out, 0, int64), step_e, (ir.Store(out, (k,), k),))
+    params = (ir.Param("out", out.type), ir.Param("steps", stepv.type))
+    return ir.Kernel("ranges", params, (loop,), (k,), ("out",), False, False)
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+def test_unit_step_range_loops_stay_a_plain_increment(r):
+    # k < stop <= INT64_MAX before k++ cannot overflow: the common loop keeps the form compilers vectorise
+    for start in (0, 3):
+        src = r.render(_range_kernel(start, 1))
+        assert re.search(r"for \([^;]*; k < [^;]+; k\+\+\)", src), src
+        assert "pk_range_next" not in src
+
+
+@pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
+@pytest.mark.parametrize("step", [2, -3, None])
+def test_non_unit_range_steps_never_add_past_stop(r, step):
+    # k += step wraps past INT64_MAX near the limit (UB in C): the increment goes through the guarded helper
+    src = r.render(_range_kernel(0, step))
+    assert re.search(r"; k = pk_range_next\(k, [^)]*\)\)", src), src
+    assert "k += " not in src

@@ -83,6 +83,9 @@ class JaxOps(LaneOps):
     def bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
 
+    def from_bits64(self, x: Any) -> Any:
+        return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.int64), jnp.float64)
+
     def erf(self, a: Any, t: str) -> Any:
         return _ERF(a)
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["floordiv_int", "mod_int", "pow_int", "shl", "shr", "cast", "fmin", "fmax", "fma32",
-           "fma64", "round_to_odd_sum"]
+           "fma64", "fma64_scaled", "round_to_odd_sum"]
 
 Array = Any
 
@@ -181,7 +181,8 @@ def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Arra
           mul: Callable[[Array, Array], Array] = lambda x, y: x * y) -> tuple[Array, Array]:
     """float64 fused multiply-add (Boldo–Melquiond: exact product, exact sum, round-to-odd of the
     tails, one final rounding). Returns (result, unsafe): ``unsafe`` marks lanes where the error-free
-    transforms could overflow or underflow, which a backend recomputes exactly if it can. ``mul``
+    transforms could overflow or underflow (a split half or a product tail below the normal
+    range, which a flush-to-zero machine loses), which a backend recomputes exactly if it can. ``mul``
     is the backend's uncontracted product (an FMA-contracting compiler would break the split)."""
     uh, ul = _two_prod(a, b, mul)
     th, tl = _two_sum(c, uh)
@@ -192,6 +193,46 @@ def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Arra
     unsafe = finite & (a != 0) & (b != 0) & (
         (mag < np.float64(2.0 ** -960)) | (mag > np.float64(2.0 ** 1000))
         | (xp.abs(a) > np.float64(2.0 ** 995)) | (xp.abs(b) > np.float64(2.0 ** 995))
+        | (xp.abs(a) < np.float64(2.0 ** -960)) | (xp.abs(b) < np.float64(2.0 ** -960))
         | (xp.abs(c) > np.float64(2.0 ** 1020)))
     plain = a * b + c
+    # a zero factor: a*b is exact, so a*b + c is the fma (and the split of a huge other factor would
+    # give NaN); an exact zero result takes IEEE's sign, which a*b + c has (the error terms' +0.0
+    # would turn -0.0 + -0.0 into +0.0); an infinite c with finite factors is the result.
+    zero_ab = (a == 0) | (b == 0)
+    r = xp.where(zero_ab | (r == 0), plain, r)
+    plain = xp.where(xp.isinf(c) & xp.isfinite(a) & xp.isfinite(b), c, plain)
     return xp.where(finite, r, plain), unsafe
+
+
+def _pow2(xp: Any, e: Array) -> Array:
+    """2.0**e as float64 for integer lanes ``e`` in [-1022, 1023] (built from the exponent bits)."""
+    bits = (xp.asarray(e).astype(np.int64) + np.int64(1023)) << np.int64(52)
+    return bits
+
+
+def fma64_scaled(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array],
+                 from_bits: Callable[[Array], Array],
+                 mul: Callable[[Array, Array], Array] = lambda x, y: x * y) -> Array:
+    """float64 fma for the lanes :func:`fma64` marks unsafe, without exact rationals: the factors
+    are normalised to [0.5, 1) (``frexp``), ``c`` is scaled by the same power of two (a ``c`` far
+    below the product keeps only its sign, as a sticky 2**-900; one far above it is the result),
+    the safe fma runs on the scaled values, and the result is scaled back in three exact power-of-two
+    steps (overflow gives the signed infinity; only subnormal results can round twice)."""
+    ma, ea = xp.frexp(a)
+    mb, eb = xp.frexp(b)
+    mc, ec = xp.frexp(c)
+    e = ea.astype(np.int64) + eb.astype(np.int64)
+    d = ec.astype(np.int64) - e
+    c_far_above = (c != 0) & (d >= 56)
+    tiny = (c != 0) & (d < -900)
+    dd = xp.clip(d, -900, 56)
+    cs = mc * from_bits(_pow2(xp, dd))
+    cs = xp.where(tiny, xp.where(c > 0, np.float64(2.0 ** -900), np.float64(-(2.0 ** -900))), cs)
+    cs = xp.where(c == 0, c, cs)
+    rs, _ = fma64(xp, ma, mb, cs, bits_of, mul)
+    e1 = e // 3
+    e2 = (e - e1) // 2
+    e3 = e - e1 - e2
+    r = rs * from_bits(_pow2(xp, e1)) * from_bits(_pow2(xp, e2)) * from_bits(_pow2(xp, e3))
+    return xp.where(c_far_above, c, r)

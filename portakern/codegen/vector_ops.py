@@ -350,11 +350,16 @@ class LaneOps:
         """float64 lanes viewed as int64."""
         raise NotImplementedError
 
+    def from_bits64(self, x: Any) -> Any:
+        """int64 lanes viewed as float64."""
+        raise NotImplementedError
+
     def fma(self, a: Any, b: Any, c: Any, t: str) -> Any:
         if t == "float32":
             return vn.fma32(self.xp, a, b, c, self.bits64)
-        r, _ = vn.fma64(self.xp, a, b, c, self.bits64, self.fmul)
-        return r
+        r, unsafe = vn.fma64(self.xp, a, b, c, self.bits64, self.fmul)
+        scaled = vn.fma64_scaled(self.xp, a, b, c, self.bits64, self.from_bits64, self.fmul)
+        return self.xp.where(unsafe, scaled, r)
 
     # -- the scatter/gather combiners of atomics ----------------------------------------------------
     def combine(self, op: str, old: Any, v: Any, t: str) -> Any:

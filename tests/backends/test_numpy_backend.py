@@ -4,10 +4,13 @@ Expected values are computed here by plain Python/NumPy, never by the backend un
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 import portakern as pk
+from tests.model import numerics as M
 
 np_backend = pytest.importorskip("portakern_numpy")
 
@@ -215,3 +218,48 @@ def test_fma_overflowing_product_gives_the_signed_infinity_or_the_exact_finite_v
     assert out[0] == np.inf and out[2] == -np.inf
     assert out[1] == 0.5 * big            # 1.5*max - max = 0.5*max exactly: no overflow in between
     assert out[3] == np.inf
+
+
+def _ieee_fma(a, b, c, t):
+    """IEEE fma from exact rationals (tests/model) plus the special-value rules."""
+    if any(math.isnan(v) for v in (a, b, c)):
+        return math.nan
+    if math.isinf(a) or math.isinf(b):
+        if a == 0 or b == 0:
+            return math.nan                                  # inf * 0
+        p = math.copysign(math.inf, math.copysign(1, a) * math.copysign(1, b))
+        return math.nan if (math.isinf(c) and c != p) else p  # inf + -inf
+    if math.isinf(c):
+        return c
+    if a * b == 0 and c == 0 and (a == 0 or b == 0):           # exact zero + zero: IEEE's sign rule
+        neg = math.copysign(1, a) * math.copysign(1, b) < 0 and math.copysign(1, c) < 0
+        return -0.0 if neg else 0.0
+    return M.fma(a, b, c, t)
+
+
+def _fma_special_cases(dt):
+    big = float(np.finfo(dt).max)
+    vals = [0.0, -0.0, 1.0, -1.5, math.inf, -math.inf, math.nan, big, -big, 3.0]
+    cases = [(x, y, z) for x in vals for y in vals for z in vals]
+    return cases + [(1.0, -0.0, -0.0), (big, 2.0, -big), (big, 1.5, -big), (3.0, 1 / 3, -1.0),
+                    (1e308, 10.0, -1e308), (1e308, 10.0, -math.inf), (0.1, 10.0, -1.0),
+                    (2.0**-500, 2.0**600, -(2.0**100)), (2.0**-1000, 2.0**900, 1.0)]
+
+
+def _same(got, want):
+    return (math.isnan(want) and math.isnan(got)) or (
+        got == want and math.copysign(1, got) == math.copysign(1, want))
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_fma_special_values_signed_zeros_and_overflow_match_the_exact_ieee_model(dt):
+    cases = _fma_special_cases(dt)
+    tiny = float(np.finfo(dt).tiny)      # subnormal results: numpy does not flush
+    cases += [(tiny, 0.5, 0.0), (-tiny, 0.25, -0.0), (tiny, -0.75, tiny / 8)]
+    with np.errstate(all="ignore"):
+        a, b, c = (np.array([t[k] for t in cases], dtype=dt) for k in range(3))
+    res = np.asarray(fused.on("numpy")[len(cases)](a, b, c, np.zeros(len(cases), dt)))
+    t = np.dtype(dt).name
+    bad = [(float(x), float(y), float(z), float(g), _ieee_fma(float(x), float(y), float(z), t))
+           for x, y, z, g in zip(a, b, c, res) if not _same(float(g), _ieee_fma(float(x), float(y), float(z), t))]
+    assert bad == [], bad[:8]

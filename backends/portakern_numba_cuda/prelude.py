@@ -30,7 +30,8 @@ MATH_NAMES = {
 }
 _ARITY2 = {"atan2", "pow", "hypot", "copysign"}
 
-__all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64", *sorted(_generic.HELPERS),
+__all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64",
+           "atomic_fmin_f32", "atomic_fmax_f32", "atomic_fmin_f64", "atomic_fmax_f64", *sorted(_generic.HELPERS),
            *(f"m_{name}" for name in MATH_NAMES)]
 
 # inline="always" inlines at Numba-IR level: besides saving calls, it is what lets compile_ptx work
@@ -96,3 +97,68 @@ else:
 
     mul_f32 = _libdevice.fmul_rn
     mul_f64 = _libdevice.dmul_rn
+
+
+if SIMULATOR:
+    def bits_view(a):  # type: ignore[no-untyped-def]
+        """The signed-integer view of a float array (the same memory)."""
+        return a.view(np.int32 if a.dtype.itemsize == 4 else np.int64)
+else:
+    # ``ndarray.view`` lowers through an out-of-line device function, which asks the driver for the
+    # device's compute capability: compile_ptx with no GPU fails. The view is a pointer cast, so an
+    # intrinsic does it (the same fields, the data pointer bitcast to the integer type).
+    from numba.cuda import types as _types
+    from numba.cuda.core.imputils import impl_ret_borrowed as _borrowed
+    from numba.cuda.extending import intrinsic as _intrinsic
+
+    @_intrinsic
+    def bits_view(typingctx, a):  # type: ignore[no-untyped-def]
+        """The signed-integer view of a float32/float64 array (the same memory)."""
+        if not isinstance(a, _types.Array) or a.dtype not in (_types.float32, _types.float64):
+            return None
+        ret = a.copy(dtype=_types.int32 if a.dtype == _types.float32 else _types.int64)
+
+        def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+            src = context.make_array(sig.args[0])(context, builder, args[0])
+            dst = context.make_array(sig.return_type)(context, builder)
+            for field in dst._datamodel._fields:
+                value = getattr(src, field)
+                setattr(dst, field, builder.bitcast(value, dst.data.type) if field == "data" else value)
+            return _borrowed(context, builder, sig.return_type, dst._getvalue())
+
+        return ret(a), codegen
+
+
+def _float_atomic(name: str, combine, ftype):  # type: ignore[no-untyped-def]
+    """An atomic ``a[idx] = combine(a[idx], v)`` on a float array, returning the old value.
+
+    ``cuda.atomic.nanmin``/``nanmax`` skip NaN and treat -0.0 == +0.0; the contract's min/max (the
+    prelude's ``fmin``/``fmax``) propagate NaN and order -0.0 < +0.0, so the update is a
+    compare-and-swap loop on the bit pattern (an integer view of the array; a one-element local
+    array reinterprets bits as a float and back). A value that leaves the bits unchanged is a read."""
+
+    def atomic(a, idx, v):
+        bits = bits_view(a)
+        box = cuda.local.array(1, ftype)
+        box_bits = bits_view(box)
+        old_bits = bits[idx]
+        while True:
+            box_bits[0] = old_bits
+            old = box[0]
+            box[0] = combine(old, v)
+            if box_bits[0] == old_bits:
+                return old
+            seen = cuda.atomic.cas(bits, idx, old_bits, box_bits[0])
+            if seen == old_bits:
+                return old
+            old_bits = seen                      # another thread won: retry on its value
+
+    atomic.__name__ = atomic.__qualname__ = name
+    return _device(atomic)
+
+
+# fmin/fmax: the compiled generic helpers (compile_helpers above)
+atomic_fmin_f32 = _float_atomic("atomic_fmin_f32", globals()["fmin"], np.float32)
+atomic_fmax_f32 = _float_atomic("atomic_fmax_f32", globals()["fmax"], np.float32)
+atomic_fmin_f64 = _float_atomic("atomic_fmin_f64", globals()["fmin"], np.float64)
+atomic_fmax_f64 = _float_atomic("atomic_fmax_f64", globals()["fmax"], np.float64)

@@ -3,7 +3,8 @@
 One CUDA thread per work-item: the last ndrange dimension maps to ``x`` (the fastest, as LANGUAGE.md
 says), the one before to ``y``, then ``z``. Local arrays are ``cuda.shared.array``, private arrays
 ``cuda.local.array``, barriers ``cuda.syncthreads()``, atomics ``cuda.atomic.*`` (float min/max
-through ``nanmin``/``nanmax``, which propagate NaN), and ``return`` is a plain return.
+through the prelude's compare-and-swap loops: NaN-propagating, -0.0 < +0.0), and ``return`` is a
+plain return.
 
 NVVM contracts ``a*b+c`` into an FMA unless told not to, and the public ``numba.cuda.jit`` API has no
 switch for that, so float products go through ``mul_f32``/``mul_f64`` (libdevice ``fmul_rn`` /
@@ -54,10 +55,12 @@ class NumbaCudaRenderer(PyRenderer):
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
         name = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
-        if a.type.is_float and name in ("min", "max"):
-            name = "nan" + name
         # a 1-tuple index does not lower in numba-cuda's atomics: 1-D arrays take a plain index
         tup = indices[0] if len(indices) == 1 else "(" + ", ".join(indices) + ")"
+        if a.type.is_float and name in ("min", "max"):
+            # the prelude's CAS loop: NaN-propagating, -0.0 < +0.0 (cuda.atomic.nanmin/nanmax are not)
+            t = np_type(a.type)
+            return f"atomic_f{name}_f{a.type.bits}(a_{a.array.name}, {tup}, {t}({value}))"
         return f"{np_type(a.type)}(cuda.atomic.{name}(a_{a.array.name}, {tup}, {value}))"
 
     def emit_return(self, src: PySource) -> None:

@@ -71,11 +71,11 @@ class JaxBackend(Backend):
     def capabilities(self, device: Device) -> Capabilities:
         cpu = device.key.startswith("cpu")
         # Measured on XLA:CPU (docs/backends/jax.md): denormals are flushed in float32 and float64;
-        # a*b+c is not contracted because products go through a run-time select (see launch.py).
+        # a*b+c is not contracted, in our jit or a user's, because products go through
+        # select(p == p, p, NaN) (see launch.py).
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
                             flushes_denormals=cpu, contracts_fma=False, strided_arrays=False,
-                            in_place=False, max_workgroup_size=1 << 30,
-                            extra=(("fma_contraction_under_user_jit", "possible"),))
+                            in_place=False, max_workgroup_size=1 << 30)
 
     def version(self) -> str:
         try:

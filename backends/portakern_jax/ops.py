@@ -42,14 +42,13 @@ def _tier1(name: str) -> Any:
 
 
 class JaxOps(LaneOps):
-    """Lane operations of the ``jax`` backend. ``nofuse`` is a run-time all-true lane vector: a
-    product selected through it cannot be contracted into an FMA by XLA's CPU code generator."""
+    """Lane operations of the ``jax`` backend (float products kept out of FMA contraction by
+    :meth:`fmul`)."""
 
     xp = jnp
 
-    def __init__(self, kernel: Any, grid: Any, nofuse: Any = None, errors: list | None = None) -> None:
+    def __init__(self, kernel: Any, grid: Any, errors: list | None = None) -> None:
         super().__init__(kernel, grid)
-        self.nofuse = nofuse
         self.errors = errors
 
     # -- masks --------------------------------------------------------------------------------------
@@ -74,10 +73,12 @@ class JaxOps(LaneOps):
             return a * b  # type: ignore[operator]  # a constant product: nothing to contract (and XLA mis-folds
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
         p = a * b
-        if self.nofuse is not None and (jnp.ndim(p) == 0 or p.shape == (self.N,)):
-            # the other arm is a run-time operand, not 0.0: LLVM folds x - select(c, p, 0.0) into
-            # select(c, x - p, x) (x - 0.0 == x) and then contracts x - p; seen in float64
-            return jnp.where(self.nofuse, p, jnp.asarray(a, p.dtype))
+        if jnp.issubdtype(p.dtype, jnp.floating):
+            # select(p == p, p, NaN) is p (a NaN product stays NaN), but XLA cannot see through the
+            # compare, so LLVM never fuses the product into a following add (measured: the select is
+            # free, unlike the run-time mask vector it replaces, and it needs no host callback
+            # inside a user's jit). A 0.0 arm would let LLVM fold x - select(c, p, 0.0).
+            return jnp.where(p == p, p, jnp.asarray(np.nan, p.dtype))
         return p
 
     def bits64(self, x: Any) -> Any:

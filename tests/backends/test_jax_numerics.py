@@ -168,3 +168,17 @@ def test_fma_special_values_signed_zeros_and_overflow_match_the_exact_ieee_model
     bad = [(float(x), float(y), float(z), float(g), _ieee_fma(float(x), float(y), float(z), t))
            for x, y, z, g in zip(a, b, c, res) if not _same(float(g), _ieee_fma(float(x), float(y), float(z), t))]
     assert bad == [], bad[:8]
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_products_stay_uncontracted_inside_a_user_jit_without_a_host_callback(dt):
+    x1, c1, _ = _halfway(dt)
+    x, c = np.full(4, x1, dtype=dt), np.full(4, c1, dtype=dt)
+    unfused = dt(x1 * x1) + c1
+    with jax.enable_x64(True):     # the user's own 64-bit mode, so float64 stays float64 in their jit
+
+        def user(x, c):
+            return muladd.on("jax")[4](dt(x1), x, c, jnp.zeros(8, dtype=dt))
+
+        assert "callback" not in str(jax.make_jaxpr(user)(x, c))   # pure XLA: works on any device
+        assert (np.asarray(jax.jit(user)(x, c)) == unfused).all()

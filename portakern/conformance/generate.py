@@ -110,7 +110,8 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
         return Expr("cast", "", (_expr(draw, src, sub, scope),), "bool")
     is_float = dtype in FLOAT_DTYPES
     kinds = ["arith", "arith", "arith", "unary", "minmax", "select", "cast"]
-    kinds += ["math", "math", "fma", "truediv", "muladd", "minmax"] if is_float else ["bitwise", "shift", "shift"]
+    kinds += (["math", "math", "fma", "truediv", "muladd", "muladd", "minmax", "minmax"] if is_float
+              else ["bitwise", "shift", "shift"])
     kind = draw(st.sampled_from(kinds))
     if kind in ("arith", "bitwise", "shift"):
         ops = {"arith": ["+", "-", "*", "//", "%", "+", "-", "*"], "bitwise": ["&", "|", "^"],
@@ -120,8 +121,15 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
                                                                and p[1] in INT_DTYPES)
         a, b = draw(st.sampled_from(pairs))
         return Expr("bin", op, (_expr(draw, a, sub, scope), _expr(draw, b, sub, scope)), dtype)
+    if kind in ("muladd", "minmax") and draw(st.booleans()):
+        sub = 0   # operands straight from the inputs: where NaN, infinities and ordinary values live
     if kind == "muladd":      # a*b+c: what contracting compilers fuse into an FMA
-        prod = Expr("bin", "*", (_expr(draw, dtype, sub, scope), _expr(draw, dtype, sub, scope)), dtype)
+        direct = scope.vars.get(dtype, [])
+        if sub == 0 and direct:   # inexact products need full mantissas: the float inputs themselves
+            prod = Expr("bin", "*", (_var(draw(st.sampled_from(direct)), dtype),
+                                     _var(draw(st.sampled_from(direct)), dtype)), dtype)
+        else:
+            prod = Expr("bin", "*", (_expr(draw, dtype, sub, scope), _expr(draw, dtype, sub, scope)), dtype)
         other = _expr(draw, dtype, sub, scope)
         op = draw(st.sampled_from(["+", "-"]))
         return Expr("bin", op, (prod, other) if draw(st.booleans()) else (other, prod), dtype)
@@ -200,6 +208,8 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     dtypes = NUM_DTYPES if backend_fp64 else tuple(t for t in NUM_DTYPES if t != "float64")
     n_in = draw(st.integers(1, 4))
     inputs = tuple((f"x{k}", draw(st.sampled_from(dtypes + ("float32", "int32")))) for k in range(n_in))
+    if not any(t in FLOAT_DTYPES for _, t in inputs):   # every program reads at least one float array
+        inputs += ((f"x{n_in}", draw(st.sampled_from([d for d in FLOAT_DTYPES if d in dtypes]))),)
     scope = _Scope({})
     for k, (_, t) in enumerate(inputs):
         scope = scope.with_var(f"a{k}", t)

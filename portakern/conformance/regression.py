@@ -49,7 +49,7 @@ def reproducer_script(batch: Batch, backend: str, expected: dict[str, Any] | Non
                              f"{p}{nm} = {p}{nm}_base[::2]; {p}{nm}[:] = {text}")
             else:
                 lines.append(f"{p}{nm} = {text}")
-    grid = f"{batch.ndrange}" if batch.wg is None else f"{batch.ndrange}, {batch.wg}"
+    grid = f"{batch.ndrange}" if batch.wg is None else f"({batch.ndrange},), ({batch.wg},)"
     lines.append(f"{built.name}.on({backend!r})[{grid}]({', '.join(batch.param_names())})")
     for name in batch.written():
         lines.append(f"print({name!r}, {name})")

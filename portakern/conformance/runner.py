@@ -287,7 +287,7 @@ def _run_case(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts:
 
 
 def _launch_text(case: Batch, built: Built, backend: str) -> str:
-    grid = f"{case.ndrange}" if case.wg is None else f"{case.ndrange}, {case.wg}"
+    grid = f"{case.ndrange}" if case.wg is None else f"({case.ndrange},), ({case.wg},)"
     return f"{built.name}.on({backend!r})[{grid}]({', '.join(case.param_names())})"
 
 

@@ -32,6 +32,8 @@ Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
 PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
 JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
+#: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
+_FLAT_CHUNKS = 256
 
 
 def has_barrier(node: object) -> bool:
@@ -96,6 +98,10 @@ class NumbaRenderer(PyRenderer):
             src.line(f"_pk_s_{name}[_pk_l] = v_{name}")
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
+        # Unsigned indices: Numba wraps a negative signed index (a select per access that LLVM
+        # cannot fold unless it proves the index >= 0, which blocks vectorisation). The language
+        # never wraps negative indices (out of bounds; debug=True checks before the access).
+        indices = [f"np.uint64({i})" for i in indices]
         if arr.name in self.private:
             indices = ["_pk_l", *indices]
         return f"a_{arr.name}[{', '.join(indices)}]"
@@ -202,18 +208,35 @@ class NumbaRenderer(PyRenderer):
 
     def _flat(self, src: PySource) -> None:
         nd = self.nd
-        total = " * ".join(f"_pk_n{d}" for d in range(nd))
-        with src.block(f"for _pk_i in numba.prange({total})"):
-            rest = "_pk_i"
-            for d in range(nd - 1, 0, -1):
+        if nd == 1:
+            with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
+                self._flat_item(src)
+            return
+        # 2-D/3-D: prange over the rows (every dimension but the last, collapsed), an inner loop
+        # over the last dimension: no division per work-item, and the inner loop vectorises. When
+        # there are few rows, each row is cut into chunks so every core still gets work.
+        last = f"_pk_n{nd - 1}"
+        src.line("_pk_no = " + " * ".join(f"_pk_n{d}" for d in range(nd - 1)))
+        src.line(f"_pk_c = np.int64(1) if _pk_no >= {_FLAT_CHUNKS} else "
+                 f"max(np.int64(1), min({last}, (np.int64({_FLAT_CHUNKS - 1}) + _pk_no) // max(_pk_no, np.int64(1))))")
+        src.line(f"_pk_cl = ({last} + _pk_c - 1) // _pk_c")
+        with src.block("for _pk_o in numba.prange(_pk_no * _pk_c)"):
+            src.line("_pk_q = _pk_o // _pk_c")
+            src.line("_pk_s = (_pk_o - _pk_q * _pk_c) * _pk_cl")
+            rest = "_pk_q"
+            for d in range(nd - 2, 0, -1):
                 src.line(f"_pk_g{d} = {rest} % _pk_n{d}")
                 src.line(f"_pk_q{d} = {rest} // _pk_n{d}")
                 rest = f"_pk_q{d}"
             src.line(f"_pk_g0 = {rest}")
-            if self.has_return:
-                src.line("_pk_ret = False")
-            self._declare_scalars(self._locals_of(self.kernel.body), src)
-            self.stmts(self.kernel.body, src)
+            with src.block(f"for _pk_g{nd - 1} in range(_pk_s, min({last}, _pk_s + _pk_cl))"):
+                self._flat_item(src)
+
+    def _flat_item(self, src: PySource) -> None:
+        if self.has_return:
+            src.line("_pk_ret = False")
+        self._declare_scalars(self._locals_of(self.kernel.body), src)
+        self.stmts(self.kernel.body, src)
 
     # -- work-groups and phases ------------------------------------------------------------------
     def _groups(self, src: PySource) -> None:

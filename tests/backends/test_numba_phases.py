@@ -278,3 +278,43 @@ def test_a_uniform_scalar_reassigned_inside_a_phase_is_seen_in_order():
     uniform_reassigned_mid_phase.on("numba")[8, 4](x, out)
     nxt = np.array([x[(i // 4) * 4 + (i % 4 + 1) % 4] for i in range(8)])
     np.testing.assert_array_equal(out, x + 10 * nxt)
+
+
+@pk.kernel
+def stamp_3d(out):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    k = pk.global_id(2)
+    if k == 1:
+        return
+    out[i, j, k] = i * 10000 + j * 100 + k
+
+
+@pk.kernel
+def stamp_2d(out):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    out[i, j] = out[i, j] + i * 1000 + j
+
+
+def test_flat_2d_launch_loops_over_rows_without_dividing_each_work_item_id():
+    src = stamp_2d.source("numba", np.zeros((3, 5), np.int64))
+    # a prange over rows and an inner range over the last dimension: no `% _pk_n1` per work-item
+    assert "for _pk_g1 in range(" in src and "% _pk_n1" not in src
+
+
+@pytest.mark.parametrize("shape", [(1, 1000), (3, 700), (300, 7), (0, 5), (4, 0)])
+def test_flat_2d_launch_visits_every_work_item_exactly_once_whatever_the_row_count(shape):
+    # few rows are cut into chunks of a row; each work-item must still run once and only once
+    out = np.zeros(shape, np.int64)
+    stamp_2d.on("numba")[shape](out)
+    i, j = np.indices(shape)
+    np.testing.assert_array_equal(out, i * 1000 + j)
+
+
+def test_return_in_a_flat_3d_launch_skips_only_that_work_item():
+    out = np.full((2, 3, 4), -1, np.int64)
+    stamp_3d.on("numba")[(2, 3, 4)](out)
+    i, j, k = np.indices((2, 3, 4))
+    want = np.where(k == 1, -1, i * 10000 + j * 100 + k)
+    np.testing.assert_array_equal(out, want)

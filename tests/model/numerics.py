@@ -183,8 +183,18 @@ def round_float(x: float | int | Fraction, t: str) -> float:
 
 
 def fma(a: float, b: float, c: float, t: str) -> float:
-    """``a * b + c`` computed exactly and rounded once to ``t`` (finite inputs)."""
-    return round_float(Fraction(a) * Fraction(b) + Fraction(c), t)
+    """``a * b + c`` computed exactly and rounded once to ``t`` (finite inputs).
+
+    An exact zero takes its sign from IEEE 754: the sum of two zeros of the same sign keeps that
+    sign (``fma(0.0, -0.0, -0.0) == -0.0``); any other exact zero is +0.0 in round-to-nearest."""
+    exact = Fraction(a) * Fraction(b) + Fraction(c)
+    if exact == 0:
+        product_negative = (math.copysign(1.0, a) < 0) != (math.copysign(1.0, b) < 0)
+        product_is_zero = a == 0 or b == 0
+        if product_is_zero and c == 0 and product_negative and math.copysign(1.0, c) < 0:
+            return -0.0
+        return 0.0
+    return round_float(exact, t)
 
 
 def f32(x: float | int) -> float:

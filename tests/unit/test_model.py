@@ -145,3 +145,11 @@ def test_model_float64_to_float32_matches_numpy(x):
 @pytest.mark.parametrize("b", list(M.INT_TYPES) + list(M.FLOAT_TYPES) + ["bool"])
 def test_model_promotion_matches_numpy_2(a, b):
     assert M.promote(a, b) == np.result_type(np.dtype(a), np.dtype(b)).name
+
+
+def test_fma_of_exact_zeros_takes_the_ieee_sign() -> None:
+    # IEEE 754: (-0) + (-0) is -0; any other exact zero sum is +0 in round-to-nearest.
+    assert math.copysign(1.0, M.fma(0.0, -0.0, -0.0, "float64")) == -1.0
+    assert math.copysign(1.0, M.fma(1.0, -0.0, -0.0, "float32")) == -1.0
+    assert math.copysign(1.0, M.fma(1.0, -0.0, 0.0, "float64")) == 1.0
+    assert math.copysign(1.0, M.fma(1.0, -1.0, 1.0, "float64")) == 1.0

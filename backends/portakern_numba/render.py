@@ -298,7 +298,8 @@ class NumbaRenderer(PyRenderer):
         seen: dict[str, int] = {}
         for number, (run, in_loop) in enumerate(runs):
             for name in _var_names(tuple(run)) - params:
-                if name in seen and seen[name] != number:
+                # in a later phase too: only a value that enters that phase needs storage
+                if name in seen and seen[name] != number and not _defined_first(name, run):
                     self.per_item.add(name)
                 seen.setdefault(name, number)
                 if in_loop and not _defined_first(name, run):
@@ -436,7 +437,9 @@ class NumbaRenderer(PyRenderer):
         self._group_body(body, src)
 
 
-_PURE = (ir.Const, ir.IndexQuery, ir.Shape, ir.Binary, ir.Unary, ir.Cast, ir.Select, ir.Call, ir.Var)
+# ArrayRef only names the array (of a Shape); Load and Atomic stay impure
+_PURE = (ir.Const, ir.IndexQuery, ir.Shape, ir.ArrayRef, ir.Binary, ir.Unary, ir.Cast, ir.Select, ir.Call,
+         ir.Var)
 
 
 def _rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:

@@ -318,3 +318,27 @@ def test_return_in_a_flat_3d_launch_skips_only_that_work_item():
     i, j, k = np.indices((2, 3, 4))
     want = np.where(k == 1, -1, i * 10000 + j * 100 + k)
     np.testing.assert_array_equal(out, want)
+
+
+@pk.kernel
+def two_strided_passes(x, out):
+    lid = pk.local_id(0)
+    red = pk.local_array(4, pk.float32)
+    acc = pk.float32(0.0)
+    for c in range(lid, x.shape[0], 4):
+        acc += x[c]
+    red[lid] = acc
+    pk.barrier()
+    total = red[0] + red[1] + red[2] + red[3]
+    for c in range(lid, x.shape[0], 4):
+        out[c] = x[c] / total
+
+
+def test_a_scalar_each_phase_assigns_before_reading_is_not_stored_per_work_item():
+    x = np.arange(1, 11, dtype=np.float32)
+    out = np.zeros_like(x)
+    src = two_strided_passes.source("numba", x, out)
+    # c is re-assigned by the second loop before any read: a phase-local scalar, no per-item slot
+    assert "_pk_s_c" not in src
+    two_strided_passes.on("numba")[(4,), (4,)](x, out)
+    np.testing.assert_allclose(out, x / x.sum(), rtol=1e-6)

@@ -72,7 +72,12 @@ class LaneOps:
 
     @functools.cached_property
     def lid(self) -> list[Any]:
-        return [g % _I64(w) for g, w in zip(self.gid, self.workgroup)]
+        # where one work-group spans a whole dimension the local id IS the global id: the same
+        # object, so the identity fast paths and static comparisons apply to it too
+        lid = [g if n <= w else g % _I64(w) for g, n, w in zip(self.gid, self.ndrange, self.workgroup)]
+        self._ranges.update({id(x): (0, min(n, w) - 1) for x, n, w in zip(lid, self.ndrange, self.workgroup)
+                             if id(x) not in self._ranges})
+        return lid
 
     @functools.cached_property
     def grid(self) -> list[Any]:
@@ -202,6 +207,11 @@ class LaneOps:
     # -- integer arithmetic -------------------------------------------------------------------------
     def add(self, a: Any, b: Any, t: str) -> Any:
         return a | b if t == "bool_" else a + b
+
+    def iadd(self, a: Any, b: Any) -> Any:
+        """Integer ``a + b`` (wrapping); a backend may note that the result is a lane id plus a
+        uniform offset."""
+        return a + b
 
     def sub(self, a: Any, b: Any, t: str) -> Any:
         return a ^ b if t == "bool_" else a - b

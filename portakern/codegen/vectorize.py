@@ -409,6 +409,8 @@ class _Renderer:
                 return f"ops.{_CMP[e.op]}({a}, {b})"
             if e.op is ir.Op.MUL and ty.is_float:
                 return f"ops.fmul({a}, {b})"   # jax keeps products unfused (no FMA contraction)
+            if e.op is ir.Op.ADD and ty.is_int:
+                return f"ops.iadd({a}, {b})"   # jax tracks id + uniform offset (slices, not gathers)
             if e.op in _PY_OPS and not (ty.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:

@@ -1,0 +1,108 @@
+"""The jax lowering's structural fast paths: row loops over ``range(lid, cols, WG)`` become
+static-trip ``fori_loop``s over slices, work-group tree reductions become lane shifts; none of
+them may change a result (bounds, partial work-groups and offsets past the row keep the gather
+semantics: out-of-bounds loads read 0 and stores are dropped)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+jax = pytest.importorskip("jax")
+jnp = pytest.importorskip("jax.numpy")
+pytest.importorskip("portakern_jax")
+
+
+@pk.kernel
+def row_softmax(x, out, WG: pk.constexpr, LOG_WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    cols = x.shape[1]
+    red = pk.local_array(WG, pk.float32)
+    m = pk.float32(-3.0e38)
+    for c in range(lid, cols, WG):
+        m = max(m, x[r, c])
+    red[lid] = m
+    pk.barrier()
+    for step in range(LOG_WG):
+        s = WG >> (step + 1)
+        if lid < s:
+            red[lid] = max(red[lid], red[lid + s])
+        pk.barrier()
+    m = red[0]
+    pk.barrier()
+    acc = pk.float32(0.0)
+    for c in range(lid, cols, WG):
+        acc += pk.exp(x[r, c] - m)
+    red[lid] = acc
+    pk.barrier()
+    for step in range(LOG_WG):
+        s = WG >> (step + 1)
+        if lid < s:
+            red[lid] = red[lid] + red[lid + s]
+        pk.barrier()
+    inv = 1.0 / red[0]
+    for c in range(lid, cols, WG):
+        out[r, c] = pk.exp(x[r, c] - m) * inv
+
+
+def _softmax(x):
+    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_row_softmax_matches_the_reference_and_lowers_without_gathers_or_scatters():
+    x = np.random.default_rng(0).uniform(-4, 4, (6, 64)).astype(np.float32)
+    launch = row_softmax.on("jax")[(6, 8), (1, 8)]
+    res = np.asarray(launch(x, np.zeros_like(x), 8, 3))
+    np.testing.assert_allclose(res, _softmax(x), rtol=2e-6, atol=1e-9)
+    with jax.enable_x64(True):
+        text = str(jax.make_jaxpr(lambda x: launch(x, jnp.zeros_like(x), 8, 3))(jnp.asarray(x)))
+    assert "gather" not in text and "scatter" not in text
+    assert "while" not in text           # static trip counts: fori_loops (scans), no lane masks
+
+
+@pk.kernel
+def strided_rows(x, out, stop: pk.int64, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    for c in range(lid, stop, WG):
+        out[r, c] = x[r, c] + 1.0
+
+
+@pytest.mark.parametrize("stop", [8, 11, 16])
+def test_row_loop_past_the_row_reads_zero_and_drops_stores_like_the_gather_path(stop):
+    x = np.arange(24, dtype=np.float32).reshape(3, 8)
+    res = np.asarray(strided_rows.on("jax")[(3, 4), (1, 4)](x, np.zeros_like(x), np.int64(stop), 4))
+    want = x + 1.0                          # columns >= 8 are out of bounds: dropped
+    assert (res == want).all()
+
+
+@pk.kernel
+def shifted_local(x, out, s: pk.int64, WG: pk.constexpr):
+    g = pk.global_id(0)
+    lid = pk.local_id(0)
+    red = pk.local_array(WG, pk.float32)
+    red[lid] = x[g]
+    pk.barrier()
+    out[g] = red[lid + s]
+
+
+@pytest.mark.parametrize("s", [0, 1, 3, 4, 9, -1, -5])
+def test_local_reads_at_an_offset_stay_inside_the_work_group(s):
+    x = np.arange(1, 13, dtype=np.float32)
+    res = np.asarray(shifted_local.on("jax")[12, 4](x, np.zeros_like(x), np.int64(s), 4))
+    lid = np.arange(12) % 4
+    j = lid + s
+    want = np.where((j >= 0) & (j < 4), x[np.clip(np.arange(12) + s, 0, 11)], 0)
+    assert (res == want).all(), (res, want)
+
+
+@pytest.mark.parametrize("nd, wg", [((4, 16), (1, 8)), ((4, 8), (2, 8))])
+def test_other_work_group_shapes_agree_with_numpy(nd, wg):
+    # two groups per row (lane layout still group * WG + lid), and 2-D groups (the general path)
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 40)).astype(np.float32)
+    res = np.asarray(row_softmax.on("jax")[nd, wg](x, np.zeros_like(x), 8, 3))
+    ref = np.asarray(row_softmax.on("numpy")[nd, wg](x, np.zeros_like(x), 8, 3))
+    np.testing.assert_allclose(res, ref, rtol=2e-6, atol=1e-9)

@@ -219,3 +219,26 @@ def test_uniform_range_with_runtime_bounds_near_int64_limits_stops_like_python(b
         out = np.zeros(2, np.int64)
         res = uniform_range_count.on(backend)[2](np.int64(a), np.int64(b), np.int64(c), out)
         assert np.asarray(res).tolist() == [min(len(range(a, b, c)), 11)] * 2, (a, b, c)
+
+
+def test_compiled_launches_are_reused_from_disk_without_touching_the_users_jax_cache_config(
+        monkeypatch, tmp_path):
+    from portakern_jax import diskcache
+
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
+    before = jax.config.jax_compilation_cache_dir
+    f = jax.jit(lambda a: {"out": a[0] * 2.0 + a[1]})
+    args = [jnp.arange(4.0), jnp.ones(4)]
+    first = diskcache.compile_cached(f, args, None)
+    assert len(list((tmp_path / "jax").glob("*.xla"))) == 1
+    compiles = []
+    real = jax.stages.Lowered.compile
+    monkeypatch.setattr(jax.stages.Lowered, "compile", lambda self, *a, **k: compiles.append(1) or real(self, *a, **k))
+    second = diskcache.compile_cached(f, args, None)      # as a new process would: from the file
+    assert compiles == []
+    assert np.asarray(second(args)["out"]).tolist() == np.asarray(first(args)["out"]).tolist() == [1, 3, 5, 7]
+    x = np.arange(13, dtype=np.float32)    # (a grid no other test launches: not cached in memory)
+    res = saxpy.on("jax")[13](np.float32(2), x, x, np.zeros(13, np.float32))   # a launch stores too
+    assert np.asarray(res).tolist() == (3 * x).tolist()
+    assert len(list((tmp_path / "jax").glob("*.xla"))) == 2
+    assert jax.config.jax_compilation_cache_dir == before

@@ -1,0 +1,73 @@
+"""A warm start for the ``jax`` backend's own compiled launches: XLA executables serialized under
+``config.cache_dir()/jax``.
+
+JAX's persistent compilation cache is NOT used: it is process-global (``jax_compilation_cache_dir``
+is read once, the first time any computation is compiled, and then holds for every later
+computation), so turning it on for portakern's launches would also cache, or stop caching, the
+user's own computations, i.e. change their JAX configuration. Instead the launcher lowers its
+jitted function ahead of time, keys the executable by the lowered module's text, jax/jaxlib
+versions and the device, and stores ``jax.experimental.serialize_executable``'s bytes. Kernels that
+cannot be serialized (debug host callbacks, captured constants) simply compile as before. A user's
+own ``jax.jit`` around a launch compiles inline with the user's settings; nothing is stored then.
+Loading an entry unpickles it: the cache directory must be as trusted as the user's home.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jaxlib
+from jax.experimental import serialize_executable
+
+from portakern.runtime import config
+
+__all__ = ["compile_cached", "signature"]
+
+
+def signature(args: Sequence[Any]) -> tuple:
+    """The argument types an ahead-of-time executable is specialised to."""
+    sig = []
+    for a in args:
+        if hasattr(a, "shape") and hasattr(a, "dtype"):
+            sig.append((tuple(a.shape), str(a.dtype), isinstance(a, jax.Array), bool(getattr(a, "weak_type", False))))
+        else:
+            sig.append((type(a).__name__,))
+    return tuple(sig)
+
+
+def _key(text: str, opts: Any) -> str:
+    dev = jax.devices()[0]
+    parts = (text, jax.__version__, jaxlib.__version__, dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts))
+    return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:40]
+
+
+def compile_cached(jitted: Any, args: Sequence[Any], opts: Any) -> Any:
+    """An executable of ``jitted`` for ``args``: loaded from the disk cache when an identical
+    module was compiled before (any process), else compiled and stored. Any failure of the cache
+    falls back to an ordinary compile."""
+    lowered = jitted.lower(list(args))
+    if not config.disk_cache_enabled():
+        return lowered.compile()
+    folder = config.cache_dir() / "jax"
+    path = folder / f"{_key(lowered.as_text(), opts)}.xla"
+    try:
+        with open(path, "rb") as fh:
+            return serialize_executable.deserialize_and_load(*pickle.load(fh))
+    except Exception:  # noqa: BLE001 - a missing, stale or unreadable entry: compile
+        pass
+    compiled = lowered.compile()
+    try:
+        blob = pickle.dumps(serialize_executable.serialize(compiled))
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(blob)
+        os.replace(tmp, path)         # atomic: concurrent processes never read half an entry
+    except Exception:  # noqa: BLE001 - not serializable (host callbacks, constants) or read-only disk
+        pass
+    return compiled

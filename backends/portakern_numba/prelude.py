@@ -24,7 +24,7 @@ from numba.extending import intrinsic
 from portakern.codegen import pyprelude as _generic
 
 __all__ = ["np", "math", "numba", "fma", "rmw_add", "rmw_sub", "rmw_min", "rmw_max", "cas_ok",
-           "atomic_fmin", "atomic_fmax", *sorted(_generic.HELPERS)]
+           "atomic_fmin", "atomic_fmax", "priv_add", "priv_sub", *sorted(_generic.HELPERS)]
 
 _jit = numba.njit(cache=True, error_model="numpy")
 
@@ -119,4 +119,21 @@ def atomic_fmax(arr, idx, v):  # pragma: no cover - compiled
     old = arr[idx]
     while not cas_ok(arr, idx, old, fmax(old, v)):  # noqa: F821 - compiled helper above
         old = arr[idx]
+    return old
+
+
+@numba.njit(cache=True)
+def priv_add(arr, i, v):  # pragma: no cover - compiled
+    """Integer ``+=`` on a thread's private copy of an atomically updated array (wraps: the sum is
+    done on uint64 and truncated by the store); returns the old value."""
+    old = arr[i]
+    arr[i] = np.uint64(old) + np.uint64(v)
+    return old
+
+
+@numba.njit(cache=True)
+def priv_sub(arr, i, v):  # pragma: no cover - compiled
+    """Integer ``-=`` on a private copy (wrapping, as ``priv_add``); returns the old value."""
+    old = arr[i]
+    arr[i] = np.uint64(old) - np.uint64(v)
     return old

@@ -34,6 +34,9 @@ PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
 JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
+#: privatised atomics: chunks per thread, and work-items per private element needed to take that path
+_PRIV_CHUNKS_PER_THREAD = 2
+_PRIV_MIN_WORK = 8
 
 
 def has_barrier(node: object) -> bool:
@@ -73,6 +76,10 @@ class NumbaRenderer(PyRenderer):
         # scalars assigned only at group level from work-group-uniform values: one copy per group
         self.guniform: set[str] = set() if self.flat else _group_uniform(kernel, self.remat)
         self.padded = not (kernel.uses_barrier or kernel.uses_local)
+        # 1-D integer arrays only ever updated by atomic add/sub whose old value is unused (a
+        # histogram): each thread may count into a private copy, merged atomically at its end
+        self.privatizable = _privatizable(kernel) if self.flat and self.nd == 1 and not kernel.debug else []
+        self.privatize = False               # rendering the privatised copy of the body
 
     # ------------------------------------------------------------------ hooks
     def index_query(self, q: ir.IndexQuery) -> str:
@@ -115,6 +122,8 @@ class NumbaRenderer(PyRenderer):
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
         kind = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
+        if self.privatize and a.array.name in self.privatizable:
+            return f"priv_{kind}(_pk_p_{a.array.name}, np.uint64({indices[0]}), {value})"
         if a.array.name in self.private:
             indices = ["_pk_l", *indices]
         tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
@@ -209,6 +218,9 @@ class NumbaRenderer(PyRenderer):
     def _flat(self, src: PySource) -> None:
         nd = self.nd
         if nd == 1:
+            if self.privatizable:
+                self._flat_privatized(src)
+                return
             with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
                 self._flat_item(src)
             return
@@ -230,6 +242,33 @@ class NumbaRenderer(PyRenderer):
                 rest = f"_pk_q{d}"
             src.line(f"_pk_g0 = {rest}")
             with src.block(f"for _pk_g{nd - 1} in range(_pk_s, min({last}, _pk_s + _pk_cl))"):
+                self._flat_item(src)
+
+    def _flat_privatized(self, src: PySource) -> None:
+        """Atomic counters into a private copy per chunk of work-items, merged with one atomic add
+        per nonzero element: no cache line bouncing between cores on every update. Integer
+        add/sub wraps, so any grouping of the updates gives the same bits. Taken only when the
+        arrays are small next to the work (the copies and the merge cost their size per chunk)."""
+        names = self.privatizable
+        size = " + ".join(f"np.int64(a_{n}.shape[0])" for n in names)
+        src.line(f"_pk_nc = np.int64({_PRIV_CHUNKS_PER_THREAD}) * np.int64(numba.get_num_threads())")
+        with src.block(f"if _pk_n0 >= np.int64({_PRIV_MIN_WORK}) * _pk_nc * ({size})"):
+            src.line("_pk_cl = (_pk_n0 + _pk_nc - 1) // _pk_nc")
+            with src.block("for _pk_ch in numba.prange(_pk_nc)"):
+                for n in names:
+                    src.line(f"_pk_p_{n} = np.zeros_like(a_{n})")
+                with src.block("for _pk_g0 in range(_pk_ch * _pk_cl, min(_pk_n0, _pk_ch * _pk_cl + _pk_cl))"):
+                    self.privatize = True
+                    try:
+                        self._flat_item(src)
+                    finally:
+                        self.privatize = False
+                for n in names:
+                    with src.block(f"for _pk_b in range(a_{n}.shape[0])"):
+                        with src.block(f"if _pk_p_{n}[_pk_b] != 0"):
+                            src.line(f"rmw_add(a_{n}, (_pk_b,), _pk_p_{n}[_pk_b])")
+        with src.block("else"):
+            with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
                 self._flat_item(src)
 
     def _flat_item(self, src: PySource) -> None:
@@ -521,6 +560,29 @@ def _group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
                 cands.discard(name)
                 changed = True
     return cands
+
+
+def _privatizable(kernel: ir.Kernel) -> list[str]:
+    """1-D integer array parameters whose every mention is an ``atomic_add``/``atomic_sub`` statement
+    (old value unused): private copies of them give the same result (wrapping sums reorder freely)."""
+    atomics: dict[str, int] = {}
+    for n in walk_body(kernel.body):
+        if (isinstance(n, ir.Evaluate) and isinstance(n.value, ir.Atomic)
+                and n.value.op in (Op.ATOMIC_ADD, Op.ATOMIC_SUB)):
+            atomics[n.value.array.name] = atomics.get(n.value.array.name, 0) + 1
+    mentions: dict[str, int] = {}
+    for n in walk_body(kernel.body):
+        if isinstance(n, ir.ArrayRef):
+            mentions[n.name] = mentions.get(n.name, 0) + 1
+        elif isinstance(n, ir.Shape):                  # reading the shape is fine
+            mentions[n.array.name] = mentions.get(n.array.name, 0) - 1
+    out = []
+    for p in kernel.params:
+        t = p.type
+        if (p.name in atomics and mentions.get(p.name) == atomics[p.name] and hasattr(t, "dtype")
+                and t.dtype.is_int and t.ndim == 1 and t.space == ArraySpace.GLOBAL):
+            out.append(p.name)
+    return out
 
 
 def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:

@@ -342,3 +342,40 @@ def test_a_scalar_each_phase_assigns_before_reading_is_not_stored_per_work_item(
     assert "_pk_s_c" not in src
     two_strided_passes.on("numba")[(4,), (4,)](x, out)
     np.testing.assert_allclose(out, x / x.sum(), rtol=1e-6)
+
+
+@pk.kernel
+def count_up_down(x, up, down):
+    i = pk.global_id(0)
+    if i >= x.shape[0]:
+        return
+    b = x[i] % up.shape[0]
+    pk.atomic_add(up, b, x[i])
+    pk.atomic_sub(down, b, 1)
+
+
+@pytest.mark.parametrize("n", [5, 4000])
+def test_integer_atomic_counters_wrap_and_sum_exactly_whether_privatised_or_not(n):
+    # 4000 items over 4 bins takes the private-copy-per-thread path; 5 items the direct atomics
+    x = (np.arange(n, dtype=np.int32) * 7919) % 1000
+    up = np.full(4, np.iinfo(np.int32).max - 10, np.int32)
+    down = np.full(4, np.iinfo(np.int32).min + 3, np.int32)
+    count_up_down.on("numba")[(n + 3,)](x, up, down)
+    bins = x % 4
+    want_up = (np.iinfo(np.int32).max - 10 + np.bincount(bins, weights=x, minlength=4).astype(np.int64))
+    want_down = np.iinfo(np.int32).min + 3 - np.bincount(bins, minlength=4).astype(np.int64)
+    np.testing.assert_array_equal(up, want_up.astype(np.int64).astype(np.int32))     # wrapped
+    np.testing.assert_array_equal(down, want_down.astype(np.int64).astype(np.int32))  # wrapped
+
+
+def test_atomic_counters_whose_old_value_is_read_are_never_privatised():
+    src = count_up_down.source("numba", np.zeros(3, np.int32), np.zeros(4, np.int32), np.zeros(4, np.int32))
+    assert "priv_add(_pk_p_up" in src and "priv_sub(_pk_p_down" in src
+    src = atomic_counter_old.source("numba", np.zeros(4, np.int32), np.zeros(8, np.int32))
+    assert "priv_" not in src
+
+
+@pk.kernel
+def atomic_counter_old(c, out):
+    i = pk.global_id(0)
+    out[i] = pk.atomic_add(c, 0, 1)

@@ -153,6 +153,15 @@ def round_to_odd_sum(xp: Any, a: Array, b: Array, bits_of: Callable[[Array], Arr
     return xp.where(adjust, xp.nextafter(s, toward), s)
 
 
+def _zero_factor(xp: Any, a: Array, b: Array, c: Array) -> Array:
+    """fma(a, b, c) where a or b is zero and both are finite: ``c``, or IEEE's signed zero when c
+    is zero too (-0.0 only for -0.0 + -0.0). Decided by sign bits, never by adding a zero: XLA
+    folds ``x + 0.0`` to ``x``, which is wrong for ``x = -0.0``."""
+    neg = (xp.signbit(a) ^ xp.signbit(b)) & xp.signbit(c)
+    zero = xp.where(neg, np.float64(-0.0), np.float64(0.0)).astype(xp.asarray(c).dtype)
+    return xp.where(c == 0, zero, c)
+
+
 def fma32(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Array]) -> Array:
     """float32 fused multiply-add with one rounding: the product is exact in float64, the sum is
     rounded to odd in float64 (no double-rounding error), then rounded once to float32."""
@@ -160,6 +169,9 @@ def fma32(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Arra
     a64, b64, c64 = (xp.asarray(v).astype(f64) for v in (a, b, c))
     p = a64 * b64
     s = round_to_odd_sum(xp, p, c64, bits_of)
+    s = xp.where(s == 0, np.float64(0.0), s)       # an exact cancellation is +0.0
+    fin = xp.isfinite(a64) & xp.isfinite(b64)
+    s = xp.where(fin & ((a64 == 0) | (b64 == 0)), _zero_factor(xp, a64, b64, c64), s)
     return xp.where(xp.isfinite(s), s, p + c64).astype(np.float32)
 
 
@@ -196,11 +208,12 @@ def fma64(xp: Any, a: Array, b: Array, c: Array, bits_of: Callable[[Array], Arra
         | (xp.abs(a) < np.float64(2.0 ** -960)) | (xp.abs(b) < np.float64(2.0 ** -960))
         | (xp.abs(c) > np.float64(2.0 ** 1020)))
     plain = a * b + c
-    # a zero factor: a*b is exact, so a*b + c is the fma (and the split of a huge other factor would
-    # give NaN); an exact zero result takes IEEE's sign, which a*b + c has (the error terms' +0.0
-    # would turn -0.0 + -0.0 into +0.0); an infinite c with finite factors is the result.
+    # a zero factor: the fma is c, or a signed zero (the split of a huge other factor would give
+    # NaN); the error terms' +0.0 would turn -0.0 + -0.0 into +0.0; an infinite c with finite
+    # factors is the result.
     zero_ab = (a == 0) | (b == 0)
-    r = xp.where(zero_ab | (r == 0), plain, r)
+    r = xp.where(r == 0, np.float64(0.0), r)      # an exact cancellation is +0.0
+    r = xp.where(zero_ab, _zero_factor(xp, a, b, c), r)
     plain = xp.where(xp.isinf(c) & xp.isfinite(a) & xp.isfinite(b), c, plain)
     return xp.where(finite, r, plain), unsafe
 

@@ -182,3 +182,18 @@ def test_products_stay_uncontracted_inside_a_user_jit_without_a_host_callback(dt
 
         assert "callback" not in str(jax.make_jaxpr(user)(x, c))   # pure XLA: works on any device
         assert (np.asarray(jax.jit(user)(x, c)) == unfused).all()
+
+
+@pk.kernel
+def fma_constant_zero_factor(x, out):
+    i = pk.global_id(0)
+    out[i] = pk.fma(pk.float64(-0.0), pk.float64(-2.0), x[i])
+    out[i + 3] = pk.float64(pk.fma(pk.float32(-0.0), pk.float32(-2.0), pk.float32(x[i])))
+
+
+def test_fma_with_constant_zero_factors_keeps_ieee_zero_signs():
+    # (+0.0) + (-0.0) is +0.0; XLA folds "x + 0.0" to x, so the sum must not be left to it
+    x = np.array([-0.0, 0.0, 1.5])
+    res = np.asarray(fma_constant_zero_factor.on("jax")[3](x, np.zeros(6)))
+    assert res.tolist() == [0.0, 0.0, 1.5] * 2
+    assert not np.signbit(res).any()

@@ -26,7 +26,7 @@ from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body
-from portakern.types import ArraySpace
+from portakern.types import ArraySpace, ArrayType
 
 Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
@@ -576,10 +576,10 @@ def _privatizable(kernel: ir.Kernel) -> list[str]:
             mentions[n.name] = mentions.get(n.name, 0) + 1
         elif isinstance(n, ir.Shape):                  # reading the shape is fine
             mentions[n.array.name] = mentions.get(n.array.name, 0) - 1
-    out = []
+    out: list[str] = []
     for p in kernel.params:
         t = p.type
-        if (p.name in atomics and mentions.get(p.name) == atomics[p.name] and hasattr(t, "dtype")
+        if (p.name in atomics and mentions.get(p.name) == atomics[p.name] and isinstance(t, ArrayType)
                 and t.dtype.is_int and t.ndim == 1 and t.space == ArraySpace.GLOBAL):
             out.append(p.name)
     return out

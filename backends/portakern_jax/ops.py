@@ -127,6 +127,28 @@ class JaxOps(LaneOps):
             return jnp.where(p == p, p, jnp.asarray(np.nan, p.dtype))
         return p
 
+    # XLA's algebraic simplifier folds x + 0.0 and x - (-0.0) to x and 0.0 - x to -x, which is
+    # wrong for signed zeros (-0.0 + 0.0 is +0.0). Constants are uniform (0-d) values: an add or
+    # subtract with one spells out the zero case exactly (a select XLA can fold correctly; free
+    # for NumPy constants, one select for traced uniforms). Found by the conformance suite.
+    def fadd(self, a: Any, b: Any) -> Any:
+        if _uniform(b) and _is_float(a):
+            return _with_zero(a, b, a + b, b_neg_keeps=True)
+        if _uniform(a) and _is_float(b):
+            return _with_zero(b, a, a + b, b_neg_keeps=True)
+        return a + b
+
+    def fsub(self, a: Any, b: Any) -> Any:
+        if _uniform(b) and _is_float(a):
+            return _with_zero(a, b, a - b, b_neg_keeps=False)
+        if _uniform(a) and _is_float(b):
+            # a - b for a = +-0: -b, except (+0) - (+-0) = +0
+            if isinstance(a, np.generic):
+                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else a - b
+            zero = jnp.where(jnp.signbit(a), -b, _plus_zero(-b))
+            return jnp.where(a == 0, zero, a - b)
+        return a - b
+
     def iadd(self, a: Any, b: Any) -> Any:
         r = a + b
         affine = self.__dict__.setdefault("_affine_lanes", {})
@@ -507,3 +529,28 @@ def _uses_groups(kernel: Any) -> bool:
     body = getattr(kernel, "body", ())     # (a stand-in kernel without a body uses none)
     wanted = (ir.Op.LOCAL_ID, ir.Op.GROUP_ID)
     return any(isinstance(n, ir.DeclArray) or getattr(n, "op", None) in wanted for n in walk_body(body))
+
+
+def _uniform(x: Any) -> bool:
+    """A uniform value (a NumPy constant or a 0-d traced value) that could be a constant zero."""
+    return isinstance(x, (np.floating, float)) or (not isinstance(x, np.generic) and jnp.ndim(x) == 0)
+
+
+def _with_zero(x: Any, z: Any, plain: Any, b_neg_keeps: bool) -> Any:
+    """``x + z`` (or ``x - z``) where ``z`` is uniform: when ``z`` is a zero the result is ``x``
+    or ``x + 0.0`` (-0.0 -> +0.0) by the sign of ``z``, spelled out instead of left to XLA."""
+    if isinstance(z, (np.floating, float)):
+        if z != 0:
+            return plain
+        return x if bool(np.signbit(z)) == b_neg_keeps else _plus_zero(x)
+    keep = jnp.signbit(z) if b_neg_keeps else ~jnp.signbit(z)
+    return jnp.where(z == 0, jnp.where(keep, x, _plus_zero(x)), plain)
+
+
+def _is_float(x: Any) -> bool:
+    return not isinstance(x, np.generic) and jnp.issubdtype(jnp.asarray(x).dtype, jnp.floating)
+
+
+def _plus_zero(x: Any) -> Any:
+    """``x + 0.0``: x, except that -0.0 becomes +0.0."""
+    return jnp.where(x == 0, jnp.zeros((), x.dtype), x)

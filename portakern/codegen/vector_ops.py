@@ -208,6 +208,14 @@ class LaneOps:
     def add(self, a: Any, b: Any, t: str) -> Any:
         return a | b if t == "bool_" else a + b
 
+    def fadd(self, a: Any, b: Any) -> Any:
+        """Float ``a + b`` (a backend may guard against its compiler's zero folding)."""
+        return a + b
+
+    def fsub(self, a: Any, b: Any) -> Any:
+        """Float ``a - b``."""
+        return a - b
+
     def iadd(self, a: Any, b: Any) -> Any:
         """Integer ``a + b`` (wrapping); a backend may note that the result is a lane id plus a
         uniform offset."""
@@ -223,7 +231,8 @@ class LaneOps:
                  pre: int) -> Any:
         """``a[idx] = x <op> y`` (op: add, subtract, multiply, true_divide); a backend may compute
         the operation straight into the destination."""
-        v = self.fmul(x, y) if op == "multiply" else getattr(self.xp, op)(x, y)
+        v = (self.fmul(x, y) if op == "multiply" else self.fadd(x, y) if op == "add"
+             else self.fsub(x, y) if op == "subtract" else getattr(self.xp, op)(x, y))
         return self.store(a, idx, v, m, site, pre)
 
     def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:

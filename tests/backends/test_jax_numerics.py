@@ -197,3 +197,25 @@ def test_fma_with_constant_zero_factors_keeps_ieee_zero_signs():
     res = np.asarray(fma_constant_zero_factor.on("jax")[3](x, np.zeros(6)))
     assert res.tolist() == [0.0, 0.0, 1.5] * 2
     assert not np.signbit(res).any()
+
+
+@pk.kernel
+def add_computed_zero(x, n, out):
+    i = pk.global_id(0)
+    z = pk.float64((pk.uint8(n) % pk.uint32(13)) >> pk.uint32(23))   # a computed constant 0.0
+    out[i] = x[i] + z
+    out[i + 3] = x[i] - (-z)
+    out[i + 6] = z - x[i]
+    out[i + 9] = x[i] + pk.float64(n - n)                             # a traced uniform 0.0
+
+
+def test_adding_a_zero_constant_keeps_ieee_zero_signs():
+    # XLA folds x + 0.0 to x (and 0.0 - x to -x): -0.0 + 0.0 must still be +0.0
+    x = np.array([-0.0, 0.0, 2.5])
+    want = [0.0, 0.0, 2.5, 0.0, 0.0, 2.5, 0.0, 0.0, -2.5, 0.0, 0.0, 2.5]
+    for call in (lambda x: add_computed_zero.on("jax")[3](x, np.int64(2), np.zeros(12)),
+                 jax.jit(lambda x: add_computed_zero.on("jax")[3](x, np.int64(2), jnp.zeros(12)))):
+        with jax.enable_x64(True):
+            res = np.asarray(call(x))
+        assert res.tolist() == want
+        assert not np.signbit(res[[0, 1, 3, 4, 6, 7, 9, 10]]).any(), res

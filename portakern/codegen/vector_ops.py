@@ -216,6 +216,10 @@ class LaneOps:
         """Float ``a - b``."""
         return a - b
 
+    def fdiv(self, a: Any, b: Any) -> Any:
+        """``a / b`` (true division, correctly rounded)."""
+        return a / b
+
     def iadd(self, a: Any, b: Any) -> Any:
         """Integer ``a + b`` (wrapping); a backend may note that the result is a lane id plus a
         uniform offset."""
@@ -232,7 +236,8 @@ class LaneOps:
         """``a[idx] = x <op> y`` (op: add, subtract, multiply, true_divide); a backend may compute
         the operation straight into the destination."""
         v = (self.fmul(x, y) if op == "multiply" else self.fadd(x, y) if op == "add"
-             else self.fsub(x, y) if op == "subtract" else getattr(self.xp, op)(x, y))
+             else self.fsub(x, y) if op == "subtract" else self.fdiv(x, y) if op == "true_divide"
+             else getattr(self.xp, op)(x, y))
         return self.store(a, idx, v, m, site, pre)
 
     def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:

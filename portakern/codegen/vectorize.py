@@ -416,7 +416,7 @@ class _Renderer:
             if e.op in _PY_OPS and not (ty.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:
-                return f"({a} / {b})"
+                return f"ops.fdiv({a}, {b})"   # jax: XLA turns x / uniform into x * (1/uniform)
             name = {ir.Op.FLOORDIV: "floordiv", ir.Op.MOD: "mod", ir.Op.POW: "ipow", ir.Op.SHL: "shl",
                     ir.Op.SHR: "shr", ir.Op.ADD: "add", ir.Op.SUB: "sub", ir.Op.MUL: "mul"}[e.op]
             return f"ops.{name}({a}, {b}, {ty.name!r})"

@@ -219,3 +219,19 @@ def test_adding_a_zero_constant_keeps_ieee_zero_signs():
             res = np.asarray(call(x))
         assert res.tolist() == want
         assert not np.signbit(res[[0, 1, 3, 4, 6, 7, 9, 10]]).any(), res
+
+
+@pk.kernel
+def divide_by_uniform(x, d, out):
+    i = pk.global_id(0)
+    out[i] = x[i] / d
+    out[i + x.shape[0]] = x[i] / 31.0
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_division_by_a_uniform_divisor_is_correctly_rounded(dt):
+    # XLA computes x / broadcast(d) as x * (1/d), off by an ulp for about a third of the lanes
+    x = np.random.default_rng(0).uniform(-10, 10, 256).astype(dt)
+    res = np.asarray(divide_by_uniform.on("jax")[256](x, dt(7), np.zeros(512, dt)))
+    assert (res[:256] == x / dt(7)).all()
+    assert (res[256:] == x / dt(31)).all()

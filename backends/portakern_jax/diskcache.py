@@ -31,7 +31,7 @@ __all__ = ["compile_cached", "signature"]
 
 def signature(args: Sequence[Any]) -> tuple:
     """The argument types an ahead-of-time executable is specialised to."""
-    sig = []
+    sig: list[tuple] = []
     for a in args:
         if hasattr(a, "shape") and hasattr(a, "dtype"):
             sig.append((tuple(a.shape), str(a.dtype), isinstance(a, jax.Array), bool(getattr(a, "weak_type", False))))

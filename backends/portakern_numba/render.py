@@ -34,9 +34,13 @@ PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
 JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
-#: privatised atomics: chunks per thread, and work-items per private element needed to take that path
-_PRIV_CHUNKS_PER_THREAD = 2
+# Chunk counts are constants, not numba.get_num_threads(): calling it makes Numba refuse to
+# cache the kernel on disk ("dynamic globals").
+#: privatised atomics: chunks (private copies), and work-items per private element to take that path
+_PRIV_CHUNKS = 64
 _PRIV_MIN_WORK = 8
+#: work-group kernels: chunks of groups (each chunk allocates the group's arrays once)
+_GROUP_CHUNKS = 1024
 
 
 def has_barrier(node: object) -> bool:
@@ -251,7 +255,7 @@ class NumbaRenderer(PyRenderer):
         arrays are small next to the work (the copies and the merge cost their size per chunk)."""
         names = self.privatizable
         size = " + ".join(f"np.int64(a_{n}.shape[0])" for n in names)
-        src.line(f"_pk_nc = np.int64({_PRIV_CHUNKS_PER_THREAD}) * np.int64(numba.get_num_threads())")
+        src.line(f"_pk_nc = np.int64({_PRIV_CHUNKS})")
         with src.block(f"if _pk_n0 >= np.int64({_PRIV_MIN_WORK}) * _pk_nc * ({size})"):
             src.line("_pk_cl = (_pk_n0 + _pk_nc - 1) // _pk_nc")
             with src.block("for _pk_ch in numba.prange(_pk_nc)"):
@@ -283,26 +287,38 @@ class NumbaRenderer(PyRenderer):
         self._plan(k.body)
         total = " * ".join(f"_pk_ng{d}" for d in range(nd))
         src.line("_pk_wgsz = " + " * ".join(f"_pk_w{d}" for d in range(nd)))
-        with src.block(f"for _pk_grp in numba.prange({total})"):
-            rest = "_pk_grp"
-            for d in range(nd - 1, 0, -1):
-                src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
-                src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
-                rest = f"_pk_rq{d}"
-            src.line(f"_pk_r0 = {rest}")
+        # Work-groups in chunks (prange splits them statically over the threads anyway): the
+        # group's arrays are allocated once per chunk and cleared per group, not malloc'd per group.
+        src.line(f"_pk_ngt = {total}")
+        src.line(f"_pk_nch = max(np.int64(1), min(_pk_ngt, np.int64({_GROUP_CHUNKS})))")
+        src.line("_pk_chl = (_pk_ngt + _pk_nch - 1) // _pk_nch")
+        types = {v.name: v.type for v in k.locals}
+        with src.block("for _pk_ch in numba.prange(_pk_nch)"):
+            arrays: list[str] = []
             for arr in self.local.values():
                 src.line(f"a_{arr.name} = np.zeros({arr.type.shape!r}, {np_type(arr.type.dtype)})")
+                arrays.append(f"a_{arr.name}")
             for arr in self.private.values():
                 shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
                 src.line(f"a_{arr.name} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
-            types = {v.name: v.type for v in k.locals}
             for name in sorted(self.per_item):
                 src.line(f"_pk_s_{name} = np.zeros(_pk_wgsz, {np_type(types[name])})")
-            for name in sorted(self.guniform):
-                src.line(f"v_{name} = {np_type(types[name])}(0)")
+                arrays.append(f"_pk_s_{name}")
             if self.has_return or self.padded:
                 src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
-            self._group_body(k.body, src)
+                arrays.append("_pk_dn")
+            with src.block("for _pk_grp in range(_pk_ch * _pk_chl, min(_pk_ngt, _pk_ch * _pk_chl + _pk_chl))"):
+                rest = "_pk_grp"
+                for d in range(nd - 1, 0, -1):
+                    src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
+                    src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
+                    rest = f"_pk_rq{d}"
+                src.line(f"_pk_r0 = {rest}")
+                for a in arrays:       # each group starts from zeros, as a fresh allocation did
+                    src.line(f"{a}.fill(0)")
+                for name in sorted(self.guniform):
+                    src.line(f"v_{name} = {np_type(types[name])}(0)")
+                self._group_body(k.body, src)
 
     def _plan(self, body: tuple[ir.Stmt, ...]) -> None:
         """Decide which scalars must live in per-work-item arrays (live across a phase boundary)."""
@@ -358,12 +374,12 @@ class NumbaRenderer(PyRenderer):
             src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
 
     @contextmanager
-    def _item_loop(self, src: PySource, bound0: str | None = None) -> Iterator[None]:
+    def _item_loop(self, src: PySource, bound: tuple[int, str] | None = None) -> Iterator[None]:
         """Loop over the group's work-items: one nested loop per dimension (no division per item),
         the last dimension innermost; ``_pk_l`` is the linear local id."""
         with ExitStack() as stack:
             for d in range(self.nd):
-                stop = bound0 if d == 0 and bound0 is not None else f"_pk_w{d}"
+                stop = bound[1] if bound is not None and d == bound[0] else f"_pk_w{d}"
                 stack.enter_context(src.block(f"for _pk_l{d} in range({stop})"))
             lin = "_pk_l0"
             for d in range(1, self.nd):
@@ -373,10 +389,10 @@ class NumbaRenderer(PyRenderer):
                 src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
             yield
 
-    def _narrowed(self, run: list[ir.Stmt]) -> tuple[str, list[ir.Stmt]] | None:
-        """``if local_id(0) < u: body`` as a whole 1-D phase, ``u`` uniform: the bound of the
-        work-item loop instead of a test per work-item (a tree reduction's levels)."""
-        if self.nd != 1 or len(run) != 1 or not isinstance(run[0], ir.If) or run[0].orelse:
+    def _narrowed(self, run: list[ir.Stmt]) -> tuple[tuple[int, str], list[ir.Stmt]] | None:
+        """``if local_id(d) < u: body`` as a whole phase, ``u`` uniform: the bound of dimension
+        ``d``'s work-item loop instead of a test per work-item (a tree reduction's levels)."""
+        if len(run) != 1 or not isinstance(run[0], ir.If) or run[0].orelse:
             return None
         cond = run[0].cond
         if not (isinstance(cond, ir.Binary) and cond.op is Op.LT):
@@ -386,7 +402,8 @@ class NumbaRenderer(PyRenderer):
             return None
         if not _is_uniform(cond.rhs, self.guniform | self.uniform | {p.name for p in self.kernel.params}):
             return None
-        return f"max(np.int64(0), min(_pk_w0, np.int64({self.expr(cond.rhs)})))", list(run[0].then)
+        d = lhs.dim   # local_id(d) < u bounds dimension d's loop; the other dimensions run in full
+        return (d, f"max(np.int64(0), min(_pk_w{d}, np.int64({self.expr(cond.rhs)})))"), list(run[0].then)
 
     def _phase(self, run: list[ir.Stmt], src: PySource) -> None:
         narrowed = self._narrowed(run)

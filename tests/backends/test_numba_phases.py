@@ -379,3 +379,28 @@ def test_atomic_counters_whose_old_value_is_read_are_never_privatised():
 def atomic_counter_old(c, out):
     i = pk.global_id(0)
     out[i] = pk.atomic_add(c, 0, 1)
+
+
+@pk.kernel
+def row_tree_sum(x, out):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    red = pk.local_array(8, pk.float32)
+    red[lid] = x[r, lid] + x[r, lid + 8]
+    pk.barrier()
+    for step in range(3):
+        s = 4 >> step
+        if lid < s:
+            red[lid] = red[lid] + red[lid + s]
+        pk.barrier()
+    if lid == 0:
+        out[r] = red[0]
+
+
+def test_a_2d_tree_reduction_level_loops_only_over_the_active_work_items_of_its_dimension():
+    x = np.arange(3 * 16, dtype=np.float32).reshape(3, 16)
+    out = np.zeros(3, np.float32)
+    src = row_tree_sum.source("numba", x, out)
+    assert "for _pk_l1 in range(max(np.int64(0), min(_pk_w1" in src   # bounded by s, no test per item
+    row_tree_sum.on("numba")[(3, 8), (1, 8)](x, out)
+    np.testing.assert_array_equal(out, x.sum(axis=1))

@@ -69,7 +69,10 @@ def softmax(x, out, WG: pk.constexpr, LOG_WG: pk.constexpr):
     pk.barrier()
     acc = pk.float32(0.0)
     for c in range(lid, cols, WG):
-        acc += pk.exp(x[r, c] - m)
+        # exp once per element: kept in out, scaled below (each lane rereads only its own columns).
+        e = pk.exp(x[r, c] - m)
+        out[r, c] = e
+        acc += e
     red[lid] = acc
     pk.barrier()
     for step in range(LOG_WG):
@@ -79,7 +82,7 @@ def softmax(x, out, WG: pk.constexpr, LOG_WG: pk.constexpr):
         pk.barrier()
     inv = 1.0 / red[0]
     for c in range(lid, cols, WG):
-        out[r, c] = pk.exp(x[r, c] - m) * inv
+        out[r, c] = out[r, c] * inv
 
 
 @pk.kernel

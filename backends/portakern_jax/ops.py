@@ -24,20 +24,22 @@ from portakern.codegen import vector_numerics as vn
 from . import math as jm
 from .layout import LaneLayout, uses_groups
 
-# Tier-1 functions: float32 through float64 (rounded once), float64 from accurate pieces (math.py).
-_ERF = jm.in_float64(jax.scipy.special.erf)  # type: ignore[arg-type]
+# Tier-1 functions: XLA's float32 where measured inside the ceiling (jm.NATIVE_F32), else through
+# float64 (rounded once); float64 from accurate pieces where XLA's are not (math.py).
+_ERF = jm.in_float64(jax.scipy.special.erf, jax.scipy.special.erf)  # type: ignore[arg-type]
 _ERFC = jm.in_float64(jm.erfc)
 _TIER1: dict[str, Callable[..., Any]] = {
     "exp": jnp.exp, "exp2": jm.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2,
     "log10": jnp.log10, "log1p": jm.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
-    "asin": jnp.arcsin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
+    "asin": jm.asin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
     "sinh": jm.sinh, "cosh": jm.cosh, "tanh": jnp.tanh, "pow": jnp.power, "hypot": jnp.hypot,
     "rsqrt": lambda x: 1 / jnp.sqrt(x),
 }
 
 
 def _tier1(name: str) -> Any:
-    fn = jm.in_float64(_TIER1[name])
+    native = jm.FLOAT32_NATIVE.get(name, _TIER1[name]) if name in jm.NATIVE_F32 else None
+    fn = jm.in_float64(_TIER1[name], native)
     return lambda self, *xs: fn(*xs)
 
 

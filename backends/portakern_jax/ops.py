@@ -29,10 +29,10 @@ from .layout import LaneLayout, uses_groups
 _ERF = jm.in_float64(jax.scipy.special.erf, jax.scipy.special.erf)  # type: ignore[arg-type]
 _ERFC = jm.in_float64(jm.erfc)
 _TIER1: dict[str, Callable[..., Any]] = {
-    "exp": jnp.exp, "exp2": jm.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2,
+    "exp": jnp.exp, "exp2": jm.exp2, "expm1": jm.expm1, "log": jnp.log, "log2": jnp.log2,
     "log10": jnp.log10, "log1p": jm.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
     "asin": jm.asin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
-    "sinh": jm.sinh, "cosh": jm.cosh, "tanh": jnp.tanh, "pow": jnp.power, "hypot": jnp.hypot,
+    "sinh": jm.sinh, "cosh": jm.cosh, "tanh": jm.tanh, "pow": jnp.power, "hypot": jnp.hypot,
     "rsqrt": lambda x: 1 / jnp.sqrt(x),
 }
 

@@ -38,6 +38,9 @@ def registered_backends() -> list[str]:
 
 
 BACKENDS = registered_backends()
+#: GPU backends whose kernels are still compiled when they cannot run: "cuda" to a cubin with NVRTC,
+#: "numba-cuda" to PTX (in a process without Numba's CUDA simulator; with it, numba-cuda runs).
+COMPILE_ONLY = {"cuda": "compiled for sm_90 with NVRTC", "numba-cuda": "compiled to PTX for sm_90"}
 _AVAILABILITY: dict[str, tuple[bool, str]] = {}
 
 
@@ -68,7 +71,7 @@ def backend(request: pytest.FixtureRequest) -> str:
     """The backend under test: its name. Unavailable backends (other than cuda) are skipped."""
     name = request.param
     ok, reason = availability(name)
-    if not ok and name != "cuda":
+    if not ok and name not in COMPILE_ONLY:
         pytest.skip(f"backend {name!r} unavailable: {reason}")
     return name
 
@@ -91,11 +94,12 @@ def need_fp64(backend: str) -> Any:
 def run_kernel(kernel: Any, backend: str, ndrange: Any, workgroup: Any, *args: Any) -> Any:
     """Launch ``kernel`` on ``backend`` and return what the launch returns.
 
-    For "cuda" with no GPU, compile with NVRTC for sm_90 instead (which must succeed), then skip.
+    For "cuda" (or "numba-cuda" outside the simulator) with no GPU, compile for sm_90 instead (which
+    must succeed), then skip.
     """
-    if backend == "cuda" and not availability("cuda")[0]:
-        kernel.compile("cuda", *args, target="sm_90", ndrange=ndrange)
-        pytest.skip("compiled for sm_90 with NVRTC; running needs a GPU")
+    if backend in COMPILE_ONLY and not availability(backend)[0]:
+        kernel.compile(backend, *args, target="sm_90", ndrange=ndrange)
+        pytest.skip(f"{COMPILE_ONLY[backend]}; running needs a GPU")
     bound = kernel.on(backend)
     if workgroup is not None:
         launcher = bound[ndrange, workgroup]

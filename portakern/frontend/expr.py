@@ -331,8 +331,8 @@ class ExprLowering:
         self.note_assign(name, vt)
         target = ir.Var(name, self.var_type(name, vt).type)
         then = list(pa) + [ir.Assign(target, ops.cast(a, target.type).expr, loc)]
-        orelse = list(pb) + [ir.Assign(target, ops.cast(b, target.type).expr, loc)]
-        self.out.append(ir.If(c.expr, tuple(then), tuple(orelse), loc))
+        other = list(pb) + [ir.Assign(target, ops.cast(b, target.type).expr, loc)]
+        self.out.append(ir.If(c.expr, tuple(then), tuple(other), loc))
         return self.read_var(name, node)
 
     def visit_Tuple(self, node: ast.Tuple) -> TupleValue:

@@ -30,7 +30,7 @@ def mutant(request):
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS), indirect=True)
 def test_every_mutant_backend_is_caught(mutant: str) -> None:
-    res = run_backend(mutant, examples=400 if FULL else 120, seed=0, shrink_budget=2, shrink_seconds=3)
+    res = run_backend(mutant, examples=400 if FULL else 300, seed=0, shrink_budget=2, shrink_seconds=3)
     assert res.status == "fail", f"{mutant} ({MUTANTS[mutant][1]}) passed {res.examples} kernels"
     assert res.failures and res.failures[0].get("kernel_source", "").startswith("@pk.kernel")
 

@@ -22,8 +22,6 @@ class CudaBackend(Backend):
 
     def __init__(self) -> None:
         self.renderer = CudaRenderer()
-        self._reason: str | None = None
-        self._checked = False
 
     @staticmethod
     def _launch() -> Any:
@@ -32,17 +30,10 @@ class CudaBackend(Backend):
         return launch
 
     def is_available(self) -> bool:
-        return self.unavailable_reason() is None
+        return self.default_device_problem() is None
 
     def unavailable_reason(self) -> str | None:
-        if not self._checked:
-            try:
-                self.device()
-                self._reason = None
-            except Exception as exc:  # noqa: BLE001 - availability never raises
-                self._reason = str(exc)
-            self._checked = True
-        return self._reason
+        return self.default_device_problem()
 
     def device(self, spec: Any = None) -> Device:
         """None (the current CUDA device), an index, or a ``cupy.cuda.Device``."""

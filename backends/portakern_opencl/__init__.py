@@ -24,8 +24,6 @@ class OpenCLBackend(Backend):
 
     def __init__(self) -> None:
         self.renderer = OpenCLRenderer()
-        self._reason: str | None = None
-        self._checked = False
 
     def _launch(self) -> Any:
         try:
@@ -36,17 +34,10 @@ class OpenCLBackend(Backend):
         return launch
 
     def is_available(self) -> bool:
-        return self.unavailable_reason() is None
+        return self.default_device_problem() is None
 
     def unavailable_reason(self) -> str | None:
-        if not self._checked:
-            try:
-                self.device()
-                self._reason = None
-            except Exception as exc:  # noqa: BLE001 - availability never raises
-                self._reason = str(exc)
-            self._checked = True
-        return self._reason
+        return self.default_device_problem()
 
     def device(self, spec: Any = None) -> Device:
         """None (``PORTAKERN_OPENCL_DEVICE`` / ``PYOPENCL_CTX``, else the PoCL CPU device), an index,

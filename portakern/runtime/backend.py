@@ -96,6 +96,19 @@ class Backend(abc.ABC):
         """Why ``is_available()`` is False (and what fixes it), or None. Never raises."""
         return None
 
+    def default_device_problem(self) -> str | None:
+        """Why ``device()`` cannot resolve the default device, or None; probed once and remembered.
+        A backend that is available exactly when it has a default device answers both
+        ``is_available`` and ``unavailable_reason`` with this. Never raises."""
+        if "_default_device_problem" not in self.__dict__:
+            try:
+                self.device()
+                problem = None
+            except Exception as exc:  # noqa: BLE001 - availability never raises
+                problem = str(exc)
+            self.__dict__["_default_device_problem"] = problem
+        return self.__dict__["_default_device_problem"]
+
     @abc.abstractmethod
     def device(self, spec: Any = None) -> Device:
         """Resolve ``spec`` (None for the default, an index, a name or a framework object) to a Device.

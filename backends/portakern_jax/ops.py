@@ -295,8 +295,11 @@ class JaxOps(LaneLayout):
         return tuple(jnp.broadcast_to(jnp.asarray(n, dtype=o.dtype), o.shape) for n, o in zip(new, old))
 
     def for_range(self, m: Any, start: Any, stop: Any, step: Any, body: Callable, st: tuple,
-                  exits: bool) -> tuple:
-        """``for v in range(start, stop, step)`` as one ``lax.while_loop`` (never unrolled)."""
+                  exits: bool, wide: Any = None, tree: Any = None) -> tuple:
+        """``for v in range(start, stop, step)`` as one ``lax.while_loop`` (never unrolled), or,
+        with a plan ``wide`` and the same trip count on every lane, traced once over all its
+        iterations at once (widen.py), or with a plan ``tree``, as a work-group tree reduction on
+        static slices (tree.py)."""
         if m is False:
             return st
         st = self._norm(st)
@@ -310,6 +313,12 @@ class JaxOps(LaneLayout):
                 trip = len(range(b0, int(stop), b2)) if b2 else 0
                 if trip == 0:
                     return st
+                if tree is not None and static_mask:
+                    from .tree import run_tree
+
+                    out = run_tree(self, range(b0, int(stop), b2), st, tree)
+                    if out is not None:
+                        return out
 
                 def scan_body(j: Any, c: Any) -> Any:
                     lv, s = c
@@ -346,6 +355,12 @@ class JaxOps(LaneLayout):
             return lax.while_loop(cond2, step2, (start, more(start), self._lanes(m), st))[3]
 
         fixed = self._fixed_trip(m, start, stop, step, exits)
+        if fixed is not None and wide is not None and self.errors is None:
+            from .widen import run_wide
+
+            out = run_wide(self, start, fixed, body, st, wide)
+            if out is not None:
+                return out
         if fixed is not None:
             trip, lo, hi, b2 = fixed
             affine: dict = self.__dict__.setdefault("_affine_lanes", {})

@@ -187,9 +187,10 @@ class NumpyOps(LaneOps):
 
     # -- loops --------------------------------------------------------------------------------------
     def for_range(self, m: Any, start: Any, stop: Any, step: Any, body: Callable, st: tuple,
-                  exits: bool) -> tuple:
+                  exits: bool, wide: Any = None, tree: Any = None) -> tuple:
         """``for v in range(start, stop, step)`` under mask ``m``: a Python loop with a uniform ``v``
-        when the bounds are uniform, else per-lane counters while any lane is live."""
+        when the bounds are uniform, else per-lane counters while any lane is live (the reference
+        steps through every loop: the ``wide`` and ``tree`` plans of a faster lowering are unused)."""
         if m is False:
             return st
         if np.ndim(start) == 0 and np.ndim(stop) == 0 and np.ndim(step) == 0:

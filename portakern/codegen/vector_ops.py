@@ -365,10 +365,16 @@ class LaneOps:
         return self.xp.abs(a)
 
     def min(self, a: Any, b: Any, t: str) -> Any:
-        return vn.fmin(self.xp, a, b) if t in ("float32", "float64") else self.xp.minimum(a, b)
+        if t not in ("float32", "float64"):
+            return self.xp.minimum(a, b)
+        other = _other_than_identity(a, b, np.inf)
+        return vn.fmin(self.xp, a, b) if other is None else other
 
     def max(self, a: Any, b: Any, t: str) -> Any:
-        return vn.fmax(self.xp, a, b) if t in ("float32", "float64") else self.xp.maximum(a, b)
+        if t not in ("float32", "float64"):
+            return self.xp.maximum(a, b)
+        other = _other_than_identity(a, b, -np.inf)
+        return vn.fmax(self.xp, a, b) if other is None else other
 
     def bits64(self, x: Any) -> Any:
         """float64 lanes viewed as int64."""
@@ -395,6 +401,15 @@ class LaneOps:
         if op == "atomic_min":
             return self.min(old, v, t)
         return self.max(old, v, t)
+
+
+def _other_than_identity(a: Any, b: Any, ident: float) -> Any:
+    """For min/max with a constant identity operand (+inf for min, -inf for max): the other
+    operand, which is exactly the result (NaNs included); else None."""
+    for x, y in ((a, b), (b, a)):
+        if isinstance(x, np.floating) and x == ident and not isinstance(y, np.floating):
+            return y
+    return None
 
 
 def _dt(tname: str) -> np.dtype:

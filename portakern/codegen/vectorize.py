@@ -32,6 +32,7 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
+from .loopplan import plan_loop, plan_tree
 from .pysource import PySource
 
 __all__ = ["render", "written_sites_safe"]
@@ -308,7 +309,8 @@ class _Renderer:
         carried = [c for c in self.carried(s.body) if c != self.var(s.var.name)]
         fn, lv, it = self.tmp("_loop"), self.tmp("_lv"), self.tmp("_it")
         st = f"({', '.join(carried)},)" if carried else "()"
-        with self.src.block(f"def {fn}({self.var(s.var.name)}, {lv}, _st)"):
+        wide, params = self.wide_plan(s, carried)
+        with self.src.block(f"def {fn}({self.var(s.var.name)}, {lv}, _st{params})"):
             if carried:
                 line(f"{st} = _st")
             line(f"{it} = {lv}")
@@ -316,9 +318,46 @@ class _Renderer:
             self.block(s.body, it)
             self.loops.pop()
             line(f"return {lv}, {st}")
+        wide = wide or self.tree_plan(s, carried)
         ret, brk = _exits(s.body, True)
         exits = "True" if (ret or any(isinstance(n, ir.Break) for n in self.direct_breaks(s.body))) else "False"
-        line(f"{st} = ops.for_range({m}, {', '.join(bounds)}, {fn}, {st}, {exits})")
+        line(f"{st} = ops.for_range({m}, {', '.join(bounds)}, {fn}, {st}, {exits}{wide})")
+
+    def tree_plan(self, s: ir.For, carried: list[str]) -> str:
+        """The ``tree=`` argument of ``ops.for_range`` for a work-group tree reduction
+        (loopplan.TreePlan): (op, type, position of the array in the state, a function of the loop
+        variable giving the state's variables after that iteration and ``s``), else ""."""
+        plan = plan_tree(s, self.k)
+        if plan is None:
+            return ""
+        names = {self.var(a.target.name) for a in plan.prefix} | {self.arr(plan.array)}
+        if set(carried) != names:
+            return ""
+        fn = self.tmp("_tree")
+        with self.src.block(f"def {fn}({self.var(s.var.name)})"):
+            for a in plan.prefix:
+                self.stmt(a, "True")
+            state = ", ".join("None" if c == self.arr(plan.array) else c for c in carried)
+            self.src.line(f"return ({state},), {self.var(plan.s)}")
+        spec = (plan.op, plan.tname, carried.index(self.arr(plan.array)), plan.swapped)
+        return f", tree=({', '.join(map(repr, spec))}, {fn})"
+
+    def wide_plan(self, s: ir.For, carried: list[str]) -> tuple[str, str]:
+        """(the ``wide=`` argument of ``ops.for_range``, extra body parameters) for a loop whose
+        iterations may run at once (loopplan.py), else ("", ""). The body then takes ``ops`` and
+        the loop-invariant variables it reads as parameters (defaulting to the current ones), so a
+        backend can run it over an iteration axis with its own lane operations and values."""
+        plan = plan_loop(s)
+        if plan is None:
+            return "", ""
+        kinds = {self.var(n): k for n, k in plan.kinds.items() if k != "array"}
+        kinds.update({self.arr(n): k for n, k in plan.kinds.items() if k == "array"})
+        if any(c not in kinds for c in carried):
+            return "", ""
+        free = [self.var(n) for n in plan.free]
+        spec = tuple(kinds[c] for c in carried)
+        values = "{" + ", ".join(f"{n!r}: {n}" for n in free) + "}"
+        return f", wide=({spec!r}, {values})", "".join(f", {n}={n}" for n in ["ops"] + free)
 
     def direct_breaks(self, stmts: tuple[ir.Stmt, ...]) -> list[ir.Stmt]:
         out: list[ir.Stmt] = []

@@ -1,0 +1,205 @@
+"""Running every iteration of a loop at once: the ``jax`` lowering of ``for c in range(lid, n, WG)``.
+
+A loop whose iterations are independent apart from reductions (``portakern.codegen.loopplan``)
+and whose trip count ``T`` is the same on every lane is traced ONCE over ``T x N`` lanes instead of
+as a ``fori_loop`` of ``T`` steps over ``N`` lanes: XLA then sees one elementwise pass over the
+data and reductions along an axis, as in hand-written jnp, instead of ``T`` small steps.
+
+Lane order: the iteration axis is inserted in front of the ndrange dimension ``d`` whose global id
+the loop starts from, and the step is that dimension's size, so the iteration ``j`` of lane
+``(.., i_d, ..)`` touches ``i_d + j * n_d``: the widened lanes of ``x[r, c]`` are the row-major
+block ``x[.., u : u + T * n_d, ..]`` (a slice and a reshape, no gather and no transpose).
+
+Results are those of the stepped loop bit for bit: the reductions fold as reduce.py says (float
+sums and products in iteration order, the order-free ones with XLA's reductions).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from portakern.codegen.loopplan import reduction_identity
+
+from .ops import JaxOps
+from .reduce import any_order, combiner, in_order, is_ordered
+
+__all__ = ["MAX_WIDE_LANES", "run_wide"]
+
+#: the widened lane count above which a loop steps instead (its intermediates would be T x N)
+MAX_WIDE_LANES = 1 << 26
+_LANE_ATTRS = ("lane", "gid", "lid", "grid", "group_lin")
+
+
+class WideOps(JaxOps):
+    """The lane operations inside a widened loop body: ``N`` is ``T x N`` and every lane value
+    of the enclosing code enters through :meth:`widen`."""
+
+    def __init__(self, parent: JaxOps, T: int, d: int) -> None:    # noqa: D107 - a copy of parent
+        self.__dict__.update(parent.__dict__)
+        nd = parent.ndrange
+        self.parent, self.T, self.d = parent, T, d
+        self.wshape = nd[:d] + (T,) + nd[d:]
+        self.bshape = nd[:d] + (1,) + nd[d:]
+        self.N = T * parent.N
+        self.errors = None
+        self._ranges = dict(parent._ranges)
+        self._affine_lanes: dict[int, tuple] = {}
+        self._memo: dict[int, tuple[Any, Any]] = {}
+        self._ext: dict[int, tuple[Any, Any]] = {}
+        for name in _LANE_ATTRS:
+            if name in parent.__dict__:
+                v = parent.__dict__[name]
+                self.__dict__[name] = [self.widen(x) for x in v] if isinstance(v, list) else self.widen(v)
+
+    def widen(self, x: Any) -> Any:
+        """A lane value of the enclosing code over the widened lanes (uniform values unchanged);
+        ranges and id-plus-offset facts carry over, and one value widens to one object."""
+        if isinstance(x, (bool, np.bool_)) or jnp.ndim(x) == 0:
+            return x
+        hit = self._memo.get(id(x))
+        if hit is not None and hit[0] is x:
+            return hit[1]
+        w = jnp.broadcast_to(jnp.reshape(x, self.bshape), self.wshape).reshape(-1)
+        self._memo[id(x)] = (x, w)
+        r = self.parent._ranges.get(id(x))
+        if r is not None:
+            self._ranges[id(w)] = r
+        entry = self.parent.__dict__.get("_affine_lanes", {}).get(id(x))
+        if entry is not None and entry[0] is x:
+            self._affine_lanes[id(w)] = (w, self.widen(entry[1]), entry[2])
+        return w
+
+    def iteration_var(self, start: Any, u: Any, lo: int, hi: int, step: int) -> Any:
+        """The loop variable over the widened lanes: ``start + j * step``."""
+        j = lax.broadcasted_iota(jnp.int64, self.wshape, self.d).reshape(-1)
+        k = self.widen(start) + j * np.int64(step)
+        self._ranges[id(k)] = (lo, hi + (self.T - 1) * step)
+        self._ext[id(k)] = (k, u)
+        return k
+
+    # the enclosing grid's structural paths do not apply to widened lanes: windows are ours
+    def is_identity(self, idx: tuple[Any, ...], a: Any, pre: int) -> bool:
+        return False
+
+    def _window(self, a: Any, idx: tuple[Any, ...], pre: int) -> None:
+        return None
+
+    def _local_lane(self, a: Any, idx: tuple[Any, ...], pre: int) -> None:
+        return None
+
+    def _wide_window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple | None:
+        """(starts, block shape, spans iterations) when ``idx`` reads/writes a block of ``a``
+        lane by lane: each index the global id of its dimension plus a uniform offset, or in
+        dimension ``d`` the loop variable plus one (then the block is ``T`` times as long)."""
+        nd, d = self.ndrange, self.d
+        if pre or len(idx) != len(nd) or a.ndim != len(idx) or "gid" not in self.__dict__:
+            return None
+        starts: list[Any] = []
+        ext = False
+        for i, (ix, size) in enumerate(zip(idx, a.shape)):
+            base, off = ix, jnp.zeros((), jnp.int64)
+            entry = self._affine_lanes.get(id(ix))
+            if entry is not None and entry[0] is ix:
+                base, off = entry[1], entry[2]
+            k = self._ext.get(id(base))
+            if base is self.gid[i]:
+                pass
+            elif i == d and k is not None and k[0] is base:
+                ext, off = True, k[1] + off
+            else:
+                return None
+            r = self._ranges.get(id(ix))
+            if r is None or r[0] < 0 or r[1] >= size:
+                return None
+            starts.append(jnp.asarray(off, jnp.int64))
+        shape = nd[:d] + (nd[d] * self.T,) + nd[d + 1:] if ext else nd
+        return tuple(starts), shape, ext
+
+    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
+        w = self._wide_window(a, idx, pre) if m is not False else None
+        if w is None:
+            return JaxOps.load(self, a, idx, m, site, pre)
+        starts, shape, ext = w
+        block = lax.dynamic_slice(a, starts, shape).reshape(-1)
+        block = block if ext else self.widen(block)
+        return block if m is True else jnp.where(m, block, jnp.zeros((), a.dtype))
+
+    load_view = load
+
+    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
+        w = self._wide_window(a, idx, pre) if m is not False else None
+        if w is None or not w[2]:
+            return JaxOps.store(self, a, idx, v, m, site, pre)
+        starts, shape, _ = w
+        block = jnp.broadcast_to(jnp.asarray(v, a.dtype), (self.N,))
+        if m is not True:
+            block = jnp.where(m, block, lax.dynamic_slice(a, starts, shape).reshape(-1))
+        return lax.dynamic_update_slice(a, block.reshape(shape), starts)
+
+
+def _start_dim(ops: JaxOps, start: Any) -> tuple[int, Any] | None:
+    """(d, u) when ``start`` is ``global_id(d) + u`` for a uniform ``u``."""
+    gid = ops.__dict__.get("gid")
+    if gid is None:
+        return None
+    entry = ops.__dict__.get("_affine_lanes", {}).get(id(start))
+    base, u = (entry[1], entry[2]) if entry is not None and entry[0] is start else (start, np.int64(0))
+    for d, g in enumerate(gid):
+        if base is g:
+            return d, u
+    return None
+
+
+def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Callable,
+             st: tuple, wide: tuple) -> tuple | None:
+    """The loop's state after all ``fixed[0]`` iterations, run at once; None when the loop does
+    not fit the widened layout (it then steps as before)."""
+    T, lo, hi, step = fixed
+    kinds, free = wide
+    sd = _start_dim(ops, start)
+    if sd is None or T * ops.N > MAX_WIDE_LANES:
+        return None
+    d, u = sd
+    if step != ops.ndrange[d]:
+        return None
+    w = WideOps(ops, T, d)
+    k = w.iteration_var(start, u, lo, hi, step)
+    init = tuple(_identity(kind, x) if ":" in kind else x for kind, x in zip(kinds, st))
+    _, out = body(k, True, init, ops=w, **{n: w.widen(v) for n, v in free.items()})
+    res = []
+    for kind, old, new in zip(kinds, st, out):
+        if kind == "array":
+            res.append(new)
+        elif kind == "local":
+            res.append(_last(w, new))
+        else:
+            res.append(_fold(w, kind, old, new))
+    return JaxOps._like(tuple(res), st)
+
+
+def _identity(kind: str, x: Any) -> Any:
+    op, tname = kind.split(":")
+    return np.dtype(tname).type(reduction_identity(op, tname))
+
+
+def _last(w: WideOps, v: Any) -> Any:
+    """The last iteration's value of a widened lane value."""
+    if jnp.ndim(v) == 0:
+        return v
+    return lax.index_in_dim(jnp.reshape(v, w.wshape), w.T - 1, w.d, keepdims=False).reshape(-1)
+
+
+def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
+    """``init`` combined with every iteration's contribution, as the stepped loop would."""
+    op, tname = kind.split(":")
+    dt = np.dtype(tname)
+    c = jnp.broadcast_to(jnp.asarray(contrib, dt), (w.N,)).reshape(w.wshape)
+    combine = combiner(w.parent, op, tname)
+    acc = jnp.asarray(init, dt).reshape(w.parent.ndrange)
+    if is_ordered(op, tname):
+        return in_order(combine, acc, c, w.d).reshape(-1)
+    return combine(acc, any_order(c, w.d, op, tname)).reshape(-1)

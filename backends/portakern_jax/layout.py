@@ -62,7 +62,7 @@ class LaneLayout(LaneOps):
         r = a + b
         affine = self.__dict__.setdefault("_affine_lanes", {})
         for x, y in ((a, b), (b, a)):
-            if jnp.ndim(x) != 1 or jnp.ndim(y) != 0:
+            if jnp.ndim(x) == 0 or jnp.ndim(y) != 0:     # a lane array plus a uniform value
                 continue
             entry = affine.get(id(x))
             if entry is not None and entry[0] is x:

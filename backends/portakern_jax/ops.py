@@ -114,7 +114,7 @@ class JaxOps(LaneLayout):
         # XLA rewrites x / broadcast(d) as x * (1/d): up to 1 ulp off in float32 and float64
         # (measured: a third of the quotients by 31). Behind an optimization barrier the divisor is
         # an ordinary array and the division is IEEE's.
-        if jnp.ndim(b) == 0 and jnp.ndim(a) == 1 and jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
+        if jnp.ndim(b) == 0 and jnp.ndim(a) >= 1 and jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
             b = lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, a.dtype), a.shape))
         return a / b
 

@@ -3,7 +3,7 @@
 Only orders that give the bits of the kernel as written: float sums and products fold in the
 written order (:func:`in_order`); max/min (exactly associative and commutative under NaN
 propagation with -0.0 < +0.0) and the wrapping integer ops may use XLA's reductions
-(:func:`any_order`), with the signed-zero case spelled out.
+(:func:`any_order`), floats through an order-preserving integer key.
 """
 from __future__ import annotations
 
@@ -43,17 +43,22 @@ def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
         monoid = {"min": lax.min, "max": lax.max, "add": lax.add, "mul": lax.mul, "and": lax.bitwise_and,
                   "or": lax.bitwise_or, "xor": lax.bitwise_xor}[op]
         return lax.reduce(c, dt.type(reduction_identity(op, tname)), monoid, (axis,))
-    # XLA's max/min reductions propagate NaN; which zero they return for +-0 is theirs, so where
-    # the result is a zero it is recomputed (max: +0.0 if any +0.0; min: -0.0 if any -0.0), in a
-    # branch that costs nothing when no result is a zero
-    r = jnp.max(c, axis=axis) if op == "max" else jnp.min(c, axis=axis)
+    # Through integers: XLA:CPU's float max/min reductions drop NaNs (its YNN kernels, measured:
+    # jnp.max of a large array with NaNs returns a number) and choose either zero for +-0. The
+    # bit pattern with the magnitude bits flipped for negative numbers orders every float as
+    # NUMERICS.md does (-0.0 < +0.0), NaN is mapped to the winning end, and integer reductions
+    # are exact in any order.
+    it = jnp.int32 if dt.itemsize == 4 else jnp.int64
+    info = np.iinfo(it)
+    shift, mag = it(info.bits - 1), it(info.max)
 
-    def signed_zeros(r: Any) -> Any:
-        winner = (c == 0) & (~jnp.signbit(c) if op == "max" else jnp.signbit(c))
-        first, other = (dt.type(0.0), dt.type(-0.0)) if op == "max" else (dt.type(-0.0), dt.type(0.0))
-        return jnp.where(r == 0, jnp.where(jnp.any(winner, axis=axis), first, other), r)
+    def flip(b: Any) -> Any:      # its own inverse: the sign bit is kept
+        return b ^ ((b >> shift) & mag)
 
-    return lax.cond(jnp.any(r == 0), signed_zeros, lambda r: r, r)
+    key = flip(lax.bitcast_convert_type(c, it))
+    key = jnp.where(jnp.isnan(c), it(info.max if op == "max" else info.min), key)
+    r = lax.reduce(key, it(info.min if op == "max" else info.max), lax.max if op == "max" else lax.min, (axis,))
+    return lax.bitcast_convert_type(flip(r), dt)
 
 
 def in_order(combine: Callable, acc: Any, c: Any, axis: int) -> Any:

@@ -35,8 +35,10 @@ _LANE_ATTRS = ("lane", "gid", "lid", "grid", "group_lin")
 
 
 class WideOps(JaxOps):
-    """The lane operations inside a widened loop body: ``N`` is ``T x N`` and every lane value
-    of the enclosing code enters through :meth:`widen`."""
+    """The lane operations inside a widened loop body. A lane value is an array of shape
+    ``wshape`` (the ndrange with the iteration axis inserted), not flat: XLA then loops over the
+    real dimensions, and a per-row value broadcasts without index arithmetic. Every lane value of
+    the enclosing code enters through :meth:`widen`; gathers and scatters see flat lanes."""
 
     def __init__(self, parent: JaxOps, T: int, d: int) -> None:    # noqa: D107 - a copy of parent
         self.__dict__.update(parent.__dict__)
@@ -63,7 +65,7 @@ class WideOps(JaxOps):
         hit = self._memo.get(id(x))
         if hit is not None and hit[0] is x:
             return hit[1]
-        w = jnp.broadcast_to(jnp.reshape(x, self.bshape), self.wshape).reshape(-1)
+        w = jnp.broadcast_to(jnp.reshape(x, self.bshape), self.wshape)
         self._memo[id(x)] = (x, w)
         r = self.parent._ranges.get(id(x))
         if r is not None:
@@ -75,7 +77,7 @@ class WideOps(JaxOps):
 
     def iteration_var(self, start: Any, u: Any, lo: int, hi: int, step: int) -> Any:
         """The loop variable over the widened lanes: ``start + j * step``."""
-        j = lax.broadcasted_iota(jnp.int64, self.wshape, self.d).reshape(-1)
+        j = lax.broadcasted_iota(jnp.int64, self.wshape, self.d)
         k = self.widen(start) + j * np.int64(step)
         self._ranges[id(k)] = (lo, hi + (self.T - 1) * step)
         self._ext[id(k)] = (k, u)
@@ -119,25 +121,30 @@ class WideOps(JaxOps):
         shape = nd[:d] + (nd[d] * self.T,) + nd[d + 1:] if ext else nd
         return tuple(starts), shape, ext
 
+    def _flat(self, x: Any) -> Any:
+        return x if isinstance(x, (bool, np.bool_)) or jnp.ndim(x) == 0 else jnp.reshape(x, (-1,))
+
     def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
         w = self._wide_window(a, idx, pre) if m is not False else None
-        if w is None:
-            return JaxOps.load(self, a, idx, m, site, pre)
+        if w is None:          # a gather over the flat lanes
+            flat = JaxOps.load(self, a, tuple(self._flat(i) for i in idx), self._flat(m), site, pre)
+            return flat if jnp.ndim(flat) == 0 else flat.reshape(self.wshape)
         starts, shape, ext = w
-        block = lax.dynamic_slice(a, starts, shape).reshape(-1)
-        block = block if ext else self.widen(block)
+        block = lax.dynamic_slice(a, starts, shape)
+        block = block.reshape(self.wshape) if ext else self.widen(block.reshape(-1))
         return block if m is True else jnp.where(m, block, jnp.zeros((), a.dtype))
 
     load_view = load
 
     def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
         w = self._wide_window(a, idx, pre) if m is not False else None
-        if w is None or not w[2]:
-            return JaxOps.store(self, a, idx, v, m, site, pre)
+        if w is None or not w[2]:      # a scatter over the flat lanes
+            return JaxOps.store(self, a, tuple(self._flat(i) for i in idx), self._flat(v), self._flat(m),
+                                site, pre)
         starts, shape, _ = w
-        block = jnp.broadcast_to(jnp.asarray(v, a.dtype), (self.N,))
+        block = jnp.broadcast_to(jnp.asarray(v, a.dtype), self.wshape)
         if m is not True:
-            block = jnp.where(m, block, lax.dynamic_slice(a, starts, shape).reshape(-1))
+            block = jnp.where(m, block, lax.dynamic_slice(a, starts, shape).reshape(self.wshape))
         return lax.dynamic_update_slice(a, block.reshape(shape), starts)
 
 
@@ -197,7 +204,7 @@ def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
     """``init`` combined with every iteration's contribution, as the stepped loop would."""
     op, tname = kind.split(":")
     dt = np.dtype(tname)
-    c = jnp.broadcast_to(jnp.asarray(contrib, dt), (w.N,)).reshape(w.wshape)
+    c = jnp.broadcast_to(jnp.asarray(contrib, dt), w.wshape)
     combine = combiner(w.parent, op, tname)
     acc = jnp.asarray(init, dt).reshape(w.parent.ndrange)
     if is_ordered(op, tname):

@@ -639,3 +639,174 @@ def test_vmap_over_a_batch_matches_per_example_numpy():
     for b in range(3):
         same_bits(row_sum.on("numpy")[_grid(2)](xs[b].copy(), np.zeros((2, WG), np.float32), np.float32(0), WG),
                   res[b])
+
+
+# -- more widened bodies: other layouts, masks, types ---------------------------------------------
+
+@pk.kernel
+def fused_sum(x, y, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for c in range(lid, x.shape[1], WG):
+        acc += x[r, c] * y[r, c]
+    out[r, lid] = acc
+
+
+@pk.kernel
+def column_loop(x, out):
+    j = pk.global_id(1)
+    acc = x[0, 0] * 0
+    for r in range(pk.global_id(0), x.shape[0], pk.global_size(0)):
+        acc += x[r, j]
+        out[r, j] = x[r, j] * 2.0
+    out[pk.global_id(0), j] = out[pk.global_id(0), j] + acc
+
+
+@pk.kernel
+def transposed(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for c in range(lid, x.shape[0], WG):
+        acc += x[c, r]
+        out[c, r] = x[c, r] + 1.0
+    out[lid, r] = out[lid, r] + acc
+
+
+@pk.kernel
+def masked_store(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    for c in range(lid, x.shape[1], WG):
+        if x[r, c] > 0:
+            out[r, c] = x[r, c] * 2.0
+
+
+@pk.kernel
+def loop_under_if(x, out, init, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = init
+    if r % 2 == 0:
+        for c in range(lid, x.shape[1], WG):
+            acc += x[r, c]
+    out[r, lid] = acc
+
+
+@pk.kernel
+def int_products(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    p = x[r, lid] - x[r, lid] + 1
+    for c in range(lid, x.shape[1], WG):
+        p *= x[r, c]
+    out[r, lid] = p
+
+
+@pk.kernel
+def last_conditional(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    t = pk.float32(5.0)
+    for c in range(lid, x.shape[1], WG):
+        t = x[r, c]
+        if t < 0:
+            t = -t * 3.0
+    out[r, lid] = t
+
+
+@pytest.mark.parametrize("trip", [1, 16])
+def test_accumulated_products_match(trip):
+    x = RNG.uniform(-2, 2, (3, trip * WG)).astype(np.float32)
+    y = RNG.uniform(-2, 2, (3, trip * WG)).astype(np.float32)
+    run(fused_sum, _grid(3), x, y, np.zeros((3, WG), np.float32), WG)
+
+
+@pytest.mark.parametrize("rows", [4, 16 * 4, 65 * 4])
+def test_loop_along_the_first_grid_dimension_of_a_2d_grid(rows):
+    x = magnitudes((rows, 3))
+    run(column_loop, (4, 3), x, np.zeros_like(x))
+
+
+def test_transposed_accesses_in_a_widened_body():
+    x = magnitudes((16 * WG, 3))
+    run(transposed, _grid(3), x, np.zeros_like(x), WG)
+
+
+def test_masked_store_in_a_widened_body_keeps_the_other_elements():
+    x = RNG.uniform(-2, 2, (3, 16 * WG)).astype(np.float32)
+    out = np.full_like(x, 7.0)
+    run(masked_store, _grid(3), x, out, WG)
+
+
+@pytest.mark.parametrize("init", [0.0, -0.0])
+def test_row_loop_under_a_lane_varying_if(init):
+    x = magnitudes((4, 16 * WG))
+    run(loop_under_if, _grid(4), x, np.zeros((4, WG), np.float32), np.float32(init), WG)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.uint64])
+def test_integer_products_wrap(dtype):
+    ii = np.iinfo(dtype)
+    x = RNG.integers(ii.min, ii.max, (3, 16 * WG), dtype=dtype, endpoint=True) | 1
+    run(int_products, _grid(3), x, np.zeros((3, WG), dtype), WG)
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.uint8, np.uint16, np.uint32, np.uint64])
+def test_small_and_unsigned_integer_sums_min_max_or_xor(dtype):
+    @pk.kernel
+    def row_mix(x, out, WG: pk.constexpr):
+        r = pk.global_id(0)
+        lid = pk.local_id(1)
+        o = x[r, lid] ^ x[r, lid]
+        e = o
+        s = o
+        lo = x[r, lid]
+        hi = x[r, lid]
+        for c in range(lid, x.shape[1], WG):
+            o |= x[r, c]
+            e ^= x[r, c]
+            s += x[r, c]
+            lo = min(lo, x[r, c])
+            hi = max(hi, x[r, c])
+        out[r, lid, 0] = o
+        out[r, lid, 1] = e
+        out[r, lid, 2] = s
+        out[r, lid, 3] = lo
+        out[r, lid, 4] = hi
+
+    ii = np.iinfo(dtype)
+    x = RNG.integers(ii.min, ii.max, (3, 16 * WG), dtype=dtype, endpoint=True)
+    run(row_mix, _grid(3), x, np.zeros((3, WG, 5), dtype), WG)
+
+
+def test_local_reassigned_under_an_if_keeps_the_last_iteration_value():
+    x = RNG.uniform(-2, 2, (3, 16 * WG)).astype(np.float32)
+    run(last_conditional, _grid(3), x, np.zeros((3, WG), np.float32), WG)
+
+
+@pytest.mark.parametrize("dtype", ["float64"])
+@pytest.mark.parametrize("name", ["add", "max-swapped", "min"])
+def test_float64_tree_reduction_matches(name, dtype):
+    x = _float_tree_input(32, name).astype(np.float64)
+    run(_tree(TREES[name], dtype), (32, 16), x, np.zeros_like(x), 16, 4)
+
+
+@pytest.mark.parametrize("name", ["add", "max"])
+def test_tree_whose_loop_starts_at_one_and_whose_s_comes_from_a_runtime_value(name):
+    text = f"""
+    def tree_rt(x, out, half, WG: pk.constexpr, K: pk.constexpr):
+        lid = pk.local_id(0)
+        red = pk.local_array(WG, pk.float32)
+        red[lid] = x[pk.global_id(0)]
+        pk.barrier()
+        for step in range(1, K + 1):
+            s = (half * 2) >> step
+            if lid < s:
+                {TREES[name]}
+            pk.barrier()
+        out[pk.global_id(0)] = red[lid]
+    """
+    x = _float_tree_input(32, name)
+    run(pk.kernel(make(text)), (32, 16), x, np.zeros_like(x), np.int64(8), 16, 4)

@@ -898,3 +898,34 @@ def test_property_row_sum_and_min_max_match_the_reference_bit_for_bit(trip, extr
     run(row_sum, _grid(2), x, np.zeros((2, WG), np.float32), np.float32(rng.choice([0.0, -0.0])), WG)
     run(row_minmax, _grid(2), x, np.zeros((2, WG), np.float32), np.zeros((2, WG), np.float32),
         np.array(rng.choice(pool, 2), np.float32), WG)
+
+
+@pk.kernel
+def constant_inits(x, lo, hi, sm, pr, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    a = pk.float32(0.0)
+    b = pk.float32(-0.0)
+    s = pk.float32(0.0)
+    p = pk.float32(-0.0)
+    for c in range(lid, x.shape[1], WG):
+        a = min(a, x[r, c])
+        b = max(b, x[r, c])
+        s += x[r, c]
+        p *= x[r, c]
+    lo[r, lid] = a
+    hi[r, lid] = b
+    sm[r, lid] = s
+    pr[r, lid] = p
+
+
+@pytest.mark.parametrize("cols", [WG, 16 * WG, 16 * WG + 1, 65 * WG, 200 * WG])
+@pytest.mark.parametrize("fill", ["plus", "minus", "mixed"])
+def test_reductions_from_constant_signed_zeros_keep_the_zero_sign(cols, fill):
+    # constants let XLA simplify broadcast(+0.0) + c to c (wrong for c = -0.0); the widened fold
+    # must start from the constant itself, and a uniform start must still fold past 64 iterations
+    x = RNG.choice(ZEROS, (2, cols)) if fill == "mixed" else np.full((2, cols), ZEROS[int(fill == "minus")])
+    z = [np.zeros((2, WG), np.float32) for _ in range(4)]
+    lo, hi, sm, pr = run(constant_inits, _grid(2), x, *z, WG)
+    if fill == "minus":
+        assert not np.signbit(sm).any() and np.signbit(hi).all() and np.signbit(lo).all()

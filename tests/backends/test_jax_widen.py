@@ -929,3 +929,58 @@ def test_reductions_from_constant_signed_zeros_keep_the_zero_sign(cols, fill):
     lo, hi, sm, pr = run(constant_inits, _grid(2), x, *z, WG)
     if fill == "minus":
         assert not np.signbit(sm).any() and np.signbit(hi).all() and np.signbit(lo).all()
+
+
+@pk.kernel
+def broadcast_loads(x, w, v, out, tot, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for c in range(lid + 1, x.shape[1], WG):
+        e = x[r, c] * w[c] + v[r]
+        out[r, c] = e
+        acc += e * w[c - 1]
+    tot[r, lid] = acc
+
+
+@pk.kernel
+def grid3_middle(x, out):
+    b = pk.global_id(0)
+    k = pk.global_id(2)
+    acc = x[b, 0, k] * 0
+    for c in range(pk.global_id(1), x.shape[1], pk.global_size(1)):
+        acc += x[b, c, k]
+        out[b, c, k] = x[b, c, k] - 1.0
+    out[b, pk.global_id(1), k] = out[b, pk.global_id(1), k] + acc
+
+
+@pk.kernel
+def grid3_last(x, out, WG: pk.constexpr):
+    b = pk.global_id(0)
+    r = pk.global_id(1)
+    lid = pk.local_id(2)
+    m = x[b, r, lid]
+    for c in range(lid, x.shape[2], WG):
+        m = max(m, x[b, r, c])
+        out[b, r, c] = x[b, r, c] * 0.5
+    out[b, r, lid] = out[b, r, lid] + m
+
+
+@pytest.mark.parametrize("trip", [1, 16, 65])
+def test_one_dimensional_arrays_broadcast_inside_a_widened_row_loop(trip):
+    x = magnitudes((3, 1 + trip * WG))
+    w = RNG.uniform(-2, 2, 1 + trip * WG).astype(np.float32)
+    v = RNG.uniform(-2, 2, 3).astype(np.float32)
+    run(broadcast_loads, _grid(3), x, w, v, np.zeros_like(x), np.zeros((3, WG), np.float32), WG)
+
+
+@pytest.mark.parametrize("n", [3, 3 * 16, 3 * 65, 3 * 5 + 1])
+def test_loop_along_the_middle_dimension_of_a_3d_grid(n):
+    x = magnitudes((2, n, 4))
+    run(grid3_middle, (2, 3, 4), x, np.zeros_like(x))
+
+
+@pytest.mark.parametrize("n", [4, 4 * 16, 4 * 65])
+def test_loop_along_the_last_dimension_of_a_3d_grid(n):
+    x = RNG.choice(np.array([0.0, -0.0, 1.0, -np.inf, np.nan], np.float32), (2, 3, n))
+    run(grid3_last, ((2, 3, 4), (1, 1, 4)), x, np.zeros_like(x), 4)

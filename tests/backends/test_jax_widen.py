@@ -984,3 +984,66 @@ def test_loop_along_the_middle_dimension_of_a_3d_grid(n):
 def test_loop_along_the_last_dimension_of_a_3d_grid(n):
     x = RNG.choice(np.array([0.0, -0.0, 1.0, -np.inf, np.nan], np.float32), (2, 3, n))
     run(grid3_last, ((2, 3, 4), (1, 1, 4)), x, np.zeros_like(x), 4)
+
+
+def test_debug_launch_steps_with_bounds_checks_and_gives_the_same_bits():
+    kern = pk.kernel(debug=True)(make('''
+    def row_sum_debug(x, out, init, WG: pk.constexpr):
+        r = pk.global_id(0)
+        lid = pk.local_id(1)
+        acc = init
+        for c in range(lid, x.shape[1], WG):
+            acc += x[r, c]
+        out[r, lid] = acc
+    '''))
+    x = magnitudes((3, 16 * WG))
+    got = np.asarray(kern.on("jax")[_grid(3)](x, np.zeros((3, WG), np.float32), np.float32(0), WG))
+    same_bits(row_sum.on("numpy")[_grid(3)](x, np.zeros((3, WG), np.float32), np.float32(0), WG), got)
+
+
+def test_loop_over_the_widened_lane_limit_steps_and_gives_the_same_bits(monkeypatch):
+    widen = pytest.importorskip("portakern_jax.widen")
+    monkeypatch.setattr(widen, "MAX_WIDE_LANES", 8)
+    x = magnitudes((3, 17 * WG))            # a shape no other test traces: a fresh trace
+    args = (x, np.zeros((3, WG), np.float32), np.float32(0), WG)
+    run(row_sum, _grid(3), *args)
+    assert prims(row_sum, _grid(3), *args) & LOOPS
+
+
+@pytest.mark.parametrize("name", ["add", "max", "min-swapped"])
+def test_tree_with_a_descending_range_of_shifts(name):
+    text = f"""
+    def tree_desc(x, out, WG: pk.constexpr):
+        lid = pk.local_id(0)
+        red = pk.local_array(WG, pk.float32)
+        red[lid] = x[pk.global_id(0)]
+        pk.barrier()
+        for s in range(WG // 2, 0, -1):
+            if lid < s:
+                {TREES[name]}
+            pk.barrier()
+        out[pk.global_id(0)] = red[lid]
+    """
+    x = _float_tree_input(32, name)
+    kern = pk.kernel(make(text))
+    run(kern, (32, 16), x, np.zeros_like(x), 16)
+    assert not prims(kern, (32, 16), x, np.zeros_like(x), 16) & LOOPS
+
+
+def test_grad_through_a_tree_sum_is_one_for_every_input():
+    kern = _tree(TREES["add"])
+
+    def loss(x):
+        out = kern.on("jax")[32, 16](x, jnp.zeros_like(x), 16, 4)
+        return out[0] * 2.0 + out[16] * 3.0           # red[0] of each group: the group sums
+
+    g = np.asarray(jax.grad(loss)(jnp.asarray(RNG.uniform(-1, 1, 32).astype(np.float32))))
+    np.testing.assert_array_equal(g, np.repeat(np.array([2.0, 3.0], np.float32), 16))
+
+
+def test_vmap_over_a_tree_and_widened_kernel_matches_per_example_numpy():
+    xs = magnitudes((3, 4, 32))
+    launch = softmax_exact.on("jax")[(4, 8), (1, 8)]
+    res = np.asarray(jax.vmap(lambda x: launch(x, jnp.zeros_like(x), 8, 3))(jnp.asarray(xs)))
+    for b in range(3):
+        same_bits(softmax_exact.on("numpy")[(4, 8), (1, 8)](xs[b].copy(), np.zeros_like(xs[b]), 8, 3), res[b])

@@ -302,7 +302,7 @@ class JaxOps(LaneLayout):
         static slices (tree.py)."""
         if m is False:
             return st
-        st = self._norm(st)
+        given, st = st, self._norm(st)
         i64 = jnp.int64
         if jnp.ndim(start) == 0 and jnp.ndim(stop) == 0 and jnp.ndim(step) == 0:
             static_mask = m is True and not exits
@@ -358,7 +358,7 @@ class JaxOps(LaneLayout):
         if fixed is not None and wide is not None and self.errors is None:
             from .widen import run_wide
 
-            out = run_wide(self, start, fixed, body, st, wide)
+            out = run_wide(self, start, fixed, body, st, given, wide)
             if out is not None:
                 return out
         if fixed is not None:

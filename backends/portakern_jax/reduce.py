@@ -64,21 +64,25 @@ def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
 def in_order(combine: Callable, acc: Any, c: Any, axis: int) -> Any:
     """``combine(...combine(acc, c[0])..., c[T-1])`` along ``axis``, in order. Up to ``_CHAIN``
     steps are written out (XLA fuses them into one pass); longer ones fold ``_BLOCK`` steps per
-    ``fori_loop`` iteration, so the traced size stays bounded."""
+    ``fori_loop`` iteration, so the traced size stays bounded. A uniform ``acc`` (a constant) is
+    combined with ``c[0]`` first, as a uniform, so its zero sign is the kernel's."""
     T = c.shape[axis]
-    if T <= _CHAIN:
-        for j in range(T):
+    first = 0
+    if jnp.ndim(acc) == 0:
+        acc, first = combine(acc, lax.index_in_dim(c, 0, axis, keepdims=False)), 1
+    if T - first <= _CHAIN:
+        for j in range(first, T):
             acc = combine(acc, lax.index_in_dim(c, j, axis, keepdims=False))
         return acc
 
     def block(i: Any, a: Any) -> Any:
-        b = lax.dynamic_slice_in_dim(c, i * _BLOCK, _BLOCK, axis=axis)
+        b = lax.dynamic_slice_in_dim(c, first + i * _BLOCK, _BLOCK, axis=axis)
         for j in range(_BLOCK):
             a = combine(a, lax.index_in_dim(b, j, axis, keepdims=False))
         return a
 
-    full = T // _BLOCK
+    full = (T - first) // _BLOCK
     acc = lax.fori_loop(0, full, block, acc)
-    for j in range(full * _BLOCK, T):
+    for j in range(first + full * _BLOCK, T):
         acc = combine(acc, lax.index_in_dim(c, j, axis, keepdims=False))
     return acc

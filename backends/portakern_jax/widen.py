@@ -94,32 +94,42 @@ class WideOps(JaxOps):
         return None
 
     def _wide_window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple | None:
-        """(starts, block shape, spans iterations) when ``idx`` reads/writes a block of ``a``
-        lane by lane: each index the global id of its dimension plus a uniform offset, or in
-        dimension ``d`` the loop variable plus one (then the block is ``T`` times as long)."""
+        """``(starts, block shape, out dims, spans iterations, covers the lanes)`` when ``idx``
+        reads/writes a block of ``a`` lane by lane: each index is the global id of a grid dimension
+        plus a uniform offset, or the loop variable plus one (then that block dimension is ``T``
+        times as long), the grid dimensions increasing. ``out dims`` places the block's
+        dimensions among the widened lane dimensions (``x[r, c]`` covers them all; ``g[c]`` is
+        broadcast over the rows)."""
         nd, d = self.ndrange, self.d
-        if pre or len(idx) != len(nd) or a.ndim != len(idx) or "gid" not in self.__dict__:
+        if pre or a.ndim != len(idx) or "gid" not in self.__dict__:
             return None
         starts: list[Any] = []
+        shape: list[int] = []
+        dims: list[int] = []
         ext = False
-        for i, (ix, size) in enumerate(zip(idx, a.shape)):
+        for ix, size in zip(idx, a.shape):
             base, off = ix, jnp.zeros((), jnp.int64)
             entry = self._affine_lanes.get(id(ix))
             if entry is not None and entry[0] is ix:
                 base, off = entry[1], entry[2]
             k = self._ext.get(id(base))
-            if base is self.gid[i]:
-                pass
-            elif i == d and k is not None and k[0] is base:
+            g = next((g for g, x in enumerate(self.gid) if base is x), None)
+            if k is not None and k[0] is base:
                 ext, off = True, k[1] + off
+                shape.append(self.T * nd[d])
+                dims += [d, d + 1]
+            elif g is not None:
+                shape.append(nd[g])
+                dims.append(g if g < d else g + 1)
             else:
                 return None
             r = self._ranges.get(id(ix))
             if r is None or r[0] < 0 or r[1] >= size:
                 return None
             starts.append(jnp.asarray(off, jnp.int64))
-        shape = nd[:d] + (nd[d] * self.T,) + nd[d + 1:] if ext else nd
-        return tuple(starts), shape, ext
+        if any(b <= a for a, b in zip(dims, dims[1:])):
+            return None                # a transposed access: the gather
+        return tuple(starts), tuple(shape), tuple(dims), ext, len(dims) == len(self.wshape)
 
     def _flat(self, x: Any) -> Any:
         return x if isinstance(x, (bool, np.bool_)) or jnp.ndim(x) == 0 else jnp.reshape(x, (-1,))
@@ -129,19 +139,19 @@ class WideOps(JaxOps):
         if w is None:          # a gather over the flat lanes
             flat = JaxOps.load(self, a, tuple(self._flat(i) for i in idx), self._flat(m), site, pre)
             return flat if jnp.ndim(flat) == 0 else flat.reshape(self.wshape)
-        starts, shape, ext = w
+        starts, shape, dims, _, _ = w
         block = lax.dynamic_slice(a, starts, shape)
-        block = block.reshape(self.wshape) if ext else self.widen(block.reshape(-1))
+        block = lax.broadcast_in_dim(block.reshape(tuple(self.wshape[i] for i in dims)), self.wshape, dims)
         return block if m is True else jnp.where(m, block, jnp.zeros((), a.dtype))
 
     load_view = load
 
     def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
         w = self._wide_window(a, idx, pre) if m is not False else None
-        if w is None or not w[2]:      # a scatter over the flat lanes
+        if w is None or not (w[3] and w[4]):     # a scatter over the flat lanes
             return JaxOps.store(self, a, tuple(self._flat(i) for i in idx), self._flat(v), self._flat(m),
                                 site, pre)
-        starts, shape, _ = w
+        starts, shape = w[0], w[1]
         block = jnp.broadcast_to(jnp.asarray(v, a.dtype), self.wshape)
         if m is not True:
             block = jnp.where(m, block, lax.dynamic_slice(a, starts, shape).reshape(self.wshape))
@@ -162,9 +172,11 @@ def _start_dim(ops: JaxOps, start: Any) -> tuple[int, Any] | None:
 
 
 def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Callable,
-             st: tuple, wide: tuple) -> tuple | None:
+             st: tuple, given: tuple, wide: tuple) -> tuple | None:
     """The loop's state after all ``fixed[0]`` iterations, run at once; None when the loop does
-    not fit the widened layout (it then steps as before)."""
+    not fit the widened layout (it then steps as before). ``st`` is the state as lane arrays,
+    ``given`` as passed (a reduction starting from a constant folds from the constant: XLA
+    would fold ``broadcast(+0.0) + c`` to ``c``, wrong when ``c`` is -0.0)."""
     T, lo, hi, step = fixed
     kinds, free = wide
     sd = _start_dim(ops, start)
@@ -178,7 +190,7 @@ def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Ca
     init = tuple(_identity(kind, x) if ":" in kind else x for kind, x in zip(kinds, st))
     _, out = body(k, True, init, ops=w, **{n: w.widen(v) for n, v in free.items()})
     res = []
-    for kind, old, new in zip(kinds, st, out):
+    for kind, old, new in zip(kinds, given, out):
         if kind == "array":
             res.append(new)
         elif kind == "local":
@@ -206,7 +218,9 @@ def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
     dt = np.dtype(tname)
     c = jnp.broadcast_to(jnp.asarray(contrib, dt), w.wshape)
     combine = combiner(w.parent, op, tname)
-    acc = jnp.asarray(init, dt).reshape(w.parent.ndrange)
+    acc = init if jnp.ndim(init) == 0 else jnp.reshape(init, w.parent.ndrange)
     if is_ordered(op, tname):
-        return in_order(combine, acc, c, w.d).reshape(-1)
-    return combine(acc, any_order(c, w.d, op, tname)).reshape(-1)
+        out = in_order(combine, acc, c, w.d)
+    else:
+        out = combine(acc, any_order(c, w.d, op, tname))
+    return jnp.broadcast_to(out, w.parent.ndrange).reshape(-1)

@@ -61,7 +61,9 @@ def reduction_identity(op: str, tname: str) -> float | int:
             return float("inf") if op == "min" else float("-inf")
         info = np.iinfo(np.dtype(tname))
         return int(info.max if op == "min" else info.min)
-    return -1 if op == "and" else 0
+    if op == "and":      # every bit set
+        return -1 if np.dtype(tname).kind == "i" else int(np.iinfo(np.dtype(tname)).max)
+    return 0
 
 
 def _reads(node: object, name: str) -> int:

@@ -21,9 +21,6 @@ from tests.unit.frontend_kit import make  # noqa: E402  (kernels from source tex
 
 RNG = np.random.default_rng(20261129)
 LOOPS = {"while", "scan"}
-ZERO_INIT_BUG = pytest.mark.xfail(
-    strict=True, reason="widened float sum from a constant +0.0 whose every contribution is -0.0 gives -0.0: "
-    "XLA folds broadcast(+0.0) + c to c in widen._fold's first combine")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -237,8 +234,7 @@ def test_integer_reductions_wrap_and_match(dtype, trip):
     run(row_bits, _grid(3), x, np.zeros((3, WG, 6), dtype), WG)
 
 
-@pytest.mark.xfail(strict=True, reason="reduction_identity('and', 'uint32') is -1: OverflowError in widen._identity")
-def test_unsigned_and_reduction_in_a_widened_loop():
+def test_unsigned_and_reduction_in_a_widened_loop_starts_from_all_ones():
     x = RNG.integers(0, 2**32, (3, 4 * WG), dtype=np.uint32)
     run(row_bits, _grid(3), x, np.zeros((3, WG, 6), np.uint32), WG)
 
@@ -327,7 +323,6 @@ def carried_dependency(x, out, WG: pk.constexpr):
     out[r, lid] = acc
 
 
-@ZERO_INIT_BUG
 @pytest.mark.parametrize("trip", [1, 16])
 def test_sum_from_a_constant_plus_zero_stays_plus_zero_when_every_contribution_is_minus_zero(trip):
     # the stepped loop computes (+0.0) + (-0.0) + ... = +0.0; x > 0 never holds, so every
@@ -374,7 +369,7 @@ def test_grid_stride_loop_matches_and_widens(trip):
     assert not prims(grid_stride, 8, x, np.zeros_like(x)) & (LOOPS | {"gather", "scatter"})
 
 
-@pytest.mark.parametrize("k", [pytest.param(0, marks=ZERO_INIT_BUG), pytest.param(5, marks=ZERO_INIT_BUG), 17, 64])
+@pytest.mark.parametrize("k", [0, 5, 17, 64])
 def test_masked_loads_inside_a_widened_body(k):
     x = magnitudes((3, 16 * WG))
     run(masked_sum, _grid(3), x, np.zeros((3, WG), np.float32), np.int64(k), WG)

@@ -1043,3 +1043,61 @@ def test_vmap_over_a_tree_and_widened_kernel_matches_per_example_numpy():
     res = np.asarray(jax.vmap(lambda x: launch(x, jnp.zeros_like(x), 8, 3))(jnp.asarray(xs)))
     for b in range(3):
         same_bits(softmax_exact.on("numpy")[(4, 8), (1, 8)](xs[b].copy(), np.zeros_like(xs[b]), 8, 3), res[b])
+
+
+@pk.kernel
+def int_constant_inits(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    s = pk.int32(7)
+    o = pk.int32(0)
+    a = pk.int32(-1)
+    m = pk.int32(-5)
+    n = pk.int32(5)
+    p = pk.int32(1)
+    for c in range(lid, x.shape[1], WG):
+        s += x[r, c]
+        o |= x[r, c]
+        a &= x[r, c]
+        m = max(m, x[r, c])
+        n = min(x[r, c], n)
+        p *= x[r, c]
+    out[r, lid, 0] = s
+    out[r, lid, 1] = o
+    out[r, lid, 2] = a
+    out[r, lid, 3] = m
+    out[r, lid, 4] = n
+    out[r, lid, 5] = p
+
+
+@pk.kernel
+def int64_literal_sum(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    s = 0
+    for c in range(lid, x.shape[1], WG):
+        s += x[r, c]
+    out[r, lid] = s
+
+
+@pytest.mark.parametrize("trip", [1, 16, 65])
+def test_integer_reductions_from_constants(trip):
+    x = RNG.integers(-2**31, 2**31, (3, trip * WG), dtype=np.int32) | 1
+    run(int_constant_inits, _grid(3), x, np.zeros((3, WG, 6), np.int32), WG)
+    run(int64_literal_sum, _grid(3), x, np.zeros((3, WG), np.int64), WG)
+
+
+@pk.kernel
+def descending_sum(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for c in range(x.shape[1] - 1 - lid, -1, -WG):
+        acc += x[r, c]
+    out[r, lid] = acc
+
+
+@pytest.mark.parametrize("trip", [1, 16, 65])
+def test_descending_row_loop_folds_in_its_own_order(trip):
+    x = magnitudes((3, trip * WG))
+    run(descending_sum, _grid(3), x, np.zeros((3, WG), np.float32), WG)

@@ -1101,3 +1101,23 @@ def descending_sum(x, out, WG: pk.constexpr):
 def test_descending_row_loop_folds_in_its_own_order(trip):
     x = magnitudes((3, trip * WG))
     run(descending_sum, _grid(3), x, np.zeros((3, WG), np.float32), WG)
+
+
+@pk.kernel
+def nested_offsets(x, out, tot, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.float32(0.0)
+    for k in range(3):
+        for c in range(lid + k, x.shape[1], WG):      # the start moves with the outer loop
+            acc += x[r, c] * (k + 1)
+            out[r, c] = out[r, c] + x[r, c]
+        for c in range(lid, (k + 1) * WG, WG):        # the stop moves with the outer loop
+            acc += x[r, c]
+    tot[r, lid] = acc
+
+
+@pytest.mark.parametrize("n", [12, 16, 17, 18, 66, 260, 261])
+def test_inner_row_loops_whose_bounds_move_with_a_uniform_outer_loop(n):
+    x = magnitudes((3, n))
+    run(nested_offsets, _grid(3), x, np.zeros_like(x), np.zeros((3, WG), np.float32), WG)

@@ -1121,3 +1121,34 @@ def nested_offsets(x, out, tot, WG: pk.constexpr):
 def test_inner_row_loops_whose_bounds_move_with_a_uniform_outer_loop(n):
     x = magnitudes((3, n))
     run(nested_offsets, _grid(3), x, np.zeros_like(x), np.zeros((3, WG), np.float32), WG)
+
+
+@pk.kernel
+def multiply_adds(x, y, out, tot, k, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = k * 0
+    for c in range(lid, x.shape[1], WG):
+        out[r, c] = x[r, c] * k + y[r, c]          # XLA would contract these into FMAs
+        acc += x[r, c] * y[r, c] - x[r, c]
+    tot[r, lid] = acc
+
+
+@pytest.mark.parametrize("trip", [16, 65, 200])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multiply_adds_in_a_widened_body_are_not_contracted(trip, dtype):
+    x = RNG.uniform(-2, 2, (3, trip * WG)).astype(dtype)
+    y = RNG.uniform(-2, 2, (3, trip * WG)).astype(dtype)
+    run(multiply_adds, _grid(3), x, y, np.zeros_like(x), np.zeros((3, WG), dtype), dtype(1.1), WG)
+
+
+@pytest.mark.parametrize("dtype", ["uint32", "int64", "uint8"])
+@pytest.mark.parametrize("update", ["red[lid] = red[lid] & red[lid + s]", "red[lid] = red[lid + s] | red[lid]",
+                                    "red[lid] = min(red[lid], red[lid + s])", "red[lid] = red[lid] * red[lid + s]"])
+def test_full_halving_integer_trees_of_every_order_free_op(update, dtype):
+    ii = np.iinfo(dtype)
+    x = RNG.integers(ii.min, ii.max, 32, dtype=dtype, endpoint=True)
+    x[:16] |= np.array(ii.max ^ 1, dtype) if ii.min == 0 else x[:16]
+    kern = _tree(update, dtype)
+    run(kern, (32, 16), x, np.zeros_like(x), 16, 4)
+    assert not prims(kern, (32, 16), x, np.zeros_like(x), 16, 4) & LOOPS

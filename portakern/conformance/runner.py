@@ -21,6 +21,7 @@ from .check import Tally, check_outputs, values_json
 from .execute import Built, build_kernel, case_key, compile_case, launch_case
 from .generate import FULL, QUICK, TINY, Profile, batches
 from .model import evaluate
+from .probes import probes
 from .program import Batch, prefix
 
 __all__ = ["BackendResult", "run_backend", "ORACLE"]
@@ -170,6 +171,12 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
                 state["failed"], state["failed_at"] = True, time.monotonic()
             fail(key)
 
+    for probe in probes(fp64):          # the directed probes first: they do not depend on the draw
+        problem, record = _run_case(probe, name, oracle, flushes, contracts, compile_only, res)
+        res.examples += len(probe.programs)
+        if problem is not None:
+            res.status, res.failures[:] = "fail", [record]
+            break
     # Hypothesis grows its examples over max_examples: ask for about as many batches as needed
     # (a batch holds (batch+1)/2 programs on average), and top up with new seeds if short.
     for round_ in range(4):

@@ -7,9 +7,11 @@ propagation with -0.0 < +0.0) and the wrapping integer ops may use XLA's reducti
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
@@ -43,12 +45,18 @@ def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
         monoid = {"min": lax.min, "max": lax.max, "add": lax.add, "mul": lax.mul, "and": lax.bitwise_and,
                   "or": lax.bitwise_or, "xor": lax.bitwise_xor}[op]
         return lax.reduce(c, dt.type(reduction_identity(op, tname)), monoid, (axis,))
-    # Through integers: XLA:CPU's float max/min reductions drop NaNs (its YNN kernels, measured:
-    # jnp.max of a large array with NaNs returns a number) and choose either zero for +-0. The
-    # bit pattern with the magnitude bits flipped for negative numbers orders every float as
-    # NUMERICS.md does (-0.0 < +0.0), NaN is mapped to the winning end, and integer reductions
-    # are exact in any order.
-    it = jnp.int32 if dt.itemsize == 4 else jnp.int64
+    return _float_extreme(c, axis, op)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
+def _float_extreme(c: Any, axis: int, op: str) -> Any:
+    """Float max/min along ``axis`` through integers: XLA:CPU's float max/min reductions drop
+    NaNs (its YNN kernels, measured: jnp.max of a large array with NaNs returns a number) and pick
+    either zero for +-0. The bit pattern with the magnitude bits flipped for negative numbers
+    orders every float as NUMERICS.md does (-0.0 < +0.0), NaN is mapped to the winning end, and
+    integer reductions are exact in any order. Differentiable (below): the integer route alone
+    would give a zero gradient."""
+    it = jnp.int32 if c.dtype.itemsize == 4 else jnp.int64
     info = np.iinfo(it)
     shift, mag = it(info.bits - 1), it(info.max)
 
@@ -58,7 +66,18 @@ def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
     key = flip(lax.bitcast_convert_type(c, it))
     key = jnp.where(jnp.isnan(c), it(info.max if op == "max" else info.min), key)
     r = lax.reduce(key, it(info.min if op == "max" else info.max), lax.max if op == "max" else lax.min, (axis,))
-    return lax.bitcast_convert_type(flip(r), dt)
+    return lax.bitcast_convert_type(flip(r), c.dtype)
+
+
+@_float_extreme.defjvp
+def _float_extreme_jvp(axis: int, op: str, primals: tuple, tangents: tuple) -> tuple:
+    """The tangent of the element(s) the result equals, averaged over ties (as jnp.max)."""
+    (c,), (t,) = primals, tangents
+    r = _float_extreme(c, axis, op)
+    rb = jnp.expand_dims(r, axis)
+    at = (c == rb) | (jnp.isnan(c) & jnp.isnan(rb))
+    n = jnp.maximum(jnp.sum(at, axis=axis), 1).astype(c.dtype)
+    return r, jnp.sum(jnp.where(at, t, jnp.zeros((), t.dtype)), axis=axis) / n
 
 
 def in_order(combine: Callable, acc: Any, c: Any, axis: int) -> Any:

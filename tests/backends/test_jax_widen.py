@@ -284,3 +284,47 @@ def test_vmap_over_a_batch_matches_per_example_numpy():
     for b in range(3):
         same_bits(row_sum.on("numpy")[_grid(2)](xs[b].copy(), np.zeros((2, WG), np.float32), np.float32(0), WG),
                   res[b])
+
+
+@pk.kernel
+def row_max(x, out, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    m = pk.float32(-3.0e38)
+    for c in range(lid, x.shape[1], WG):
+        m = max(m, x[r, c])
+    out[r, lid] = m
+
+
+@pk.kernel
+def tree_max(x, out, WG: pk.constexpr, K: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    red = pk.local_array(WG, pk.float32)
+    red[lid] = x[r, lid]
+    pk.barrier()
+    for step in range(K):
+        s = WG >> (step + 1)
+        if lid < s:
+            red[lid] = max(red[lid], red[lid + s])
+        pk.barrier()
+    out[r, lid] = red[0]
+
+
+def test_grad_through_widened_and_tree_max_reaches_the_maximum():
+    # the order-free max folds go through integer keys: their gradient must not silently vanish
+    x = kit.RNG.permutation(np.arange(3 * 16, dtype=np.float32)).reshape(3, 16)   # distinct values
+    g = jax.grad(lambda v: jnp.sum(row_max.on("jax")[_grid(3)](v, jnp.zeros((3, WG), jnp.float32), WG)))(
+        jnp.asarray(x))
+    want = np.zeros_like(x)
+    for r in range(3):
+        for lane in range(WG):
+            cols = np.arange(lane, 16, WG)
+            want[r, cols[np.argmax(x[r, cols])]] = 1.0
+    np.testing.assert_array_equal(np.asarray(g), want)
+    x8 = x[:, :8].copy()
+    g2 = jax.grad(lambda v: jnp.sum(tree_max.on("jax")[(3, 8), (1, 8)](v, jnp.zeros((3, 8), jnp.float32), 8, 3)))(
+        jnp.asarray(x8))
+    want2 = np.zeros_like(x8)
+    want2[np.arange(3), np.argmax(x8, axis=1)] = 8.0      # every lane's out is red[0]
+    np.testing.assert_array_equal(np.asarray(g2), want2)

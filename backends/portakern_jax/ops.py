@@ -234,8 +234,10 @@ class JaxOps(LaneLayout):
         return a.at[self._safe(idx, keep, a)].set(jnp.broadcast_to(v, (self.N,)), mode="drop")
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
-               pre: int) -> tuple[Any, Any]:
-        """Atomic RMW in increasing lane order through a segmented scan (static shapes)."""
+               pre: int, old: bool = True) -> tuple[Any, Any]:
+        """Atomic RMW in increasing lane order through a segmented scan (static shapes). An add or
+        subtract whose old values nobody reads (``old=False``) is one scatter-add: integers wrap
+        the same in any order, and float atomics have no fixed order (NUMERICS.md)."""
         t = "bool_" if a.dtype == jnp.bool_ else str(a.dtype)
         if m is False:
             return jnp.zeros((), a.dtype), a
@@ -243,6 +245,11 @@ class JaxOps(LaneLayout):
         ok = self._inbounds(a, idx, pre)
         self._report(a, idx, m, site, pre, ok)
         keep = jnp.broadcast_to(ok if m is True else (ok & m), (N,))
+        if not old and op in ("atomic_add", "atomic_sub") and a.dtype.kind in "iuf":
+            ix = tuple(jnp.broadcast_to(jnp.asarray(i, jnp.int64), (N,)) for i in idx)
+            vals = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))
+            vals = -vals if op == "atomic_sub" else vals       # a - v == a + (-v), wrapping too
+            return jnp.zeros((), a.dtype), a.at[self._safe(ix, keep, a)].add(vals, mode="drop")
         flat = jnp.zeros((N,), jnp.int64)
         stride = 1
         for i, s in reversed(list(zip(idx, a.shape))):

@@ -117,8 +117,9 @@ class NumpyOps(LaneOps):
         return self.store(a, idx, getattr(np, op)(x, y), m, site, pre)
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
-               pre: int) -> tuple[Any, Any]:
-        """Atomic read-modify-write in increasing lane order; returns (old values, ``a``)."""
+               pre: int, old: bool = True) -> tuple[Any, Any]:
+        """Atomic read-modify-write in increasing lane order; returns (old values, ``a``) (the
+        reference computes the old values even when ``old`` says nobody reads them)."""
         t = a.dtype.name if a.dtype != np.bool_ else "bool_"
         if m is False:
             return a.dtype.type(0), a

@@ -262,9 +262,10 @@ class _Renderer:
             val = self.expr(v, m)
             line(f"{a} = ops.store({a}, {idx}, {val}, {m}, {self.site(s)}, {self.pre(s.array)})")
         elif isinstance(s, ir.Evaluate):
-            val = self.expr(s.value, m)
-            if not isinstance(s.value, ir.Atomic):
-                line(f"_ = {val}")
+            if isinstance(s.value, ir.Atomic):
+                self.atomic(s.value, m, old=False)      # its old values are not used
+            else:
+                line(f"_ = {self.expr(s.value, m)}")
         elif isinstance(s, ir.DeclArray):
             t = s.array.type
             kind = "local_array" if t.space == ArraySpace.LOCAL else "private_array"
@@ -432,13 +433,7 @@ class _Renderer:
             fn = "load" if e.array.name in self.mutable else "load_view"
             return f"ops.{fn}({a}, {self.indices(e.array, e.indices, m)}, {m}, {self.site(e)}, {self.pre(e.array)})"
         if isinstance(e, ir.Atomic):
-            a = self.arr(e.array.name)
-            idx = self.indices(e.array, e.indices, m)
-            val = self.expr(e.value, m)
-            t = self.tmp()
-            self.src.line(f"{t}, {a} = ops.atomic({e.op.value!r}, {a}, {idx}, {val}, {m}, "
-                          f"{self.site(e)}, {self.pre(e.array)})")
-            return t
+            return self.atomic(e, m)
         if isinstance(e, ir.Binary):
             if e.op in (ir.Op.LAND, ir.Op.LOR):
                 return self.logic(e, m)
@@ -476,6 +471,18 @@ class _Renderer:
         if isinstance(e, ir.Select):
             return self.select(e, m)
         raise CompileError(f"the vectorising backends do not support {type(e).__name__}")
+
+    def atomic(self, e: ir.Atomic, m: str, old: bool = True) -> str:
+        """Emit an atomic read-modify-write; the name of its old values. ``old=False`` tells the
+        backend nobody reads them (jax then adds with one scatter instead of a sorted scan)."""
+        a = self.arr(e.array.name)
+        idx = self.indices(e.array, e.indices, m)
+        val = self.expr(e.value, m)
+        t = self.tmp()
+        flag = "" if old else ", old=False"
+        self.src.line(f"{t}, {a} = ops.atomic({e.op.value!r}, {a}, {idx}, {val}, {m}, "
+                      f"{self.site(e)}, {self.pre(e.array)}{flag})")
+        return t
 
     def logic(self, e: ir.Binary, m: str) -> str:
         land = e.op is ir.Op.LAND

@@ -4,6 +4,8 @@ them may change a result (bounds, partial work-groups and offsets past the row k
 semantics: out-of-bounds loads read 0 and stores are dropped)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,28 @@ def test_other_work_group_shapes_agree_with_numpy(nd, wg):
     res = np.asarray(row_softmax.on("jax")[nd, wg](x, np.zeros_like(x), 8, 3))
     ref = np.asarray(row_softmax.on("numpy")[nd, wg](x, np.zeros_like(x), 8, 3))
     np.testing.assert_allclose(res, ref, rtol=2e-6, atol=1e-9)
+
+
+@pk.kernel
+def unused_old_atomics(keys, vals, acc, uacc, facc):
+    i = pk.global_id(0)
+    if i < keys.shape[0] and keys[i] >= 0:        # masked lanes contribute nothing
+        pk.atomic_add(acc, keys[i], vals[i])
+        pk.atomic_sub(uacc, keys[i], pk.uint32(vals[i]))
+        pk.atomic_add(facc, keys[i], pk.float32(0.5))
+
+
+def test_atomics_whose_old_values_are_unused_are_one_scatter_and_match_numpy():
+    rng = np.random.default_rng(5)
+    n = 200
+    keys = rng.integers(-1, 7, n).astype(np.int64)                 # -1: a masked lane
+    vals = rng.integers(2**30, 2**31 - 1, n).astype(np.int32)      # int32 sums wrap
+    args = (keys, vals, np.zeros(7, np.int32), np.zeros(7, np.uint32), np.zeros(7, np.float32))
+    ref = unused_old_atomics.on("numpy")[(n + 56,)](*[a.copy() for a in args])
+    got = unused_old_atomics.on("jax")[(n + 56,)](*[a.copy() for a in args])
+    for r, g in zip(ref, got):
+        np.testing.assert_array_equal(np.asarray(g), r)          # 0.5-sums are exact in any order
+    with jax.enable_x64(True):
+        text = str(jax.make_jaxpr(lambda k, v, a, u, f: unused_old_atomics.on("jax")[(n + 56,)](k, v, a, u, f))(
+            *[jnp.asarray(a) for a in args]))
+    assert re.search(r"= scatter[-_]add\b", text) and not re.search(r"= sort\[", text)

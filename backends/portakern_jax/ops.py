@@ -57,6 +57,8 @@ class JaxOps(LaneLayout):
         if uses_groups(kernel):
             _ = (self.lid, self.grid, self.group_lin)
         self.errors = errors
+        #: elements of the largest array argument (set by the launcher; 0 when unknown)
+        self.array_elems = 0
 
     # -- masks --------------------------------------------------------------------------------------
     def mand(self, m: Any, c: Any) -> Any:

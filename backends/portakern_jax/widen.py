@@ -31,6 +31,11 @@ __all__ = ["MAX_WIDE_LANES", "run_wide"]
 
 #: the widened lane count above which a loop steps instead (its intermediates would be T x N)
 MAX_WIDE_LANES = 1 << 26
+#: below this many widened lanes a loop always widens; above, only up to twice the largest array
+#: argument: a loop streaming through an array widens to that array's size, while a loop that
+#: only computes (``for i in range(lid, 10**6, WG): acc += sin(i)``) would materialise T x N
+#: values the stepped loop never holds at once
+SMALL_WIDE_LANES = 1 << 20
 _LANE_ATTRS = ("lane", "gid", "lid", "grid", "group_lin")
 
 
@@ -180,7 +185,8 @@ def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Ca
     T, lo, hi, step = fixed
     kinds, free = wide
     sd = _start_dim(ops, start)
-    if sd is None or T * ops.N > MAX_WIDE_LANES:
+    lanes = T * ops.N
+    if sd is None or lanes > MAX_WIDE_LANES or lanes > max(SMALL_WIDE_LANES, 2 * ops.array_elems):
         return None
     d, u = sd
     if step != ops.ndrange[d]:

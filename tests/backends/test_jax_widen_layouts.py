@@ -342,6 +342,30 @@ def test_loop_over_the_widened_lane_limit_steps_and_gives_the_same_bits(monkeypa
 
 
 @pk.kernel
+def compute_only(out, n: pk.int64, WG: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    acc = pk.int64(0)
+    for c in range(lid, n, WG):
+        acc += c % 7
+    out[r, lid] = acc
+
+
+def test_a_loop_that_only_computes_is_not_widened_past_the_data_it_touches(monkeypatch):
+    widen = pytest.importorskip("portakern_jax.widen")
+    monkeypatch.setattr(widen, "SMALL_WIDE_LANES", 64)
+    n = 512 * WG                                     # 8 lanes x 512 trips: far more than 2 x 8 elements
+    got = run(compute_only, _grid(2), np.zeros((2, WG), np.int64), np.int64(n), WG)
+    want = [sum(c % 7 for c in range(lid, n, WG)) for lid in range(WG)]
+    np.testing.assert_array_equal(got[0], np.array([want, want], np.int64))
+    assert prims(compute_only, _grid(2), np.zeros((2, WG), np.int64), np.int64(n), WG) & LOOPS   # stepped
+    x = magnitudes((2, 64 * WG))                     # streaming through 512 elements: 8 x 64 lanes
+    sargs = (x, np.zeros((2, WG), np.float32), np.float32(0), WG)
+    run(row_sum, _grid(2), *sargs)
+    assert not prims(row_sum, _grid(2), *sargs) & LOOPS            # widened: no loop at all
+
+
+@pk.kernel
 def int_constant_inits(x, out, WG: pk.constexpr):
     r = pk.global_id(0)
     lid = pk.local_id(1)

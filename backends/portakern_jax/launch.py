@@ -78,9 +78,8 @@ class JaxLauncher(Launcher):
     def trace(self, grid: LaunchGrid, args: Sequence[Any],
               errors: list | None = None) -> dict[str, Any]:
         """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
-        ops = JaxOps(self.kernel, grid, errors)
-        # the largest array argument bounds how far a loop may be widened (widen.py)
-        ops.array_elems = max((int(np.prod(np.shape(a))) for a in args if np.ndim(a) > 0), default=0)
+        biggest = max((int(np.prod(np.shape(a))) for a in args if np.ndim(a) > 0), default=0)
+        ops = JaxOps(self.kernel, grid, errors, biggest)
         with np.errstate(all="ignore"):     # constant folding in NumPy scalars wraps silently
             return self.fn(ops, list(args))
 

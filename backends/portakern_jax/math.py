@@ -28,7 +28,6 @@ _LN2 = np.float64(np.log(2.0))
 NATIVE_F32: frozenset[str] = frozenset({"exp"})
 
 
-_E2_F32 = np.float32(np.exp(2.0))
 _EM2_F32 = np.float32(np.exp(-2.0))
 
 

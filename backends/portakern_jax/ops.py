@@ -49,7 +49,7 @@ class JaxOps(LaneLayout):
 
     xp = jnp
 
-    def __init__(self, kernel: Any, grid: Any, errors: list | None = None) -> None:
+    def __init__(self, kernel: Any, grid: Any, errors: list | None = None, array_elems: int = 0) -> None:
         super().__init__(kernel, grid)
         # Built now, at the kernel's top level: a lazily built id inside a loop body would be that
         # loop's tracer and leak out of it (XLA drops the ones the kernel does not use).
@@ -57,8 +57,8 @@ class JaxOps(LaneLayout):
         if uses_groups(kernel):
             _ = (self.lid, self.grid, self.group_lin)
         self.errors = errors
-        #: elements of the largest array argument (set by the launcher; 0 when unknown)
-        self.array_elems = 0
+        #: elements of the largest array argument (0 when unknown): bounds loop widening (widen.py)
+        self.array_elems = array_elems
 
     # -- masks --------------------------------------------------------------------------------------
     def mand(self, m: Any, c: Any) -> Any:
@@ -231,9 +231,17 @@ class JaxOps(LaneLayout):
                 jnp.broadcast_to(v, (self.N,)).reshape(a.shape)
         ok = self._inbounds(a, idx, pre)
         self._report(a, idx, m, site, pre, ok)
-        keep = jnp.broadcast_to(ok if m is True else (ok & m), (self.N,))
-        idx = tuple(jnp.broadcast_to(jnp.asarray(i, jnp.int64), (self.N,)) for i in idx)
-        return a.at[self._safe(idx, keep, a)].set(jnp.broadcast_to(v, (self.N,)), mode="drop")
+        return self._scatter(a, idx, v, ok if m is True else (ok & m), add=False)
+
+    def _scatter(self, a: Any, idx: tuple[Any, ...], v: Any, keep: Any, add: bool) -> Any:
+        """``a`` with ``v`` set into (or added to) ``a[idx]`` on the lanes in ``keep``; the
+        others are sent past the end and dropped."""
+        N = self.N
+        keep = jnp.broadcast_to(keep, (N,))
+        idx = tuple(jnp.broadcast_to(jnp.asarray(i, jnp.int64), (N,)) for i in idx)
+        at = a.at[self._safe(idx, keep, a)]
+        v = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))
+        return at.add(v, mode="drop") if add else at.set(v, mode="drop")
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
                pre: int, old: bool = True) -> tuple[Any, Any]:
@@ -248,10 +256,9 @@ class JaxOps(LaneLayout):
         self._report(a, idx, m, site, pre, ok)
         keep = jnp.broadcast_to(ok if m is True else (ok & m), (N,))
         if not old and op in ("atomic_add", "atomic_sub") and a.dtype.kind in "iuf":
-            ix = tuple(jnp.broadcast_to(jnp.asarray(i, jnp.int64), (N,)) for i in idx)
-            vals = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))
+            vals = jnp.asarray(v, a.dtype)
             vals = -vals if op == "atomic_sub" else vals       # a - v == a + (-v), wrapping too
-            return jnp.zeros((), a.dtype), a.at[self._safe(ix, keep, a)].add(vals, mode="drop")
+            return jnp.zeros((), a.dtype), self._scatter(a, idx, vals, keep, add=True)
         flat = jnp.zeros((N,), jnp.int64)
         stride = 1
         for i, s in reversed(list(zip(idx, a.shape))):
@@ -290,8 +297,8 @@ class JaxOps(LaneLayout):
         after = self.combine(op, base, incl, t)
         old_s = jnp.where(start, base, self.combine(op, base, prev, t))
         flat_a = flat_a.at[jnp.where(last, sk, size)].set(after, mode="drop")
-        old = jnp.zeros((N,), a.dtype).at[order].set(old_s)
-        return jnp.where(keep, old, jnp.zeros((), a.dtype)), flat_a.reshape(a.shape)
+        olds = jnp.zeros((N,), a.dtype).at[order].set(old_s)
+        return jnp.where(keep, olds, jnp.zeros((), a.dtype)), flat_a.reshape(a.shape)
 
     # -- loops --------------------------------------------------------------------------------------
     def _norm(self, st: tuple) -> tuple:

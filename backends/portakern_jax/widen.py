@@ -27,7 +27,7 @@ from portakern.codegen.loopplan import reduction_identity
 from .ops import JaxOps
 from .reduce import any_order, combiner, in_order, is_ordered
 
-__all__ = ["MAX_WIDE_LANES", "run_wide"]
+__all__ = ["MAX_WIDE_LANES", "SMALL_WIDE_LANES", "run_wide"]
 
 #: the widened lane count above which a loop steps instead (its intermediates would be T x N)
 MAX_WIDE_LANES = 1 << 26
@@ -193,7 +193,7 @@ def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Ca
         return None
     w = WideOps(ops, T, d)
     k = w.iteration_var(start, u, lo, hi, step)
-    init = tuple(_identity(kind, x) if ":" in kind else x for kind, x in zip(kinds, st))
+    init = tuple(_identity(kind) if ":" in kind else x for kind, x in zip(kinds, st))
     _, out = body(k, True, init, ops=w, **{n: w.widen(v) for n, v in free.items()})
     res = []
     for kind, old, new in zip(kinds, given, out):
@@ -206,7 +206,9 @@ def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Ca
     return JaxOps._like(tuple(res), st)
 
 
-def _identity(kind: str, x: Any) -> Any:
+def _identity(kind: str) -> Any:
+    """The reduction's identity as a constant of its type (the body's value is then exactly the
+    iteration's contribution)."""
     op, tname = kind.split(":")
     return np.dtype(tname).type(reduction_identity(op, tname))
 

@@ -135,16 +135,16 @@ class NumpyOps(LaneOps):
         start = np.ones(n, dtype=bool)
         start[1:] = sf[1:] != sf[:-1]
         if start.all():
-            old = a[ix]
-            a[ix] = self.combine(op, old, val, t)
+            olds = a[ix]
+            a[ix] = self.combine(op, olds, val, t)
         else:
             old_s = self._segmented(op, a, tuple(i[order] for i in ix), val[order], start, t)
-            old = np.empty_like(old_s)
-            old[order] = old_s
+            olds = np.empty_like(old_s)
+            olds[order] = old_s
         if m is True:
-            return old, a
+            return olds, a
         out = np.zeros(N, dtype=a.dtype)
-        out[lanes] = old
+        out[lanes] = olds
         return out, a
 
     def _segmented(self, op: str, a: Any, six: tuple[Any, ...], sv: Any, start: Any, t: str) -> Any:

@@ -31,7 +31,6 @@ from tests.backends.jax_widen_kit import (  # noqa: E402
     run,
     same_bits,
 )
-from tests.unit.frontend_kit import make  # noqa: E402  (kernels from source text)
 
 
 @pk.kernel
@@ -318,15 +317,7 @@ def test_loop_along_the_last_dimension_of_a_3d_grid(n):
 
 
 def test_debug_launch_steps_with_bounds_checks_and_gives_the_same_bits():
-    kern = pk.kernel(debug=True)(make('''
-    def row_sum_debug(x, out, init, WG: pk.constexpr):
-        r = pk.global_id(0)
-        lid = pk.local_id(1)
-        acc = init
-        for c in range(lid, x.shape[1], WG):
-            acc += x[r, c]
-        out[r, lid] = acc
-    '''))
+    kern = pk.kernel(debug=True)(row_sum.fn)
     x = magnitudes((3, 16 * WG))
     got = np.asarray(kern.on("jax")[_grid(3)](x, np.zeros((3, WG), np.float32), np.float32(0), WG))
     same_bits(row_sum.on("numpy")[_grid(3)](x, np.zeros((3, WG), np.float32), np.float32(0), WG), got)

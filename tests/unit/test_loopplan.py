@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import portakern as pk
+from benchmarks.kernels import softmax  # the benchmark's kernel, as users run it
 from portakern.codegen.loopplan import plan_loop, plan_tree, reduction_identity
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk_body
@@ -36,41 +37,6 @@ O2 = np.zeros((2, 16), np.float32)
 
 
 # -- softmax: the three row loops ------------------------------------------------------------------
-
-@pk.kernel
-def softmax(x, out, WG: pk.constexpr, LOG_WG: pk.constexpr):
-    r = pk.global_id(0)
-    lid = pk.local_id(1)
-    cols = x.shape[1]
-    red = pk.local_array(WG, pk.float32)
-    m = pk.float32(-3.0e38)
-    for c in range(lid, cols, WG):
-        m = max(m, x[r, c])
-    red[lid] = m
-    pk.barrier()
-    for step in range(LOG_WG):
-        s = WG >> (step + 1)
-        if lid < s:
-            red[lid] = max(red[lid], red[lid + s])
-        pk.barrier()
-    m = red[0]
-    pk.barrier()
-    acc = pk.float32(0.0)
-    for c in range(lid, cols, WG):
-        e = pk.exp(x[r, c] - m)
-        out[r, c] = e
-        acc += e
-    red[lid] = acc
-    pk.barrier()
-    for step in range(LOG_WG):
-        s = WG >> (step + 1)
-        if lid < s:
-            red[lid] = red[lid] + red[lid + s]
-        pk.barrier()
-    inv = 1.0 / red[0]
-    for c in range(lid, cols, WG):
-        out[r, c] = out[r, c] * inv
-
 
 def test_softmax_row_loops_widen_with_their_reduction_kinds_and_tree_loops_do_not():
     k, fs = loops(softmax, X2, O2, 4, 2)

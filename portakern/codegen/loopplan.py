@@ -25,6 +25,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..ir import nodes as ir
 from ..ir.printer import format_expr
 from ..ir.visit import walk, walk_body
@@ -49,8 +51,6 @@ class WidePlan:
 def reduction_identity(op: str, tname: str) -> float | int:
     """The value ``i`` with ``i <op> x == x`` bit for bit, for every ``x`` of type ``tname``
     (float ``add``: -0.0, since -0.0 + +0.0 is +0.0 and -0.0 + -0.0 is -0.0)."""
-    import numpy as np
-
     is_float = tname.startswith("float")
     if op == "add":
         return -0.0 if is_float else 0

@@ -8,7 +8,11 @@ data and reductions along an axis, as in hand-written jnp, instead of ``T`` smal
 Lane order: the iteration axis is inserted in front of the ndrange dimension ``d`` whose global id
 the loop starts from, and the step is that dimension's size, so the iteration ``j`` of lane
 ``(.., i_d, ..)`` touches ``i_d + j * n_d``: the widened lanes of ``x[r, c]`` are the row-major
-block ``x[.., u : u + T * n_d, ..]`` (a slice and a reshape, no gather and no transpose).
+block ``x[.., u : u + T * n_d, ..]`` (a slice, no gather and no transpose). Lane values keep that
+block's shape (``T`` merged into dimension ``d``), so a value loaded, computed and stored back
+has the shape of the arrays it came from: no reshape stands between passes, and XLA can compute
+a later elementwise pass in the buffer of an earlier one (a reshaped view of a large intermediate
+makes it allocate another array-sized buffer, paid in page faults on every launch).
 
 Results are those of the stepped loop bit for bit: the reductions fold as reduce.py says (float
 sums and products in iteration order, the order-free ones with XLA's reductions).
@@ -41,15 +45,19 @@ _LANE_ATTRS = ("lane", "gid", "lid", "grid", "group_lin")
 
 class WideOps(JaxOps):
     """The lane operations inside a widened loop body. A lane value is an array of shape
-    ``wshape`` (the ndrange with the iteration axis inserted), not flat: XLA then loops over the
-    real dimensions, and a per-row value broadcasts without index arithmetic. Every lane value of
-    the enclosing code enters through :meth:`widen`; gathers and scatters see flat lanes."""
+    ``wshape`` (the ndrange with dimension ``d`` ``T`` times as long), not flat: XLA then loops
+    over the real dimensions, and a per-row value broadcasts without index arithmetic.
+    ``wshape3`` splits the iteration axis off (``T`` in front of dimension ``d``): the view in
+    which lane values of the enclosing code are broadcast over the iterations and the order-free
+    folds reduce. Every lane value of the enclosing code enters through :meth:`widen`; gathers and
+    scatters see flat lanes (the same order in both shapes)."""
 
     def __init__(self, parent: JaxOps, T: int, d: int) -> None:    # noqa: D107 - a copy of parent
         self.__dict__.update(parent.__dict__)
         nd = parent.ndrange
         self.parent, self.T, self.d = parent, T, d
-        self.wshape = nd[:d] + (T,) + nd[d:]
+        self.wshape = nd[:d] + (T * nd[d],) + nd[d + 1:]
+        self.wshape3 = nd[:d] + (T,) + nd[d:]
         self.bshape = nd[:d] + (1,) + nd[d:]
         self.N = T * parent.N
         self.errors = None
@@ -70,7 +78,7 @@ class WideOps(JaxOps):
         hit = self._memo.get(id(x))
         if hit is not None and hit[0] is x:
             return hit[1]
-        w = jnp.broadcast_to(jnp.reshape(x, self.bshape), self.wshape)
+        w = jnp.broadcast_to(jnp.reshape(x, self.bshape), self.wshape3).reshape(self.wshape)
         self._memo[id(x)] = (x, w)
         r = self.parent._ranges.get(id(x))
         if r is not None:
@@ -81,9 +89,9 @@ class WideOps(JaxOps):
         return w
 
     def iteration_var(self, start: Any, u: Any, lo: int, hi: int, step: int) -> Any:
-        """The loop variable over the widened lanes: ``start + j * step``."""
-        j = lax.broadcasted_iota(jnp.int64, self.wshape, self.d)
-        k = self.widen(start) + j * np.int64(step)
+        """The loop variable over the widened lanes: ``start + j * step``, which is ``u`` plus the
+        merged dimension's index (``start`` is ``global_id(d) + u`` and ``step`` is ``n_d``)."""
+        k = lax.broadcasted_iota(jnp.int64, self.wshape, self.d) + u
         self._ranges[id(k)] = (lo, hi + (self.T - 1) * step)
         self._ext[id(k)] = (k, u)
         return k
@@ -134,7 +142,7 @@ class WideOps(JaxOps):
             starts.append(jnp.asarray(off, jnp.int64))
         if any(b <= a for a, b in zip(dims, dims[1:])):
             return None                # a transposed access: the gather
-        return tuple(starts), tuple(shape), tuple(dims), ext, len(dims) == len(self.wshape)
+        return tuple(starts), tuple(shape), tuple(dims), ext, len(dims) == len(self.wshape3)
 
     def _flat(self, x: Any) -> Any:
         return x if isinstance(x, (bool, np.bool_)) or jnp.ndim(x) == 0 else jnp.reshape(x, (-1,))
@@ -146,7 +154,8 @@ class WideOps(JaxOps):
             return flat if jnp.ndim(flat) == 0 else flat.reshape(self.wshape)
         starts, shape, dims, _, _ = w
         block = lax.dynamic_slice(a, starts, shape)
-        block = lax.broadcast_in_dim(block.reshape(tuple(self.wshape[i] for i in dims)), self.wshape, dims)
+        block = lax.broadcast_in_dim(block.reshape(tuple(self.wshape3[i] for i in dims)), self.wshape3, dims)
+        block = block.reshape(self.wshape)
         return block if m is True else jnp.where(m, block, jnp.zeros((), a.dtype))
 
     load_view = load
@@ -217,7 +226,8 @@ def _last(w: WideOps, v: Any) -> Any:
     """The last iteration's value of a widened lane value."""
     if jnp.ndim(v) == 0:
         return v
-    return lax.index_in_dim(jnp.reshape(v, w.wshape), w.T - 1, w.d, keepdims=False).reshape(-1)
+    n = w.ndrange[w.d]
+    return lax.slice_in_dim(jnp.reshape(v, w.wshape), (w.T - 1) * n, w.T * n, axis=w.d).reshape(-1)
 
 
 def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
@@ -228,7 +238,7 @@ def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
     combine = combiner(w.parent, op, tname)
     acc = init if jnp.ndim(init) == 0 else jnp.reshape(init, w.parent.ndrange)
     if is_ordered(op, tname):
-        out = in_order(combine, acc, c, w.d)
+        out = in_order(combine, acc, c, w.d, w.ndrange[w.d])
     else:
-        out = combine(acc, any_order(c, w.d, op, tname))
+        out = combine(acc, any_order(c.reshape(w.wshape3), w.d, op, tname))
     return jnp.broadcast_to(out, w.parent.ndrange).reshape(-1)

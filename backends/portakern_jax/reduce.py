@@ -50,23 +50,23 @@ def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def _float_extreme(c: Any, axis: int, op: str) -> Any:
-    """Float max/min along ``axis`` through integers: XLA:CPU's float max/min reductions drop
-    NaNs (its YNN kernels, measured: jnp.max of a large array with NaNs returns a number) and pick
-    either zero for +-0. The bit pattern with the magnitude bits flipped for negative numbers
-    orders every float as NUMERICS.md does (-0.0 < +0.0), NaN is mapped to the winning end, and
-    integer reductions are exact in any order. Differentiable (below): the integer route alone
-    would give a zero gradient."""
+    """Float max/min along ``axis`` as NUMERICS.md orders floats (NaN wins, -0.0 < +0.0).
+
+    One variadic XLA reduction: XLA's ``max``/``min`` (NaN-propagating) together with whether
+    the winning zero is present (+0.0 for max, -0.0 for min), which decides the sign when the
+    result is a zero, the one case where ``max``/``min`` may return either operand. Not a plain
+    ``jnp.max``: XLA:CPU lowers that to its YNN kernels, which drop NaNs (measured: jnp.max of a
+    large array with NaNs returns a number) and which match single-output max/min reductions
+    only. Measured 1.4x (row folds) to 2.8x (work-group trees) faster than the order-preserving
+    integer keys used before. Differentiable (below)."""
     it = jnp.int32 if c.dtype.itemsize == 4 else jnp.int64
-    info = np.iinfo(it)
-    shift, mag = it(info.bits - 1), it(info.max)
-
-    def flip(b: Any) -> Any:      # its own inverse: the sign bit is kept
-        return b ^ ((b >> shift) & mag)
-
-    key = flip(lax.bitcast_convert_type(c, it))
-    key = jnp.where(jnp.isnan(c), it(info.max if op == "max" else info.min), key)
-    r = lax.reduce(key, it(info.min if op == "max" else info.max), lax.max if op == "max" else lax.min, (axis,))
-    return lax.bitcast_convert_type(flip(r), c.dtype)
+    winner = 0 if op == "max" else np.iinfo(it).min          # the bits of +0.0 / -0.0
+    has_winner = lax.bitcast_convert_type(c, it) == it(winner)
+    pick = lax.max if op == "max" else lax.min
+    v, z = lax.reduce((c, has_winner), (np.array(-np.inf if op == "max" else np.inf, c.dtype), np.bool_(False)),
+                      lambda a, b: (pick(a[0], b[0]), a[1] | b[1]), (axis,))
+    zero = jnp.where(z, lax.bitcast_convert_type(it(winner), c.dtype), lax.bitcast_convert_type(it(np.iinfo(it).min - winner), c.dtype))
+    return jnp.where(v == 0, zero, v)
 
 
 @_float_extreme.defjvp

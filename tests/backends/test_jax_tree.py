@@ -39,6 +39,15 @@ def test_float_tree_reduction_matches_bit_for_bit(name, W, K):
     run(_tree(TREES[name]), (3 * W, W), x, np.zeros_like(x), W, K)
 
 
+@pytest.mark.parametrize("name", ["max", "min-swapped"])
+def test_float_tree_over_enough_groups_for_xla_library_kernels_matches(name):
+    # 4096 lanes and more: XLA:CPU would hand a plain float max/min reduction to YNNPACK, which
+    # drops NaNs; the tree's reduction must keep the reference's NaNs and zero signs
+    x = _float_tree_input(200 * 64, name)
+    x[64 * np.arange(0, 200, 7) + 5] = np.nan
+    run(_tree(TREES[name]), (200 * 64, 64), x, np.zeros_like(x), 64, 6)
+
+
 @pytest.mark.parametrize("W, K", [(8, 3), (16, 4), (64, 6)])
 @pytest.mark.parametrize("update", ["red[lid] = red[lid] + red[lid + s]", "red[lid] = red[lid + s] ^ red[lid]",
                                     "red[lid] = max(red[lid], red[lid + s])"])

@@ -97,6 +97,21 @@ def test_min_max_with_a_nan_in_one_iteration_and_all_minus_infinity():
     assert np.isnan(lo[0, 3]) and np.isnan(hi[2, 1]) and (hi[1] == -np.inf).all()
 
 
+def test_min_max_of_arrays_large_enough_for_xla_library_kernels_keep_nan_and_zero_order():
+    # XLA:CPU hands a plain float max/min reduction of 4096 elements or more to YNNPACK, which
+    # drops NaNs: the folds must stay exact at sizes the small tests never reach.
+    x = kit.RNG.uniform(-5, 5, (64, 256 * WG)).astype(np.float32)
+    x[5, 77] = np.nan
+    x[6, 3::WG] = np.nan
+    x[9] = -0.0
+    x[9, 13] = 0.0
+    x[10] = 0.0
+    x[10, 2] = -0.0
+    lo, hi = run(row_minmax, _grid(64), x, np.zeros((64, WG), np.float32), np.zeros((64, WG), np.float32),
+                 np.full(64, -np.inf, np.float32), WG)
+    assert np.isnan(hi[5, 77 % WG]) and np.isnan(hi[6, 3])
+
+
 @pytest.mark.parametrize("dtype", [np.int32, np.int64])
 @pytest.mark.parametrize("trip", [1, 16, 65])
 def test_integer_reductions_wrap_and_match(dtype, trip):

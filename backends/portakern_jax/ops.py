@@ -226,12 +226,26 @@ class JaxOps(LaneLayout):
                 block = jnp.broadcast_to(v, (self.N,)).reshape(self.ndrange)
                 return lax.dynamic_update_slice(a, block, starts)
         if self._local_lane(a, idx, pre) == (None,):   # red[group_lin, lid]: each lane its own slot
-            flat = a.reshape(-1)
-            return jnp.where(m, v, flat).reshape(a.shape) if m is not True else \
-                jnp.broadcast_to(v, (self.N,)).reshape(a.shape)
+            if m is not True:
+                return jnp.where(m, v, a.reshape(-1)).reshape(a.shape)
+            whole = jnp.broadcast_to(v, (self.N,)).reshape(a.shape)
+            fold = self.fold_of(v)
+            if fold is not None:
+                self.note_fold(whole, fold)
+            return whole
         ok = self._inbounds(a, idx, pre)
         self._report(a, idx, m, site, pre, ok)
         return self._scatter(a, idx, v, ok if m is True else (ok & m), add=False)
+
+    # -- order-free row folds (widen.py), remembered for a work-group tree over them (tree.py) -----
+    def note_fold(self, value: Any, fold: tuple) -> None:
+        """Remember that the lane array ``value`` is ``fold`` (widen.py's ``Fold``)."""
+        self.__dict__.setdefault("_folds", {})[id(value)] = (value, fold)
+
+    def fold_of(self, value: Any) -> tuple | None:
+        """The fold ``value`` was noted as, if any (keyed by identity, the object kept alive)."""
+        entry = self.__dict__.get("_folds", {}).get(id(value))
+        return entry[1] if entry is not None and entry[0] is value else None
 
     def _scatter(self, a: Any, idx: tuple[Any, ...], v: Any, keep: Any, add: bool) -> Any:
         """``a`` with ``v`` set into (or added to) ``a[idx]`` on the lanes in ``keep``; the

@@ -38,19 +38,21 @@ def combiner(ops: Any, op: str, tname: str) -> Callable[[Any, Any], Any]:
             "and": lax.bitwise_and, "or": lax.bitwise_or, "xor": lax.bitwise_xor}[op]
 
 
-def any_order(c: Any, axis: int, op: str, tname: str) -> Any:
-    """``c`` reduced along ``axis`` with an order-free ``op`` (not float add/mul)."""
+def any_order(c: Any, axis: int | tuple[int, ...], op: str, tname: str) -> Any:
+    """``c`` reduced along ``axis`` (one or several) with an order-free ``op`` (not float
+    add/mul)."""
+    axes = axis if isinstance(axis, tuple) else (axis,)
     dt = np.dtype(tname)
     if dt.kind != "f":        # integers wrap: every order gives the same bits
         monoid = {"min": lax.min, "max": lax.max, "add": lax.add, "mul": lax.mul, "and": lax.bitwise_and,
                   "or": lax.bitwise_or, "xor": lax.bitwise_xor}[op]
-        return lax.reduce(c, dt.type(reduction_identity(op, tname)), monoid, (axis,))
-    return _float_extreme(c, axis, op)
+        return lax.reduce(c, dt.type(reduction_identity(op, tname)), monoid, axes)
+    return _float_extreme(c, axes, op)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
-def _float_extreme(c: Any, axis: int, op: str) -> Any:
-    """Float max/min along ``axis`` as NUMERICS.md orders floats (NaN wins, -0.0 < +0.0).
+def _float_extreme(c: Any, axes: tuple[int, ...], op: str) -> Any:
+    """Float max/min along ``axes`` as NUMERICS.md orders floats (NaN wins, -0.0 < +0.0).
 
     One variadic XLA reduction: XLA's ``max``/``min`` (NaN-propagating) together with whether
     the winning zero is present (+0.0 for max, -0.0 for min), which decides the sign when the
@@ -64,20 +66,20 @@ def _float_extreme(c: Any, axis: int, op: str) -> Any:
     has_winner = lax.bitcast_convert_type(c, it) == it(winner)
     pick = lax.max if op == "max" else lax.min
     v, z = lax.reduce((c, has_winner), (np.array(-np.inf if op == "max" else np.inf, c.dtype), np.bool_(False)),
-                      lambda a, b: (pick(a[0], b[0]), a[1] | b[1]), (axis,))
+                      lambda a, b: (pick(a[0], b[0]), a[1] | b[1]), axes)
     zero = jnp.where(z, lax.bitcast_convert_type(it(winner), c.dtype), lax.bitcast_convert_type(it(np.iinfo(it).min - winner), c.dtype))
     return jnp.where(v == 0, zero, v)
 
 
 @_float_extreme.defjvp
-def _float_extreme_jvp(axis: int, op: str, primals: tuple, tangents: tuple) -> tuple:
+def _float_extreme_jvp(axes: tuple[int, ...], op: str, primals: tuple, tangents: tuple) -> tuple:
     """The tangent of the element(s) the result equals, averaged over ties (as jnp.max)."""
     (c,), (t,) = primals, tangents
-    r = _float_extreme(c, axis, op)
-    rb = jnp.expand_dims(r, axis)
+    r = _float_extreme(c, axes, op)
+    rb = jnp.expand_dims(r, axes)
     at = (c == rb) | (jnp.isnan(c) & jnp.isnan(rb))
-    n = jnp.maximum(jnp.sum(at, axis=axis), 1).astype(c.dtype)
-    return r, jnp.sum(jnp.where(at, t, jnp.zeros((), t.dtype)), axis=axis) / n
+    n = jnp.maximum(jnp.sum(at, axis=axes), 1).astype(c.dtype)
+    return r, jnp.sum(jnp.where(at, t, jnp.zeros((), t.dtype)), axis=axes) / n
 
 
 def in_order(combine: Callable, acc: Any, c: Any, axis: int, width: int = 1) -> Any:

@@ -49,7 +49,29 @@ def run_tree(ops: JaxOps, ks: range, st: tuple, tree: tuple) -> tuple | None:
             and not is_ordered(op, tname):
         # a full halving tree of an order-free op: red[0] is the reduction of the whole row,
         # one XLA reduction instead of a chain of slices (the other columns keep the levels)
-        red = jnp.concatenate([any_order(st[ai], 1, op, tname)[:, None], red[:, 1:]], axis=1)
+        whole = _whole_groups(ops, ops.fold_of(st[ai]), op, tname)
+        if whole is None:
+            whole = any_order(st[ai], 1, op, tname)
+        red = jnp.concatenate([whole[:, None], red[:, 1:]], axis=1)
     out: list[Any] = list(vals)
     out[ai] = red
     return ops._like(tuple(out), st)
+
+
+def _whole_groups(ops: JaxOps, fold: Any, op: str, tname: str) -> Any:
+    """Each work-group's reduction of a local array that holds a widened loop's order-free fold
+    (widen.Fold), straight from the loop's contributions: ``op`` over a work-group of
+    ``init <op> (fold of c over the iterations)`` is ``init <op> (c over the iterations and the
+    work-group)``, one XLA reduction instead of two (and the per-lane fold is then dead code
+    when nothing else reads it). Only for idempotent ops: ``init`` is in every lane's value, so a
+    sum or product would count it once per lane. None when it does not apply: another op, or the
+    loop's iteration axis not next to the work-group's dimension."""
+    if fold is None or (fold.op, fold.tname) != (op, tname) or op not in ("max", "min", "and", "or"):
+        return None
+    nd, W = ops.ndrange, ops.workgroup[-1]
+    last = len(nd) - 1
+    if fold.d != last or tuple(fold.c3.shape) != nd[:last] + (fold.c3.shape[last],) + nd[last:]:
+        return None
+    c = fold.c3.reshape(nd[:last] + (fold.c3.shape[last], nd[last] // W, W))
+    per_group = any_order(c, (last, last + 2), op, tname).reshape(-1)
+    return combiner(ops, op, tname)(fold.init, per_group)

@@ -20,7 +20,7 @@ sums and products in iteration order, the order-free ones with XLA's reductions)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -31,7 +31,7 @@ from portakern.codegen.loopplan import reduction_identity
 from .ops import JaxOps
 from .reduce import any_order, combiner, in_order, is_ordered
 
-__all__ = ["MAX_WIDE_LANES", "SMALL_WIDE_LANES", "run_wide"]
+__all__ = ["MAX_WIDE_LANES", "SMALL_WIDE_LANES", "Fold", "run_wide"]
 
 #: the widened lane count above which a loop steps instead (its intermediates would be T x N)
 MAX_WIDE_LANES = 1 << 26
@@ -204,15 +204,21 @@ def run_wide(ops: JaxOps, start: Any, fixed: tuple[int, int, int, int], body: Ca
     k = w.iteration_var(start, u, lo, hi, step)
     init = tuple(_identity(kind) if ":" in kind else x for kind, x in zip(kinds, st))
     _, out = body(k, True, init, ops=w, **{n: w.widen(v) for n, v in free.items()})
-    res = []
+    res, folds = [], []
     for kind, old, new in zip(kinds, given, out):
         if kind == "array":
             res.append(new)
         elif kind == "local":
             res.append(_last(w, new))
         else:
-            res.append(_fold(w, kind, old, new))
-    return JaxOps._like(tuple(res), st)
+            value, fold = _fold(w, kind, old, new)
+            res.append(value)
+            folds.append((len(res) - 1, fold))
+    final = JaxOps._like(tuple(res), st)
+    for i, fold in folds:
+        if fold is not None:
+            ops.note_fold(final[i], fold)
+    return final
 
 
 def _identity(kind: str) -> Any:
@@ -230,15 +236,32 @@ def _last(w: WideOps, v: Any) -> Any:
     return lax.slice_in_dim(jnp.reshape(v, w.wshape), (w.T - 1) * n, w.T * n, axis=w.d).reshape(-1)
 
 
-def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> Any:
-    """``init`` combined with every iteration's contribution, as the stepped loop would."""
+class Fold(NamedTuple):
+    """An order-free fold's inputs: the lanes' values are ``init`` combined (``op`` on
+    ``tname``) with ``c3`` reduced along the iteration axis ``d``. A work-group tree over all of
+    them is then one reduction of ``c3`` (tree.py)."""
+
+    op: str
+    tname: str
+    init: Any            # uniform
+    c3: Any              # the contributions, shape ``wshape3``
+    d: int
+
+
+def _fold(w: WideOps, kind: str, init: Any, contrib: Any) -> tuple[Any, Fold | None]:
+    """``init`` combined with every iteration's contribution, as the stepped loop would, and the
+    Fold it is (when order-free from a uniform ``init``)."""
     op, tname = kind.split(":")
     dt = np.dtype(tname)
     c = jnp.broadcast_to(jnp.asarray(contrib, dt), w.wshape)
     combine = combiner(w.parent, op, tname)
     acc = init if jnp.ndim(init) == 0 else jnp.reshape(init, w.parent.ndrange)
+    fold = None
     if is_ordered(op, tname):
         out = in_order(combine, acc, c, w.d, w.ndrange[w.d])
     else:
-        out = combine(acc, any_order(c.reshape(w.wshape3), w.d, op, tname))
-    return jnp.broadcast_to(out, w.parent.ndrange).reshape(-1)
+        c3 = c.reshape(w.wshape3)
+        out = combine(acc, any_order(c3, w.d, op, tname))
+        if jnp.ndim(init) == 0:
+            fold = Fold(op, tname, init, c3, w.d)
+    return jnp.broadcast_to(out, w.parent.ndrange).reshape(-1), fold

@@ -267,3 +267,103 @@ def test_full_halving_integer_trees_of_every_order_free_op(update, dtype):
     kern = _tree(update, dtype)
     run(kern, (32, 16), x, np.zeros_like(x), 16, 4)
     assert not prims(kern, (32, 16), x, np.zeros_like(x), 16, 4) & LOOPS
+
+
+def _fold_tree(fold: str, tree: str, dtype: str, after: str):
+    text = f"""
+    def fold_tree(x, out, init, WG: pk.constexpr, K: pk.constexpr):
+        r = pk.global_id(0)
+        lid = pk.local_id(1)
+        red = pk.local_array(WG, pk.{dtype})
+        a = init[0]
+        for c in range(lid, x.shape[1], WG):
+            {fold}
+        red[lid] = a
+        pk.barrier()
+        for step in range(K):
+            s = WG >> (step + 1)
+            if lid < s:
+                {tree}
+            pk.barrier()
+        {after}
+    """
+    return pk.kernel(kit.make(text))
+
+
+_FOLD_TREES = {
+    "max": ("a = max(a, x[r, c])", "red[lid] = max(red[lid], red[lid + s])"),
+    "min-swapped": ("a = min(x[r, c], a)", "red[lid] = min(red[lid + s], red[lid])"),
+}
+_AFTER = {
+    "only-red0": "out[r, lid] = red[0]",               # the per-lane fold is dead after the tree
+    "every-column": "out[r, lid] = red[lid]",          # the tree's levels are read too
+    "red0-and-lane": "out[r, lid] = red[0] + a * 0.5",  # and the lane's own fold
+}
+
+
+@pytest.mark.parametrize("after", list(_AFTER))
+@pytest.mark.parametrize("name", list(_FOLD_TREES))
+@pytest.mark.parametrize("init", [-np.inf, np.inf, np.nan, 0.0, -0.0, 1.5])
+def test_widened_fold_feeding_a_full_tree_matches_bit_for_bit(name, after, init):
+    # widened fold + full halving tree of the same order-free op: red[0] is computed as one
+    # reduction of the loop's contributions (tree.py's _whole_groups), the rest as before
+    fold, tree = _FOLD_TREES[name]
+    kern = _fold_tree(fold, tree, "float32", _AFTER[after])
+    x = kit.RNG.choice(np.array([0.0, -0.0, 1.0, -1.0, -np.inf, np.inf], np.float32), (6, 4 * 16))
+    x[0] = kit.RNG.uniform(-3, 3, 64)
+    x[1] = -0.0
+    x[2] = 0.0
+    x[3, 17] = np.nan
+    run(kern, ((6, 16), (1, 16)), x, np.zeros((6, 16), np.float32), np.full(1, init, np.float32), 16, 4)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "uint32"])
+@pytest.mark.parametrize("op", ["+", "|", "&", "max"])
+def test_widened_integer_fold_feeding_a_full_tree_matches(dtype, op):
+    # | & max: red[0] from one reduction of the contributions; +: init is in every lane's value
+    # (counted once per lane), so the tree keeps reducing the per-lane folds
+    f, t = ("a = max(a, x[r, c])", "red[lid] = max(red[lid], red[lid + s])") if op == "max" else \
+        (f"a = a {op} x[r, c]", f"red[lid] = red[lid] {op} red[lid + s]")
+    kern = _fold_tree(f, t, dtype, "out[r, lid] = red[0]")
+    info = np.iinfo(dtype)
+    x = kit.RNG.integers(info.min, info.max, (5, 8 * 16), dtype=dtype, endpoint=True)
+    init = info.max if op == "&" else (info.min if op == "max" else 12345)
+    run(kern, ((5, 16), (1, 16)), x, np.zeros((5, 16), dtype), np.full(1, init, dtype), 16, 4)
+
+
+def test_softmax_row_max_is_one_reduction_over_each_row():
+    from benchmarks.kernels import softmax
+
+    x = np.zeros((8, 1024), np.float32)
+    jaxpr = kit.jaxpr_of(softmax, ((8, 64), (1, 64)), x, np.zeros_like(x), 64, 6)
+    axes = [e.params["dimensions"] for e in kit._walk(jaxpr) if e.primitive.name == "reduce"]
+    assert (1, 3) in axes, axes     # (rows, iterations, groups per row, lanes): over both
+
+
+@pk.kernel
+def two_groups_per_row(x, out, init, N: pk.constexpr, K: pk.constexpr):
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    red = pk.local_array(16, pk.float32)
+    a = init[0]
+    for c in range(pk.global_id(1), x.shape[1], N):
+        a = max(x[r, c], a)
+    red[lid] = a
+    pk.barrier()
+    for step in range(K):
+        s = 16 >> (step + 1)
+        if lid < s:
+            red[lid] = max(red[lid], red[lid + s])
+        pk.barrier()
+    out[r, pk.global_id(1)] = red[0]
+
+
+def test_widened_fold_feeding_trees_of_several_work_groups_per_row_matches():
+    x = kit.RNG.choice(np.array([0.0, -0.0, 2.0, -np.inf], np.float32), (4, 32 * 5))
+    x[1, 40] = np.nan
+    x[2, :] = -0.0
+    x[2, 17] = 0.0                   # +0.0 in the second work-group of row 2 only
+    run(two_groups_per_row, ((4, 32), (1, 16)), x, np.zeros((4, 32), np.float32), np.full(1, -np.inf, np.float32), 32, 4)
+    jaxpr = kit.jaxpr_of(two_groups_per_row, ((4, 32), (1, 16)), x, np.zeros((4, 32), np.float32),
+                         np.full(1, -np.inf, np.float32), 32, 4)
+    assert (1, 3) in [e.params["dimensions"] for e in kit._walk(jaxpr) if e.primitive.name == "reduce"]

@@ -3,7 +3,7 @@
 Only orders that give the bits of the kernel as written: float sums and products fold in the
 written order (:func:`in_order`); max/min (exactly associative and commutative under NaN
 propagation with -0.0 < +0.0) and the wrapping integer ops may use XLA's reductions
-(:func:`any_order`), floats through an order-preserving integer key.
+(:func:`any_order`), floats as one variadic reduction that settles the sign of a zero result.
 """
 from __future__ import annotations
 

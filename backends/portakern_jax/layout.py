@@ -12,7 +12,10 @@ from jax import lax
 
 from portakern.codegen.vector_ops import LaneOps
 
-__all__ = ["LaneLayout", "uses_groups"]
+__all__ = ["HALO", "LaneLayout", "uses_groups"]
+
+#: how far past an array a window load may reach and still be a slice (of the zero-padded array)
+HALO = 64
 
 
 class LaneLayout(LaneOps):
@@ -60,22 +63,33 @@ class LaneLayout(LaneOps):
 
     def iadd(self, a: Any, b: Any) -> Any:
         r = a + b
-        affine = self.__dict__.setdefault("_affine_lanes", {})
         for x, y in ((a, b), (b, a)):
-            if jnp.ndim(x) == 0 or jnp.ndim(y) != 0:     # a lane array plus a uniform value
-                continue
-            entry = affine.get(id(x))
-            if entry is not None and entry[0] is x:
-                affine[id(r)] = (r, entry[1], entry[2] + y)
-            elif id(x) in self._ranges:
-                affine[id(r)] = (r, x, jnp.asarray(y, jnp.int64))
-            else:
-                continue
-            rx, ry = self._ranges.get(id(x)), self._range(y)
-            if rx is not None and ry is not None and -(2**63) <= rx[0] + ry[0] <= rx[1] + ry[1] < 2**63:
-                self._ranges[id(r)] = (rx[0] + ry[0], rx[1] + ry[1])   # (no wrap: exact)
-            break
+            if jnp.ndim(x) != 0 and jnp.ndim(y) == 0:     # a lane array plus a uniform value
+                self._note_offset(r, x, jnp.asarray(y, jnp.int64), self._range(y))
+                break
         return r
+
+    def isub(self, a: Any, b: Any) -> Any:
+        r = a - b
+        if jnp.ndim(a) != 0 and jnp.ndim(b) == 0:        # a lane array minus a uniform value
+            rb = self._range(b)
+            self._note_offset(r, a, -jnp.asarray(b, jnp.int64), None if rb is None else (-rb[1], -rb[0]))
+        return r
+
+    def _note_offset(self, r: Any, x: Any, off: Any, roff: tuple[int, int] | None) -> None:
+        """Record that lane array ``r`` is ``x`` plus the uniform ``off`` (of range ``roff``):
+        the id it is an offset of, and its range when ``x``'s is known and nothing wraps."""
+        affine = self.__dict__.setdefault("_affine_lanes", {})
+        entry = affine.get(id(x))
+        if entry is not None and entry[0] is x:
+            affine[id(r)] = (r, entry[1], entry[2] + off)
+        elif id(x) in self._ranges:
+            affine[id(r)] = (r, x, off)
+        else:
+            return
+        rx = self._ranges.get(id(x))
+        if rx is not None and roff is not None and -(2**63) <= rx[0] + roff[0] <= rx[1] + roff[1] < 2**63:
+            self._ranges[id(r)] = (rx[0] + roff[0], rx[1] + roff[1])   # (no wrap: exact)
 
     def _fixed_trip(self, m: Any, start: Any, stop: Any, step: Any, exits: bool) -> Any:
         """(trip, lo, hi, step) when every lane of a ``range(start_lane, stop, step)`` loop with
@@ -114,6 +128,34 @@ class LaneLayout(LaneOps):
                 return None
             starts.append(off)
         return tuple(starts)
+
+    def _halo_window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple[tuple, tuple] | None:
+        """``(starts, pads)`` for a load that is a window except that its static index ranges
+        run past the array by at most ``HALO`` elements on either side (a stencil's ``u[i - 1, j]``
+        at ``i = 0``): a slice of the array padded with zeros, which is what an out-of-bounds load
+        reads (XLA fuses the pad into the slice's consumer: no copy)."""
+        if pre or "gid" not in self.__dict__ or len(idx) != len(self.ndrange) or a.ndim != len(idx):
+            return None
+        affine = getattr(self, "_affine_lanes", {})
+        starts: list[Any] = []
+        pads: list[tuple[int, int]] = []
+        for i, g, size in zip(idx, self.gid, a.shape):
+            if i is g:
+                off: Any = jnp.zeros((), jnp.int64)
+            else:
+                entry = affine.get(id(i))
+                if entry is None or entry[0] is not i or entry[1] is not g:
+                    return None
+                off = entry[2]
+            r = self._ranges.get(id(i))
+            if r is None:
+                return None
+            lo, hi = max(0, -r[0]), max(0, r[1] - (size - 1))
+            if lo > HALO or hi > HALO:
+                return None
+            starts.append(off + np.int64(lo))
+            pads.append((lo, hi))
+        return tuple(starts), tuple(pads)
 
     def _local_lane(self, a: Any, idx: tuple[Any, ...], pre: int) -> Any:
         """For ``red[group_lin, lid + u]`` on a local array of shape (groups, W) where lane ==

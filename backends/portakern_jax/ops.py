@@ -183,6 +183,12 @@ class JaxOps(LaneLayout):
             starts = self._window(a, idx, pre)
             if starts is not None:
                 return lax.dynamic_slice(a, starts, self.ndrange).reshape(-1)
+        if self.errors is None:         # (debug reports the out-of-bounds lanes: the gather)
+            halo = self._halo_window(a, idx, pre)
+            if halo is not None:
+                starts, pads = halo
+                block = lax.dynamic_slice(jnp.pad(a, pads), starts, self.ndrange).reshape(-1)
+                return block if m is True else jnp.where(m, block, jnp.zeros((), a.dtype))
         shift = self._local_lane(a, idx, pre)
         if shift is not None:
             flat = a.reshape(-1)

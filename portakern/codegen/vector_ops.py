@@ -225,6 +225,10 @@ class LaneOps:
         uniform offset."""
         return a + b
 
+    def isub(self, a: Any, b: Any) -> Any:
+        """Integer ``a - b`` (wrapping); see :meth:`iadd`."""
+        return a - b
+
     def sub(self, a: Any, b: Any, t: str) -> Any:
         return a ^ b if t == "bool_" else a - b
 

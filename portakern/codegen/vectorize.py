@@ -445,8 +445,8 @@ class _Renderer:
                 return f"ops.fmul({a}, {b})"   # jax keeps products unfused (no FMA contraction)
             if e.op in (ir.Op.ADD, ir.Op.SUB) and ty.is_float:   # jax: XLA folds x + 0.0 to x
                 return f"ops.{'fadd' if e.op is ir.Op.ADD else 'fsub'}({a}, {b})"
-            if e.op is ir.Op.ADD and ty.is_int:
-                return f"ops.iadd({a}, {b})"   # jax tracks id + uniform offset (slices, not gathers)
+            if e.op in (ir.Op.ADD, ir.Op.SUB) and ty.is_int:   # jax tracks id +- uniform offset
+                return f"ops.{'iadd' if e.op is ir.Op.ADD else 'isub'}({a}, {b})"   # (slices, not gathers)
             if e.op in _PY_OPS and not (ty.is_bool and e.op in (ir.Op.ADD, ir.Op.SUB, ir.Op.MUL)):
                 return f"({a} {_PY_OPS[e.op]} {b})"
             if e.op is ir.Op.DIV:

@@ -160,3 +160,46 @@ def test_a_repeated_tiny_launch_tiers_up_to_optimised_code_with_the_same_bits(mo
     assert compiled_with == [launch_mod._FAST_COMPILE, None]
     for o in outs[1:]:
         np.testing.assert_array_equal(o.view(np.int32), outs[0].view(np.int32))
+
+
+def test_stencil_reads_past_the_edge_under_a_mask_are_slices_and_match_numpy():
+    # jacobi2d: u[i - 1, j] ... inside `if` interior: windows whose static ranges run one element
+    # past the array, read as slices of the zero-padded array instead of masked gathers
+    from benchmarks.kernels import jacobi2d
+
+    u = np.random.default_rng(3).uniform(-1, 1, (24, 40)).astype(np.float32)
+    u[5, 7] = np.nan
+    u[0, :] = -0.0
+    want = jacobi2d.on("numpy")[(24, 40)](u, np.zeros_like(u))
+    got = np.asarray(jacobi2d.on("jax")[(24, 40)](u, np.zeros_like(u)))
+    np.testing.assert_array_equal(got.view(np.int32), np.asarray(want).view(np.int32))
+    with jax.enable_x64(True):
+        text = str(jax.make_jaxpr(lambda u: jacobi2d.on("jax")[(24, 40)](u, jnp.zeros_like(u)))(jnp.asarray(u)))
+    assert "gather" not in text
+
+
+@pk.kernel
+def neighbour(x, out):
+    i = pk.global_id(0)
+    out[i] = x[i - 2] + x[i + 1]
+
+
+def test_unmasked_reads_past_the_edge_read_zero():
+    x = np.arange(1, 9, dtype=np.float32)
+    got = np.asarray(neighbour.on("jax")[8](x, np.zeros_like(x)))
+    padded = np.concatenate([[0, 0], x, [0]]).astype(np.float32)
+    np.testing.assert_array_equal(got, padded[:8] + padded[3:11])
+    with jax.enable_x64(True):
+        text = str(jax.make_jaxpr(lambda x: neighbour.on("jax")[8](x, jnp.zeros_like(x)))(jnp.asarray(x)))
+    assert "gather" not in text
+
+
+@pk.kernel(debug=True)
+def neighbour_checked(x, out):
+    i = pk.global_id(0)
+    out[i] = x[i - 2] + x[i + 1]
+
+
+def test_reads_past_the_edge_with_debug_still_raise():
+    with pytest.raises(pk.KernelIndexError):
+        neighbour_checked.on("jax")[8](np.arange(8, dtype=np.float32), np.zeros(8, np.float32))

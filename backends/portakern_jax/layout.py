@@ -107,39 +107,14 @@ class LaneLayout(LaneOps):
             return None
         return trip, lo, hi, b2
 
-    def _window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple[Any, ...] | None:
-        """Start indices when ``idx`` reads/writes the block ``a[s0:s0+nd0, ...]`` lane by lane
-        (each index the global id of its dimension plus a uniform offset, in bounds for every
-        lane by the static ranges): the access is a dynamic slice, not a gather/scatter."""
+    def _id_offsets(self, a: Any, idx: tuple[Any, ...], pre: int) -> list[tuple[Any, tuple[int, int]]] | None:
+        """Per dimension, ``(offset, static range)`` when each index is the global id of its
+        dimension plus a uniform offset and its range is known; else None."""
         if pre or "gid" not in self.__dict__ or len(idx) != len(self.ndrange) or a.ndim != len(idx):
             return None
         affine = getattr(self, "_affine_lanes", {})
-        starts: list[Any] = []
-        for i, g, size in zip(idx, self.gid, a.shape):
-            if i is g:
-                off: Any = jnp.zeros((), jnp.int64)
-            else:
-                entry = affine.get(id(i))
-                if entry is None or entry[0] is not i or entry[1] is not g:
-                    return None
-                off = entry[2]
-            r = self._ranges.get(id(i))
-            if r is None or r[0] < 0 or r[1] >= size:
-                return None
-            starts.append(off)
-        return tuple(starts)
-
-    def _halo_window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple[tuple, tuple] | None:
-        """``(starts, pads)`` for a load that is a window except that its static index ranges
-        run past the array by at most ``HALO`` elements on either side (a stencil's ``u[i - 1, j]``
-        at ``i = 0``): a slice of the array padded with zeros, which is what an out-of-bounds load
-        reads (XLA fuses the pad into the slice's consumer: no copy)."""
-        if pre or "gid" not in self.__dict__ or len(idx) != len(self.ndrange) or a.ndim != len(idx):
-            return None
-        affine = getattr(self, "_affine_lanes", {})
-        starts: list[Any] = []
-        pads: list[tuple[int, int]] = []
-        for i, g, size in zip(idx, self.gid, a.shape):
+        out = []
+        for i, g in zip(idx, self.gid):
             if i is g:
                 off: Any = jnp.zeros((), jnp.int64)
             else:
@@ -150,12 +125,30 @@ class LaneLayout(LaneOps):
             r = self._ranges.get(id(i))
             if r is None:
                 return None
-            lo, hi = max(0, -r[0]), max(0, r[1] - (size - 1))
-            if lo > HALO or hi > HALO:
-                return None
-            starts.append(off + np.int64(lo))
-            pads.append((lo, hi))
-        return tuple(starts), tuple(pads)
+            out.append((off, r))
+        return out
+
+    def _window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple[Any, ...] | None:
+        """Start indices when ``idx`` reads/writes the block ``a[s0:s0+nd0, ...]`` lane by lane
+        (each index the global id of its dimension plus a uniform offset, in bounds for every
+        lane by the static ranges): the access is a dynamic slice, not a gather/scatter."""
+        dims = self._id_offsets(a, idx, pre)
+        if dims is None or any(r[0] < 0 or r[1] >= size for (_, r), size in zip(dims, a.shape)):
+            return None
+        return tuple(off for off, _ in dims)
+
+    def _halo_window(self, a: Any, idx: tuple[Any, ...], pre: int) -> tuple[tuple, tuple] | None:
+        """``(starts, pads)`` for a load that is a window except that its static index ranges
+        run past the array by at most ``HALO`` elements on either side (a stencil's ``u[i - 1, j]``
+        at ``i = 0``): a slice of the array padded with zeros, which is what an out-of-bounds load
+        reads (XLA fuses the pad into the slice's consumer: no copy)."""
+        dims = self._id_offsets(a, idx, pre)
+        if dims is None:
+            return None
+        pads = tuple((max(0, -r[0]), max(0, r[1] - (size - 1))) for (_, r), size in zip(dims, a.shape))
+        if any(lo > HALO or hi > HALO for lo, hi in pads):
+            return None
+        return tuple(off + np.int64(lo) for (off, _), (lo, _) in zip(dims, pads)), pads
 
     def _local_lane(self, a: Any, idx: tuple[Any, ...], pre: int) -> Any:
         """For ``red[group_lin, lid + u]`` on a local array of shape (groups, W) where lane ==

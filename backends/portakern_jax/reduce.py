@@ -62,12 +62,12 @@ def _float_extreme(c: Any, axes: tuple[int, ...], op: str) -> Any:
     only. Measured 1.4x (row folds) to 2.8x (work-group trees) faster than the order-preserving
     integer keys used before. Differentiable (below)."""
     it = jnp.int32 if c.dtype.itemsize == 4 else jnp.int64
-    winner = 0 if op == "max" else np.iinfo(it).min          # the bits of +0.0 / -0.0
-    has_winner = lax.bitcast_convert_type(c, it) == it(winner)
+    win = np.array(0.0 if op == "max" else -0.0, c.dtype)        # the zero that wins a tie
+    has_winner = lax.bitcast_convert_type(c, it) == lax.bitcast_convert_type(win, it)
     pick = lax.max if op == "max" else lax.min
     v, z = lax.reduce((c, has_winner), (np.array(-np.inf if op == "max" else np.inf, c.dtype), np.bool_(False)),
                       lambda a, b: (pick(a[0], b[0]), a[1] | b[1]), axes)
-    zero = jnp.where(z, lax.bitcast_convert_type(it(winner), c.dtype), lax.bitcast_convert_type(it(np.iinfo(it).min - winner), c.dtype))
+    zero = jnp.where(z, win, -win)
     return jnp.where(v == 0, zero, v)
 
 

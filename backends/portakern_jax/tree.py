@@ -70,7 +70,7 @@ def _whole_groups(ops: JaxOps, fold: Any, op: str, tname: str) -> Any:
         return None
     nd, W = ops.ndrange, ops.workgroup[-1]
     last = len(nd) - 1
-    if fold.d != last or tuple(fold.c3.shape) != nd[:last] + (fold.c3.shape[last],) + nd[last:]:
+    if fold.d != last:       # (c3 is then (..., T, n_last): the iterations next to the groups)
         return None
     c = fold.c3.reshape(nd[:last] + (fold.c3.shape[last], nd[last] // W, W))
     per_group = any_order(c, (last, last + 2), op, tname).reshape(-1)

@@ -95,6 +95,7 @@ class PyRenderer:
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
         self.sites = access_sites(kernel) if kernel.debug else {}
+        self._steps = 0       # names run-time loop steps: a counter, so the source is the same in every process
 
     # ------------------------------------------------------------------ hooks for backends
     def index_query(self, q: ir.IndexQuery) -> str:
@@ -138,7 +139,8 @@ class PyRenderer:
         if isinstance(s.step, ir.Const) and s.step.value != 0:
             header = f"for {self.var(s.var.name)} in range({start}, {stop}, {step})"
         else:
-            st = f"_pk_step{id(s) % 100000}"
+            st = f"_pk_step{self._steps}"
+            self._steps += 1
             src.line(f"{st} = {step}")
             header = (f"for {self.var(s.var.name)} in range({start}, ({stop}) if {st} != 0 else ({start}), "
                       f"{st} if {st} != 0 else np.int64(1))")

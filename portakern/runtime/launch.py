@@ -220,7 +220,7 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
         source = backend.render(kir)
     digest = cache.disk_key(source, (src.source_hash, kernel.options, key), backend.name, _version(backend),
                             target)
-    payload = cache.disk_load(backend.name, digest, stats)
+    payload = cache.disk_load(backend.name, digest, stats, source)
     if payload is not None:
         cache.bump(stats, "disk_hits")
         return source, payload, True
@@ -230,7 +230,7 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
         raise CompileError(f"backend '{backend.name}' returned {type(payload).__name__} from build(); "
                            "expected bytes (a backend bug)")
     cache.bump(stats, "builds")
-    cache.disk_store(backend.name, digest, bytes(payload), stats)
+    cache.disk_store(backend.name, digest, bytes(payload), stats, source)
     return source, bytes(payload), False
 
 

@@ -31,7 +31,7 @@ from portakern.types import ArraySpace, ArrayType
 Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
 PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
-JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
+JIT_OPTIONS = "parallel=True, error_model='numpy', fastmath=False"  # cache: launch.VerifiedCache
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
 # Chunk counts are constants, not numba.get_num_threads(): calling it makes Numba refuse to

@@ -221,13 +221,18 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
         "assert y[3] == 7.0\n"
         "import sys\n"
         "assert not [n for n in sys.modules if n.startswith('pk_numba_')], 'module left in sys.modules'\n"
-        "print(sum(sum(c.launcher.fn.stats.cache_hits.values()) for c in k._compiled.values()))\n")
+        "hits = sum(sum(c.launcher.fn.stats.cache_hits.values()) for c in k._compiled.values())\n"
+        "import gc, weakref\n"
+        "module = weakref.ref(next(iter(k._compiled.values())).launcher.module)\n"
+        "k.clear_cache(); gc.collect()\n"
+        "print(module() is None, hits)\n")
     runs = [_run_script(tmp_path, code, PORTAKERN_CACHE_DIR=str(tmp_path / "cache"), PORTAKERN_DISK_CACHE="1")
             for _ in range(2)]
     for proc in runs:
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
     assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads the cached machine code
+    assert runs[1].stdout.split()[-2] == "True"       # and its module is collectable once dropped
     assert list((tmp_path / "cache" / "numba-object").glob("*.bin"))
     assert not list((tmp_path / "cache").rglob("__pycache__"))   # Numba's own (unchecked) cache is unused
 

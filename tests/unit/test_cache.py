@@ -264,13 +264,20 @@ def _forge(blob: bytes, payload: bytes) -> bytes:
     return bytes(head) + payload
 
 
-def test_a_tampered_entry_with_recomputed_checksums_is_refused(tmp_path, monkeypatch):
+@pytest.fixture
+def stored(tmp_path, monkeypatch):
+    """The digest of an entry b"payload" stored for source "src" of backend "b" in a fresh cache."""
     monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
     digest = cache.disk_key("src", ("key",), "b", "1", None)
-    assert cache.disk_store("b", digest, b"print('built by portakern')", source="src")
-    entry = cache.entry_path("b", digest)
+    assert cache.disk_store("b", digest, b"payload", source="src")
+    assert cache.disk_load("b", digest, source="src") == b"payload"
+    return digest
+
+
+def test_a_tampered_entry_with_recomputed_checksums_is_refused(stored):
+    entry = cache.entry_path("b", stored)
     entry.write_bytes(_forge(entry.read_bytes(), b"print('written by someone else')"))
-    assert cache.disk_load("b", digest, source="src") is None
+    assert cache.disk_load("b", stored, source="src") is None
 
 
 def test_an_entry_copied_over_another_key_is_refused(tmp_path, monkeypatch):
@@ -284,21 +291,14 @@ def test_an_entry_copied_over_another_key_is_refused(tmp_path, monkeypatch):
     assert cache.disk_load("b", b, source="source b") == b"payload b"
 
 
-def test_an_entry_of_the_right_key_but_another_source_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
-    digest = cache.disk_key("src", ("key",), "b", "1", None)
-    assert cache.disk_store("b", digest, b"payload", source="src")
-    assert cache.disk_load("b", digest, source="other src") is None
-    assert cache.disk_load("b", digest, source="src") == b"payload"
+def test_an_entry_of_the_right_key_but_another_source_is_refused(stored):
+    assert cache.disk_load("b", stored, source="other src") is None
 
 
-def test_an_entry_signed_with_another_users_secret_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
-    digest = cache.disk_key("src", ("key",), "b", "1", None)
-    assert cache.disk_store("b", digest, b"payload", source="src")
+def test_an_entry_signed_with_another_users_secret_is_refused(stored, tmp_path, monkeypatch):
     (tmp_path / "secret").write_bytes(os.urandom(32))      # the folder copied from someone else, say
     monkeypatch.setattr(cache, "_secrets", {})             # as a new process would read it
-    assert cache.disk_load("b", digest, source="src") is None
+    assert cache.disk_load("b", stored, source="src") is None
 
 
 def test_a_fifo_in_place_of_an_entry_does_not_block_and_is_rebuilt(fresh):
@@ -335,3 +335,10 @@ def test_a_symlink_out_of_the_cache_folder_is_not_followed(fresh):
     d = _delta(before, scaled.cache_info())
     assert d["disk_rejected"] == 1 and d["disk_hits"] == 0 and d["builds"] == 2
     assert not entry.is_symlink()
+
+
+def test_a_secret_others_can_read_is_replaced_and_its_entries_refused(stored, tmp_path, monkeypatch):
+    (tmp_path / "secret").chmod(0o644)
+    monkeypatch.setattr(cache, "_secrets", {})
+    assert cache.disk_load("b", stored, source="src") is None
+    assert _mode(tmp_path / "secret") == 0o600

@@ -263,7 +263,9 @@ def disk_load(backend_name: str, digest: str, counters: CacheStats | None = None
     if blob is None:
         return None
     secret = _secret(folder.parent)
-    payload = _unpack(blob, digest, source, secret) if secret is not None else None
+    if secret is None:                  # no secret can be kept here: nothing can be verified
+        return None
+    payload = _unpack(blob, digest, source, secret)
     if payload is None:
         bump(counters, "disk_rejected")
     return payload

@@ -25,7 +25,10 @@ import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
+from numba.core.caching import NullCache
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.errors import NumbaError
 
 from portakern.errors import CompileError
@@ -53,9 +56,7 @@ def import_source(source: str, prefix: str = "pk_numba") -> Any:
         module = types.ModuleType(name)
         module.__dict__["__pk_source__"] = source
         try:
-            code = compile(source, f"<portakern {name}>", "exec")
-            with registered(module):
-                exec(code, module.__dict__)  # noqa: S102 - source portakern rendered (or verified)
+            exec(compile(source, f"<portakern {name}>", "exec"), module.__dict__)  # noqa: S102 - rendered or verified
         except SyntaxError as exc:
             raise CompileError(f"generated module {name} does not compile: {exc}") from exc
         _modules[name] = module
@@ -66,8 +67,6 @@ def import_source(source: str, prefix: str = "pk_numba") -> Any:
 def registered(module: types.ModuleType) -> Iterator[None]:
     """``module`` in ``sys.modules`` for the block only, under Numba's (reentrant) compiler lock, which
     Numba holds whenever it compiles or loads: taking it first keeps one lock order, no deadlock."""
-    from numba.core.compiler_lock import global_compiler_lock
-
     with global_compiler_lock:
         name = module.__name__
         previous = sys.modules.get(name)
@@ -81,13 +80,7 @@ def registered(module: types.ModuleType) -> Iterator[None]:
                 sys.modules[name] = previous
 
 
-def _null_cache() -> type:
-    from numba.core.caching import NullCache
-
-    return NullCache
-
-
-class VerifiedCache(_null_cache()):  # type: ignore[misc]
+class VerifiedCache(NullCache):
     """A Numba dispatcher cache kept in portakern's verified disk cache (see the module docstring).
 
     Numba calls ``load_overload`` before compiling a signature and ``save_overload`` after; entries
@@ -100,8 +93,6 @@ class VerifiedCache(_null_cache()):  # type: ignore[misc]
         self._source = module.__dict__["__pk_source__"]
 
     def _digest(self, sig: Any, codegen: Any) -> str:
-        import numba
-
         return cache.disk_key(self._source, (str(sig), codegen.magic_tuple()), self.FOLDER, numba.__version__, None)
 
     def load_overload(self, sig: Any, target_context: Any) -> Any:

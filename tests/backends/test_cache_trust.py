@@ -65,7 +65,8 @@ def test_another_kernels_entry_copied_over_this_ones_is_rebuilt(backend, tmp_pat
     _need(backend)
     root = tmp_path / "cache"
     monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(root))
-    a, b = _kernel(tmp_path, f"a_{backend.replace('-', '_')}", 2.0), _kernel(tmp_path, f"b_{backend.replace('-', '_')}", 3.0)
+    tag = backend.replace("-", "_")
+    a, b = _kernel(tmp_path, f"a_{tag}", 2.0), _kernel(tmp_path, f"b_{tag}", 3.0)
     x, out = np.arange(8.0), np.zeros(8)
     a.on(backend)[8](x, out)
     files_a = _files(root)
@@ -86,7 +87,7 @@ def test_another_kernels_entry_copied_over_this_ones_is_rebuilt(backend, tmp_pat
 
 # ------------------------------------------------------------------------------- numba, processes
 SCRIPT = """
-import gc, sys, weakref
+import sys
 import numpy as np
 sys.path.insert(0, {folder!r})
 import {module} as m

@@ -138,7 +138,8 @@ def warm_numba_cache(tmp_path_factory):
     return folder, script
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "not-utf8", "planted-pickle"])
+@pytest.mark.parametrize("damage", [pytest.param("garbage", marks=pytest.mark.slow),
+                                    pytest.param("truncated", marks=pytest.mark.slow), "not-utf8", "planted-pickle"])
 def test_a_damaged_numba_cache_never_breaks_a_new_process(warm_numba_cache, tmp_path, damage):
     """Every file of the numba folders (generated module, Numba's index and object files, whatever
     their format) damaged between two processes: the second still runs, nothing is unpickled."""

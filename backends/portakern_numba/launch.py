@@ -171,12 +171,12 @@ class NumbaLauncher(Launcher):
         saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
         if 0 not in flat:
             try:
-                if self._cold:              # Numba compiles (or loads) here: see ``registered``
+                if self._cold:              # compile (or load) with the module registered, then run unlocked
+                    fn = self.fn
                     with registered(self.module):
-                        self.fn(*flat, *args, err)
+                        fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *args, err)))
                     self._cold = False
-                else:
-                    self.fn(*flat, *args, err)
+                self.fn(*flat, *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
         if err[0] >= 0:

@@ -7,7 +7,7 @@ cache: threat model"):
   folder, not owned by the current user, or group/world-writable is refused with one
   :class:`CacheWarning` and nothing is read from or written to it (kernels still compile in memory).
 - Entries live under ``<folder>/<backend>/<sha256>.bin``; the name hashes the rendered source, the
-  specialisation key, portakern's and the framework's versions. Each file is
+  specialisation key, portakern's, the framework's and Python's versions. Each file is
   ``MAGIC | key digest | sha256(source) | length | HMAC | payload``; the HMAC (SHA-256) is keyed by a
   per-user secret kept in ``<folder>/secret`` (0600), and covers everything before it and the
   payload. An entry is returned only when it is a regular file owned by the user (opened with
@@ -113,9 +113,9 @@ def _current_uid() -> int | None:
     return os.getuid() if hasattr(os, "getuid") else None
 
 
-def _untrusted(st: os.stat_result, want_dir: bool) -> str | None:
-    """Why a folder or file with this ``stat`` may not be trusted (None when it may)."""
-    if want_dir and not stat.S_ISDIR(st.st_mode):
+def _untrusted(st: os.stat_result) -> str | None:
+    """Why a cache folder with this ``stat`` may not be trusted (None when it may)."""
+    if not stat.S_ISDIR(st.st_mode):
         return "is not a folder"
     uid = _current_uid()
     if uid is not None and st.st_uid != uid:
@@ -143,7 +143,7 @@ def _private_folder(path: Path, follow: bool) -> Path | None:
         st = os.stat(path) if follow else os.lstat(path)
     except OSError:
         return None                  # read-only, a file in the way: only the disk cache is lost
-    problem = _untrusted(st, want_dir=True)
+    problem = _untrusted(st)
     if problem is not None:
         _warn_once(path, problem)
         return None

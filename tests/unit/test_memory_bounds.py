@@ -151,3 +151,78 @@ def test_evicted_entries_can_be_freed(monkeypatch) -> None:
     k.on("numpy")[4](np.zeros(4), 4.0)
     gc.collect()
     assert first() is None
+
+
+# --------------------------------------------------------------------------- numpy: chunked ndranges
+def test_numpy_launch_memory_is_bounded_by_the_chunk_not_the_ndrange() -> None:
+    @pk.kernel
+    def first_sixteen(y):
+        i = pk.global_id(0)
+        if i < 16:
+            y[i] = i * 2
+
+    y = np.zeros(16, np.int64)
+    first_sixteen.on("numpy")[16](y)
+    tracemalloc.start()
+    try:
+        first_sixteen.on("numpy")[2 ** 23](y)          # 8M work-items: ~160 MB of lanes unchunked
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.array_equal(y, np.arange(16) * 2)
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    import portakern_numpy.launch as numpy_launch
+
+    monkeypatch.setattr(numpy_launch, "CHUNK_LANES", 1000)
+
+
+def test_chunked_numpy_launches_give_the_whole_index_space_results(small_chunks) -> None:
+    @pk.kernel
+    def saxpy(a, x, y):
+        i = pk.global_id(0)
+        y[i] = a * x[i] + y[i]
+
+    @pk.kernel
+    def coords(y):
+        i = pk.global_id(0)
+        j = pk.global_id(1)
+        y[i, j] = i * 1000 + j + pk.global_size(0) * 1000000 + pk.group_id(1) * 100000000
+
+    n = 4321
+    x = np.arange(n, dtype=np.float64)
+    y = np.ones(n)
+    saxpy.on("numpy")[n](np.float64(2.0), x, y)
+    assert np.array_equal(y, 2 * x + 1)
+    Y = np.zeros((37, 101), np.int64)
+    coords.on("numpy")[(37, 101), (1, 64)](Y)
+    i, j = np.indices(Y.shape)
+    assert np.array_equal(Y, i * 1000 + j + 37 * 1000000 + (j // 64) * 100000000)
+
+
+def test_chunked_numpy_atomics_apply_in_work_item_order(small_chunks) -> None:
+    @pk.kernel
+    def ticket(counter, order):
+        i = pk.global_id(0)
+        order[i] = pk.atomic_add(counter, 0, 1)
+
+    counter = np.zeros(1, np.int64)
+    order = np.zeros(5000, np.int64)
+    ticket.on("numpy")[5000](counter, order)
+    assert counter[0] == 5000 and np.array_equal(order, np.arange(5000))
+
+
+def test_a_chunked_numpy_launch_that_fails_leaves_the_arrays_untouched(small_chunks) -> None:
+    @pk.kernel
+    def copy(x, y):
+        i = pk.global_id(0)
+        y[i] = x[i]
+
+    x = np.arange(3000, dtype=np.int64)
+    y = np.full(2500, -1, np.int64)                       # chunks 1 and 2 fit, chunk 3 does not
+    with pytest.raises(pk.KernelIndexError):
+        copy.on("numpy")[3000](x, y)
+    assert np.all(y == -1)

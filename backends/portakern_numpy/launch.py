@@ -80,9 +80,8 @@ class NumpyLauncher(Launcher):
         return ops
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
-        nd = grid.ndrange
-        row = math.prod(nd[1:])
-        chunks = self.chunked and nd[0] * row > CHUNK_LANES
+        ops = self.ops(grid)                    # (cheap for any size: its lanes are built lazily)
+        chunks = self.chunked and ops.N > CHUNK_LANES
         copy = self.chunk_copy if chunks else self.copy
         if copy:
             args = list(args)
@@ -90,8 +89,9 @@ class NumpyLauncher(Launcher):
                 args[i] = np.array(args[i], copy=True)
         if not chunks:
             with np.errstate(all="ignore"):
-                return self.fn(self.ops(grid), args)
-        step = max(1, CHUNK_LANES // max(row, 1))
+                return self.fn(ops, args)
+        nd = grid.ndrange
+        step = max(1, CHUNK_LANES // max(math.prod(nd[1:]), 1))
         out: Mapping[str, Any] = {}
         with np.errstate(all="ignore"):
             for lo in range(0, nd[0], step):

@@ -37,6 +37,7 @@ class DeviceHandle:
 
 
 _HANDLES: dict[int, DeviceHandle] = {}
+_HANDLES_LOCK = threading.Lock()
 
 
 def all_devices() -> list[cl.Device]:
@@ -102,9 +103,10 @@ def resolve(spec: Any) -> Device:
     except cl.Error as exc:
         raise BackendUnavailable(f"backend 'opencl': {exc}. Fix: {_HINT}") from exc
     key = queue.context.int_ptr if queue is not None else dev.int_ptr
-    handle = _HANDLES.get(key)
-    if handle is None:
-        handle = _HANDLES[key] = DeviceHandle(dev, queue)
+    with _HANDLES_LOCK:     # two threads' first launches must share one context, not make two
+        handle = _HANDLES.get(key)
+        if handle is None:
+            handle = _HANDLES[key] = DeviceHandle(dev, queue)
     stable = f"opencl:{dev.platform.name}:{dev.name}:{dev.driver_version}"
     return Device("opencl", stable, _describe(dev), handle)
 

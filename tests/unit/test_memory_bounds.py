@@ -205,6 +205,21 @@ def test_chunked_numpy_launches_give_the_whole_index_space_results(small_chunks)
     assert np.array_equal(Y, i * 1000 + j + 37 * 1000000 + (j // 64) * 100000000)
 
 
+def test_chunked_numpy_private_arrays_are_per_work_item(small_chunks) -> None:
+    @pk.kernel
+    def reverse_digits(y):
+        i = pk.global_id(0)
+        p = pk.private_array(3, pk.int64)
+        for d in range(3):
+            p[d] = (i // 10 ** d) % 10
+        y[i] = p[0] * 100 + p[1] * 10 + p[2]
+
+    y = np.zeros(2600, np.int64)
+    reverse_digits.on("numpy")[2600](y)
+    i = np.arange(2600)
+    assert np.array_equal(y, (i % 10) * 100 + (i // 10 % 10) * 10 + i // 100 % 10)
+
+
 def test_chunked_numpy_atomics_apply_in_work_item_order(small_chunks) -> None:
     @pk.kernel
     def ticket(counter, order):

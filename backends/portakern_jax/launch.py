@@ -94,6 +94,7 @@ class JaxLauncher(Launcher):
         # of the grid; launches that clear, run and read it are serialised so that an error reaches
         # the thread whose launch raised it (launches without debug share nothing mutable)
         self._debug_lock = threading.Lock() if kernel.debug else contextlib.nullcontext()
+        self._compile_lock = threading.Lock()
 
     def trace(self, grid: LaunchGrid, args: Sequence[Any],
               errors: list | None = None) -> dict[str, Any]:
@@ -134,9 +135,12 @@ class JaxLauncher(Launcher):
         key = (grid, signature(args))
         exe = self._aot.get(key)
         if exe is None:
-            exe = self._aot[key] = _compile(jitted, args, opts)
-            if opts is not None:
-                self._launches[key] = 1
+            with self._compile_lock:             # threads missing at once: one XLA compile
+                exe = self._aot.get(key)
+                if exe is None:
+                    exe = self._aot[key] = _compile(jitted, args, opts)
+                    if opts is not None:
+                        self._launches[key] = 1
         else:
             n = self._launches.get(key)          # (one read: another thread may tier it up meanwhile)
             if n is not None:

@@ -123,3 +123,27 @@ def test_threads_launching_a_new_kernel_at_once_compile_it_once(backend: str, fa
     info = k.cache_info()
     assert info["entries"] == 1
     assert info["builds"] + info["disk_hits"] == 1             # one thread compiled, seven waited for it
+
+
+def test_jax_threads_missing_at_once_compile_one_executable(monkeypatch: pytest.MonkeyPatch) -> None:
+    _runnable("jax")
+    import portakern_jax.launch as jax_launch
+
+    compiles: list[int] = []
+    real = jax_launch._compile
+    monkeypatch.setattr(jax_launch, "_compile", lambda *a: compiles.append(1) or real(*a))
+
+    @pk.kernel                            # (no debug: debug launches are not compiled ahead)
+    def affine(a, x, y):
+        i = pk.global_id(0)
+        y[i] = x[i] * a + 7
+    bound = affine.on("jax")
+
+    def work(t: int) -> list[str]:
+        x = np.arange(N, dtype=np.int64) - t
+        y = np.zeros(N, np.int64)
+        bound[N](np.int64(t), x, y)
+        return [] if np.array_equal(y, x * t + 7) else [f"thread {t}: got {y[:4]}..."]
+
+    assert _in_threads(work) == []
+    assert len(compiles) == 1

@@ -147,3 +147,79 @@ def test_jax_threads_missing_at_once_compile_one_executable(monkeypatch: pytest.
 
     assert _in_threads(work) == []
     assert len(compiles) == 1
+
+
+class _FakeArray:
+    """What the opencl launcher reads of a pyopencl array."""
+
+    offset = 0
+    shape = (N,)
+
+    def __init__(self, tag: int) -> None:
+        self.base_data = tag
+
+
+def test_opencl_threads_never_mix_their_kernel_arguments(monkeypatch: pytest.MonkeyPatch,
+                                                         fast_switching: None) -> None:
+    """PyOpenCL's ``kernel(queue, ...)`` sets the arguments on the cl.Kernel, then enqueues it. A fake
+    cl.Kernel that yields to other threads between the two steps shows whether a launch can enqueue
+    another thread's arguments (runs without an OpenCL compiler)."""
+    cl = pytest.importorskip("pyopencl")
+    import time
+
+    import portakern_opencl.launch as cl_launch
+    from portakern.runtime.backend import Device, LaunchGrid
+
+    class FakeProgram:
+        def __init__(self, *args: Any) -> None:
+            pass
+
+        def build(self, options: Any = None) -> FakeProgram:
+            return self
+
+    class FakeKernel:
+        def __init__(self, program: Any, entry: str) -> None:
+            self.args: tuple[Any, ...] = ()
+
+        def set_scalar_arg_dtypes(self, dtypes: Any) -> None:
+            pass
+
+        def __call__(self, queue: Any, g: Any, l: Any, *args: Any) -> None:
+            self.args = args                  # clSetKernelArg ...
+            time.sleep(0)                     # ... another thread may run here ...
+            enqueued.append((threading.get_ident(), self.args))     # ... clEnqueueNDRangeKernel
+
+    class FakeHandle:
+        context = queue = None
+
+        class device:                         # noqa: N801 - stands in for a cl.Device
+            max_work_group_size = 256
+            single_fp_config = 0
+
+    monkeypatch.setattr(cl, "Program", FakeProgram)
+    monkeypatch.setattr(cl, "Kernel", FakeKernel)
+    enqueued: list[tuple[int, tuple[Any, ...]]] = []
+
+    @pk.kernel
+    def affine(a, x, y):
+        i = pk.global_id(0)
+        y[i] = x[i] * a + 7
+
+    args = (np.int64(1), np.zeros(N, np.int64), np.zeros(N, np.int64))
+    kir = affine._specialize("numpy", args, None, None)[3]
+    device = Device("opencl", "fake", "fake", FakeHandle())
+    launcher = cl_launch.load(kir, cl_launch._MAGIC + bytes(8), device, "affine")
+    grid = LaunchGrid((N,), None)
+    owner: dict[int, int] = {}
+
+    def work(t: int) -> list[str]:
+        owner[threading.get_ident()] = t
+        for _ in range(200):
+            launcher(grid, [np.int64(t), _FakeArray(100 + t), _FakeArray(200 + t)])
+        return []
+
+    assert _in_threads(work) == []
+    mixed = [(owner[ident], a[:3]) for ident, a in enqueued
+             if (a[0], a[1], a[2]) != (owner[ident], 100 + owner[ident], 200 + owner[ident])]
+    assert len(enqueued) == THREADS * 200
+    assert mixed == [], f"{len(mixed)} launches enqueued another thread's arguments, e.g. {mixed[:2]}"

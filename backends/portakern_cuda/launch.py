@@ -4,6 +4,7 @@ The only module of the backend that imports CuPy (the package imports it lazily)
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from .render import NVRTC_OPTIONS
 _HINT = 'pip install "portakern[cuda]" on a machine with an NVIDIA GPU and driver'
 #: with no device and no target, build PTX for the oldest architecture CUDA 13 supports (JIT-able anywhere)
 DEFAULT_TARGET = "compute_75"
+#: launch grids whose block counts one launcher remembers (all are forgotten beyond it)
+_MAX_GRIDS = 1024
 
 
 def _cupy() -> Any:
@@ -104,9 +107,10 @@ class CudaLauncher(Launcher):
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
         self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
-        self.err = None
+        # debug: one error record per thread (a shared one would be reset, written and read by
+        # several threads' launches interleaved, and report an error to the wrong thread)
+        self._local = threading.local()
         if kernel.debug:
-            self.err = _cupy().zeros(ERR_WORDS, np.int64)
             self.sites = {s.number: s for s in access_sites(kernel).values()}
 
     def _grid(self, grid: LaunchGrid) -> Any:
@@ -129,6 +133,8 @@ class CudaLauncher(Launcher):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         g = self.grids.get(grid)
         if g is None:
+            if len(self.grids) >= _MAX_GRIDS:
+                self.grids.clear()
             g = self.grids[grid] = self._grid(grid)
         written = {p.name: a for p, a in zip(self.kernel.params, args) if p.name in self.kernel.written}
         if g is None:
@@ -141,12 +147,16 @@ class CudaLauncher(Launcher):
             else:
                 flat.append(np.uint8(a) if detail == np.uint8 else a)
         flat += list(g[2])
-        if self.err is not None:
-            self.err.fill(0)
-            flat.append(self.err)
+        err = None
+        if self.kernel.debug:
+            err = getattr(self._local, "err", None)
+            if err is None:
+                err = self._local.err = _cupy().zeros(ERR_WORDS, np.int64)
+            err.fill(0)
+            flat.append(err)
         self.fn(g[0], g[1], tuple(flat))
-        if self.err is not None:
-            e = self.err.get()
+        if err is not None:
+            e = err.get()
             if e[0] != 0:
                 site = self.sites[int(e[1])]
                 raise index_error(self.kernel, site.number, tuple(e[2:2 + site.ndim]),

@@ -139,9 +139,10 @@ def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
 class NumbaLauncher(Launcher):
     """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record.
 
-    The hot path does as little Python as possible: the error record is allocated once and reset
-    by one store (the compiled kernel holds the GIL, so launches of one launcher never overlap), and
-    the grid tuple of the last launch is reused.
+    The hot path does as little Python as possible: each thread allocates its error record once
+    and resets it by one store, and the grid tuple of the last launch is reused. The record is per
+    thread because Python threads switch between the reset, the call and the read-back: a shared
+    one would report another thread's index error (or lose this one).
     """
 
     def __init__(self, kernel: ir.Kernel, fn: Any, module: types.ModuleType) -> None:
@@ -151,13 +152,14 @@ class NumbaLauncher(Launcher):
         self._cold = True
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
-        self.err = np.full(8, -1, np.int64)
+        self._local = threading.local()       # .err: this thread's error record
         self._last: tuple[Any, tuple[int, ...]] = (None, ())
 
     def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
         key = (grid.ndrange, grid.workgroup)
-        if self._last[0] == key:
-            return self._last[1]
+        last = self._last                      # one read: another thread may replace it meanwhile
+        if last[0] == key:
+            return last[1]
         nd = tuple(int(n) for n in grid.ndrange)
         wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
         flat = nd + wg
@@ -166,7 +168,10 @@ class NumbaLauncher(Launcher):
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         flat = self._grid(grid)
-        err = self.err
+        try:
+            err = self._local.err
+        except AttributeError:
+            err = self._local.err = np.full(8, -1, np.int64)
         err[0] = -1
         saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
         if 0 not in flat:

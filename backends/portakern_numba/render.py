@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
+from portakern.codegen.names import comment_text
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body
@@ -193,7 +194,7 @@ class NumbaRenderer(PyRenderer):
         """The whole generated module."""
         k = self.kernel
         src = PySource()
-        src.line(f'"""portakern: kernel {k.name!r} for numba (generated; do not edit)."""')
+        src.line(f'"""portakern: kernel {comment_text(k.name)} for numba (generated; do not edit)."""')
         src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba.prelude import *  # noqa: F401,F403")
         src.line("")

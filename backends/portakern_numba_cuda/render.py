@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
+from portakern.codegen.names import comment_text
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk_body
@@ -92,7 +93,7 @@ class NumbaCudaRenderer(PyRenderer):
         """The whole generated module."""
         k, nd = self.kernel, self.nd
         src = PySource()
-        src.line(f'"""portakern: kernel {k.name!r} for numba-cuda (generated; do not edit)."""')
+        src.line(f'"""portakern: kernel {comment_text(k.name)} for numba-cuda (generated; do not edit)."""')
         src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba_cuda.prelude import *  # noqa: F401,F403")
         src.line("")

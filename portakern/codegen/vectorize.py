@@ -32,6 +32,7 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
+from .names import comment_text
 from .loopplan import plan_loop, plan_tree
 from .pysource import PySource
 
@@ -190,7 +191,7 @@ class _Renderer:
             written = ", ".join(f"{n!r}: {self.arr(n)}" for n in k.written)
             body.line(f"return {{{written}}}")
         out = PySource()
-        out.line(f"# portakern vectorised kernel '{k.name}' (numpy/jax lane operations)")
+        out.line(f"# portakern vectorised kernel {comment_text(k.name)} (numpy/jax lane operations)")
         with out.block("def build(C)"):
             for (tname, text), cname in self.consts.items():
                 out.line(f"{cname} = C({tname!r}, {text})")

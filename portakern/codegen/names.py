@@ -7,6 +7,9 @@ behind a second prefix. So no user name can be a keyword, a builtin, a macro of 
 headers, a prelude helper, an import (``np``, ``math``...) or a generated temporary (all of which the
 renderers keep outside these prefixes), and two different names never meet (``é`` and ``u_e9_``).
 
+The Python renderers put user names behind ``v_``/``a_`` (never a prelude name, an import or an
+internal ``_pk_*``), spelled through :func:`py_name`.
+
 Text from outside the IR (the kernel's name, its file's path) only ever reaches generated source
 inside a comment, through :func:`comment_text`, which keeps a conservative set of printable ASCII and
 escapes everything else, so neither ``*/`` nor a newline can end the comment early.
@@ -35,6 +38,15 @@ def user_ident(name: str, plain: str = "u_", encoded: str = "w_") -> str:
         else:
             out.append(f"_{ord(c):x}_")
     return encoded + "".join(out)
+
+
+def py_name(name: str) -> str:
+    """The part of a Python-source identifier spelling IR name ``name`` (behind ``v_``, ``a_``...):
+    every ``_`` written ``u_``, injectively (a ``u`` right before ``_`` is always that pair). So no
+    two ``_`` ever meet and the part never starts with ``_``: Numba's parallel lowering doubles every
+    ``_`` to legalise names and asserts the result is no existing name, which ``v__`` (``_``) and
+    ``v____`` (``___``) broke. Python identifiers need no other escape (they are NFKC-normal)."""
+    return name.replace("_", "u_")
 
 
 def comment_text(text: str) -> str:

@@ -250,9 +250,10 @@ class _KernelEmitter:
     def index_queries(self) -> None:
         """Each work-item query the kernel makes, read once into a const at entry (``pk_local_size0``).
 
-        PoCL 5 (LLVM 14) miscompiles a loop whose condition calls ``get_local_size`` and whose body
-        has barriers: the loop never runs (docs/backends/opencl.md, "PoCL barrier-loop bug"). Values
-        read once before any barrier sidestep it; CUDA gets the same source shape."""
+        PoCL 3.0 (LLVM 14, bundled with pyopencl) miscompiles a loop whose condition calls
+        ``get_local_size`` and whose body has barriers: the loop never runs (docs/backends/opencl.md,
+        "PoCL barrier-loop bug"). Values read once before any barrier sidestep it; CUDA gets the
+        same source shape."""
         used = {(n.op, n.dim) for n in walk_body(self.k.body) if isinstance(n, ir.IndexQuery)}
         if not self.k.uses_barrier:
             used |= {(ir.Op.GLOBAL_ID, d) for d in range(self.k.grid_ndim)}   # the padding guard's

@@ -22,8 +22,8 @@ from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
-from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.names import comment_text, py_name
+from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body

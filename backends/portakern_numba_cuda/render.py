@@ -16,8 +16,8 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
-from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.names import comment_text, py_name
+from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk_body

@@ -168,7 +168,8 @@ return a {cmp} b ? a : b;"""
         Every decision is an integer comparison of the bit pattern (for non-negative floats the
         pattern orders as the value), never a float comparison: a compiler that assumes finite
         math (or mishandles an infinity) cannot drop a guard and let the raw conversion through,
-        which on x86 turns -inf into INT_MIN, whose low byte is 0 (opencl gave int8(-inf) == 0).
+        which on x86 turns -inf into INT_MIN, whose low byte is 0 (opencl gave int8(-inf) == 0,
+        exactly that value, where every other backend gave -128).
         The limit is 2**(bits-1) (or 2**bits), exact in every float type."""
         F, T = self.t.ctype(src), self.t.ctype(dst)
         name = f"pk_{SUFFIX[dst.name]}_from_{SUFFIX[src.name]}"

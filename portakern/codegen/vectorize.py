@@ -32,8 +32,8 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
-from .names import comment_text
 from .loopplan import plan_loop, plan_tree
+from .names import comment_text
 from .pysource import PySource
 
 __all__ = ["render", "written_sites_safe"]

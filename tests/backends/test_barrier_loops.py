@@ -18,8 +18,7 @@ import numpy as np
 import pytest
 
 import portakern as pk
-
-from conftest import availability
+from portakern.runtime import registry
 
 ROOT = Path(__file__).parents[2]
 WG = 16
@@ -92,7 +91,7 @@ print("RESULT", data[0])
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "debug"])
 @pytest.mark.parametrize("backend_name", ["opencl", "numpy", "numba"])
 def test_numba_docs_array_sum_returns_the_sum_and_never_hangs(backend_name, debug, tmp_path):
-    if not availability(backend_name)[0]:
+    if not registry.get_backend(backend_name).is_available():
         pytest.skip(f"{backend_name} unavailable")
     script = tmp_path / "array_sum.py"
     script.write_text(textwrap.dedent(_ARRAY_SUM).replace("DEBUG", str(debug)))

@@ -44,9 +44,9 @@ def import_source(source: str, prefix: str = "pk_numba") -> Any:
     if name in sys.modules:
         return sys.modules[name]
     path = module_dir() / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
+    if not path.exists() or path.read_text(encoding="utf-8") != source:
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # unicode names: never the locale's codec
             fh.write(source)
         os.replace(tmp, path)
     spec = importlib.util.spec_from_file_location(name, path)

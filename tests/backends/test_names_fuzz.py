@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import linecache
+import os
 import re
+import subprocess
 import sys
 import unicodedata
 from pathlib import Path
@@ -129,3 +131,29 @@ def test_names_of_the_front_ends_own_form_are_refused_clearly():
     kernel, nscalars, _ = build(["reserved", "a", "b", "p", "c", "i", "__pk_t0"])
     with pytest.raises(pk.CompileError, match="'__pk_t0' is reserved"):
         kernel.on("numpy")[N](np.zeros(N, np.int64), np.zeros(N, np.int64), *[np.int64(1)] * nscalars)
+
+
+_UNICODE_NUMBA = """
+import numpy as np, portakern as pk
+@pk.kernel
+def k(é, out):
+    i = pk.global_id(0)
+    out[i] = é[i] + 1
+out = np.zeros(4, np.int64)
+k.on("numba")[4](np.arange(4), out)
+print("RESULT", out.tolist())
+"""
+
+
+def test_unicode_names_on_numba_do_not_depend_on_the_locale(tmp_path):
+    """numba imports the generated module from a file: written as UTF-8, not in the locale's codec."""
+    pytest.importorskip("numba")
+    root = Path(__file__).parents[2]
+    script = tmp_path / "uni.py"
+    script.write_text(_UNICODE_NUMBA, encoding="utf-8")
+    env = dict(os.environ, LC_ALL="C", LANG="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0",
+               PYTHONPATH=os.pathsep.join([str(root), str(root / "backends")]),
+               PORTAKERN_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.run([sys.executable, "-X", "utf8=0", str(script)], capture_output=True, text=True,
+                          timeout=300, env=env)
+    assert "RESULT [1, 2, 3, 4]" in proc.stdout, proc.stderr[-2000:]

@@ -13,6 +13,7 @@ import itertools
 import linecache
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -157,3 +158,48 @@ def test_unicode_names_on_numba_do_not_depend_on_the_locale(tmp_path):
     proc = subprocess.run([sys.executable, "-X", "utf8=0", str(script)], capture_output=True, text=True,
                           timeout=300, env=env)
     assert "RESULT [1, 2, 3, 4]" in proc.stdout, proc.stderr[-2000:]
+
+
+def _clang() -> str | None:
+    """A clang with OpenCL C support (its opencl-c.h defines every builtin and macro of OpenCL C)."""
+    for name in ("clang", "clang-18", "clang-17", "clang-16", "clang-15", "clang-14"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def opencl_front_end_accepts(sources: list[str], tmp_path: Path) -> list[str]:
+    """The clang OpenCL C 1.2 front end's errors for each source ('' when it compiles)."""
+    errors = []
+    for k, src in enumerate(sources):
+        f = tmp_path / f"k{k}.cl"
+        f.write_text(src, encoding="utf-8")
+        proc = subprocess.run([_clang(), "-x", "cl", "-cl-std=CL1.2", "-Xclang", "-finclude-default-header",
+                               "-fsyntax-only", str(f)], capture_output=True, text=True, timeout=120)
+        errors.append("" if proc.returncode == 0 else proc.stderr[-1500:])
+    return errors
+
+
+def _opencl_sources(groups_: list[list[str]]) -> list[str]:
+    a = np.arange(N, dtype=np.int64)
+    out = []
+    for names in groups_:
+        kernel, nscalars, _ = build(names)
+        out.append(kernel.source("opencl", a, np.zeros(N, np.int64), *[np.int64(1)] * nscalars, ndrange=N))
+    return out
+
+
+@pytest.mark.skipif(_clang() is None, reason="needs clang with OpenCL C headers")
+def test_opencl_source_of_hostile_names_compiles_with_the_opencl_headers(tmp_path):
+    """With every OpenCL builtin and macro in scope (M_PI, FLT_MAX, CLK_LOCAL_MEM_FENCE, select...),
+    the generated OpenCL C compiles: checked by clang's OpenCL front end where PoCL cannot build."""
+    errors = opencl_front_end_accepts(_opencl_sources(SAMPLE), tmp_path)
+    assert not any(errors), next(e for e in errors if e)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(_clang() is None, reason="needs clang with OpenCL C headers")
+def test_opencl_source_of_thousand_hostile_names_compiles_with_the_opencl_headers(tmp_path):
+    errors = opencl_front_end_accepts(_opencl_sources(FULL), tmp_path)
+    assert not any(errors), next(e for e in errors if e)

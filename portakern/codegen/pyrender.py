@@ -10,7 +10,8 @@ prelude module provides them compiled for its target) and in the rules below.
 A backend subclasses :class:`PyRenderer` and fills the hooks: index queries, return/break/continue,
 barriers, array declarations and atomics; the kernel's outer structure (grid loops, phases) is the
 backend's own. Names: user variables become ``v_<name>``, arrays ``a_<name>``, internals ``_pk_*``, so
-nothing a user writes can clash with ``np``, ``math`` or a helper.
+nothing a user writes can clash with ``np``, ``math`` or a helper; ``<name>`` is spelled by
+:func:`portakern.codegen.names.py_name` (no ``__`` anywhere, which Numba's parallel lowering needs).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites
 from ..types import ScalarType
+from .names import py_name
 from .pysource import PySource
 
 Op = ir.Op
@@ -104,11 +106,11 @@ class PyRenderer:
 
     def var(self, name: str) -> str:
         """How a scalar variable is read and written."""
-        return f"v_{name}"
+        return f"v_{py_name(name)}"
 
     def array(self, name: str) -> str:
         """The Python name of an array."""
-        return f"a_{name}"
+        return f"a_{py_name(name)}"
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
         """``array[indices]`` as an lvalue/rvalue."""

@@ -41,24 +41,26 @@ def signature(args: Sequence[Any]) -> tuple:
     return tuple(sig)
 
 
-def _key(text: str, opts: Any) -> str:
-    dev = jax.devices()[0]
-    parts = (text, jax.__version__, jaxlib.__version__, dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts))
+def _key(text: str, opts: Any, dev: Any) -> str:
+    parts = (text, jax.__version__, jaxlib.__version__, dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts), dev.id)
     return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:40]
 
 
-def compile_cached(jitted: Any, args: Sequence[Any], opts: Any) -> Any:
-    """An executable of ``jitted`` for ``args``: loaded from the disk cache when an identical
-    module was compiled before (any process), else compiled and stored. Any failure of the cache
-    falls back to an ordinary compile."""
+def compile_cached(jitted: Any, args: Sequence[Any], opts: Any, device: Any = None) -> Any:
+    """An executable of ``jitted`` for ``args`` on ``device`` (jax's default device when None): loaded
+    from the disk cache when an identical module was compiled for that device before (any process),
+    else compiled and stored. Any failure of the cache falls back to an ordinary compile."""
     lowered = jitted.lower(list(args))
+    device = device if device is not None else jax.devices()[0]
     if not config.disk_cache_enabled():
         return lowered.compile()
     folder = config.cache_dir() / "jax"
-    path = folder / f"{_key(lowered.as_text(), opts)}.xla"
+    path = folder / f"{_key(lowered.as_text(), opts, device)}.xla"
     try:
         with open(path, "rb") as fh:
-            return serialize_executable.deserialize_and_load(*pickle.load(fh))
+            # execution_devices: the executable runs on ``device``, not on every local device
+            return serialize_executable.deserialize_and_load(*pickle.load(fh), backend=device.client,
+                                                             execution_devices=[device])
     except Exception:  # noqa: BLE001 - a missing, stale or unreadable entry: compile
         pass
     compiled = lowered.compile()

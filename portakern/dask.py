@@ -207,7 +207,7 @@ def _launch_per_block(kernel: Kernel, backend: str | None, device: Any, layout: 
     task = _ChunkLaunch(kernel, backend, device, tuple(layout), tuple((s.name, s.spec if not isinstance(
         s.spec, da.Array) else None) for s in specs), len(arrays), ndrange, workgroup)
     packed = da.map_blocks(task, *blocks_in, dtype=object, meta=np.empty((0,) * ref.ndim, dtype=object),
-                           name=f"portakern-{kernel.__name__}")
+                           token=f"portakern-{kernel.__name__}")
     results = []
     for i, s in enumerate(specs):
         if isinstance(s.spec, per_chunk):
@@ -234,6 +234,12 @@ class _ChunkLaunch:
         self.kernel, self.backend, self.device = kernel, backend, device
         self.layout, self.outputs, self.n_inputs = layout, outputs, n_inputs
         self.ndrange, self.workgroup = ndrange, workgroup
+
+    def __dask_tokenize__(self) -> tuple[Any, ...]:
+        """Dask names a graph's keys after this token: equal only for the same launch (kernel, backend,
+        static arguments, outputs, grid)."""
+        return ("portakern.dask", id(self.kernel), self.kernel.__name__, self.backend, repr(self.device),
+                self.layout, self.outputs, self.n_inputs, self.ndrange, self.workgroup)
 
     def __call__(self, *blocks: Any, block_id: tuple[int, ...] = ()) -> tuple[Any, ...]:
         ref = blocks[0]

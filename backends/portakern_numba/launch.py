@@ -12,6 +12,7 @@ import importlib.util
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,9 +37,19 @@ def module_dir() -> Path:
     return path
 
 
+#: Held while a generated module is imported: the module is in sys.modules before its body has run,
+#: so another thread (Dask's threaded scheduler launching chunks) must not take it from there half-made.
+_import_lock = threading.Lock()
+
+
 def import_source(source: str, prefix: str = "pk_numba") -> Any:
     """Write ``source`` to ``module_dir()/<prefix>_<hash>.py`` atomically (unless it is already there
-    with this content) and import it as a module."""
+    with this content) and import it as a module. Thread-safe."""
+    with _import_lock:
+        return _import_source(source, prefix)
+
+
+def _import_source(source: str, prefix: str) -> Any:
     digest = hashlib.sha256(source.encode()).hexdigest()[:24]
     name = f"{prefix}_{digest}"
     if name in sys.modules:

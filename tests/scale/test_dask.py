@@ -222,3 +222,11 @@ def test_cuda_chunks_compile_for_cuda_and_fail_clearly_without_a_gpu():
     else:
         with pytest.raises(pk.BackendUnavailable, match="cuda"):
             res.compute(scheduler="threads")
+
+
+def test_two_launches_of_one_kernel_in_one_graph_keep_their_own_arguments():
+    x = da.from_array(np.arange(10.0), chunks=5)
+    twice = pkd.map_blocks(saxpy, 2.0, x, x, outputs="out", backend="numpy")
+    thrice = pkd.map_blocks(saxpy, 3.0, x, x, outputs="out", backend="numpy")
+    assert twice.name != thrice.name
+    assert np.array_equal((twice + thrice).compute(scheduler="threads"), 7 * np.arange(10.0))

@@ -1,0 +1,109 @@
+"""Scaling of portakern.dask on a LocalCluster: a saxpy and a 5-point Jacobi step over 1-16 chunks,
+time per step against one whole-array launch in this process (the table of docs/scale.md).
+
+    python -m benchmarks.scale_dask [--backend numba] [--workers 2] [--repeat 5]
+
+The inputs are persisted on the workers first, and each step is persisted too (its result stays on
+the workers), so a step's time is the per-chunk launches plus Dask's scheduling and, for the Jacobi,
+the halo exchange between workers; no transfer to or from this process is timed.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import portakern as pk
+import portakern.dask as pkd
+
+
+@pk.kernel
+def saxpy(a, x, y, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        out[i] = a * x[i] + y[i]
+
+
+@pk.kernel
+def jacobi(u, out):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    n = u.shape[0]
+    m = u.shape[1]
+    if i < n and j < m:
+        if i > 0 and j > 0 and i < n - 1 and j < m - 1:
+            out[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1])
+        else:
+            out[i, j] = u[i, j]
+
+
+def _median_time(fn, repeat: int) -> float:
+    fn()                                   # warm-up: compiles on every worker
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main() -> None:
+    import dask.array as da
+    from distributed import Client, LocalCluster, wait
+
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--backend", default="numba")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--n", type=int, default=1 << 24, help="saxpy length")
+    ap.add_argument("--side", type=int, default=2048, help="Jacobi grid side")
+    args = ap.parse_args()
+    be, rep = args.backend, args.repeat
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(args.n).astype(np.float32)
+    y = rng.standard_normal(args.n).astype(np.float32)
+    u = rng.standard_normal((args.side, args.side))
+    a = np.float32(2)
+    out_x, out_u = np.empty_like(x), np.empty_like(u)
+    whole_saxpy = _median_time(lambda: saxpy.on(be)[x.size](a, x, y, out_x), rep)
+    whole_jacobi = _median_time(lambda: jacobi.on(be)[u.shape](u, out_u), rep)
+    print(f"backend {be}; saxpy n={args.n} float32, Jacobi {args.side}^2 float64; one whole-array launch "
+          f"in this process: saxpy {whole_saxpy * 1e3:.2f} ms, Jacobi {whole_jacobi * 1e3:.2f} ms")
+
+    tiny = da.ones(64 * 256, dtype=np.float32, chunks=256)     # 64 chunks of 256: the launch overhead alone
+    t_threads = _median_time(lambda: pkd.map_blocks(saxpy, a, tiny, tiny, outputs="out", backend=be)
+                             .compute(scheduler="threads"), rep)
+    print(f"per-chunk overhead, threaded scheduler: {t_threads / 64 * 1e6:.0f} us per chunk (64 chunks of 256)")
+    with LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                      silence_logs=40) as cluster, Client(cluster) as client:
+        print(f"LocalCluster: {args.workers} worker processes x 1 thread")
+        t_cluster = _median_time(lambda: wait(client.persist(
+            pkd.map_blocks(saxpy, a, tiny, tiny, outputs="out", backend=be))), rep)
+        print(f"per-chunk overhead, LocalCluster: {t_cluster / 64 * 1e6:.0f} us per chunk (64 chunks of 256)\n")
+        print("| chunks | saxpy ms/step | vs whole | Jacobi ms/step | vs whole | halo cells/step |")
+        print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+        for k in (1, 2, 4, 8, 16):
+            drng = da.random.default_rng(k)       # made on the workers: no 100 MB graph to ship
+            dx = client.persist(drng.standard_normal(x.size, dtype=np.float32, chunks=-(-x.size // k)))
+            dy = client.persist(drng.standard_normal(x.size, dtype=np.float32, chunks=-(-x.size // k)))
+            du = client.persist(drng.standard_normal(u.shape, chunks=(-(-args.side // k), args.side)))
+            wait([dx, dy, du])
+
+            def step_saxpy():
+                wait(client.persist(pkd.map_blocks(saxpy, a, dx, dy, outputs="out", backend=be)))
+
+            def step_jacobi():
+                wait(client.persist(pkd.map_overlap(jacobi, du, outputs="out", depth=1, backend=be)))
+
+            ts, tj = _median_time(step_saxpy, rep), _median_time(step_jacobi, rep)
+            halo = 2 * (k - 1) * args.side        # one row each way across every internal chunk border
+            print(f"| {k} | {ts * 1e3:.2f} | {ts / whole_saxpy:.2f}x | {tj * 1e3:.2f} | {tj / whole_jacobi:.2f}x "
+                  f"| {halo} |")
+            del dx, dy, du
+
+
+if __name__ == "__main__":
+    main()

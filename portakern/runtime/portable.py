@@ -30,7 +30,6 @@ import threading
 import types as pytypes
 from typing import Any
 
-from ..errors import CompileError
 from ..lang import Func
 
 __all__ = ["kernel_reduce", "restore_kernel"]
@@ -63,16 +62,13 @@ class _FuncRef:
         return (_FuncRef, (self.payload,))
 
 
-def _function_payload(fn: Any, stack: frozenset[int]) -> tuple[Any, ...]:
-    """(name, file name, first line, source lines, {free name: value}) of a Python function."""
-    try:
-        lines, first = inspect.getsourcelines(fn)
-    except (OSError, TypeError) as exc:
-        raise CompileError(f"cannot pickle kernel '{fn.__name__}': its source is unavailable ({exc})",
-                           hint="define kernels in a file, or register the source in linecache") from None
-    from .. import frontend
-
-    src = frontend.analyze(fn)
+def _function_payload(src: Any, stack: frozenset[int]) -> tuple[Any, ...]:
+    """(name, file name, first line, source lines, {free name: value}) of an analysed function."""
+    fn = src.fn
+    n_lines = len(src.text.splitlines())
+    lines = linecache.getlines(src.filename)[src.first_line - 1:src.first_line - 1 + n_lines]
+    if len(lines) != n_lines:                # the file changed since the analysis: read it again
+        lines, _ = inspect.getsourcelines(fn)
     values: dict[str, Any] = {}
     for chain in src._free_refs:
         name = chain[0]
@@ -82,7 +78,7 @@ def _function_payload(fn: Any, stack: frozenset[int]) -> tuple[Any, ...]:
         if not found or (name not in fn.__globals__ and name not in fn.__code__.co_freevars):
             continue                                    # unbound, or a builtin the worker has too
         values[name] = _portable_value(v, stack | {id(fn)})
-    return (fn.__name__, fn.__code__.co_filename, max(first, 1), tuple(lines), values)
+    return (fn.__name__, fn.__code__.co_filename, src.first_line, tuple(lines), values)
 
 
 def _portable_value(v: Any, stack: frozenset[int]) -> Any:
@@ -91,7 +87,9 @@ def _portable_value(v: Any, stack: frozenset[int]) -> Any:
     if isinstance(v, Func):
         if id(v.fn) in stack:                             # a recursive helper: compile reports it
             return None
-        return _FuncRef(_function_payload(v.fn, stack))
+        from ..frontend.source import func_source
+
+        return _FuncRef(_function_payload(func_source(v), stack))
     return v                                              # numbers, NumPy scalars, tuples: by pickle
 
 
@@ -99,7 +97,7 @@ def kernel_reduce(kernel: Any) -> tuple[Any, ...]:
     """``Kernel.__reduce__``: rebuild by import when the worker can, from the source otherwise."""
     fn = kernel.fn
     options = tuple((k, v) for k, v in kernel.options if k != "debug")
-    payload = _function_payload(fn, frozenset())
+    payload = _function_payload(kernel._src if kernel._src is not None else kernel._analyze(), frozenset())
     return (restore_kernel, (fn.__module__, fn.__qualname__, kernel.debug, options, payload))
 
 
@@ -111,7 +109,7 @@ def restore_kernel(module: str, qualname: str, debug: bool, options: tuple[tuple
     imported = _import_kernel(module, qualname)
     if isinstance(imported, Kernel) and imported.debug == bool(debug) \
             and tuple((k, v) for k, v in imported.options if k != "debug") == tuple(options) \
-            and _same_source(imported.fn, payload):
+            and _same_source(imported, payload):
         return imported
     digest = hashlib.sha256(pickle.dumps((module, qualname, debug, options, payload))).hexdigest()
     with _lock:
@@ -133,12 +131,13 @@ def _import_kernel(module: str, qualname: str) -> Any:
     return obj
 
 
-def _same_source(fn: Any, payload: tuple[Any, ...]) -> bool:
+def _same_source(kernel: Any, payload: tuple[Any, ...]) -> bool:
     try:
-        lines, first = inspect.getsourcelines(fn)
-    except (OSError, TypeError):
+        src = kernel._src if kernel._src is not None else kernel._analyze()
+    except Exception:  # noqa: BLE001 - unreadable here: rebuild from the payload
         return False
-    return fn.__code__.co_filename == payload[1] and max(first, 1) == payload[2] and tuple(lines) == payload[3]
+    return (src.filename, src.first_line) == (payload[1], payload[2]) \
+        and src.text == textwrap.dedent("".join(payload[3]))
 
 
 def _rebuild_function(module: str, payload: tuple[Any, ...]) -> Any:

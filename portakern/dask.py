@@ -13,6 +13,7 @@ compiles the kernel itself and keeps it in its own caches.
 from __future__ import annotations
 
 import operator
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -259,9 +260,9 @@ class _ChunkLaunch:
         try:
             k[nd, self.workgroup](*args)
         except LaunchError as exc:           # name the chunk: a chunking problem shows here
-            raise LaunchError(f"chunk {block_id} (shape {tuple(ref.shape)}): {exc}") from exc
-        except PortakernError:
-            raise
+            raise _portable(LaunchError(f"chunk {block_id} (shape {tuple(ref.shape)}): {exc}")) from None
+        except PortakernError as exc:
+            raise _portable(exc)             # noqa: B904 - the same error, its unpicklable causes dropped
         out = []
         for name, spec in self.outputs:
             a = made[name]
@@ -269,6 +270,20 @@ class _ChunkLaunch:
                 a = a.reshape((1,) * ref.ndim + a.shape)
             out.append(a)
         return tuple(out)
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` without the causes that cannot be pickled (a framework's error holding a C handle):
+    dask.distributed pickles an error with its causes (tblib) and, when that fails, sends a bare
+    ``Exception`` instead of the CompileError the user expects. The message keeps what they said."""
+    for attr in ("__cause__", "__context__"):
+        inner = getattr(exc, attr)
+        if inner is not None:
+            try:
+                pickle.dumps(inner)
+            except Exception:  # noqa: BLE001 - any failure: drop the link, keep the error
+                setattr(exc, attr, None)
+    return exc
 
 
 def _zeros(like: Any, shape: tuple[int, ...], dtype: Any) -> Any:

@@ -2,6 +2,8 @@
 of two worker processes, bit-identical to one launch over the whole array (docs/scale.md)."""
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -98,7 +100,8 @@ def test_map_blocks_and_map_overlap_on_threads_match_one_launch_bit_for_bit(back
 def client():
     """One LocalCluster of two worker processes for the module (started and closed here)."""
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None, silence_logs=40)
+                                       dashboard_address=None, silence_logs=40,
+                                       env={"NUMBA_NUM_THREADS": "1"})   # Dask parallelises over chunks
     c = distributed.Client(cluster)
     yield c
     c.close()
@@ -193,6 +196,27 @@ def test_bad_outputs_and_arguments_are_launch_errors():
         pkd.map_blocks(jacobi, x, x, x, outputs="out")
     with pytest.raises(pk.LaunchError, match="no Dask array"):
         pkd.map_blocks(saxpy, 1.0, np.ones(3), np.ones(3), outputs="out")
+    with pytest.raises(pk.LaunchError, match="one number of dimensions"):
+        pkd.map_blocks(saxpy, 1.0, x, da.ones((10, 2), chunks=5), outputs="out")
+    with pytest.raises(pk.LaunchError, match="cannot be chunked alike"):
+        pkd.map_blocks(saxpy, 1.0, x, da.ones(12, chunks=6), outputs="out")
+    with pytest.raises(pk.LaunchError, match="per_chunk outputs are for map_blocks"):
+        pkd.map_overlap(saxpy, 1.0, x, x, outputs={"out": pkd.per_chunk(np.float64)}, depth=1)
+    with pytest.raises(pk.LaunchError, match="expected a dtype"):
+        pkd.map_blocks(saxpy, 1.0, x, x, outputs={"out": "not a dtype"})
+
+
+def test_ndrange_can_be_a_function_of_the_chunk_shape():
+    @pk.kernel
+    def pairs(x, out):
+        i = pk.global_id(0)
+        out[2 * i] = x[2 * i + 1]
+        out[2 * i + 1] = x[2 * i]
+
+    x = np.arange(12.0)
+    got = pkd.map_blocks(pairs, da.from_array(x, chunks=4), outputs="out", ndrange=lambda shape: shape[0] // 2,
+                         backend="numpy").compute()
+    assert np.array_equal(got, x.reshape(-1, 2)[:, ::-1].ravel())
 
 
 def test_pk_use_around_graph_building_chooses_the_backend_of_every_chunk(monkeypatch):
@@ -230,3 +254,24 @@ def test_two_launches_of_one_kernel_in_one_graph_keep_their_own_arguments():
     thrice = pkd.map_blocks(saxpy, 3.0, x, x, outputs="out", backend="numpy")
     assert twice.name != thrice.name
     assert np.array_equal((twice + thrice).compute(scheduler="threads"), 7 * np.arange(10.0))
+
+
+def test_a_backend_error_with_an_unpicklable_cause_still_travels_as_a_compile_error(fake_backend):
+    """dask.distributed pickles a task's error with its causes (tblib); a framework error holding a C
+    handle cannot be pickled, and the client then got a bare Exception instead of CompileError."""
+    tblib = pytest.importorskip("tblib.pickling_support")
+
+    class Unpicklable(RuntimeError):
+        def __reduce__(self):
+            raise TypeError("cannot pickle a C handle")
+
+    def build(self, kernel, source, device, target=None):
+        raise Unpicklable("the compiler rejected the generated source")
+
+    fake_backend.build = build
+    res = pkd.map_blocks(saxpy, 2.0, da.ones(8, chunks=4), da.ones(8, chunks=4), outputs="out", backend="fake")
+    with pytest.raises(pk.CompileError, match="rejected the generated source") as info:
+        res.compute(scheduler="threads")
+    tblib.install(info.value)
+    again = pickle.loads(pickle.dumps(info.value))
+    assert isinstance(again, pk.CompileError) and str(again) == str(info.value)

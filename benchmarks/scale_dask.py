@@ -14,28 +14,10 @@ import time
 
 import numpy as np
 
-import portakern as pk
 import portakern.dask as pkd
 
-
-@pk.kernel
-def saxpy(a, x, y, out):
-    i = pk.global_id(0)
-    if i < out.shape[0]:
-        out[i] = a * x[i] + y[i]
-
-
-@pk.kernel
-def jacobi(u, out):
-    i = pk.global_id(0)
-    j = pk.global_id(1)
-    n = u.shape[0]
-    m = u.shape[1]
-    if i < n and j < m:
-        if i > 0 and j > 0 and i < n - 1 and j < m - 1:
-            out[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1])
-        else:
-            out[i, j] = u[i, j]
+from .kernels import jacobi2d as jacobi
+from .kernels import saxpy
 
 
 def _best_time(fn, repeat: int) -> float:

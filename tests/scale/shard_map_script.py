@@ -11,28 +11,10 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 import portakern as pk
+from benchmarks.kernels import jacobi2d as jacobi
+from benchmarks.kernels import saxpy
 
 N_DEV = 8
-
-
-@pk.kernel
-def saxpy(a, x, y, out):
-    i = pk.global_id(0)
-    if i < out.shape[0]:
-        out[i] = a * x[i] + y[i]
-
-
-@pk.kernel
-def jacobi(u, out):
-    i = pk.global_id(0)
-    j = pk.global_id(1)
-    n = u.shape[0]
-    m = u.shape[1]
-    if i < n and j < m:
-        if i > 0 and j > 0 and i < n - 1 and j < m - 1:
-            out[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1])
-        else:
-            out[i, j] = u[i, j]
 
 
 def halo_step(u):

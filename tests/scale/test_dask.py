@@ -256,3 +256,13 @@ def test_a_backend_error_with_an_unpicklable_cause_still_travels_as_a_compile_er
     tblib.install(info.value)
     again = pickle.loads(pickle.dumps(info.value))
     assert isinstance(again, pk.CompileError) and str(again) == str(info.value)
+
+
+def test_with_a_periodic_boundary_the_interior_is_bit_identical_to_one_launch():
+    _, _, u = _data()
+    got = pkd.map_overlap(jacobi, da.from_array(u, chunks=(10, 16)), outputs="out", depth=1, boundary="periodic",
+                          backend="numpy").compute(scheduler="threads")
+    whole = _whole(jacobi, "numpy", u.shape, u, u)
+    assert np.array_equal(got[1:-1, 1:-1], whole[1:-1, 1:-1])
+    wrapped = 0.25 * (u[-1, 5] + u[1, 5] + u[0, 4] + u[0, 6])     # the edge follows the boundary rule
+    assert got[0, 5] == wrapped and whole[0, 5] == u[0, 5]

@@ -66,7 +66,7 @@ def map_blocks(kernel: Kernel | BoundKernel, *args: Any, outputs: Any, ndrange: 
     """
     kernel, backend, device = _target(kernel, backend, device)
     layout, arrays, specs = _bind(kernel, args, outputs)
-    return _launch_per_block(kernel, backend, device, layout, arrays, specs, ndrange, workgroup, None)
+    return _launch_per_block(kernel, backend, device, layout, arrays, specs, ndrange, workgroup)
 
 
 def map_overlap(kernel: Kernel | BoundKernel, *args: Any, outputs: Any, depth: Any, boundary: Any = "none",
@@ -83,11 +83,22 @@ def map_overlap(kernel: Kernel | BoundKernel, *args: Any, outputs: Any, depth: A
     """
     kernel, backend, device = _target(kernel, backend, device)
     layout, arrays, specs = _bind(kernel, args, outputs)
-    if not arrays:
-        raise LaunchError(f"kernel '{kernel.__name__}': map_overlap needs at least one Dask array argument")
     ndim = arrays[0][1].ndim
-    depth_ = da.overlap.coerce_depth(ndim, depth)
-    boundary_ = da.overlap.coerce_boundary(ndim, boundary)
+    try:
+        depth_ = da.overlap.coerce_depth(ndim, depth)
+        boundary_ = da.overlap.coerce_boundary(ndim, boundary)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise LaunchError(f"kernel '{kernel.__name__}': depth={depth!r} / boundary={boundary!r} do not fit "
+                          f"{ndim}-d arrays ({type(exc).__name__}: {exc})") from None
+    given_axes = depth.keys() if isinstance(depth, Mapping) else range(len(depth)) if isinstance(depth, tuple) \
+        else range(ndim)
+    if any(not isinstance(d, int) or d < 0 for d in depth_.values()) or set(given_axes) - set(range(ndim)):
+        raise LaunchError(f"kernel '{kernel.__name__}': depth must be a non-negative int, a tuple of {ndim} or "
+                          f"{{axis: depth}} for axes 0..{ndim - 1}; got {depth!r}")
+    for b in boundary_.values():
+        if b not in _BOUNDARIES and not isinstance(b, (int, float, np.number)):
+            raise LaunchError(f"kernel '{kernel.__name__}': boundary must be one of {', '.join(_BOUNDARIES)} or a "
+                              f"number, got {boundary!r}")
     for spec in specs:
         if isinstance(spec.spec, per_chunk):
             raise LaunchError(f"kernel '{kernel.__name__}', output '{spec.name}': per_chunk outputs are for "
@@ -98,10 +109,14 @@ def map_overlap(kernel: Kernel | BoundKernel, *args: Any, outputs: Any, depth: A
         grown.append((pname, da.overlap.overlap(arr, depth_, boundary_, allow_rechunk=False)))
     arrays = grown[:len(arrays)]
     specs = [_Spec(s.name, dict(grown)[s.name]) if isinstance(s.spec, da.Array) else s for s in specs]
-    results = _launch_per_block(kernel, backend, device, layout, arrays, specs, ndrange, workgroup, depth_)
+    results = _launch_per_block(kernel, backend, device, layout, arrays, specs, ndrange, workgroup)
     if isinstance(results, tuple):
         return tuple(da.overlap.trim_internal(r, depth_, boundary_) for r in results)
     return da.overlap.trim_internal(results, depth_, boundary_)
+
+
+#: Dask's boundary rules (besides a constant); "none" adds no halo past the array's edge.
+_BOUNDARIES = ("none", "periodic", "reflect", "nearest")
 
 
 # ------------------------------------------------------------------------------------ binding
@@ -193,8 +208,9 @@ def _check_halo(kname: str, pname: str, arr: Any, depth: dict[int, int]) -> None
 
 # ---------------------------------------------------------------------------------- the graph
 def _launch_per_block(kernel: Kernel, backend: str | None, device: Any, layout: list[tuple[str, Any]],
-                      arrays: list[tuple[str, Any]], specs: list[_Spec], ndrange: Any, workgroup: Any,
-                      depth: dict[int, int] | None) -> Any:
+                      arrays: list[tuple[str, Any]], specs: list[_Spec], ndrange: Any, workgroup: Any) -> Any:
+    """The graph: one task per chunk launching the kernel (a tuple of outputs), one per output and chunk
+    picking its array out."""
     if ndrange is not None and not callable(ndrange):
         raise LaunchError(f"kernel '{kernel.__name__}': ndrange= must be None (the chunk's shape) or a "
                           f"function of the chunk's shape, got {ndrange!r}")

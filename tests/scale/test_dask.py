@@ -183,6 +183,12 @@ def test_bad_outputs_and_arguments_are_launch_errors():
         pkd.map_blocks(saxpy, 1.0, x, da.ones(12, chunks=6), outputs="out")
     with pytest.raises(pk.LaunchError, match="per_chunk outputs are for map_blocks"):
         pkd.map_overlap(saxpy, 1.0, x, x, outputs={"out": pkd.per_chunk(np.float64)}, depth=1)
+    with pytest.raises(pk.LaunchError, match="depth must be"):
+        pkd.map_overlap(jacobi, da.ones((8, 8), chunks=4), outputs="out", depth=(1, 1, 1))
+    with pytest.raises(pk.LaunchError, match="depth must be"):
+        pkd.map_overlap(jacobi, da.ones((8, 8), chunks=4), outputs="out", depth=-1)
+    with pytest.raises(pk.LaunchError, match="boundary must be one of"):
+        pkd.map_overlap(jacobi, da.ones((8, 8), chunks=4), outputs="out", depth=1, boundary="bogus")
     with pytest.raises(pk.LaunchError, match="expected a dtype"):
         pkd.map_blocks(saxpy, 1.0, x, x, outputs={"out": "not a dtype"})
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import operator
 import pickle
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -303,8 +304,12 @@ def _portable(exc: BaseException) -> BaseException:
 
 
 def _zeros(like: Any, shape: tuple[int, ...], dtype: Any) -> Any:
-    """Zeros of ``like``'s array type (NumPy, CuPy...), so CuPy chunks get CuPy outputs."""
-    return np.zeros(shape, dtype=dtype, like=like)
+    """Zeros of ``like``'s array library (NumPy, CuPy...), so CuPy chunks get CuPy outputs on their GPU."""
+    if isinstance(like, np.ndarray):
+        return np.zeros(shape, dtype=dtype)
+    library = sys.modules.get(type(like).__module__.partition(".")[0])
+    zeros = getattr(library, "zeros", None)
+    return zeros(shape, dtype=dtype) if callable(zeros) else np.zeros(shape, dtype=dtype)
 
 
 def _writable_copy(block: Any) -> Any:

@@ -223,13 +223,19 @@ def test_pk_use_around_graph_building_chooses_the_backend_of_every_chunk(monkeyp
 
 
 def test_cuda_chunks_compile_for_cuda_and_fail_clearly_without_a_gpu():
-    """No GPU here: the chunk's kernel compiles for sm_90, and running says why it cannot."""
+    """Without a GPU the chunk's kernel compiles for sm_90 and running says why it cannot; with one,
+    NumPy chunks run on cuda when asked and CuPy chunks are routed there by their type."""
     x = np.arange(64, dtype=np.float32)
     assert saxpy.compile("cuda", np.float32(2), x[:32], x[:32], x[:32], target="sm_90")
     res = pkd.map_blocks(saxpy, np.float32(2), da.from_array(x, chunks=32), da.from_array(x, chunks=32),
                          outputs="out", backend="cuda")
     if pk.get_backend("cuda").is_available():
-        assert np.array_equal(res.compute(), 3 * x)
+        assert np.array_equal(res.compute(scheduler="threads"), 3 * x)
+        cupy = pytest.importorskip("cupy")
+        chunks_on_gpu = da.from_array(x, chunks=32).map_blocks(cupy.asarray)
+        on_gpu = pkd.map_blocks(saxpy, np.float32(2), chunks_on_gpu, chunks_on_gpu, outputs="out")  # routed to cuda
+        assert isinstance(on_gpu._meta, cupy.ndarray)
+        assert np.array_equal(cupy.asnumpy(on_gpu.compute(scheduler="threads")), 3 * x)
     else:
         with pytest.raises(pk.BackendUnavailable, match="cuda"):
             res.compute(scheduler="threads")

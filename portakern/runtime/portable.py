@@ -109,7 +109,7 @@ def restore_kernel(module: str, qualname: str, debug: bool, options: tuple[tuple
     imported = _import_kernel(module, qualname)
     if isinstance(imported, Kernel) and imported.debug == bool(debug) \
             and tuple((k, v) for k, v in imported.options if k != "debug") == tuple(options) \
-            and _same_source(imported, payload):
+            and _same_kernel(imported, payload):
         return imported
     digest = hashlib.sha256(pickle.dumps((module, qualname, debug, options, payload))).hexdigest()
     with _lock:
@@ -131,13 +131,14 @@ def _import_kernel(module: str, qualname: str) -> Any:
     return obj
 
 
-def _same_source(kernel: Any, payload: tuple[Any, ...]) -> bool:
+def _same_kernel(kernel: Any, payload: tuple[Any, ...]) -> bool:
+    """Whether the importable ``kernel`` is the pickled one: the same source **and** the same values
+    of the globals its body reads (the sender may have changed a module constant since import)."""
     try:
         src = kernel._src if kernel._src is not None else kernel._analyze()
-    except Exception:  # noqa: BLE001 - unreadable here: rebuild from the payload
+        return pickle.dumps(_function_payload(src, frozenset())) == pickle.dumps(payload)
+    except Exception:  # noqa: BLE001 - unreadable or unpicklable here: rebuild from the payload
         return False
-    return (src.filename, src.first_line) == (payload[1], payload[2]) \
-        and src.text == textwrap.dedent("".join(payload[3]))
 
 
 def _rebuild_function(module: str, payload: tuple[Any, ...]) -> Any:

@@ -38,8 +38,9 @@ def unsupported(x, out):
         pass
 
 
-def _in_fresh_process(kernel, n=5):
-    """Unpickle ``kernel`` in a new interpreter that cannot import this test file; run it on numpy."""
+def _in_fresh_process(kernel, n=5, importable=False):
+    """Unpickle ``kernel`` in a new interpreter that cannot import this test file (unless
+    ``importable``); run it on numpy."""
     code = ("import pickle, sys, numpy as np\n"
             "k = pickle.loads(sys.stdin.buffer.read())\n"
             f"x = np.arange({n}, dtype=np.int64); out = np.zeros_like(x)\n"
@@ -47,7 +48,8 @@ def _in_fresh_process(kernel, n=5):
             f"    k.on('numpy')[{n}](x, out); print(out.tolist())\n"
             "except Exception as exc:\n"
             "    print(type(exc).__name__ + ': ' + str(exc))\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "backends")]))
+    paths = [str(ROOT), str(ROOT / "backends")] + ([str(Path(__file__).parent)] if importable else [])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     proc = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(kernel), capture_output=True,
                           env=env, cwd=str(ROOT), timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
@@ -81,3 +83,10 @@ def test_a_compile_error_elsewhere_names_the_original_file_and_line():
     with pytest.raises(pk.CompileError) as local:
         unsupported.on("numpy")[5](x, np.zeros_like(x))
     assert _in_fresh_process(unsupported) == "CompileError: " + str(local.value)
+
+
+def test_an_importable_kernel_whose_constant_changed_since_import_runs_with_the_senders_value(monkeypatch):
+    monkeypatch.setattr(sys.modules[__name__], "OFFSET", 20)
+    assert _in_fresh_process(add_offset, importable=True) == str([20, 21, 22, 23, 24])
+    monkeypatch.undo()
+    assert _in_fresh_process(add_offset, importable=True) == str([10, 11, 12, 13, 14])

@@ -6,7 +6,8 @@ gets a kernel as a pickle. A kernel cannot be pickled by reference alone: kernel
 So a pickled kernel carries both:
 
 - its module and qualified name: a worker that can import it uses the imported object (and so its
-  memory cache), when the imported kernel has the same source and options;
+  memory cache), when the imported kernel has the same source, options and values of the names its
+  body reads;
 - its source text, file name and first line, and the values of the names the body reads (numbers,
   ``@pk.func`` helpers, again by source, modules by name): otherwise the worker rebuilds the function
   from the source. The source is registered in ``linecache`` under the original file name, so

@@ -81,14 +81,34 @@ class JaxOps(LaneLayout):
         if isinstance(a, np.generic) and isinstance(b, np.generic):
             return a * b  # type: ignore[operator]  # a constant product: nothing to contract (and XLA mis-folds
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
+        if self._kind(a) is not None and self._kind(a) == self._kind(b):
+            # XLA folds exp(a)*exp(b) to exp(a+b), sqrt(x)*sqrt(x) to x (x >= 0) and rsqrt(x)^2 to
+            # 1/x: an opaque operand keeps the product the product of the two rounded values.
+            a = opaque(a)
         p = a * b
         if jnp.issubdtype(p.dtype, jnp.floating):
             # select(p == p, p, NaN) is p (a NaN product stays NaN), but XLA cannot see through the
             # compare, so LLVM never fuses the product into a following add (measured: the select is
             # free, unlike the run-time mask vector it replaces, and it needs no host callback
             # inside a user's jit). A 0.0 arm would let LLVM fold x - select(c, p, 0.0).
-            return jnp.where(p == p, p, jnp.asarray(np.nan, p.dtype))
+            return opaque(p)
         return p
+
+    def _kind(self, x: Any) -> str | None:
+        """The unary function (exp, sqrt, rsqrt) whose result ``x`` is, if this trace made it."""
+        entry = self.__dict__.get("_made_by", {}).get(id(x))
+        return entry[1] if entry is not None and entry[0] is x else None
+
+    def _made(self, x: Any, kind: str) -> Any:
+        self.__dict__.setdefault("_made_by", {})[id(x)] = (x, kind)
+        return x
+
+    def sqrt(self, a: Any) -> Any:
+        return self._made(jnp.sqrt(a), "sqrt")
+
+    def log(self, a: Any) -> Any:
+        # XLA folds log(exp(x)) to x, which is wrong where exp overflows (log(exp(1000)) is inf)
+        return _LOG(self, opaque(a) if self._kind(a) == "exp" else a)
 
     # XLA's algebraic simplifier folds x + 0.0 and x - (-0.0) to x and 0.0 - x to -x, which is
     # wrong for signed zeros (-0.0 + 0.0 is +0.0). Constants are uniform (0-d) values: an add or
@@ -96,29 +116,39 @@ class JaxOps(LaneLayout):
     # for NumPy constants, one select for traced uniforms). Found by the conformance suite.
     def fadd(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, a + b, b_neg_keeps=True)
+            return _with_zero(a, b, _reassoc_guard(a + b, b), b_neg_keeps=True)
         if _uniform(a) and _is_float(b):
-            return _with_zero(b, a, a + b, b_neg_keeps=True)
+            return _with_zero(b, a, _reassoc_guard(a + b, a), b_neg_keeps=True)
         return a + b
 
     def fsub(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, a - b, b_neg_keeps=False)
+            return _with_zero(a, b, _reassoc_guard(a - b, b), b_neg_keeps=False)
         if _uniform(a) and _is_float(b):
             # a - b for a = +-0: -b, except (+0) - (+-0) = +0
             if isinstance(a, np.generic):
-                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else a - b
+                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else _reassoc_guard(a - b, a)
             zero = jnp.where(jnp.signbit(a), -b, _plus_zero(-b))
             return jnp.where(a == 0, zero, a - b)
         return a - b
 
     def fdiv(self, a: Any, b: Any) -> Any:
-        # XLA rewrites x / broadcast(d) as x * (1/d): up to 1 ulp off in float32 and float64
-        # (measured: a third of the quotients by 31). Behind an optimization barrier the divisor is
-        # an ordinary array and the division is IEEE's.
-        if jnp.ndim(b) == 0 and jnp.ndim(a) >= 1 and jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
-            b = lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, a.dtype), a.shape))
-        return a / b
+        """``a / b``, correctly rounded. XLA's algebraic simplifier rewrites a quotient by what it
+        sees of the divisor and the dividend, each rewrite off by an ulp or more: ``a / sqrt(b)``
+        -> ``a * rsqrt(b)`` (an approximation, 2 ulp), ``a / c`` and ``a / broadcast(d)`` ->
+        ``a * (1/c)``, ``a / pow(b, c)`` -> ``a * pow(b, -c)``, ``a / rsqrt(b)`` -> ``a *
+        sqrt(b)``, ``(a / b) / c`` -> ``a / (b * c)``, ``a / (b / c)`` -> ``(a * c) / b``. So the
+        divisor is a select keyed on a lane-varying operand (a select of two broadcasts would be
+        sunk into one broadcast) and the quotient is a select too: XLA sees neither through."""
+        if isinstance(a, np.generic) and isinstance(b, np.generic):
+            return a / b  # type: ignore[operator]  # NumPy's IEEE division of two constants
+        dt = jnp.result_type(a, b)
+        if not jnp.issubdtype(dt, jnp.floating):
+            return a / b
+        key = b if isinstance(a, np.generic) or jnp.ndim(a) < jnp.ndim(b) else a
+        # a NaN key makes the quotient NaN, as it is: a NaN dividend or divisor gives NaN
+        divisor = jnp.where(key == key, jnp.asarray(b, dt), jnp.asarray(np.nan, dt))
+        return opaque(a / divisor)
 
     def bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
@@ -448,7 +478,24 @@ class JaxOps(LaneLayout):
 
 
 for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accurate versions
-    setattr(JaxOps, _name, _tier1(_name))
+    if _name != "log":
+        setattr(JaxOps, _name, _tier1(_name))
+_LOG = _tier1("log")
+for _name in ("exp", "rsqrt"):        # results noted for fmul's folds (exp(a)*exp(b), rsqrt(x)^2)
+    setattr(JaxOps, _name, lambda self, a, _f=_tier1(_name), _k=_name: self._made(_f(self, a), _k))
+
+
+def opaque(x: Any) -> Any:
+    """``x`` as ``select(x == x, x, NaN)``: the same value (a NaN stays NaN), but XLA cannot see
+    through the compare, so no algebraic rewrite and no FMA contraction crosses it."""
+    return jnp.where(x == x, x, jnp.asarray(np.nan, x.dtype))
+
+
+def _reassoc_guard(s: Any, c: Any) -> Any:
+    """``s``, a sum or difference with the constant ``c``, made opaque: XLA reassociates
+    ``(x + c1) + c2`` to ``x + (c1 + c2)`` (and ``(c1 - x) + c2``, ``(x - c1) + c2``), which rounds
+    differently. A traced uniform ``c`` is no HLO constant and needs nothing."""
+    return opaque(s) if isinstance(c, (np.floating, float)) else s
 
 
 

@@ -211,3 +211,29 @@ def test_layernorm_8x256_gives_the_same_bits_on_every_launch():
     launch = layernorm.on("jax")[(8, 64), (1, 64)]
     runs = _launch_jax(lambda *a: launch(*a, WG=64, LOG_WG=6), (x, gamma, beta, np.zeros_like(x), np.float32(1e-5)))
     assert_same_bits(runs, "layernorm 8x256")
+
+
+#: bench kernels built from tier-0 operations only: jax must give NumPy's bits
+TIER0_BENCH = ("saxpy", "triad", "reduce_sum", "jacobi2d", "histogram", "transpose", "matmul", "mandelbrot")
+
+
+def test_bench_kernels_at_tiny_sizes_give_the_same_bits_on_every_launch_and_numpy_s_in_tier_0():
+    from benchmarks import cases, kernels
+
+    for case in cases.SUITE:
+        n = case.sizes["tiny"]
+        data = case.make(n, np.random.default_rng(0))
+        grid, wg = case.grid(n)
+        kernel = getattr(kernels, case.name)
+        args = tuple(data[p] for p in case.params)
+
+        def launcher(name: str, kernel=kernel, grid=grid, wg=wg, n=n, case=case):
+            launch = kernel.on(name)[grid, wg] if wg else kernel.on(name)[grid]
+            return lambda *a: launch(*a, **case.constexprs(n))
+
+        runs = _launch_jax(launcher("jax"), args)
+        assert_same_bits(runs, case.name)
+        if case.name in TIER0_BENCH:
+            want = launcher("numpy")(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
+            want = want if isinstance(want, (tuple, list)) else (want,)
+            assert_same_bits([tuple(np.asarray(w) for w in want), runs[0]], f"{case.name} against numpy")

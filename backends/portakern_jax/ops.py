@@ -81,7 +81,7 @@ class JaxOps(LaneLayout):
         if isinstance(a, np.generic) and isinstance(b, np.generic):
             return a * b  # type: ignore[operator]  # a constant product: nothing to contract (and XLA mis-folds
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
-        if self._kind(a) is not None and self._kind(a) == self._kind(b):
+        if self._kind(a) in ("exp", "sqrt", "rsqrt") and self._kind(a) == self._kind(b):
             # XLA folds exp(a)*exp(b) to exp(a+b), sqrt(x)*sqrt(x) to x (x >= 0) and rsqrt(x)^2 to
             # 1/x: an opaque operand keeps the product the product of the two rounded values.
             a = opaque(a)
@@ -95,16 +95,26 @@ class JaxOps(LaneLayout):
         return p
 
     def _kind(self, x: Any) -> str | None:
-        """The unary function (exp, sqrt, rsqrt) whose result ``x`` is, if this trace made it."""
+        """What made ``x``, if this trace did and XLA folds on it: "exp", "sqrt", "rsqrt",
+        "pow", "quotient" or "constsum" (a sum or difference with a constant). By identity: a
+        value that went through a store, a loop carry or a reshape is no such operand to XLA."""
         entry = self.__dict__.get("_made_by", {}).get(id(x))
         return entry[1] if entry is not None and entry[0] is x else None
 
     def _made(self, x: Any, kind: str) -> Any:
+        """``x``, noted as made by ``kind`` (see :meth:`_kind`)."""
         self.__dict__.setdefault("_made_by", {})[id(x)] = (x, kind)
         return x
 
     def sqrt(self, a: Any) -> Any:
         return self._made(jnp.sqrt(a), "sqrt")
+
+    def rsqrt(self, a: Any) -> Any:
+        # XLA folds rsqrt(1/x) to sqrt(x)
+        return self._made(_RSQRT(self, opaque(a) if self._kind(a) == "quotient" else a), "rsqrt")
+
+    def pow(self, a: Any, b: Any) -> Any:
+        return self._made(_POW(self, a, b), "pow")
 
     def log(self, a: Any) -> Any:
         # XLA folds log(exp(x)) to x, which is wrong where exp overflows (log(exp(1000)) is inf)
@@ -116,39 +126,57 @@ class JaxOps(LaneLayout):
     # for NumPy constants, one select for traced uniforms). Found by the conformance suite.
     def fadd(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, _reassoc_guard(a + b, b), b_neg_keeps=True)
+            return _with_zero(a, b, self._with_const(a, b, lambda x: x + b), b_neg_keeps=True)
         if _uniform(a) and _is_float(b):
-            return _with_zero(b, a, _reassoc_guard(a + b, a), b_neg_keeps=True)
+            return _with_zero(b, a, self._with_const(b, a, lambda x: a + x), b_neg_keeps=True)
         return a + b
 
     def fsub(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, _reassoc_guard(a - b, b), b_neg_keeps=False)
+            return _with_zero(a, b, self._with_const(a, b, lambda x: x - b), b_neg_keeps=False)
         if _uniform(a) and _is_float(b):
             # a - b for a = +-0: -b, except (+0) - (+-0) = +0
             if isinstance(a, np.generic):
-                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else _reassoc_guard(a - b, a)
+                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else self._with_const(b, a, lambda x: a - x)
             zero = jnp.where(jnp.signbit(a), -b, _plus_zero(-b))
             return jnp.where(a == 0, zero, a - b)
         return a - b
 
+    def _with_const(self, x: Any, c: Any, op: Callable[[Any], Any]) -> Any:
+        """``op(x)``, the sum or difference of ``x`` and the uniform ``c``. XLA reassociates
+        ``(x + c1) + c2`` to ``x + (c1 + c2)`` (also ``(c1 - x) + c2``; ``x - c`` is ``x + (-c)``
+        to it), which rounds differently: when ``x`` is itself such a sum, it enters opaque.
+        (A traced uniform ``c`` is no HLO constant and needs nothing.)"""
+        if not isinstance(c, (np.floating, float)):
+            return op(x)
+        return self._made(op(opaque(x) if self._kind(x) == "constsum" else x), "constsum")
+
     def fdiv(self, a: Any, b: Any) -> Any:
         """``a / b``, correctly rounded. XLA's algebraic simplifier rewrites a quotient by what it
-        sees of the divisor and the dividend, each rewrite off by an ulp or more: ``a / sqrt(b)``
-        -> ``a * rsqrt(b)`` (an approximation, 2 ulp), ``a / c`` and ``a / broadcast(d)`` ->
-        ``a * (1/c)``, ``a / pow(b, c)`` -> ``a * pow(b, -c)``, ``a / rsqrt(b)`` -> ``a *
-        sqrt(b)``, ``(a / b) / c`` -> ``a / (b * c)``, ``a / (b / c)`` -> ``(a * c) / b``. So the
-        divisor is a select keyed on a lane-varying operand (a select of two broadcasts would be
-        sunk into one broadcast) and the quotient is a select too: XLA sees neither through."""
+        sees of its operands, each rewrite off by an ulp or more: ``a / sqrt(b)`` -> ``a *
+        rsqrt(b)`` (an approximation), ``a / rsqrt(b)`` -> ``a * sqrt(b)``, ``a / pow(b, c)`` ->
+        ``a * pow(b, -c)``, ``a / (b / c)`` -> ``(a * c) / b``, ``(a / b) / c`` -> ``a / (b * c)``,
+        ``a / c`` and ``a / broadcast(d)`` -> ``a * (1/c)``. Such operands (known by identity:
+        this trace made them) become opaque; a divisor that may be a constant or a broadcast is a
+        select keyed on the lane-varying dividend (a select of two broadcasts would be sunk into
+        one broadcast). ``+-1 / broadcast(d)`` needs nothing: ``+-1 * (1/d)`` is exact."""
         if isinstance(a, np.generic) and isinstance(b, np.generic):
             return a / b  # type: ignore[operator]  # NumPy's IEEE division of two constants
         dt = jnp.result_type(a, b)
         if not jnp.issubdtype(dt, jnp.floating):
             return a / b
-        key = b if isinstance(a, np.generic) or jnp.ndim(a) < jnp.ndim(b) else a
-        # a NaN key makes the quotient NaN, as it is: a NaN dividend or divisor gives NaN
-        divisor = jnp.where(key == key, jnp.asarray(b, dt), jnp.asarray(np.nan, dt))
-        return opaque(a / divisor)
+        if self._kind(a) == "quotient":
+            a = opaque(a)
+        if self._kind(b) in ("sqrt", "rsqrt", "pow", "quotient"):
+            b = opaque(b)
+        if isinstance(a, np.generic) and abs(a) == 1:
+            pass
+        elif not isinstance(a, np.generic) and jnp.ndim(a) >= max(jnp.ndim(b), 1):
+            # a NaN dividend makes the quotient NaN, as the NaN divisor does
+            b = jnp.where(a == a, jnp.asarray(b, dt), jnp.asarray(np.nan, dt))
+        elif jnp.ndim(b) >= 1:          # a uniform dividend over lanes: rare, a barrier
+            b = lax.optimization_barrier(jnp.asarray(b, dt))
+        return self._made(a / b, "quotient")
 
     def bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
@@ -478,25 +506,16 @@ class JaxOps(LaneLayout):
 
 
 for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accurate versions
-    if _name != "log":
+    if _name not in ("log", "rsqrt", "pow"):          # (JaxOps wraps these three)
         setattr(JaxOps, _name, _tier1(_name))
-_LOG = _tier1("log")
-for _name in ("exp", "rsqrt"):        # results noted for fmul's folds (exp(a)*exp(b), rsqrt(x)^2)
-    setattr(JaxOps, _name, lambda self, a, _f=_tier1(_name), _k=_name: self._made(_f(self, a), _k))
+_LOG, _RSQRT, _POW, _EXP = _tier1("log"), _tier1("rsqrt"), _tier1("pow"), _tier1("exp")
+JaxOps.exp = lambda self, a: self._made(_EXP(self, a), "exp")  # type: ignore[method-assign]  # noted for fmul
 
 
 def opaque(x: Any) -> Any:
     """``x`` as ``select(x == x, x, NaN)``: the same value (a NaN stays NaN), but XLA cannot see
     through the compare, so no algebraic rewrite and no FMA contraction crosses it."""
     return jnp.where(x == x, x, jnp.asarray(np.nan, x.dtype))
-
-
-def _reassoc_guard(s: Any, c: Any) -> Any:
-    """``s``, a sum or difference with the constant ``c``, made opaque: XLA reassociates
-    ``(x + c1) + c2`` to ``x + (c1 + c2)`` (and ``(c1 - x) + c2``, ``(x - c1) + c2``), which rounds
-    differently. A traced uniform ``c`` is no HLO constant and needs nothing."""
-    return opaque(s) if isinstance(c, (np.floating, float)) else s
-
 
 
 def _uniform(x: Any) -> bool:

@@ -171,7 +171,7 @@ class JaxOps(LaneLayout):
             b = opaque(b)
         if isinstance(a, np.generic) and abs(a) == 1:
             pass
-        elif not isinstance(a, np.generic) and jnp.ndim(a) >= max(jnp.ndim(b), 1):
+        elif not isinstance(a, np.generic) and jnp.ndim(a) >= jnp.ndim(b):
             # a NaN dividend makes the quotient NaN, as the NaN divisor does
             b = jnp.where(a == a, jnp.asarray(b, dt), jnp.asarray(np.nan, dt))
         elif jnp.ndim(b) >= 1:          # a uniform dividend over lanes: rare, a barrier

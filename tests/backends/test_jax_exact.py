@@ -181,6 +181,30 @@ def test_xla_algebraic_rewrites_do_not_reach_a_jax_launch(dt):
 
 
 @pk.kernel
+def uniform_quotients(s, x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[0, i] = s / 7.0                  # a traced uniform over a constant: s * (1/7)
+        out[1, i] = 3.0 / x[0]               # a constant over a broadcast: 3 * broadcast(1/x0)
+        out[2, i] = s / x[1]                 # a uniform over a broadcast
+        out[3, i] = -1.0 / x[i]              # +-1 needs no guard: -1 * (1/x) is exact
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_uniform_quotients_are_correctly_rounded_on_jax(dt):
+    n = 64
+    for s in (dt(0.3), dt(1e-3), dt(5.0)):
+        for x0 in (dt(3.0), dt(0.7), dt(11.0), dt(1e-5)):
+            x = np.random.default_rng(4).uniform(0.1, 9, n).astype(dt)
+            x[0], x[1] = x0, x0 * dt(1.5)
+            got = np.asarray(uniform_quotients.on("jax")[n](s, x, np.zeros((4, n), dt)))
+            for k, (fn, ops) in enumerate([(lambda s: s / dt(7.0), (s,)), (lambda x0: dt(3.0) / x0, (x[0],)),
+                                           (lambda s, x1: s / x1, (s, x[1])), (lambda x: dt(-1.0) / x, (x,))]):
+                want = np.broadcast_to(np.asarray(fn(*ops), dt), (n,))
+                assert_tier0(got[k], lambda *_, w=want: w, ops, True, f"{np.dtype(dt).name} out[{k}] s={s} x0={x0}")
+
+
+@pk.kernel
 def float64_functions(x, out):
     i = pk.global_id(0)
     if i < x.shape[0]:

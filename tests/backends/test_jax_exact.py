@@ -261,3 +261,20 @@ def test_bench_kernels_at_tiny_sizes_give_the_same_bits_on_every_launch_and_nump
             want = launcher("numpy")(*[a.copy() if isinstance(a, np.ndarray) else a for a in args])
             want = want if isinstance(want, (tuple, list)) else (want,)
             assert_same_bits([tuple(np.asarray(w) for w in want), runs[0]], f"{case.name} against numpy")
+
+
+@pk.kernel
+def fma_const(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[i] = pk.fma(x[i], x[i], 1.5)
+
+
+def test_fma_with_a_constant_addend_rounds_once_on_jax():
+    # The emulation's two-sum computes (p + c) - c; with c a constant XLA reassociated it to p.
+    from fractions import Fraction
+
+    x = np.concatenate([[0.698034326846563], np.random.default_rng(8).uniform(-3, 3, 511)])
+    got = np.asarray(fma_const.on("jax")[512](x, np.zeros(512)))
+    want = np.array([float(Fraction(float(v)) ** 2 + Fraction(3, 2)) for v in x])
+    np.testing.assert_array_equal(got, want)

@@ -90,6 +90,7 @@ def div_sqrt(x, y, rsq, quo, root):
         root[i] = math.sqrt(x[i])
 
 
+@pytest.mark.filterwarnings("ignore:.*encountered in scalar divide:RuntimeWarning")   # the CUDA simulator
 @pytest.mark.parametrize("dt", [np.float32, np.float64])
 @pytest.mark.parametrize("name", CPU_BACKENDS + ("numba-cuda",))
 def test_division_and_square_root_are_bit_identical_on_every_cpu_backend(name, dt):

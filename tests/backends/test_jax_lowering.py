@@ -145,9 +145,9 @@ def test_a_repeated_tiny_launch_compiles_once_with_full_optimisation(monkeypatch
     compiled_with = []
     real = launch_mod._compile
 
-    def spy(jitted, args, opts):
+    def spy(jitted, args, opts, device):
         compiled_with.append(opts)
-        return real(jitted, args, opts)
+        return real(jitted, args, opts, device)
 
     monkeypatch.setattr(launch_mod, "_compile", spy)
 

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from ..ir import nodes as ir
 from ..ir.visit import walk_body
-from ..types import bool_
+from ..types import bool_, int64
 
 __all__ = ["hoist_barriers_out_of_ifs"]
 
@@ -92,7 +92,7 @@ class _Hoister:
                 cond = ir.Binary(ir.Op.LAND, g, s.cond, bool_)
                 out.append(ir.While(cond, self.body(s.body), s.loc))
             elif isinstance(s, ir.For):         # no iteration where g fails: stop = start
-                stop = ir.Select(g, s.stop, s.start, s.stop.type)
+                stop = ir.Select(g, s.stop, s.start, int64)
                 out.append(replace(s, stop=stop, body=self.body(s.body)))
             else:                               # pragma: no cover - only compound statements hold barriers
                 raise AssertionError(f"barrier inside {type(s).__name__}")

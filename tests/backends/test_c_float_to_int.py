@@ -32,11 +32,11 @@ DSTS = (int8, int32, int64, uint8, uint64)
 
 def _convert_kernel(src_t):
     """out<k>[i] = dst_k(x[i]) for every destination type."""
-    I = int64
+    I64 = int64
     x = ir.ArrayRef("x", ArrayType(src_t, 1))
     outs = [ir.ArrayRef(f"out{k}", ArrayType(t, 1)) for k, t in enumerate(DSTS)]
-    i = ir.Var("i", I)
-    body = (ir.Assign(i, ir.IndexQuery(ir.Op.GLOBAL_ID, 0, I)),) + tuple(
+    i = ir.Var("i", I64)
+    body = (ir.Assign(i, ir.IndexQuery(ir.Op.GLOBAL_ID, 0, I64)),) + tuple(
         ir.Store(o, (i,), ir.Cast(ir.Load(x, (i,), src_t), t)) for o, t in zip(outs, DSTS))
     params = (ir.Param("x", x.type),) + tuple(ir.Param(o.name, o.type) for o in outs)
     return ir.Kernel("convert", params, body, (i,), tuple(o.name for o in outs), False, False)

@@ -254,7 +254,7 @@ def test_bench_kernels_at_tiny_sizes_give_the_same_bits_on_every_launch_and_nump
 
         def launcher(name: str, kernel=kernel, grid=grid, wg=wg, n=n, case=case):
             launch = kernel.on(name)[grid, wg] if wg else kernel.on(name)[grid]
-            return lambda *a: launch(*a, **case.constexprs(n))
+            return lambda *xs: launch(*xs, **case.constexprs(n))
 
         runs = _launch_jax(launcher("jax"), args)
         assert_same_bits(runs, case.name)

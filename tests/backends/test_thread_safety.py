@@ -168,6 +168,7 @@ def test_opencl_threads_never_mix_their_kernel_arguments(monkeypatch: pytest.Mon
     import time
 
     import portakern_opencl.launch as cl_launch
+
     from portakern.runtime.backend import Device, LaunchGrid
 
     class FakeProgram:
@@ -184,7 +185,7 @@ def test_opencl_threads_never_mix_their_kernel_arguments(monkeypatch: pytest.Mon
         def set_scalar_arg_dtypes(self, dtypes: Any) -> None:
             pass
 
-        def __call__(self, queue: Any, g: Any, l: Any, *args: Any) -> None:
+        def __call__(self, queue: Any, g: Any, local: Any, *args: Any) -> None:
             self.args = args                  # clSetKernelArg ...
             time.sleep(0)                     # ... another thread may run here ...
             enqueued.append((threading.get_ident(), self.args))     # ... clEnqueueNDRangeKernel

@@ -21,12 +21,9 @@ from numba.core.errors import NumbaError
 
 from portakern.errors import CompileError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import index_error
 from portakern.runtime import config
-from portakern.runtime.backend import Launcher, LaunchGrid
-
-#: work-group chosen when the user gives none (only for kernels without barriers or local arrays).
-DEFAULT_WORKGROUP_LAST_DIM = 64
+from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
 
 def module_dir() -> Path:
@@ -62,12 +59,6 @@ def import_source(source: str, prefix: str = "pk_numba") -> Any:
     return module
 
 
-def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
-    """The work-group for launches that leave it to the backend: 1 in every dimension but the
-    last (fastest), which gets up to ``DEFAULT_WORKGROUP_LAST_DIM``."""
-    return (1,) * (len(ndrange) - 1) + (max(1, min(ndrange[-1], DEFAULT_WORKGROUP_LAST_DIM)),)
-
-
 class NumbaLauncher(Launcher):
     """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record.
 
@@ -81,7 +72,7 @@ class NumbaLauncher(Launcher):
         self.fn = fn
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
-        self.err = np.full(8, -1, np.int64)
+        self.err = new_record()
         self._last: tuple[Any, tuple[int, ...]] = (None, ())
 
     def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
@@ -97,18 +88,15 @@ class NumbaLauncher(Launcher):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         flat = self._grid(grid)
         err = self.err
-        err[0] = -1
-        saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
+        err[0] = 0
+        saved = snapshot(self.kernel, args, np.copy)
         if 0 not in flat:
             try:
                 self.fn(*flat, *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
-        if err[0] >= 0:
-            for arr, copy in saved:   # a failed launch leaves the caller's arrays untouched
-                np.copyto(arr, copy)
-            ndim = int(err[7])
-            raise index_error(self.kernel, int(err[0]), tuple(err[1:1 + ndim]), tuple(err[4:4 + ndim]))
+        if err[0]:
+            raise_recorded(self.kernel, err, saved, np.copyto)
         return {name: args[i] for name, i in self.written}
 
 

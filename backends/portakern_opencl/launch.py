@@ -12,11 +12,11 @@ import numpy as np
 import pyopencl as cl
 import pyopencl.array as cla
 
-from portakern.codegen.cabi import ERR_WORDS, launch_layout
+from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import access_sites, index_error
-from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid
+from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
 _MAGIC = b"PKCL1\n"
 _FP_DENORM = 1                                      # CL_FP_DENORM
@@ -165,13 +165,6 @@ def load(kernel: ir.Kernel, artifact: bytes, device: Device, entry: str) -> Laun
     return OpenCLLauncher(kernel, cl.Kernel(program, entry), device.handle)
 
 
-def _workgroup(ndrange: tuple[int, ...], wg: tuple[int, ...] | None, max_wg: int) -> tuple[int, ...]:
-    if wg is not None:
-        return wg
-    # the backend's choice: 256 work-items, the fastest-varying (last) dimension widest
-    return {1: (min(256, max_wg),), 2: (4, 64), 3: (2, 4, 32)}[len(ndrange)]
-
-
 class OpenCLLauncher(Launcher):
     """Launches one built kernel; argument packing is a closure generated once per kernel."""
 
@@ -181,11 +174,10 @@ class OpenCLLauncher(Launcher):
         self.max_wg = int(handle.device.max_work_group_size)
         self.grids: dict[LaunchGrid, tuple[Any, Any, tuple[int, ...]] | None] = {}
         self.err: Any = None
-        self.err_host = np.zeros(ERR_WORDS, np.int64)
+        self.err_host = new_record()
         self.zero = np.zeros(1, np.int64)
-        if kernel.debug:
+        if kernel.checks_bounds:
             self.err = cl.Buffer(handle.context, cl.mem_flags.READ_WRITE, self.err_host.nbytes)
-            self.sites = {s.number: s for s in access_sites(kernel).values()}
         self.run = self._make_runner()
 
     def _make_runner(self) -> Any:
@@ -231,7 +223,7 @@ class OpenCLLauncher(Launcher):
         nd = grid.ndrange
         if any(n == 0 for n in nd):
             return None
-        wg = _workgroup(nd, grid.workgroup, self.max_wg)
+        wg = grid.workgroup or default_workgroup(nd, self.max_wg)
         if int(np.prod(wg)) > self.max_wg:
             raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} "
                               f"work-items; this OpenCL device allows at most {self.max_wg}")
@@ -248,16 +240,13 @@ class OpenCLLauncher(Launcher):
         try:
             if self.err is None:
                 return self.run(g[0], g[1], g[2], args)
+            saved = snapshot(self.kernel, args, lambda a: a.get())
             cl.enqueue_fill_buffer(self.queue, self.err, self.zero, 0, self.err_host.nbytes)
             out = self.run(g[0], g[1], g[2], args)
         except cl.Error as exc:
             raise self._explain(exc, args) from exc
         cl.enqueue_copy(self.queue, self.err_host, self.err)
-        if self.err_host[0] != 0:
-            site = self.sites[int(self.err_host[1])]
-            nd = site.ndim
-            raise index_error(self.kernel, site.number, tuple(self.err_host[2:2 + nd]),
-                              tuple(self.err_host[2 + nd:2 + 2 * nd]))
+        raise_recorded(self.kernel, self.err_host, saved, lambda a, copy: a.set(copy))
         return out
 
     def _explain(self, exc: Exception, args: Sequence[Any]) -> Exception:

@@ -9,18 +9,18 @@ The generated kernel's parameters, which the launchers pass in this order (``lau
    answers ``global_size``). With ``pack_dims`` (OpenCL) they travel in ONE by-value struct
    ``pk_dims`` (PoCL launches kernels with fewer arguments markedly faster); otherwise each is its
    own parameter named ``pk_<field>`` right after its array (ndrange last);
-3. with ``kernel.debug``, an int64 error buffer ``pk_err`` of ``ERR_WORDS`` words: flag (the low 32
-   bits, set once by compare-and-swap), site number, indices, shape.
+3. with bounds checks (``kernel.checks_bounds``), the int64 error record ``pk_err`` of ``ERR_WORDS``
+   words (layout in portakern/runtime/errrecord.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import nodes as ir
+from ..runtime.errrecord import ERR_WORDS
 from ..types import ArrayType
 
-#: int64 words of the debug error buffer: flag, site, then up to 8 indices and 8 extents.
-ERR_WORDS = 18
+__all__ = ["ERR_WORDS", "C_KEYWORDS", "mangle", "launch_layout"]
 
 #: C/C++ keywords and the builtins and macros the generated code calls: never a user identifier.
 C_KEYWORDS = frozenset("""
@@ -63,6 +63,6 @@ def launch_layout(kernel: ir.Kernel, pack_dims: bool) -> list[tuple[str, object]
         out.append(("dims", dims + nd))
     else:
         out += nd
-    if kernel.debug:
+    if kernel.checks_bounds:
         out.append(("err", None))
     return out

@@ -277,16 +277,18 @@ def shr_u64(a, s, width):
 
 
 def pk_check(err, site, idx, shape):
-    """Bounds check for ``debug=True``: False (and the first failure recorded in ``err``: site,
-    index[3], shape[3]) when ``idx`` is outside ``shape``."""
+    """Bounds check (``boundscheck``/``debug``): True when ``idx`` is inside ``shape``; otherwise False
+    and, if it is the first failure, recorded in ``err`` as portakern/runtime/errrecord.py lays it out
+    (flag, site, indices, extents). Negative indices are out of bounds (never wrapped)."""
     for d in range(len(idx)):
         if idx[d] < 0 or idx[d] >= shape[d]:
-            if err[0] < 0:
-                err[0] = site
-                for k in range(len(idx)):
-                    err[1 + k] = idx[k]
-                    err[4 + k] = shape[k]
-                err[7] = len(idx)
+            if err[0] == 0:
+                n = len(idx)
+                err[0] = 1
+                err[1] = site
+                for k in range(n):
+                    err[2 + k] = idx[k]
+                    err[2 + n + k] = shape[k]
             return False
     return True
 

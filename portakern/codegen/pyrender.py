@@ -94,7 +94,7 @@ class PyRenderer:
 
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
-        self.sites = access_sites(kernel) if kernel.debug else {}
+        self.sites = access_sites(kernel) if kernel.checks_bounds else {}
 
     # ------------------------------------------------------------------ hooks for backends
     def index_query(self, q: ir.IndexQuery) -> str:

@@ -68,6 +68,25 @@ class LaunchGrid:
     workgroup: tuple[int, ...] | None
 
 
+#: work-items of the work-group a backend picks when the launch gives none (docs/language.md).
+DEFAULT_WORKGROUP_SIZE = 256
+
+
+def default_workgroup(ndrange: tuple[int, ...], max_size: int = DEFAULT_WORKGROUP_SIZE) -> tuple[int, ...]:
+    """The one work-group every backend uses when the user gives none (kernels without barriers or
+    local arrays): up to ``min(256, max_size)`` work-items, filled from the last (fastest) dimension
+    inwards, each dimension taking ``min(its size, what is left)``; ``(1000,)`` -> ``(256,)``,
+    ``(3, 5)`` -> ``(3, 5)``, ``(4096, 16)`` -> ``(16, 16)``. One policy, so ``pk.local_id``,
+    ``pk.local_size`` and ``pk.num_groups`` agree between backends."""
+    left = max(1, min(DEFAULT_WORKGROUP_SIZE, int(max_size)))
+    out: list[int] = []
+    for n in reversed(ndrange):
+        w = max(1, min(int(n), left))
+        out.append(w)
+        left //= w
+    return tuple(reversed(out))
+
+
 class Launcher(abc.ABC):
     """A loaded kernel, ready to run."""
 

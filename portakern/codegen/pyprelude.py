@@ -278,19 +278,24 @@ def shr_u64(a, s, width):
 
 def pk_check(err, site, idx, shape):
     """Bounds check (``boundscheck``/``debug``): True when ``idx`` is inside ``shape``; otherwise False
-    and, if it is the first failure, recorded in ``err`` as portakern/runtime/errrecord.py lays it out
-    (flag, site, indices, extents). Negative indices are out of bounds (never wrapped)."""
+    and the failure recorded (``pk_record``). Negative indices are out of bounds (never wrapped)."""
     for d in range(len(idx)):
-        if idx[d] < 0 or idx[d] >= shape[d]:
-            if err[0] == 0:
-                n = len(idx)
-                err[0] = 1
-                err[1] = site
-                for k in range(n):
-                    err[2 + k] = idx[k]
-                    err[2 + n + k] = shape[k]
+        if np.uint64(idx[d]) >= np.uint64(shape[d]):   # one compare: a negative index is huge
+            pk_record(err, site, idx, shape)
             return False
     return True
+
+
+def pk_record(err, site, idx, shape):
+    """Record a failed access in ``err`` unless one is recorded already, laid out as
+    portakern/runtime/errrecord.py says (flag, site, indices, extents)."""
+    if err[0] == 0:
+        n = len(idx)
+        err[0] = 1
+        err[1] = site
+        for k in range(n):
+            err[2 + k] = idx[k]
+            err[2 + n + k] = shape[k]
 
 
 #: every helper, by name, for the backends' preludes to compile.

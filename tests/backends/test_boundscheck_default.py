@@ -181,3 +181,17 @@ def test_restore_on_failure_only_with_debug():
 def test_one_default_workgroup_policy(ndrange, expected):
     assert default_workgroup(ndrange) == expected
     assert int(np.prod(default_workgroup(ndrange, 64))) <= 64               # a device's limit is kept
+
+
+def _row_of_ids(out):
+    i = pk.global_id(0)
+    out[0, i] = i                      # (constant, prange id): Numba types them int64 and uint64
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_checked_access_with_a_constant_and_an_id_compiles_on_numba(debug):
+    if "numba" not in pk.available_backends():
+        pytest.skip("numba is not available")
+    out = np.zeros((2, 8), np.int64)
+    pk.kernel(_row_of_ids, debug=debug).on("numba")[8](out)
+    np.testing.assert_array_equal(out[0], np.arange(8))

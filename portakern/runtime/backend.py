@@ -19,6 +19,7 @@ results into the user's NumPy arrays only after the launch succeeded.
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -68,23 +69,25 @@ class LaunchGrid:
     workgroup: tuple[int, ...] | None
 
 
-#: work-items of the work-group a backend picks when the launch gives none (docs/language.md).
-DEFAULT_WORKGROUP_SIZE = 256
+#: the work-group a backend uses when the launch gives none, by number of dimensions: 256 work-items,
+#: the last (fastest, contiguous) dimension a multiple of a GPU warp (docs/language.md).
+DEFAULT_WORKGROUPS = {1: (256,), 2: (8, 32), 3: (4, 4, 16)}
 
 
-def default_workgroup(ndrange: tuple[int, ...], max_size: int = DEFAULT_WORKGROUP_SIZE) -> tuple[int, ...]:
+def default_workgroup(ndrange: tuple[int, ...], max_size: int = 256) -> tuple[int, ...]:
     """The one work-group every backend uses when the user gives none (kernels without barriers or
-    local arrays): up to ``min(256, max_size)`` work-items, filled from the last (fastest) dimension
-    inwards, each dimension taking ``min(its size, what is left)``; ``(1000,)`` -> ``(256,)``,
-    ``(3, 5)`` -> ``(3, 5)``, ``(4096, 16)`` -> ``(16, 16)``. One policy, so ``pk.local_id``,
-    ``pk.local_size`` and ``pk.num_groups`` agree between backends."""
-    left = max(1, min(DEFAULT_WORKGROUP_SIZE, int(max_size)))
-    out: list[int] = []
-    for n in reversed(ndrange):
-        w = max(1, min(int(n), left))
-        out.append(w)
-        left //= w
-    return tuple(reversed(out))
+    local arrays): ``DEFAULT_WORKGROUPS`` clamped to the ndrange in each dimension (a small launch
+    pads nothing and starts no idle threads), then halved from the slowest dimension while it
+    exceeds the device's ``max_size``. One policy, so ``pk.local_id``, ``pk.local_size`` and
+    ``pk.num_groups`` agree between backends."""
+    wg = [max(1, min(b, int(n))) for b, n in zip(DEFAULT_WORKGROUPS[len(ndrange)], ndrange)]
+    d = 0
+    while math.prod(wg) > max(1, int(max_size)):
+        if wg[d] == 1:
+            d += 1
+        else:
+            wg[d] //= 2
+    return tuple(wg)
 
 
 class Launcher(abc.ABC):

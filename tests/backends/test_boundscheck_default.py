@@ -175,12 +175,13 @@ def test_restore_on_failure_only_with_debug():
 
 
 @pytest.mark.parametrize("ndrange, expected", [
-    ((1000,), (256,)), ((10,), (10,)), ((3, 5), (3, 5)), ((4096, 4096), (1, 256)),
-    ((4096, 16), (16, 16)), ((100, 100), (2, 100)), ((7, 8, 9), (3, 8, 9)),
+    ((1000,), (256,)), ((10,), (10,)), ((3, 5), (3, 5)), ((4096, 4096), (8, 32)),
+    ((4096, 16), (8, 16)), ((5, 70), (5, 32)), ((7, 8, 9), (4, 4, 9)), ((100, 100, 100), (4, 4, 16)),
 ])
 def test_one_default_workgroup_policy(ndrange, expected):
     assert default_workgroup(ndrange) == expected
     assert int(np.prod(default_workgroup(ndrange, 64))) <= 64               # a device's limit is kept
+    assert default_workgroup((4096, 4096), 64) == (2, 32)                    # halved from the slowest dim
 
 
 def _row_of_ids(out):

@@ -196,3 +196,18 @@ def test_checked_access_with_a_constant_and_an_id_compiles_on_numba(debug):
     out = np.zeros((2, 8), np.int64)
     pk.kernel(_row_of_ids, debug=debug).on("numba")[8](out)
     np.testing.assert_array_equal(out[0], np.arange(8))
+
+
+def _shift_both(x, out):
+    i = pk.global_id(0)
+    out[i + 2] = x[i + 2]
+
+
+def test_jax_default_reads_zero_and_drops_out_of_bounds_stores_without_raising():
+    if "jax" not in pk.available_backends():
+        pytest.skip("jax is not available")
+    x, out = np.arange(1.0, 5.0, dtype=np.float32), np.full(4, -1.0, np.float32)
+    res = np.asarray(pk.kernel(_shift_both).on("jax")[4](x, out))
+    np.testing.assert_array_equal(res, [-1, -1, 3, 4])        # items 2, 3 read and wrote past the end
+    with pytest.raises(pk.KernelIndexError):
+        pk.kernel(_shift_both, debug=True).on("jax")[4](x, out)

@@ -97,7 +97,8 @@ class Launcher(abc.ABC):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         """Run the kernel over ``grid`` with ``args`` (native arrays and NumPy scalars, in parameter
         order) and return ``{name: native_array}`` for every name in ``kernel.written``. With
-        ``kernel.debug`` an out-of-bounds access raises :class:`portakern.KernelIndexError`."""
+        ``kernel.checks_bounds`` an out-of-bounds access raises :class:`portakern.KernelIndexError`
+        (decode the record with ``portakern.runtime.errrecord.raise_recorded``)."""
 
 
 class Backend(abc.ABC):

@@ -4,6 +4,7 @@ The only module of the backend that imports CuPy (the package imports it lazily)
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ from .render import NVRTC_OPTIONS
 _HINT = 'pip install "portakern[cuda]" on a machine with an NVIDIA GPU and driver'
 #: with no device and no target, build PTX for the oldest architecture CUDA 13 supports (JIT-able anywhere)
 DEFAULT_TARGET = "compute_75"
+#: launch grids whose block counts one launcher remembers (all are forgotten beyond it)
+_MAX_GRIDS = 1024
 
 
 def _cupy() -> Any:
@@ -104,9 +107,9 @@ class CudaLauncher(Launcher):
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
         self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
-        self.err = None
-        if kernel.checks_bounds:
-            self.err = _cupy().asarray(new_record())
+        # bounds checks: one error record per thread (a shared one would be reset, written and read
+        # by several threads' launches interleaved, and report an error to the wrong thread)
+        self._local = threading.local()
 
     def _grid(self, grid: LaunchGrid) -> Any:
         nd = grid.ndrange
@@ -128,6 +131,8 @@ class CudaLauncher(Launcher):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         g = self.grids.get(grid)
         if g is None:
+            if len(self.grids) >= _MAX_GRIDS:
+                self.grids.clear()
             g = self.grids[grid] = self._grid(grid)
         written = {p.name: a for p, a in zip(self.kernel.params, args) if p.name in self.kernel.written}
         if g is None:
@@ -140,14 +145,18 @@ class CudaLauncher(Launcher):
             else:
                 flat.append(np.uint8(a) if detail == np.uint8 else a)
         flat += list(g[2])
+        err = None
         saved: list[tuple[Any, Any]] = []
-        if self.err is not None:
+        if self.kernel.checks_bounds:
+            err = getattr(self._local, "err", None)
+            if err is None:
+                err = self._local.err = _cupy().asarray(new_record())
             saved = snapshot(self.kernel, args, lambda a: a.get())
-            self.err.fill(0)
-            flat.append(self.err)
+            err.fill(0)
+            flat.append(err)
         self.fn(g[0], g[1], tuple(flat))
-        if self.err is not None:
-            raise_recorded(self.kernel, self.err.get(), saved, lambda a, copy: a.set(copy))
+        if err is not None:
+            raise_recorded(self.kernel, err.get(), saved, lambda a, copy: a.set(copy))
         return written
 
 

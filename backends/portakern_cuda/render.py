@@ -52,9 +52,3 @@ class CudaRenderer(CFamilyRenderer):
     bitcast = {"float32": ("__float_as_uint({x})", "__uint_as_float({x})"),
                "float64": (f"({_ULL})__double_as_longlong({{x}})", "__longlong_as_double((long long)({x}))")}
     atomic_volatile = ""
-    reserved = CFamilyRenderer.reserved | frozenset("""
-        threadIdx blockIdx blockDim gridDim warpSize __syncthreads atomicAdd atomicSub atomicMin
-        atomicMax atomicCAS dim3 uint3 float2 float4 int2 int4 nullptr noexcept constexpr decltype
-        static_assert thread_local alignas alignof char16_t char32_t wchar_t mutable explicit export
-        final override std and or not xor bitand bitor compl and_eq or_eq xor_eq not_eq
-    """.split())

@@ -9,14 +9,12 @@ jitted function ahead of time, keys the executable by the lowered module's text,
 versions and the device, and stores ``jax.experimental.serialize_executable``'s bytes. Kernels that
 cannot be serialized (debug host callbacks, captured constants) simply compile as before. A user's
 own ``jax.jit`` around a launch compiles inline with the user's settings; nothing is stored then.
-Loading an entry unpickles it: the cache directory must be as trusted as the user's home.
+Entries go through ``portakern.runtime.cache`` (folder ``jax-xla``): each is bound to its key and to
+the lowered module's text and HMAC-signed, and is unpickled only after it verified (docs/safety.md).
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import pickle
-import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +22,7 @@ import jax
 import jaxlib
 from jax.experimental import serialize_executable
 
-from portakern.runtime import config
+from portakern.runtime import cache
 
 __all__ = ["compile_cached", "signature"]
 
@@ -41,10 +39,13 @@ def signature(args: Sequence[Any]) -> tuple:
     return tuple(sig)
 
 
+FOLDER = "jax-xla"
+
+
 def _key(text: str, opts: Any) -> str:
     dev = jax.devices()[0]
-    parts = (text, jax.__version__, jaxlib.__version__, dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts))
-    return hashlib.sha256("\0".join(str(p) for p in parts).encode()).hexdigest()[:40]
+    target = (dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts))
+    return cache.disk_key(text, target, FOLDER, f"{jax.__version__}/{jaxlib.__version__}", None)
 
 
 def compile_cached(jitted: Any, args: Sequence[Any], opts: Any) -> Any:
@@ -52,23 +53,20 @@ def compile_cached(jitted: Any, args: Sequence[Any], opts: Any) -> Any:
     module was compiled before (any process), else compiled and stored. Any failure of the cache
     falls back to an ordinary compile."""
     lowered = jitted.lower(list(args))
-    if not config.disk_cache_enabled():
+    if cache.cache_root() is None:             # off, unwritable or refused: no disk work at all
         return lowered.compile()
-    folder = config.cache_dir() / "jax"
-    path = folder / f"{_key(lowered.as_text(), opts)}.xla"
-    try:
-        with open(path, "rb") as fh:
-            return serialize_executable.deserialize_and_load(*pickle.load(fh))
-    except Exception:  # noqa: BLE001 - a missing, stale or unreadable entry: compile
-        pass
+    text = lowered.as_text()
+    key = _key(text, opts)
+    payload = cache.disk_load(FOLDER, key, None, text)
+    if payload is not None:
+        try:            # verified: written by this user's portakern for this very module text
+            return serialize_executable.deserialize_and_load(*pickle.loads(payload))
+        except Exception:  # noqa: BLE001 - an entry of another jaxlib build: compile
+            pass
     compiled = lowered.compile()
     try:
         blob = pickle.dumps(serialize_executable.serialize(compiled))
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(blob)
-        os.replace(tmp, path)         # atomic: concurrent processes never read half an entry
-    except Exception:  # noqa: BLE001 - not serializable (host callbacks, constants) or read-only disk
-        pass
+    except Exception:  # noqa: BLE001 - not serializable (host callbacks, constants)
+        return compiled
+    cache.disk_store(FOLDER, key, blob, None, text)
     return compiled

@@ -14,6 +14,8 @@ measured not to stop it).
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -40,6 +42,8 @@ def constant(tname: str, value: object) -> Any:
 _FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
 #: launches of a cheaply compiled executable after which it is recompiled with full optimisation
 TIER_UP_LAUNCHES = 3
+#: grids whose executables one launcher keeps (all are dropped when a new grid would exceed it)
+MAX_GRIDS = 32
 
 
 def x64() -> Any:
@@ -86,6 +90,11 @@ class JaxLauncher(Launcher):
         self._jitted: dict[LaunchGrid, Any] = {}
         self._aot: dict[tuple, Any] = {}
         self._launches: dict[tuple, int] = {}   # cheaply compiled executables: launches so far
+        # debug: XLA runs the index-error callbacks on its own threads, into the one ``errors`` list
+        # of the grid; launches that clear, run and read it are serialised so that an error reaches
+        # the thread whose launch raised it (launches without debug share nothing mutable)
+        self._debug_lock = threading.Lock() if kernel.debug else contextlib.nullcontext()
+        self._compile_lock = threading.Lock()
 
     def trace(self, grid: LaunchGrid, args: Sequence[Any],
               errors: list | None = None) -> dict[str, Any]:
@@ -98,6 +107,10 @@ class JaxLauncher(Launcher):
     def _compiled(self, grid: LaunchGrid) -> Any:
         f = self._jitted.get(grid)
         if f is None:
+            if len(self._jitted) >= MAX_GRIDS:    # a launcher keeps the executables of a few grids
+                self._jitted.clear()
+                self._aot.clear()
+                self._launches.clear()
             errors: list = []
 
             def run(args: Sequence[Any]) -> dict[str, Any]:
@@ -122,14 +135,18 @@ class JaxLauncher(Launcher):
         key = (grid, signature(args))
         exe = self._aot.get(key)
         if exe is None:
-            exe = self._aot[key] = _compile(jitted, args, opts)
-            if opts is not None:
-                self._launches[key] = 1
-        elif key in self._launches:
-            n = self._launches[key] = self._launches[key] + 1
-            if n >= TIER_UP_LAUNCHES:
-                del self._launches[key]
-                exe = self._aot[key] = _compile(jax.jit(run), args, None)
+            with self._compile_lock:             # threads missing at once: one XLA compile
+                exe = self._aot.get(key)
+                if exe is None:
+                    exe = self._aot[key] = _compile(jitted, args, opts)
+                    if opts is not None:
+                        self._launches[key] = 1
+        else:
+            n = self._launches.get(key)          # (one read: another thread may tier it up meanwhile)
+            if n is not None:
+                self._launches[key] = n + 1
+                if n + 1 >= TIER_UP_LAUNCHES and self._launches.pop(key, None) is not None:
+                    exe = self._aot[key] = _compile(jax.jit(run), args, None)
         return exe
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
@@ -138,23 +155,28 @@ class JaxLauncher(Launcher):
                     for i, a in enumerate(args)]
             if any(_is_tracer(a) for a in args):
                 return self.trace(grid, args)
-            errors = self._compiled(grid)[1]
-            errors.clear()
-            exe = self._executable(grid, list(args))
-            try:
-                out = exe(list(args))
-            except (TypeError, ValueError):     # e.g. arrays committed elsewhere: jit handles them
-                jitted = self._compiled(grid)[0]
-                if exe is jitted:
-                    raise
-                key = (grid, signature(list(args)))
-                self._aot[key] = jitted
-                self._launches.pop(key, None)
-                out = jitted(list(args))
-            if self.kernel.debug:
-                jax.effects_barrier()
-                if errors:
-                    site, index, shape = errors[0]
-                    errors.clear()
-                    raise index_error(self.kernel, site, index, shape)
-            return out
+            with self._debug_lock:
+                return self._run(grid, args)
+
+    def _run(self, grid: LaunchGrid, args: list) -> Mapping[str, Any]:
+        """One launch outside any trace: the compiled executable, then (debug) its index errors."""
+        errors = self._compiled(grid)[1]
+        errors.clear()
+        exe = self._executable(grid, list(args))
+        try:
+            out = exe(list(args))
+        except (TypeError, ValueError):     # e.g. arrays committed elsewhere: jit handles them
+            jitted = self._compiled(grid)[0]
+            if exe is jitted:
+                raise
+            key = (grid, signature(list(args)))
+            self._aot[key] = jitted
+            self._launches.pop(key, None)
+            out = jitted(list(args))
+        if self.kernel.debug:
+            jax.effects_barrier()
+            if errors:
+                site, index, shape = errors[0]
+                errors.clear()
+                raise index_error(self.kernel, site, index, shape)
+        return out

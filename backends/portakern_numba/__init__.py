@@ -20,7 +20,7 @@ __all__ = ["NumbaBackend"]
 
 
 class NumbaBackend(Backend):
-    """CPU backend through ``numba.njit(parallel=True, cache=True)``; never fastmath."""
+    """CPU backend through ``numba.njit(parallel=True)`` with a verified disk cache; never fastmath."""
 
     name = "numba"
     source_language = "py"

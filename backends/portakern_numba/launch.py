@@ -1,84 +1,156 @@
 """Loading and launching generated ``numba`` kernels (the only file of this backend importing Numba).
 
-``load`` writes the generated module into ``config.cache_dir()/numba/<hash>.py`` (once: rewriting it
-would change its mtime and invalidate Numba's cache) and imports it, so ``@njit(cache=True)`` keeps
-its machine code in ``__pycache__`` beside it: a second process loads it from disk instead of
-compiling. Numba compiles on the first call for the actual argument types.
+``load`` executes the generated module from memory: no ``.py`` file, no ``.pyc``, nothing Numba
+finds on its own. Numba's own disk cache (``cache=True``: pickles in ``__pycache__`` that Numba
+unpickles without any check) is not used; instead each kernel's dispatcher gets a
+:class:`VerifiedCache`, which stores Numba's compiled object through portakern's disk cache
+(``portakern.runtime.cache``: bound to the source and the Numba signature, HMAC-signed, read only
+from a private folder) and unpickles an entry only after it verified. A second process therefore
+still loads the machine code instead of compiling, and with ``PORTAKERN_DISK_CACHE=0``, a
+read-only or refused folder, nothing touches the disk at all.
+
+Generated modules are never left in ``sys.modules``: Numba looks a module up by name only while it
+compiles or rebuilds a kernel, so the module is registered for exactly that time, under Numba's
+compiler lock (threads compiling at once never see another thread's half-loaded module).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import importlib.util
-import os
+import pickle
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+import threading
+import types
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numba
 import numpy as np
+from numba.core.caching import NullCache
+from numba.core.compiler_lock import global_compiler_lock
 from numba.core.errors import NumbaError
 
 from portakern.errors import CompileError
 from portakern.ir import nodes as ir
-from portakern.runtime import config
+from portakern.runtime import cache
 from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
-
-def module_dir() -> Path:
-    """Where generated modules (and Numba's cache, in ``__pycache__``) live."""
-    path = config.cache_dir() / "numba"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+# Modules by name, weakly: the same source loaded twice shares one module while either is alive,
+# and a module whose kernels were all dropped can be collected.
+_modules: weakref.WeakValueDictionary[str, types.ModuleType] = weakref.WeakValueDictionary()
+_modules_lock = threading.Lock()
 
 
 def import_source(source: str, prefix: str = "pk_numba") -> Any:
-    """Write ``source`` to ``module_dir()/<prefix>_<hash>.py`` atomically (unless it is already there
-    with this content) and import it as a module."""
-    digest = hashlib.sha256(source.encode()).hexdigest()[:24]
-    name = f"{prefix}_{digest}"
-    if name in sys.modules:
-        return sys.modules[name]
-    path = module_dir() / f"{name}.py"
-    if not path.exists() or path.read_text() != source:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as fh:
-            fh.write(source)
-        os.replace(tmp, path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has a loader
-        raise CompileError(f"cannot import generated module {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
+    """The module ``source`` defines, executed from memory (shared while alive, see ``_modules``)."""
+    name = f"{prefix}_{hashlib.sha256(source.encode()).hexdigest()[:24]}"
+    with _modules_lock:
+        module = _modules.get(name)
+        if module is not None:
+            return module
+        module = types.ModuleType(name)
+        module.__dict__["__pk_source__"] = source
+        try:
+            exec(compile(source, f"<portakern {name}>", "exec"), module.__dict__)  # noqa: S102 - rendered or verified
+        except SyntaxError as exc:
+            raise CompileError(f"generated module {name} does not compile: {exc}") from exc
+        _modules[name] = module
     return module
+
+
+@contextlib.contextmanager
+def registered(module: types.ModuleType) -> Iterator[None]:
+    """``module`` in ``sys.modules`` for the block only, under Numba's (reentrant) compiler lock, which
+    Numba holds whenever it compiles or loads: taking it first keeps one lock order, no deadlock."""
+    with global_compiler_lock:
+        name = module.__name__
+        previous = sys.modules.get(name)
+        sys.modules[name] = module
+        try:
+            yield
+        finally:
+            if previous is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = previous
+
+
+class VerifiedCache(NullCache):
+    """A Numba dispatcher cache kept in portakern's verified disk cache (see the module docstring).
+
+    Numba calls ``load_overload`` before compiling a signature and ``save_overload`` after; entries
+    are keyed by the module's source, the Numba signature and the code generator (CPU, features)."""
+
+    FOLDER = "numba-object"
+
+    def __init__(self, module: types.ModuleType) -> None:
+        self._module = weakref.ref(module)
+        self._source = module.__dict__["__pk_source__"]
+
+    def _digest(self, sig: Any, codegen: Any) -> str:
+        return cache.disk_key(self._source, (str(sig), codegen.magic_tuple()), self.FOLDER, numba.__version__, None)
+
+    def load_overload(self, sig: Any, target_context: Any) -> Any:
+        from numba.core.compiler import CompileResult
+
+        target_context.refresh()
+        module = self._module()
+        if module is None:
+            return None
+        digest = self._digest(sig, target_context.codegen())
+        payload = cache.disk_load(self.FOLDER, digest, None, self._source)
+        if payload is None:
+            return None
+        try:            # verified above: written by this user's portakern for this very source
+            with registered(module):
+                return CompileResult._rebuild(target_context, *pickle.loads(payload))
+        except Exception:  # noqa: BLE001 - an entry of another Numba build: compile instead
+            cache.bump(None, "disk_rejected")
+            return None
+
+    def save_overload(self, sig: Any, cres: Any) -> None:
+        from numba.core.serialize import dumps
+
+        module = self._module()
+        # An environment naming another module (compiled while this one was not registered) could
+        # not be rebuilt in a new process: such a result is not stored.
+        if module is None or cres.lifted or cres.library.has_dynamic_globals or any(
+                env.globals.get("__name__") != module.__name__
+                for env in (cres.environment, *cres._find_referenced_environments())):
+            return
+        try:
+            payload = dumps(cres._reduce())
+        except Exception:  # noqa: BLE001 - not picklable: the kernel just compiles next time
+            return
+        cache.disk_store(self.FOLDER, self._digest(sig, cres.codegen), payload, None, self._source)
 
 
 class NumbaLauncher(Launcher):
     """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record.
 
-    The hot path does as little Python as possible: the error record is allocated once and reset
-    by one store (the compiled kernel holds the GIL, so launches of one launcher never overlap), and
-    the grid tuple of the last launch is reused.
+    The hot path does as little Python as possible: each thread allocates its error record once
+    and resets it by one store, and the grid tuple of the last launch is reused. The record is per
+    thread because Python threads switch between the reset, the call and the read-back: a shared
+    one would report another thread's index error (or lose this one).
     """
 
-    def __init__(self, kernel: ir.Kernel, fn: Any) -> None:
+    def __init__(self, kernel: ir.Kernel, fn: Any, module: types.ModuleType) -> None:
         self.kernel = kernel
         self.fn = fn
+        self.module = module                # compiles (first calls) happen with it registered
+        self._cold = True
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
-        self.err = new_record()
+        self._local = threading.local()       # .err: this thread's error record
         self._last: tuple[Any, tuple[int, ...]] = (None, ())
 
     def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
         key = (grid.ndrange, grid.workgroup)
-        if self._last[0] == key:
-            return self._last[1]
+        last = self._last                      # one read: another thread may replace it meanwhile
+        if last[0] == key:
+            return last[1]
         nd = tuple(int(n) for n in grid.ndrange)
         wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
         flat = nd + wg
@@ -87,11 +159,19 @@ class NumbaLauncher(Launcher):
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         flat = self._grid(grid)
-        err = self.err
+        try:
+            err = self._local.err
+        except AttributeError:
+            err = self._local.err = new_record()
         err[0] = 0
         saved = snapshot(self.kernel, args, np.copy)
         if 0 not in flat:
             try:
+                if self._cold:              # compile (or load) with the module registered, then run unlocked
+                    fn = self.fn
+                    with registered(self.module):
+                        fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *args, err)))
+                    self._cold = False
                 self.fn(*flat, *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
@@ -101,6 +181,14 @@ class NumbaLauncher(Launcher):
 
 
 def load(kernel: ir.Kernel, artifact: bytes) -> Launcher:
-    """Import the generated module (source bytes from ``build``) and wrap its kernel."""
-    module = import_source(artifact.decode())
-    return NumbaLauncher(kernel, module._pk_kernel)
+    """Execute the generated module (source bytes from ``build``) and wrap its kernel, with its
+    compiled code kept in the verified disk cache."""
+    try:
+        source = artifact.decode()
+    except UnicodeDecodeError as exc:
+        raise CompileError(f"kernel '{kernel.name}': the numba artifact is not UTF-8 source ({exc})") from exc
+    module = import_source(source)
+    fn = module._pk_kernel
+    if not isinstance(getattr(fn, "_cache", None), VerifiedCache):
+        fn._cache = VerifiedCache(module)
+    return NumbaLauncher(kernel, fn, module)

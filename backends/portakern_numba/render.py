@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
+from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
@@ -31,7 +32,7 @@ from portakern.types import ArraySpace, ArrayType
 Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
 PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
-JIT_OPTIONS = "parallel=True, cache=True, error_model='numpy', fastmath=False"
+JIT_OPTIONS = "parallel=True, error_model='numpy', fastmath=False"  # cache: launch.VerifiedCache
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
 # Chunk counts are constants, not numba.get_num_threads(): calling it makes Numba refuse to
@@ -99,14 +100,14 @@ class NumbaRenderer(PyRenderer):
         if name in self.remat:
             return f"({self.expr(self.remat[name])})"
         if name in self.guniform:
-            return f"v_{name}"
+            return f"v_{py_name(name)}"
         if name in self.per_item and name not in self.promoted:
-            return f"_pk_s_{name}[_pk_l]"
-        return f"v_{name}"
+            return f"_pk_s_{py_name(name)}[_pk_l]"
+        return f"v_{py_name(name)}"
 
     def _store_back(self, src: PySource) -> None:
         for name in self.spill:
-            src.line(f"_pk_s_{name}[_pk_l] = v_{name}")
+            src.line(f"_pk_s_{py_name(name)}[_pk_l] = v_{py_name(name)}")
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
         # Unsigned indices: Numba wraps a negative signed index (a select per access that LLVM
@@ -115,24 +116,24 @@ class NumbaRenderer(PyRenderer):
         indices = [f"np.uint64({i})" for i in indices]
         if arr.name in self.private:
             indices = ["_pk_l", *indices]
-        return f"a_{arr.name}[{', '.join(indices)}]"
+        return f"a_{py_name(arr.name)}[{', '.join(indices)}]"
 
     def check(self, node, idx):  # type: ignore[no-untyped-def]
         if node.array.name in self.private:  # bounds of the work-item's own slice
             number = self.sites[id(node)].number
-            return f"pk_check(_pk_err, {number}, {check_tuple(idx)}, a_{node.array.name}.shape[1:])"
+            return f"pk_check(_pk_err, {number}, {check_tuple(idx)}, a_{py_name(node.array.name)}.shape[1:])"
         return super().check(node, idx)
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
         kind = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
         if self.privatize and a.array.name in self.privatizable:
-            return f"priv_{kind}(_pk_p_{a.array.name}, np.uint64({indices[0]}), {value})"
+            return f"priv_{kind}(_pk_p_{py_name(a.array.name)}, np.uint64({indices[0]}), {value})"
         if a.array.name in self.private:
             indices = ["_pk_l", *indices]
         tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
         if a.type.is_float and kind in ("min", "max"):
-            return f"atomic_f{kind}(a_{a.array.name}, {tup}, {value})"
-        return f"rmw_{kind}(a_{a.array.name}, {tup}, {value})"
+            return f"atomic_f{kind}(a_{py_name(a.array.name)}, {tup}, {value})"
+        return f"rmw_{kind}(a_{py_name(a.array.name)}, {tup}, {value})"
 
     def _s_Assign(self, s: ir.Assign, src: PySource) -> None:
         if s.target.name not in self.remat:
@@ -164,7 +165,7 @@ class NumbaRenderer(PyRenderer):
 
     def emit_decl(self, d: ir.DeclArray, src: PySource) -> None:
         if d.array.type.space == ArraySpace.PRIVATE:
-            src.line(f"a_{d.array.name}[_pk_l].fill(0)")
+            src.line(f"a_{py_name(d.array.name)}[_pk_l].fill(0)")
         # local arrays are allocated once per work-group, at the group's start
 
     def _item_loop_stmt(self, s: ir.For | ir.While, src: PySource) -> None:
@@ -192,12 +193,12 @@ class NumbaRenderer(PyRenderer):
         """The whole generated module."""
         k = self.kernel
         src = PySource()
-        src.line(f'"""portakern: kernel {k.name!r} for numba (generated; do not edit)."""')
+        src.line(f'"""portakern: kernel {comment_text(k.name)} for numba (generated; do not edit)."""')
         src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba.prelude import *  # noqa: F401,F403")
         src.line("")
         grid = [f"_pk_n{d}" for d in range(self.nd)] + [f"_pk_w{d}" for d in range(self.nd)]
-        params = [f"a_{p.name}" if not hasattr(p.type, "kind") else f"v_{p.name}" for p in k.params]
+        params = [f"a_{py_name(p.name)}" if not hasattr(p.type, "kind") else f"v_{py_name(p.name)}" for p in k.params]
         src.line(f"@numba.njit({JIT_OPTIONS})")
         with src.block(f"def _pk_kernel({', '.join(grid + params + ['_pk_err'])})"):
             for d in range(self.nd):
@@ -212,7 +213,7 @@ class NumbaRenderer(PyRenderer):
         types = {v.name: v.type for v in self.kernel.locals}
         for name in sorted(names):
             if name in types and name not in self.per_item | self.uniform | self.guniform:
-                src.line(f"v_{name} = {np_type(types[name])}(0)")
+                src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
 
     def _locals_of(self, body: object) -> set[str]:
         params = {p.name for p in self.kernel.params}
@@ -253,13 +254,13 @@ class NumbaRenderer(PyRenderer):
         add/sub wraps, so any grouping of the updates gives the same bits. Taken only when the
         arrays are small next to the work (the copies and the merge cost their size per chunk)."""
         names = self.privatizable
-        size = " + ".join(f"np.int64(a_{n}.shape[0])" for n in names)
+        size = " + ".join(f"np.int64(a_{py_name(n)}.shape[0])" for n in names)
         src.line(f"_pk_nc = np.int64({_PRIV_CHUNKS})")
         with src.block(f"if _pk_n0 >= np.int64({_PRIV_MIN_WORK}) * _pk_nc * ({size})"):
             src.line("_pk_cl = (_pk_n0 + _pk_nc - 1) // _pk_nc")
             with src.block("for _pk_ch in numba.prange(_pk_nc)"):
                 for n in names:
-                    src.line(f"_pk_p_{n} = np.zeros_like(a_{n})")
+                    src.line(f"_pk_p_{py_name(n)} = np.zeros_like(a_{py_name(n)})")
                 with src.block("for _pk_g0 in range(_pk_ch * _pk_cl, min(_pk_n0, _pk_ch * _pk_cl + _pk_cl))"):
                     self.privatize = True
                     try:
@@ -267,9 +268,9 @@ class NumbaRenderer(PyRenderer):
                     finally:
                         self.privatize = False
                 for n in names:
-                    with src.block(f"for _pk_b in range(a_{n}.shape[0])"):
-                        with src.block(f"if _pk_p_{n}[_pk_b] != 0"):
-                            src.line(f"rmw_add(a_{n}, (_pk_b,), _pk_p_{n}[_pk_b])")
+                    with src.block(f"for _pk_b in range(a_{py_name(n)}.shape[0])"):
+                        with src.block(f"if _pk_p_{py_name(n)}[_pk_b] != 0"):
+                            src.line(f"rmw_add(a_{py_name(n)}, (_pk_b,), _pk_p_{py_name(n)}[_pk_b])")
         with src.block("else"):
             with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
                 self._flat_item(src)
@@ -295,14 +296,14 @@ class NumbaRenderer(PyRenderer):
         with src.block("for _pk_ch in numba.prange(_pk_nch)"):
             arrays: list[str] = []
             for arr in self.local.values():
-                src.line(f"a_{arr.name} = np.zeros({arr.type.shape!r}, {np_type(arr.type.dtype)})")
-                arrays.append(f"a_{arr.name}")
+                src.line(f"a_{py_name(arr.name)} = np.zeros({arr.type.shape!r}, {np_type(arr.type.dtype)})")
+                arrays.append(f"a_{py_name(arr.name)}")
             for arr in self.private.values():
                 shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
-                src.line(f"a_{arr.name} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
+                src.line(f"a_{py_name(arr.name)} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
             for name in sorted(self.per_item):
-                src.line(f"_pk_s_{name} = np.zeros(_pk_wgsz, {np_type(types[name])})")
-                arrays.append(f"_pk_s_{name}")
+                src.line(f"_pk_s_{py_name(name)} = np.zeros(_pk_wgsz, {np_type(types[name])})")
+                arrays.append(f"_pk_s_{py_name(name)}")
             if self.has_return or self.padded:
                 src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
                 arrays.append("_pk_dn")
@@ -316,7 +317,7 @@ class NumbaRenderer(PyRenderer):
                 for a in arrays:       # each group starts from zeros, as a fresh allocation did
                     src.line(f"{a}.fill(0)")
                 for name in sorted(self.guniform):
-                    src.line(f"v_{name} = {np_type(types[name])}(0)")
+                    src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
                 self._group_body(k.body, src)
 
     def _plan(self, body: tuple[ir.Stmt, ...]) -> None:
@@ -422,7 +423,7 @@ class NumbaRenderer(PyRenderer):
             mentioned = sorted(_var_names(tuple(run)) & self.per_item)
             assigned = {n.target.name for st in run for n in walk(st) if isinstance(n, ir.Assign)}
             for name in mentioned:
-                src.line(f"v_{name} = _pk_s_{name}[_pk_l]")
+                src.line(f"v_{py_name(name)} = _pk_s_{py_name(name)}[_pk_l]")
             self.promoted, self.spill = set(mentioned), [n for n in mentioned if n in assigned]
             self.depth = 0
             try:
@@ -455,7 +456,7 @@ class NumbaRenderer(PyRenderer):
                 self._phase(run, src)
                 run = []
             if isinstance(s, ir.Assign):
-                src.line(f"v_{s.target.name} = {self._uniform(s.value, src)}")
+                src.line(f"v_{py_name(s.target.name)} = {self._uniform(s.value, src)}")
             elif isinstance(s, ir.If):
                 cond = self._uniform(s.cond, src)
                 with src.block(f"if {cond}"):

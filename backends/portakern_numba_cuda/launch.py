@@ -4,6 +4,8 @@
 """
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -83,6 +85,13 @@ def compile_ptx(kernel: ir.Kernel, source: str, target: str) -> bytes:
     return ptx.encode()
 
 
+#: Numba's CUDA simulator runs a launch by swapping the kernel's ``cuda`` global for a per-block fake
+#: (``threadIdx`` and friends): two launches of one kernel at once see each other's fakes and fail with
+#: AttributeError. Launches are serialised in the simulator; a real GPU needs no lock (each launch
+#: has its own error record and arguments).
+_SIMULATOR_LOCK = threading.Lock()
+
+
 class NumbaCudaLauncher(Launcher):
     """Launches the generated ``_pk_kernel[griddim, blockdim]``; ndrange dimension d-1 is CUDA x."""
 
@@ -91,8 +100,13 @@ class NumbaCudaLauncher(Launcher):
         self.fn = fn
         names = [p.name for p in kernel.params]
         self.written = [(name, names.index(name)) for name in kernel.written]
+        self.lock: Any = _SIMULATOR_LOCK if config.cuda_simulator() else contextlib.nullcontext()
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
+        with self.lock:
+            return self._launch(grid, args)
+
+    def _launch(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         from numba import cuda
         from numba.core.errors import NumbaError
 

@@ -3,7 +3,8 @@
 The numbers-contract helpers of ``portakern.codegen.pyprelude`` compiled as CUDA device functions
 (plain Python under the CUDA simulator), plus ``mul_f32``/``mul_f64``: float products NVVM never
 contracts into an FMA (libdevice ``fmul_rn``/``dmul_rn``; ordinary ``*`` in the simulator).
-``CACHE`` turns Numba's on-disk cache on for real devices (the simulator has none).
+``CACHE`` is False: generated modules run from memory and Numba's own disk cache loads pickles
+unchecked (docs/safety.md), so numba-cuda kernels compile once per process.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from numba import cuda
 from portakern.codegen import pyprelude as _generic
 
 SIMULATOR = bool(getattr(_numba_config, "ENABLE_CUDASIM", False))
-CACHE = not SIMULATOR
+CACHE = False
 
 #: math functions the generated code calls as ``m_<name>``: libm through ``math`` on a device, NumPy
 #: ufuncs in the simulator (Python's ``math`` raises on a domain error or overflow where CUDA returns

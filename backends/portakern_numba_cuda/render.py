@@ -16,6 +16,7 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
+from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
@@ -60,8 +61,8 @@ class NumbaCudaRenderer(PyRenderer):
         if a.type.is_float and name in ("min", "max"):
             # the prelude's CAS loop: NaN-propagating, -0.0 < +0.0 (cuda.atomic.nanmin/nanmax are not)
             t = np_type(a.type)
-            return f"atomic_f{name}_f{a.type.bits}(a_{a.array.name}, {tup}, {t}({value}))"
-        return f"{np_type(a.type)}(cuda.atomic.{name}(a_{a.array.name}, {tup}, {value}))"
+            return f"atomic_f{name}_f{a.type.bits}(a_{py_name(a.array.name)}, {tup}, {t}({value}))"
+        return f"{np_type(a.type)}(cuda.atomic.{name}(a_{py_name(a.array.name)}, {tup}, {value}))"
 
     def emit_return(self, src: PySource) -> None:
         src.line("return")
@@ -78,7 +79,7 @@ class NumbaCudaRenderer(PyRenderer):
         with ExitStack() as stack:
             for name, n in zip(names, shape):
                 stack.enter_context(src.block(f"for {name} in range({n})"))
-            src.line(f"a_{arr.name}[{', '.join(names)}] = {np_type(arr.type.dtype)}(0)")
+            src.line(f"a_{py_name(arr.name)}[{', '.join(names)}] = {np_type(arr.type.dtype)}(0)")
 
     def emit_for(self, s: ir.For, src: PySource, body):  # type: ignore[no-untyped-def]
         def typed_body() -> None:
@@ -92,12 +93,12 @@ class NumbaCudaRenderer(PyRenderer):
         """The whole generated module."""
         k, nd = self.kernel, self.nd
         src = PySource()
-        src.line(f'"""portakern: kernel {k.name!r} for numba-cuda (generated; do not edit)."""')
+        src.line(f'"""portakern: kernel {comment_text(k.name)} for numba-cuda (generated; do not edit)."""')
         src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba_cuda.prelude import *  # noqa: F401,F403")
         src.line("")
         grid = [f"_pk_n{d}" for d in range(nd)] + [f"_pk_w{d}" for d in range(nd)]
-        params = [f"a_{p.name}" if not hasattr(p.type, "kind") else f"v_{p.name}" for p in k.params]
+        params = [f"a_{py_name(p.name)}" if not hasattr(p.type, "kind") else f"v_{py_name(p.name)}" for p in k.params]
         src.line("@cuda.jit(fastmath=False, cache=CACHE)")
         with src.block(f"def _pk_kernel({', '.join(grid + params + ['_pk_err'])})"):
             for d in range(nd):
@@ -110,7 +111,7 @@ class NumbaCudaRenderer(PyRenderer):
                 if isinstance(node, ir.DeclArray):
                     arr = node.array
                     where = "shared" if arr.type.space == ArraySpace.LOCAL else "local"
-                    src.line(f"a_{arr.name} = cuda.{where}.array({arr.type.shape or (1,)!r}, "
+                    src.line(f"a_{py_name(arr.name)} = cuda.{where}.array({arr.type.shape or (1,)!r}, "
                              f"{np_type(arr.type.dtype)})")
             if self.padded:
                 out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(nd))
@@ -119,7 +120,7 @@ class NumbaCudaRenderer(PyRenderer):
             params_set = {p.name for p in k.params}
             types = {v.name: v.type for v in k.locals if v.name not in params_set}
             for name in sorted(types):
-                src.line(f"v_{name} = {np_type(types[name])}(0)")
+                src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
             self.stmts(k.body, src)
         return src.render()
 

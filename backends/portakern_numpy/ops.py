@@ -68,7 +68,10 @@ class NumpyOps(LaneOps):
         raise index_error(self.kernel, site, index, a.shape[pre:])
 
     def _ident_slice(self, a: Any) -> Any:
-        return a[:self.N] if len(self.ndrange) == 1 else a[tuple(slice(0, n) for n in self.ndrange)]
+        lo = self.row0
+        if len(self.ndrange) == 1:
+            return a[lo:lo + self.N]
+        return a[(slice(lo, lo + self.lanes_nd[0]),) + tuple(slice(0, n) for n in self.lanes_nd[1:])]
 
     def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
         """Gather ``a[idx]`` on the active lanes (zeros elsewhere)."""
@@ -94,7 +97,7 @@ class NumpyOps(LaneOps):
         if m is False:
             return a
         if m is True and self.is_identity(idx, a, pre):
-            self._ident_slice(a)[...] = v if np.ndim(v) == 0 else np.reshape(v, self.ndrange)
+            self._ident_slice(a)[...] = v if np.ndim(v) == 0 else np.reshape(v, self.lanes_nd)
             return a
         self._check(a, idx, m, site, pre)
         if m is not True:
@@ -112,7 +115,7 @@ class NumpyOps(LaneOps):
         """``a[idx] = x <op> y``: over the identity slice the ufunc writes into ``a`` directly."""
         if (m is True and len(self.ndrange) == 1 and self.is_identity(idx, a, pre)
                 and np.result_type(x, y) == a.dtype):
-            getattr(np, op)(x, y, out=a[:self.N])
+            getattr(np, op)(x, y, out=self._ident_slice(a))
             return a
         return self.store(a, idx, getattr(np, op)(x, y), m, site, pre)
 

@@ -5,6 +5,7 @@ The only module of the backend that imports pyopencl (the package imports it laz
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,6 +22,8 @@ from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 _MAGIC = b"PKCL1\n"
 _FP_DENORM = 1                                      # CL_FP_DENORM
 _FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 128             # CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT
+#: launch grids whose hardware sizes one launcher remembers (all are forgotten beyond it)
+_MAX_GRIDS = 1024
 _HINT = 'pip install "portakern[opencl]" (PyOpenCL with the PoCL CPU device), or set PORTAKERN_OPENCL_DEVICE'
 
 
@@ -34,6 +37,7 @@ class DeviceHandle:
 
 
 _HANDLES: dict[int, DeviceHandle] = {}
+_HANDLES_LOCK = threading.Lock()
 
 
 def all_devices() -> list[cl.Device]:
@@ -99,9 +103,10 @@ def resolve(spec: Any) -> Device:
     except cl.Error as exc:
         raise BackendUnavailable(f"backend 'opencl': {exc}. Fix: {_HINT}") from exc
     key = queue.context.int_ptr if queue is not None else dev.int_ptr
-    handle = _HANDLES.get(key)
-    if handle is None:
-        handle = _HANDLES[key] = DeviceHandle(dev, queue)
+    with _HANDLES_LOCK:     # two threads' first launches must share one context, not make two
+        handle = _HANDLES.get(key)
+        if handle is None:
+            handle = _HANDLES[key] = DeviceHandle(dev, queue)
     stable = f"opencl:{dev.platform.name}:{dev.name}:{dev.driver_version}"
     return Device("opencl", stable, _describe(dev), handle)
 
@@ -162,25 +167,37 @@ def load(kernel: ir.Kernel, artifact: bytes, device: Device, entry: str) -> Laun
                 options=build_options(device))
         except cl.Error:
             program = _program(kernel, device, source)
-    return OpenCLLauncher(kernel, cl.Kernel(program, entry), device.handle)
+    return OpenCLLauncher(kernel, program, entry, device.handle)
 
 
 class OpenCLLauncher(Launcher):
-    """Launches one built kernel; argument packing is a closure generated once per kernel."""
+    """Launches one built kernel; argument packing is a closure generated once per kernel and thread.
 
-    def __init__(self, kernel: ir.Kernel, knl: cl.Kernel, handle: DeviceHandle) -> None:
-        self.kernel, self.knl, self.handle = kernel, knl, handle
+    Each thread launches through its own ``cl.Kernel`` (and, with bounds checks, its own error buffer): a
+    launch sets the kernel's arguments and then enqueues it, two OpenCL calls, and a ``cl.Kernel``
+    shared by threads lets another thread's ``set_args`` land in between (wrong arrays or scalars,
+    then a crash in the driver). OpenCL makes every other call used here thread-safe.
+    """
+
+    def __init__(self, kernel: ir.Kernel, program: cl.Program, entry: str, handle: DeviceHandle) -> None:
+        self.kernel, self.program, self.entry, self.handle = kernel, program, entry, handle
         self.queue = handle.queue
         self.max_wg = int(handle.device.max_work_group_size)
         self.grids: dict[LaunchGrid, tuple[Any, Any, tuple[int, ...]] | None] = {}
-        self.err: Any = None
-        self.err_host = new_record()
         self.zero = np.zeros(1, np.int64)
-        if kernel.checks_bounds:
-            self.err = cl.Buffer(handle.context, cl.mem_flags.READ_WRITE, self.err_host.nbytes)
-        self.run = self._make_runner()
+        self._local = threading.local()           # .state: this thread's (run, err, err_host)
+        self._thread_state()                      # the loading thread's, built now: errors show at load
 
-    def _make_runner(self) -> Any:
+    def _thread_state(self) -> tuple[Any, Any, np.ndarray]:
+        """This thread's (run, error buffer or None, host copy of the error record)."""
+        err_host = new_record()
+        err = cl.Buffer(self.handle.context, cl.mem_flags.READ_WRITE, err_host.nbytes) \
+            if self.kernel.checks_bounds else None
+        state = (self._make_runner(cl.Kernel(self.program, self.entry), err), err, err_host)
+        self._local.state = state
+        return state
+
+    def _make_runner(self, knl: cl.Kernel, err: Any) -> Any:
         """Generate ``run(grid_info, args)``: one flat ``kernel(queue, g, l, ...)`` call, no loops."""
         layout = launch_layout(self.kernel, pack_dims=True)
         dtypes: list[Any] = []
@@ -207,14 +224,14 @@ class OpenCLLauncher(Launcher):
             else:
                 dtypes.append(None)
                 flat.append("err")
-        self.knl.set_scalar_arg_dtypes(dtypes)
+        knl.set_scalar_arg_dtypes(dtypes)
         names = ", ".join(f"a{i}" for i in range(p)) + ("," if p == 1 else "")
         written = ", ".join(f"{prm.name!r}: a{i}" for i, prm in enumerate(self.kernel.params)
                             if prm.name in self.kernel.written)
         src = (f"def run(g, l, n, args):\n"
                f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
             f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
-        scope = {"knl": self.knl, "queue": self.queue, "err": self.err, "_sub": _sub_buffer, "_pack": pack,
+        scope = {"knl": knl, "queue": self.queue, "err": err, "_sub": _sub_buffer, "_pack": pack,
                  "_u8": np.uint8}
         exec(compile(src, f"<portakern opencl launcher {self.kernel.name}>", "exec"), scope)
         return scope["run"]
@@ -234,19 +251,25 @@ class OpenCLLauncher(Launcher):
         try:
             g = self.grids[grid]
         except KeyError:
+            if len(self.grids) >= _MAX_GRIDS:
+                self.grids.clear()
             g = self.grids[grid] = self._grid(grid)
         if g is None:                         # an empty index space runs nothing
             return {prm.name: a for prm, a in zip(self.kernel.params, args) if prm.name in self.kernel.written}
         try:
-            if self.err is None:
-                return self.run(g[0], g[1], g[2], args)
+            run, err, err_host = self._local.state
+        except AttributeError:
+            run, err, err_host = self._thread_state()
+        try:
+            if err is None:
+                return run(g[0], g[1], g[2], args)
             saved = snapshot(self.kernel, args, lambda a: a.get())
-            cl.enqueue_fill_buffer(self.queue, self.err, self.zero, 0, self.err_host.nbytes)
-            out = self.run(g[0], g[1], g[2], args)
+            cl.enqueue_fill_buffer(self.queue, err, self.zero, 0, err_host.nbytes)
+            out = run(g[0], g[1], g[2], args)
         except cl.Error as exc:
             raise self._explain(exc, args) from exc
-        cl.enqueue_copy(self.queue, self.err_host, self.err)
-        raise_recorded(self.kernel, self.err_host, saved, lambda a, copy: a.set(copy))
+        cl.enqueue_copy(self.queue, err_host, err)
+        raise_recorded(self.kernel, err_host, saved, lambda a, copy: a.set(copy))
         return out
 
     def _explain(self, exc: Exception, args: Sequence[Any]) -> Exception:

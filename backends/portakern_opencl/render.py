@@ -46,15 +46,6 @@ class OpenCLRenderer(CFamilyRenderer):
     cas = {32: "atomic_cmpxchg({p}, {cmp}, {val})", 64: "atom_cmpxchg({p}, {cmp}, {val})"}
     bitcast = {"float32": ("as_uint({x})", "as_float({x})"), "float64": ("as_ulong({x})", "as_double({x})")}
     atomic_volatile = "volatile "
-    reserved = CFamilyRenderer.reserved | frozenset("""
-        kernel __kernel global __global local __local constant __constant private __private
-        read_only write_only read_write image1d_t image2d_t image3d_t sampler_t event_t half
-        char2 char4 uchar uchar2 uchar4 short2 ushort int2 int4 uint uint2 uint4 long2 ulong float2
-        float4 double2 size_t ptrdiff_t intptr_t uintptr_t get_global_id get_local_id get_group_id
-        get_global_size get_local_size get_num_groups barrier atomic_add atomic_sub atomic_min
-        atomic_max atomic_cmpxchg atom_add atom_sub atom_min atom_max atom_cmpxchg as_uint as_float
-        as_ulong as_double vec_type_hint work_group_size_hint reqd_work_group_size
-    """.split())
 
     def fp32_options(self) -> list[str]:
         """Build options that keep float32 division and sqrt correctly rounded (NUMERICS.md)."""

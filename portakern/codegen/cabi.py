@@ -19,30 +19,21 @@ import numpy as np
 from ..ir import nodes as ir
 from ..runtime.errrecord import ERR_WORDS
 from ..types import ArrayType
+from .names import user_ident
 
 __all__ = ["ERR_WORDS", "C_KEYWORDS", "mangle", "launch_layout"]
 
-#: C/C++ keywords and the builtins and macros the generated code calls: never a user identifier.
-C_KEYWORDS = frozenset("""
-auto break case char const continue default do double else enum extern float for goto if inline int
-long register restrict return short signed sizeof static struct switch typedef union unsigned void
-volatile while bool true false class delete new namespace template this typename using operator
-virtual private public protected friend catch try throw asm main NULL
-INFINITY NAN isnan isinf isfinite signbit fabs fmod floor ceil trunc rint fma copysign hypot sqrt
-rsqrt exp exp2 expm1 log log2 log10 log1p sin cos tan asin acos atan atan2 sinh cosh tanh erf erfc
-pow min max abs pk
-""".split())
+#: The C name of every generated kernel function. Fixed, so no user name (a builtin such as ``select``,
+#: a vector type such as ``float4``, ``<lambda>``) can clash with a C name; the readable name stays in
+#: Python and in the source's header comment.
+ENTRY_NAME = "pk_kernel"
 
 
-def mangle(name: str, reserved: frozenset[str]) -> str:
-    """A C identifier for a Python name, injectively: reserved words, names starting with ``pk_``
-    (the generated code's own) and names ending in ``_`` get one more ``_``; non-ASCII names are
-    spelled by code point."""
-    if not name.isascii():
-        name = "u_" + "_".join(f"{ord(c):x}" if not (c.isascii() and c.isalnum()) else c for c in name) + "_"
-    if name in reserved or name.startswith(("pk_", "__")) or name.endswith("_"):
-        return name + "_"
-    return name
+def mangle(name: str) -> str:
+    """The C identifier of IR name ``name``: ``u_<name>`` for an ASCII name, otherwise ``w_`` and an
+    injective encoding (see :func:`portakern.codegen.names.user_ident`). Never a keyword, builtin or
+    macro of C, OpenCL or CUDA, and never one of the generated code's own ``pk_*`` names."""
+    return user_ident(name)
 
 
 def launch_layout(kernel: ir.Kernel, pack_dims: bool) -> list[tuple[str, object]]:

@@ -21,9 +21,10 @@ from ..ir import nodes as ir
 from ..ir.visit import access_sites, walk_body
 from ..types import ArraySpace, ArrayType, ScalarType
 from .builder import SourceBuilder
-from .cabi import C_KEYWORDS, ERR_WORDS, launch_layout, mangle  # noqa: F401 - re-exported: the ABI
+from .cabi import ENTRY_NAME, ERR_WORDS, launch_layout, mangle  # noqa: F401 - re-exported: the ABI
 from .cbarrier import barriers_needing_global_fence
 from .cprelude import Prelude
+from .names import comment_text
 
 
 class CFamilyRenderer:
@@ -52,7 +53,6 @@ class CFamilyRenderer:
     cas: ClassVar[dict[int, str]] = {}         # bits -> compare-and-swap template over {p}, {cmp}, {val}
     bitcast: ClassVar[dict[str, tuple[str, str]]] = {}  # float type -> (to bits, from bits) over {x}
     atomic_volatile: ClassVar[str] = "volatile "
-    reserved: ClassVar[frozenset[str]] = C_KEYWORDS
 
     # -- data helpers the prelude uses ----------------------------------------------------------
     def ctype(self, t: ScalarType) -> str:
@@ -127,8 +127,8 @@ class CFamilyRenderer:
         return _KernelEmitter(self, kernel).emit()
 
     def entry_name(self, kernel: ir.Kernel) -> str:
-        """The C name of the kernel function (the Python name, mangled if it clashes)."""
-        return mangle(kernel.name, self.reserved)
+        """The C name of the kernel function: always ``ENTRY_NAME`` (the Python name can clash)."""
+        return ENTRY_NAME
 
     def index(self, op: ir.Op, hw: int) -> str:
         """The builtin expression for index query ``op`` in hardware dimension ``hw`` (int64)."""
@@ -152,7 +152,7 @@ class _KernelEmitter:
 
     def name(self, n: str) -> str:
         if n not in self.names:
-            self.names[n] = mangle(n, self.r.reserved)
+            self.names[n] = mangle(n)
         return self.names[n]
 
     # -- the kernel -----------------------------------------------------------------------------
@@ -160,6 +160,7 @@ class _KernelEmitter:
         k, r, b = self.k, self.r, self.b
         params = self.params()
         with b.block("{", "}"):
+            self.index_queries()
             self.declarations()
             self.guard()
             for s in k.body:
@@ -170,8 +171,9 @@ class _KernelEmitter:
             for n in walk_body(k.body)) or any(
             (p.type.dtype if isinstance(p.type, ArrayType) else p.type).name == "float64" for p in k.params)
         out = SourceBuilder()
-        where = f" ({k.loc})" if k.loc.line else ""
-        out.line(f"/* portakern: kernel '{k.name}'{where} in {r.dialect}; generated, self-contained.")
+        # the name and path come from outside the IR: escaped, they cannot end the comment
+        where = f" ({comment_text(str(k.loc))})" if k.loc.line else ""
+        out.line(f"/* portakern: kernel '{comment_text(k.name)}'{where} in {r.dialect}; generated, self-contained.")
         out.line("   Launch: hardware dimension 0 (x) is the LAST ndrange dimension; pad the global size up to")
         out.line("   the work-group; pass each array's shape and the unpadded ndrange as int64 "
                  + ("in pk_dims. */" if r.pack_dims else "after the arrays, as declared. */"))
@@ -245,11 +247,26 @@ class _KernelEmitter:
         if self.sites:
             b.line(f"{self.L} " + ", ".join(f"pk_o{s.number}" for s in self.sites.values()) + ";")
 
+    def index_queries(self) -> None:
+        """Each work-item query the kernel makes, read once into a const at entry (``pk_local_size0``).
+
+        PoCL 3.0 (LLVM 14, bundled with pyopencl) miscompiles a loop whose condition calls
+        ``get_local_size`` and whose body has barriers: the loop never runs (docs/backends/opencl.md,
+        "PoCL barrier-loop bug"). Values read once before any barrier sidestep it; CUDA gets the
+        same source shape."""
+        used = {(n.op, n.dim) for n in walk_body(self.k.body) if isinstance(n, ir.IndexQuery)}
+        if not self.k.uses_barrier:
+            used |= {(ir.Op.GLOBAL_ID, d) for d in range(self.k.grid_ndim)}   # the padding guard's
+        for op, d in sorted(used, key=lambda q: (q[0].value, q[1])):
+            value = self.dim(f"ndrange{d}") if op == ir.Op.GLOBAL_SIZE \
+                else self.r.index(op, self.k.grid_ndim - 1 - d)
+            self.b.line(f"const {self.L} {_query_name(op, d)} = {value};")
+
     def guard(self) -> None:
         """Padded work-items (the global size rounded up to the work-group) do nothing."""
         if self.k.uses_barrier:
             return                        # ndrange is a multiple of the work-group: nothing padded
-        conds = [f"{self.r.index(ir.Op.GLOBAL_ID, self.k.grid_ndim - 1 - d)} >= {self.dim(f'ndrange{d}')}"
+        conds = [f"{_query_name(ir.Op.GLOBAL_ID, d)} >= {self.dim(f'ndrange{d}')}"
                  for d in range(self.k.grid_ndim)]
         self.b.line(f"if ({' || '.join(conds)}) return;")
 
@@ -400,9 +417,7 @@ class _KernelEmitter:
         return self.extents(e.array)[e.dim]
 
     def x_IndexQuery(self, e: ir.IndexQuery) -> str:
-        if e.op == ir.Op.GLOBAL_SIZE:
-            return self.dim(f"ndrange{e.dim}")
-        return self.r.index(e.op, self.k.grid_ndim - 1 - e.dim)
+        return _query_name(e.op, e.dim)      # read at entry by ``index_queries``
 
     def x_Load(self, e: ir.Load) -> str:
         a = self.name(e.array.name)
@@ -490,6 +505,11 @@ class _KernelEmitter:
         if op in ir.FLOAT_MATH:
             return f"{self.r.mathfn(op.value, e.type)}({joined})"
         raise CompileError(f"the {self.r.dialect} renderer has no rule for {op.name}")
+
+
+def _query_name(op: ir.Op, d: int) -> str:
+    """The const holding work-item query ``op`` of pk dimension ``d`` (``pk_global_id0``)."""
+    return f"pk_{op.value}{d}"
 
 
 def _stype(e: ir.Expr) -> ScalarType:

@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from ..errors import CompileError
-from ..types import ScalarType
+from ..types import ScalarType, uint32, uint64
 
 if TYPE_CHECKING:
     from .cfamily import CFamilyRenderer
@@ -163,24 +165,34 @@ return a {cmp} b ? a : b;"""
     def float_to_int(self, src: ScalarType, dst: ScalarType) -> str:
         """Saturating float->int: out-of-range values clamp to the type's limits, NaN -> 0.
 
-        The limits are compared as 2**(bits-1) (or 2**bits) — exact in every float type — because
-        the float image of INT_MAX rounds up and would let an out-of-range value through."""
+        Every decision is an integer comparison of the bit pattern (for non-negative floats the
+        pattern orders as the value), never a float comparison: a compiler that assumes finite
+        math (or mishandles an infinity) cannot drop a guard and let the raw conversion through,
+        which on x86 turns -inf into INT_MIN, whose low byte is 0 (opencl gave int8(-inf) == 0,
+        exactly that value, where every other backend gave -128).
+        The limit is 2**(bits-1) (or 2**bits), exact in every float type."""
         F, T = self.t.ctype(src), self.t.ctype(dst)
         name = f"pk_{SUFFIX[dst.name]}_from_{SUFFIX[src.name]}"
-        top = self.t.const(float(2 ** (dst.bits - 1 if dst.is_signed else dst.bits)), src)
+        ubits = self.t.type_names[f"uint{src.bits}"]
+        to_bits = self.t.bitcasts(src)[0].format(x="x")
+        ut = uint64 if src.bits == 64 else uint32
+        fdt = np.dtype(src.name)
+        inf = self.t.const(int(np.array(np.inf, fdt).view(ut.dtype)), ut)
+        top = self.t.const(int(np.array(2.0 ** (dst.bits - 1 if dst.is_signed else dst.bits), fdt).view(ut.dtype)), ut)
+        sign = f"(u >> {src.bits - 1})"
         hi = self.t.const(int(dst.max), dst)
         if dst.is_signed:
-            low = self.t.const(float(-(2 ** (dst.bits - 1))), src)
-            body = f"""
-if ({self.t.mathfn('isnan', src)}(x)) return 0;
-if (x <= {low}) return {self.t.const(int(dst.min), dst)};
-if (x >= {top}) return {hi};
-return ({T})x;"""
+            low = f"return {sign} ? {self.t.const(int(dst.min), dst)} : {hi};"
         else:
-            body = f"""
-if (!(x > {self.t.const(0.0, src)})) return 0;   /* NaN, negatives and (-1, 0] */
-if (x >= {top}) return {hi};
+            low = f"return {sign} ? 0 : {hi};"
+        body = f"""
+const {ubits} u = {to_bits};
+const {ubits} mag = u & ~((({ubits})1) << {src.bits - 1});
+if (mag > {inf}) return 0;    /* NaN */
+if (mag >= {top}) {low}
+{"" if dst.is_signed else f"if ({sign}) return 0;    /* negatives, -0.0 */"}
 return ({T})x;"""
+        body = "\n".join(ln for ln in body.splitlines() if ln.strip())
         return self._need(name, lambda: self._fn(T, name, f"{F} x", body))
 
     # -- atomics --------------------------------------------------------------------------------

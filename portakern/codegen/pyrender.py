@@ -10,7 +10,8 @@ prelude module provides them compiled for its target) and in the rules below.
 A backend subclasses :class:`PyRenderer` and fills the hooks: index queries, return/break/continue,
 barriers, array declarations and atomics; the kernel's outer structure (grid loops, phases) is the
 backend's own. Names: user variables become ``v_<name>``, arrays ``a_<name>``, internals ``_pk_*``, so
-nothing a user writes can clash with ``np``, ``math`` or a helper.
+nothing a user writes can clash with ``np``, ``math`` or a helper; ``<name>`` is spelled by
+:func:`portakern.codegen.names.py_name` (no ``__`` anywhere, which Numba's parallel lowering needs).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.visit import access_sites
 from ..types import ScalarType
+from .names import py_name
 from .pysource import PySource
 
 Op = ir.Op
@@ -101,6 +103,7 @@ class PyRenderer:
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
         self.sites = access_sites(kernel) if kernel.checks_bounds else {}
+        self._steps = 0       # names run-time loop steps: a counter, so the source is the same in every process
 
     # ------------------------------------------------------------------ hooks for backends
     def index_query(self, q: ir.IndexQuery) -> str:
@@ -109,11 +112,11 @@ class PyRenderer:
 
     def var(self, name: str) -> str:
         """How a scalar variable is read and written."""
-        return f"v_{name}"
+        return f"v_{py_name(name)}"
 
     def array(self, name: str) -> str:
         """The Python name of an array."""
-        return f"a_{name}"
+        return f"a_{py_name(name)}"
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
         """``array[indices]`` as an lvalue/rvalue."""
@@ -144,7 +147,8 @@ class PyRenderer:
         if isinstance(s.step, ir.Const) and s.step.value != 0:
             header = f"for {self.var(s.var.name)} in range({start}, {stop}, {step})"
         else:
-            st = f"_pk_step{id(s) % 100000}"
+            st = f"_pk_step{self._steps}"
+            self._steps += 1
             src.line(f"{st} = {step}")
             header = (f"for {self.var(s.var.name)} in range({start}, ({stop}) if {st} != 0 else ({start}), "
                       f"{st} if {st} != 0 else np.int64(1))")

@@ -31,12 +31,17 @@ class LaneOps:
 
     xp: Any = np
 
-    def __init__(self, kernel: ir.Kernel, grid: LaunchGrid) -> None:
+    def __init__(self, kernel: ir.Kernel, grid: LaunchGrid, rows: tuple[int, int] | None = None) -> None:
         self.kernel = kernel
         nd = tuple(int(n) for n in grid.ndrange)
         wg = tuple(int(w) for w in (grid.workgroup or default_workgroup(nd)))
         self.ndrange, self.workgroup = nd, wg
-        self.N = int(math.prod(nd))
+        # ``rows``: only the work-items whose global_id(0) is in [lo, hi) are lanes (a chunk of the
+        # index space, see portakern_numpy.launch); size queries still describe the whole ndrange
+        lo, hi = rows if rows is not None else (0, nd[0])
+        self.row0 = lo
+        self.lanes_nd = (hi - lo,) + nd[1:]
+        self.N = int(math.prod(self.lanes_nd))
         self.gsize = [_I64(n) for n in nd]
         self.lsize = [_I64(w) for w in wg]
         self._ng = [-(-n // w) for n, w in zip(nd, wg)]
@@ -54,14 +59,17 @@ class LaneOps:
     @functools.cached_property
     def gid(self) -> list[Any]:
         """``global_id(d)`` per dimension (kept by identity for the slice fast paths)."""
-        nd, iota = self.ndrange, self.lane
+        nd, iota, lo = self.lanes_nd, self.lane, self.row0
         gid = []
         stride = self.N
         for n in nd:
             stride //= n
             g = iota if len(nd) == 1 else (iota // _I64(stride)) % _I64(n) if n > 1 else self.zeros_i64()
             gid.append(g)
-        self._ranges.update({id(g): (0, n - 1) for g, n in zip(gid, nd)})
+        if lo:
+            gid[0] = gid[0] + _I64(lo)
+        self._ranges.update({id(g): (lo if d == 0 else 0, (lo if d == 0 else 0) + n - 1)
+                             for d, (g, n) in enumerate(zip(gid, nd))})
         return gid
 
     @functools.cached_property

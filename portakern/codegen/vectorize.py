@@ -33,6 +33,7 @@ from ..ir import nodes as ir
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
 from .loopplan import plan_loop, plan_tree
+from .names import comment_text
 from .pysource import PySource
 
 __all__ = ["render", "written_sites_safe"]
@@ -190,7 +191,7 @@ class _Renderer:
             written = ", ".join(f"{n!r}: {self.arr(n)}" for n in k.written)
             body.line(f"return {{{written}}}")
         out = PySource()
-        out.line(f"# portakern vectorised kernel '{k.name}' (numpy/jax lane operations)")
+        out.line(f"# portakern vectorised kernel {comment_text(k.name)} (numpy/jax lane operations)")
         with out.block("def build(C)"):
             for (tname, text), cname in self.consts.items():
                 out.line(f"{cname} = C({tname!r}, {text})")

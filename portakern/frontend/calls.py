@@ -184,7 +184,8 @@ class CallLowering(StmtLowering):
             raise self.err(node, f"helper '{src.name}' can reach its end without returning a value",
                            hint="end the helper with a 'return <value>' (Python would return None)")
         simple = not returns or (len(returns) == 1 and fdef.body[-1] is returns[0])
-        fc = FuncContext(src.name, prefix + "ret", None if simple else prefix + "done", has_value)
+        # not prefix + "ret": that is the helper's own variable "ret"
+        fc = FuncContext(src.name, f"__pk_r{n}", None if simple else f"__pk_d{n}", has_value)
         scope = Scope(src, prefix, func=fc)
         assigned = {t.id for t in ast.walk(fdef) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
         caller = self.scope

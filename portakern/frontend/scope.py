@@ -15,6 +15,11 @@ from ..ir import nodes as ir
 from .source import FunctionSource
 from .values import VType
 
+#: The front end's own variables: ``__pk_<kind><n>`` (temporaries t, loop counters i, arrays a, copied
+#: parameters p_, a helper's result r and return flag d, a helper's names f<n>_<name>). A kernel may
+#: not use names of this form (checked in ``specialize``); a helper's names are behind its prefix.
+RESERVED_PREFIX = "__pk_"
+
 
 @dataclass
 class FuncContext:

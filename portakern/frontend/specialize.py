@@ -12,7 +12,7 @@ from ..ir.visit import walk_body
 from ..runtime import config
 from . import ops
 from .calls import CallLowering
-from .scope import PassState, Scope
+from .scope import RESERVED_PREFIX, PassState, Scope
 from .source import FunctionSource
 from .values import ArrayValue, PyObject, TExpr, VType, join
 
@@ -80,6 +80,16 @@ def _param_binding(lw: Lowerer, src: FunctionSource, arg_types: Mapping[str, Any
     return params, prologue
 
 
+def _reject_reserved_names(src: FunctionSource) -> None:
+    """The front end's own variables are named ``__pk_<kind><n>...``; a kernel's own name of that
+    form could be one of them, so it is refused (helpers' names are prefixed, so they cannot)."""
+    for n in ast.walk(src.tree):
+        name = n.id if isinstance(n, ast.Name) else n.arg if isinstance(n, ast.arg) else None
+        if name is not None and name.startswith(RESERVED_PREFIX):
+            raise CompileError(f"the name '{name}' is reserved: names starting with '{RESERVED_PREFIX}' "
+                               "are portakern's own", loc=src.loc(n), hint="rename the variable")
+
+
 def _first_store(src: FunctionSource, fdef: ast.AST, name: str) -> ir.Loc:
     for n in ast.walk(fdef):
         if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store):
@@ -124,6 +134,7 @@ def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: M
     if not isinstance(grid_ndim, int) or not 1 <= grid_ndim <= 3:
         raise CompileError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
     fdef = src.tree
+    _reject_reserved_names(src)
     env: dict[str, VType] = {}
     lenient, may_relax = False, True
     for _ in range(_MAX_PASSES):

@@ -94,8 +94,11 @@ class StmtLowering(ExprLowering):
             value = self.value(node.value)
         finally:
             self.array_name_hint = None
-        if any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets) and isinstance(value, TupleValue):
-            value = self.spill(value, node)   # ``a, b = b, a``: every right-hand side first
+        if len(node.targets) > 1 or (isinstance(node.targets[0], (ast.Tuple, ast.List))
+                                     and isinstance(value, TupleValue)):
+            # ``a, b = b, a``: every right-hand side first; ``a[i] = v = a[i] + 1``: the value once,
+            # before the first target's store could change what a second evaluation reads (Python)
+            value = self.spill(value, node)
         for target in node.targets:
             self.assign(target, value, node)
 

@@ -53,7 +53,8 @@ def access_sites(kernel: ir.Kernel) -> dict[int, AccessSite]:
     """Map ``id(node)`` of every Load/Store/Atomic of ``kernel`` to its :class:`AccessSite`."""
     sites: dict[int, AccessSite] = {}
     for node in walk_body(kernel.body):
-        if isinstance(node, (ir.Load, ir.Store, ir.Atomic)):
+        # a node the front end shares between statements is one site, numbered once
+        if isinstance(node, (ir.Load, ir.Store, ir.Atomic)) and id(node) not in sites:
             sites[id(node)] = AccessSite(len(sites), node.array.name, node.array.type.ndim, node.loc)
     return sites
 

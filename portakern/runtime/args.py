@@ -153,6 +153,9 @@ def _classify_object(name: str, a: Any, kname: str) -> tuple[int, Any]:
 def _constexpr_value(name: str, a: Any, kname: str) -> Any:
     if isinstance(a, np.generic) and not isinstance(a, (np.complexfloating, np.void)):
         a = a.item()
+    if isinstance(a, int) and not isinstance(a, bool) and not -(2 ** 63) <= a < 2 ** 64:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}' is pk.constexpr: the int {a} does not fit "
+                          "in 64 bits (kernel integers are at most int64 or uint64)")
     if isinstance(a, (bool, int, float)):
         return a
     raise LaunchError(f"kernel '{kname}', parameter '{name}' is pk.constexpr: got {describe(a)}; "

@@ -8,6 +8,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ..errors import LaunchError
+
+#: specialisations each kernel keeps loaded in memory when PORTAKERN_MEMORY_CACHE_SIZE is unset
+DEFAULT_MEMORY_CACHE_SIZE = 64
+
 
 def default_backend() -> str | None:
     """``PORTAKERN_BACKEND``: the process-wide backend, or None to follow the arrays."""
@@ -30,6 +35,21 @@ def cache_dir() -> Path:
 def disk_cache_enabled() -> bool:
     """``PORTAKERN_DISK_CACHE=0`` turns the on-disk cache off."""
     return os.environ.get("PORTAKERN_DISK_CACHE", "1") not in ("0", "false", "no", "off")
+
+
+def memory_cache_size() -> int:
+    """``PORTAKERN_MEMORY_CACHE_SIZE``: how many specialisations each kernel keeps loaded (least
+    recently used first out; default ``DEFAULT_MEMORY_CACHE_SIZE``). A bad value is a LaunchError."""
+    text = os.environ.get("PORTAKERN_MEMORY_CACHE_SIZE", "").strip()
+    if not text:
+        return DEFAULT_MEMORY_CACHE_SIZE
+    try:
+        size = int(text)
+    except ValueError:
+        size = 0
+    if size < 1:
+        raise LaunchError(f"PORTAKERN_MEMORY_CACHE_SIZE must be a positive int, got {text!r}")
+    return size
 
 
 def verify_ir() -> bool:

@@ -14,6 +14,7 @@ copies (Python or annotated scalars, strided views, foreign GPU objects): those 
 from __future__ import annotations
 
 import contextvars
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,8 +94,8 @@ class Plan:
                 if dtype != g[2] or len(shape) != g[3] or (g[4] and not contiguous):
                     return MISS
                 natives.append(a)
-            elif type(a) is not g[1] or a != g[2]:      # a constexpr with another value
-                return MISS
+            elif type(a) is not g[1] or a != g[2] or (g[3] and math.copysign(1.0, a) != g[3]):
+                return MISS                             # a constexpr with another value (or zero sign)
         kernel = self.kernel
         kernel._stats.memory_hits += 1
         cache._GLOBAL.memory_hits += 1
@@ -137,11 +138,13 @@ def record(kernel: Any, key: Any, c: Any, b: A.Bound, params: Sequence[Any], gri
             value = b.constexprs[p.name]
             if type(a) is not type(value) or value != value:
                 return                                 # NumPy scalar constexprs, NaN
-            guards.append((_C, type(a), value))
+            # -0.0 == 0.0, but 1 / c tells them apart: a float zero's sign is guarded too
+            sign = math.copysign(1.0, value) if type(value) is float and value == 0 else 0.0
+            guards.append((_C, type(a), value, sign))
         else:
             return
     ctx = current_backend.get()
     env = config.default_backend()
-    if len(kernel._plans) > 64:
-        kernel._plans.clear()
+    if len(kernel._plans) >= config.memory_cache_size():
+        kernel._plans.clear()                          # rebuilt by the next launch of each shape
     kernel._plans[key] = Plan(kernel, c, tuple(guards), list(b.kinds), grid, src, frozen, how, ctx, env)

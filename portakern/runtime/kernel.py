@@ -12,6 +12,7 @@ from ..errors import CompileError, LaunchError, PortakernError
 from . import args as A
 from . import cache, config, launch, registry
 from .backend import Capabilities, Device
+from .memory_cache import SpecialisationCache
 
 __all__ = ["Kernel", "kernel", "use"]
 
@@ -37,8 +38,8 @@ class Kernel:
         self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (
             ("debug", self.debug), ("boundscheck", self.boundscheck))
         self._src: Any = None
-        self._compiled: dict[tuple[Any, ...], launch.Compiled] = {}
-        self._plans: dict[Any, Any] = {}      # fast-path plans (runtime/fastpath.py)
+        self._compiled = SpecialisationCache()   # bounded: PORTAKERN_MEMORY_CACHE_SIZE
+        self._plans: dict[Any, Any] = {}      # fast-path plans (runtime/fastpath.py), same bound
         self._stats = cache.CacheStats()
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
@@ -122,15 +123,18 @@ class Kernel:
     # -- introspection -------------------------------------------------------------------------------
     def cache_info(self) -> dict[str, int]:
         """Counters of this kernel's caches: memory_hits, disk_hits, builds, disk_writes, disk_rejected,
-        and ``entries`` (specialisations loaded in memory)."""
+        ``entries`` (specialisations loaded in memory, at most ``PORTAKERN_MEMORY_CACHE_SIZE``) and
+        ``evictions`` (entries dropped to stay within that bound)."""
         info = self._stats.as_dict()
         info["entries"] = len(self._compiled)
+        info["evictions"] = self._compiled.evictions
         return info
 
     def clear_cache(self) -> None:
-        """Forget the in-memory specialisations (the disk cache stays)."""
-        self._compiled.clear()
+        """Forget the in-memory specialisations and fast-path plans (the disk cache stays); the
+        runtime then holds no reference to their loaded programs, so they can be freed."""
         self._plans.clear()
+        self._compiled.clear()
 
     def __repr__(self) -> str:
         flag = " debug" if self.debug else "" if self.boundscheck else " boundscheck=False"

@@ -221,7 +221,7 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
         source = backend.render(kir)
     digest = cache.disk_key(source, (src.source_hash, kernel.options, key), backend.name, _version(backend),
                             target)
-    payload = cache.disk_load(backend.name, digest, stats)
+    payload = cache.disk_load(backend.name, digest, stats, source)
     if payload is not None:
         cache.bump(stats, "disk_hits")
         return source, payload, True
@@ -231,13 +231,25 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
         raise CompileError(f"backend '{backend.name}' returned {type(payload).__name__} from build(); "
                            "expected bytes (a backend bug)")
     cache.bump(stats, "builds")
-    cache.disk_store(backend.name, digest, bytes(payload), stats)
+    cache.disk_store(backend.name, digest, bytes(payload), stats, source)
     return source, bytes(payload), False
 
 
 def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], constexprs: dict[str, Any],
                   grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
-    """Specialise, build (or load from disk) and load one signature; store it in the memory cache."""
+    """Specialise, build (or load from disk) and load one signature; store it in the memory cache.
+
+    Under the kernel cache's lock: threads that miss on the same signature at once wait for the
+    first one's result instead of each compiling it."""
+    with kernel._compiled.lock:
+        c = kernel._compiled.get(key)
+        if c is not None and c.backend is backend:
+            return c
+        return _compile_entry(kernel, src, key, sig, constexprs, grid_ndim, backend, device, caps)
+
+
+def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], constexprs: dict[str, Any],
+                   grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
     kir = specialize_for(kernel, src, sig, constexprs, grid_ndim)
     source, payload, from_disk = build(kernel, src, kir, key, backend, device)
     try:
@@ -256,7 +268,7 @@ def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, .
     written = tuple(names.index(w) for w in kir.written if w in names)
     c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
                  payload, source, tuple(names))
-    kernel._compiled[key] = c
+    kernel._compiled.put(key, c, kernel._plans)
     return c
 
 

@@ -230,7 +230,7 @@ def test_compiled_launches_are_reused_from_disk_without_touching_the_users_jax_c
     f = jax.jit(lambda a: {"out": a[0] * 2.0 + a[1]})
     args = [jnp.arange(4.0), jnp.ones(4)]
     first = diskcache.compile_cached(f, args, None)
-    assert len(list((tmp_path / "jax").glob("*.xla"))) == 1
+    assert len(list((tmp_path / "jax-xla").glob("*.bin"))) == 1
     compiles = []
     real = jax.stages.Lowered.compile
     monkeypatch.setattr(jax.stages.Lowered, "compile", lambda self, *a, **k: compiles.append(1) or real(self, *a, **k))
@@ -240,5 +240,5 @@ def test_compiled_launches_are_reused_from_disk_without_touching_the_users_jax_c
     x = np.arange(13, dtype=np.float32)    # (a grid no other test launches: not cached in memory)
     res = saxpy.on("jax")[13](np.float32(2), x, x, np.zeros(13, np.float32))   # a launch stores too
     assert np.asarray(res).tolist() == (3 * x).tolist()
-    assert len(list((tmp_path / "jax").glob("*.xla"))) == 2
+    assert len(list((tmp_path / "jax-xla").glob("*.bin"))) == 2
     assert jax.config.jax_compilation_cache_dir == before

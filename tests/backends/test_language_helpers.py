@@ -170,3 +170,28 @@ def test_annotated_scalars_are_converted(backend, run):
     out = np.zeros(4, dtype=np.float32)
     run(annotated, backend, 4, None, 0.1, x, out, 2)        # Python float -> float32, int -> int32
     np.testing.assert_array_equal(out, ((np.float32(0.1) * x) + np.int32(2)).astype(np.float32))
+
+
+@pk.func
+def first_big(x, n):
+    done = 0                            # the helper's own 'done' and 'ret' are not its return machinery
+    ret = 100
+    for k in range(n):
+        if x[k] > 5:
+            return k
+        done = done + 1
+    return done + ret
+
+
+@pk.kernel
+def helper_locals_named_like_its_return_flag(x, out):
+    i = pk.global_id(0)
+    if i < out.shape[0]:
+        out[i] = first_big(x, x.shape[0] - i)
+
+
+def test_helper_locals_named_done_and_ret_do_not_touch_its_return(backend, run):
+    x = np.array([1, 2, 9, 3], np.int64)
+    out = np.zeros(4, np.int64)
+    run(helper_locals_named_like_its_return_flag, backend, 4, None, x, out)
+    np.testing.assert_array_equal(out, [2, 2, 102, 101])

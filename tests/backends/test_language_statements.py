@@ -288,3 +288,35 @@ def test_return_ends_the_work_item_and_pass_does_nothing(backend, run):
     out = np.full(6, -9, dtype=np.int32)
     run(early_return_and_pass, backend, 6, None, x, out)
     np.testing.assert_array_equal(out, [3, 100, 0, 100, -9, -9])
+
+
+@pk.kernel
+def chained_assignment(a, out):
+    i = pk.global_id(0)
+    a[i] = v = a[i] + 1                 # Python: the value once, then the targets left to right
+    out[i] = v
+
+
+@pk.kernel(debug=True)
+def chained_assignment_checked(a, b, out):
+    i = pk.global_id(0)
+    v = out[i]
+    if i + 1 < b.shape[0]:
+        a[i] = v = v + b[i + 1]         # a bounds-checked load in the value of two targets
+    out[i] = v
+
+
+def test_chained_assignment_evaluates_its_value_once(backend, run):
+    a0 = np.array([10, 20, 30, 40], np.int32)
+    a, out = a0.copy(), np.zeros(4, np.int32)
+    run(chained_assignment, backend, 4, None, a, out)
+    np.testing.assert_array_equal(a, a0 + 1)
+    np.testing.assert_array_equal(out, a0 + 1)      # not a0 + 2: a[i] is not read again after the store
+
+
+def test_chained_assignment_with_bounds_checks_builds_and_runs(backend, run):
+    b = np.array([1, 2, 4, 8], np.int64)
+    a, out = np.zeros(4, np.int64), np.array([100, 200, 300, 400], np.int64)
+    run(chained_assignment_checked, backend, 4, 4, a, b, out)
+    np.testing.assert_array_equal(out, [102, 204, 308, 400])
+    np.testing.assert_array_equal(a, [102, 204, 308, 0])

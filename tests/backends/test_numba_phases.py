@@ -209,7 +209,7 @@ def test_render_imports_no_numba(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_second_process_loads_the_kernel_from_numbas_disk_cache(tmp_path):
+def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(tmp_path):
     code = (
         "import numpy as np, portakern as pk\n"
         "@pk.kernel\n"
@@ -220,15 +220,21 @@ def test_second_process_loads_the_kernel_from_numbas_disk_cache(tmp_path):
         "k.on('numba')[8](x, y)\n"
         "assert y[3] == 7.0\n"
         "import sys\n"
-        "mods = [m for n, m in sys.modules.items() if n.startswith('pk_numba_')]\n"
-        "print(sum(sum(m._pk_kernel.stats.cache_hits.values()) for m in mods))\n")
+        "assert not [n for n in sys.modules if n.startswith('pk_numba_')], 'module left in sys.modules'\n"
+        "hits = sum(sum(c.launcher.fn.stats.cache_hits.values()) for c in k._compiled.values())\n"
+        "import gc, weakref\n"
+        "module = weakref.ref(next(iter(k._compiled.values())).launcher.module)\n"
+        "k.clear_cache(); gc.collect()\n"
+        "print(module() is None, hits)\n")
     runs = [_run_script(tmp_path, code, PORTAKERN_CACHE_DIR=str(tmp_path / "cache"), PORTAKERN_DISK_CACHE="1")
             for _ in range(2)]
     for proc in runs:
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
-    assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads Numba's cached machine code
-    assert list((tmp_path / "cache" / "numba" / "__pycache__").glob("*.nbi"))
+    assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads the cached machine code
+    assert runs[1].stdout.split()[-2] == "True"       # and its module is collectable once dropped
+    assert list((tmp_path / "cache" / "numba-object").glob("*.bin"))
+    assert not list((tmp_path / "cache").rglob("__pycache__"))   # Numba's own (unchecked) cache is unused
 
 
 WG = 16

@@ -1,11 +1,18 @@
 """The compile caches: memory hits on the fast path, disk hits in a new process, recompiling when the
-source, a global or the signature changes, and surviving corrupted entries and concurrent writers."""
+source, a global or the signature changes, and surviving corrupted entries and concurrent writers;
+and trust: private folders, folders others can write refused, swapped, forged, FIFO and symlinked
+entries never loaded (docs/safety.md)."""
 from __future__ import annotations
 
+import hashlib
 import os
+import stat
+import struct
 import subprocess
 import sys
 import textwrap
+import threading
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -197,3 +204,141 @@ def test_two_processes_compiling_at_once_leave_one_valid_entry(tmp_path):
 
 def test_fake_backend_factory_names_the_backend():
     assert make_fake_backend("xyz").name == "xyz"
+
+
+# ------------------------------------------------------------------ trust: who may write the cache
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def _launch_twice(out: np.ndarray) -> None:
+    scaled.on("fake")[4](np.arange(4.0), out)
+    scaled.clear_cache()
+    scaled.on("fake")[4](np.arange(4.0), out)
+
+
+def test_cache_folders_secret_and_entries_are_private_to_the_user(fresh, monkeypatch):
+    _, tmp_path, _ = fresh
+    root = tmp_path / "new" / "cache"
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(root))
+    old = os.umask(0o002)                          # a umask that makes group-writable folders
+    try:
+        scaled.on("fake")[4](np.arange(4.0), np.zeros(4))
+    finally:
+        os.umask(old)
+    (entry,) = _entries(root)
+    assert _mode(root) == 0o700 and _mode(entry.parent) == 0o700
+    assert _mode(entry) == 0o600 and _mode(root / "secret") == 0o600
+
+
+@pytest.mark.parametrize("how", ["world-writable", "group-writable", "another-owner"])
+def test_a_cache_folder_others_can_write_is_refused_with_one_warning(fresh, monkeypatch, how):
+    _, tmp_path, before = fresh
+    root = tmp_path / "shared"
+    root.mkdir()
+    if how == "another-owner":                     # the uid check's seam: as if root belonged to someone else
+        monkeypatch.setattr(cache, "_current_uid", lambda: os.getuid() + 1)
+        root.chmod(0o700)
+    else:
+        root.chmod(0o777 if how == "world-writable" else 0o770)
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(root))
+    out = np.zeros(4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _launch_twice(out)
+    refusals = [w for w in caught if issubclass(w.category, cache.CacheWarning)]
+    assert len(refusals) == 1 and str(root) in str(refusals[0].message)
+    assert list(root.iterdir()) == []              # nothing read from or written to it
+    d = _delta(before, scaled.cache_info())
+    assert d["builds"] == 2 and d["disk_hits"] == 0
+    np.testing.assert_array_equal(out, 2 * np.arange(4.0))
+
+
+def _forge(blob: bytes, payload: bytes) -> bytes:
+    """What someone without the user's secret can write: the payload and every checksum field
+    computable from it (the sha256 of the old format; the length of the signed one)."""
+    if blob[:4] == b"PKC1":
+        return struct.pack("<4sQ32s", b"PKC1", len(payload), hashlib.sha256(payload).digest()) + payload
+    head = bytearray(blob[:cache._HEADER.size])
+    struct.pack_into("<Q", head, 4 + 32 + 32, len(payload))
+    return bytes(head) + payload
+
+
+@pytest.fixture
+def stored(tmp_path, monkeypatch):
+    """The digest of an entry b"payload" stored for source "src" of backend "b" in a fresh cache."""
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
+    digest = cache.disk_key("src", ("key",), "b", "1", None)
+    assert cache.disk_store("b", digest, b"payload", source="src")
+    assert cache.disk_load("b", digest, source="src") == b"payload"
+    return digest
+
+
+def test_a_tampered_entry_with_recomputed_checksums_is_refused(stored):
+    entry = cache.entry_path("b", stored)
+    entry.write_bytes(_forge(entry.read_bytes(), b"print('written by someone else')"))
+    assert cache.disk_load("b", stored, source="src") is None
+
+
+def test_an_entry_copied_over_another_key_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
+    a = cache.disk_key("source a", ("key",), "b", "1", None)
+    b = cache.disk_key("source b", ("key",), "b", "1", None)
+    assert cache.disk_store("b", a, b"payload a", source="source a")
+    assert cache.disk_store("b", b, b"payload b", source="source b")
+    cache.entry_path("b", a).write_bytes(cache.entry_path("b", b).read_bytes())
+    assert cache.disk_load("b", a, source="source a") is None
+    assert cache.disk_load("b", b, source="source b") == b"payload b"
+
+
+def test_an_entry_of_the_right_key_but_another_source_is_refused(stored):
+    assert cache.disk_load("b", stored, source="other src") is None
+
+
+def test_an_entry_signed_with_another_users_secret_is_refused(stored, tmp_path, monkeypatch):
+    (tmp_path / "secret").write_bytes(os.urandom(32))      # the folder copied from someone else, say
+    monkeypatch.setattr(cache, "_secrets", {})             # as a new process would read it
+    assert cache.disk_load("b", stored, source="src") is None
+
+
+def test_a_fifo_in_place_of_an_entry_does_not_block_and_is_rebuilt(fresh):
+    _, tmp_path, before = fresh
+    scaled.on("fake")[4](np.arange(4.0), np.zeros(4))
+    (entry,) = _entries(tmp_path)
+    entry.unlink()
+    os.mkfifo(entry)
+    out = np.zeros(4)
+    worker = threading.Thread(target=lambda: (scaled.clear_cache(), scaled.on("fake")[4](np.arange(4.0), out)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    if worker.is_alive():                               # blocked in open(): unblock it, then fail
+        os.close(os.open(entry, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(timeout=30)
+        pytest.fail("a launch blocked on a FIFO in the cache folder")
+    d = _delta(before, scaled.cache_info())
+    assert d["disk_rejected"] == 1 and d["builds"] == 2
+    assert stat.S_ISREG(os.lstat(entry).st_mode)        # replaced by a rebuilt entry
+    np.testing.assert_array_equal(out, 2 * np.arange(4.0))
+
+
+def test_a_symlink_out_of_the_cache_folder_is_not_followed(fresh):
+    _, tmp_path, before = fresh
+    scaled.on("fake")[4](np.arange(4.0), np.zeros(4))
+    (entry,) = _entries(tmp_path)
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.bin"
+    outside.write_bytes(entry.read_bytes())              # even a copy of the valid entry
+    entry.unlink()
+    entry.symlink_to(outside)
+    scaled.clear_cache()
+    scaled.on("fake")[4](np.arange(4.0), np.zeros(4))
+    d = _delta(before, scaled.cache_info())
+    assert d["disk_rejected"] == 1 and d["disk_hits"] == 0 and d["builds"] == 2
+    assert not entry.is_symlink()
+
+
+def test_a_secret_others_can_read_is_replaced_and_its_entries_refused(stored, tmp_path, monkeypatch):
+    (tmp_path / "secret").chmod(0o644)
+    monkeypatch.setattr(cache, "_secrets", {})
+    assert cache.disk_load("b", stored, source="src") is None
+    assert _mode(tmp_path / "secret") == 0o600

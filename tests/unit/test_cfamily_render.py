@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from portakern.codegen.cabi import ERR_WORDS, launch_layout, mangle
+from portakern.codegen.cabi import ENTRY_NAME, ERR_WORDS, launch_layout, mangle
 from portakern.ir import nodes as ir
 from portakern.types import SCALAR_TYPES, ArrayType, float32, int32, int64
 
@@ -58,8 +59,8 @@ def test_only_the_helpers_a_kernel_uses_are_emitted_each_once(r):
                                     (CudaRenderer(), ("blockIdx.y", "blockIdx.x"))], ids=["opencl", "cuda"])
 def test_last_pk_dimension_is_hardware_x(r, want):
     src = r.render(kernel_2d())
-    i_line = next(ln for ln in src.splitlines() if ln.strip().startswith("i = "))
-    j_line = next(ln for ln in src.splitlines() if ln.strip().startswith("j = "))
+    i_line = next(ln for ln in src.splitlines() if " pk_global_id0 = " in ln)
+    j_line = next(ln for ln in src.splitlines() if " pk_global_id1 = " in ln)
     assert want[0] in i_line and want[1] in j_line
 
 
@@ -72,26 +73,36 @@ def test_padded_work_items_are_guarded_unless_the_kernel_has_barriers(r):
 
 
 @pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
-def test_reserved_names_are_mangled_and_stay_distinct(r):
+def test_user_names_live_behind_a_prefix_and_the_entry_name_is_fixed(r):
     src = r.render(keyword_kernel())
-    params = src.split("void float_(", 1)[1].split(")", 1)[0]
-    assert re.search(r"\bint_\b", params) and re.search(r"\bfloat_\b", params)
-    assert re.search(r"\b" + mangle("kernel", r.reserved) + r"\b", params)
-    assert re.search(r"\b" + mangle("threadIdx", r.reserved) + r"\b", params)
-    assert mangle("threadIdx", CudaRenderer.reserved) == "threadIdx_"
-    assert mangle("kernel", OpenCLRenderer.reserved) == "kernel_"
-    for name in ("pk_o0_", "sqrt_", "x__", "x___"):
-        assert re.search(rf"\b{name}\b", src), name
-    assert re.search(r"void float_\(", src)
+    params = src.split(f"void {ENTRY_NAME}(", 1)[1].split(")", 1)[0]
+    for name in ("int", "float", "kernel", "threadIdx"):
+        assert re.search(rf"\bu_{name}\b", params), name
+    for name in ("pk_o0", "sqrt", "x_", "x__"):
+        assert re.search(rf"\bu_{name}\b", src), name
+    assert not re.search(r"\bfloat_?\(", src.split("*/", 1)[1])     # the kernel's Python name is no C name
 
 
-def test_mangle_is_injective_on_tricky_names():
-    reserved = OpenCLRenderer.reserved | CudaRenderer.reserved
-    names = ["int", "int_", "int__", "x", "x_", "pk_o1", "pk_o1_", "__x", "u_3b1_", "β", "kernel", "ok"]
-    out = [mangle(n, reserved) for n in names]
+def test_mangle_is_injective_and_gives_c_identifiers_outside_the_generated_namespace():
+    names = ["int", "int_", "int__", "x", "x_", "pk_o1", "pk_o1_", "__x", "u_3b1_", "β", "kernel", "ok",
+             "é", "u_e9_", "u__e9_", "w_e9_", "_e9_", "<lambda>", "a b", "a_20_b", "ᵢ", "x\u0301"]
+    out = [mangle(n) for n in names]
     assert len(set(out)) == len(out)
     assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", o) for o in out)
-    assert all(o not in reserved and not re.fullmatch(r"pk_\w*[^_]", o) for o in out)
+    assert all(o.startswith(("u_", "w_")) for o in out)
+    assert mangle("é") != mangle("u_e9_")
+
+
+def test_kernel_name_and_path_cannot_inject_into_the_c_header_comment():
+    k = keyword_kernel()
+    evil = "/tmp/x*/\n#define u_int 0\n/*"
+    k = replace(k, name="a*/b\n#define x", loc=ir.Loc(evil, 3))
+    for r in RENDERERS:
+        src = r.render(k)
+        header, rest = src.split("*/", 1)
+        assert header.count("\n") == 2
+        assert not any(ln.lstrip().startswith("#define") for ln in src.splitlines())
+        assert "*/" not in rest.split(f"void {ENTRY_NAME}", 1)[0].replace("in pk_dims. */", "")
 
 
 def test_launch_layout_lists_shapes_ndrange_and_error_buffer_in_order():
@@ -110,8 +121,8 @@ def test_launch_layout_lists_shapes_ndrange_and_error_buffer_in_order():
 def test_opencl_passes_every_extent_in_one_struct_and_cuda_one_parameter_each():
     k = kernel_2d()
     cl_src, cu_src = OpenCLRenderer().render(k), CudaRenderer().render(k)
-    assert "typedef struct" in cl_src and "pk_dims pk)" in cl_src and "pk.out_shape1" in cl_src
-    assert "long long pk_out_shape1" in cu_src and "long long pk_ndrange1" in cu_src
+    assert "typedef struct" in cl_src and "pk_dims pk)" in cl_src and "pk.u_out_shape1" in cl_src
+    assert "long long pk_u_out_shape1" in cu_src and "long long pk_ndrange1" in cu_src
 
 
 @pytest.mark.parametrize("r", RENDERERS, ids=lambda r: r.dialect)
@@ -181,7 +192,7 @@ def test_unit_step_range_loops_stay_a_plain_increment(r):
     # k < stop <= INT64_MAX before k++ cannot overflow: the common loop keeps the form compilers vectorise
     for start in (0, 3):
         src = r.render(_range_kernel(start, 1))
-        assert re.search(r"for \([^;]*; k < [^;]+; k\+\+\)", src), src
+        assert re.search(r"for \([^;]*; u_k < [^;]+; u_k\+\+\)", src), src
         assert "pk_range_next" not in src
 
 
@@ -190,5 +201,5 @@ def test_unit_step_range_loops_stay_a_plain_increment(r):
 def test_non_unit_range_steps_never_add_past_stop(r, step):
     # k += step wraps past INT64_MAX near the limit (UB in C): the increment goes through the guarded helper
     src = r.render(_range_kernel(0, step))
-    assert re.search(r"; k = pk_range_next\(k, [^)]*\)\)", src), src
-    assert "k += " not in src
+    assert re.search(r"; u_k = pk_range_next\(u_k, [^)]*\)\)", src), src
+    assert "u_k += " not in src

@@ -21,7 +21,7 @@ from ..runtime.errrecord import ERR_WORDS
 from ..types import ArrayType
 from .names import user_ident
 
-__all__ = ["ERR_WORDS", "C_KEYWORDS", "mangle", "launch_layout"]
+__all__ = ["ENTRY_NAME", "ERR_WORDS", "mangle", "launch_layout"]
 
 #: The C name of every generated kernel function. Fixed, so no user name (a builtin such as ``select``,
 #: a vector type such as ``float4``, ``<lambda>``) can clash with a C name; the readable name stays in

@@ -3,11 +3,9 @@ atomic raises KernelIndexError in-process on the compiled backends instead of co
 wrapping around; ``@pk.kernel(boundscheck=False)`` and ``PORTAKERN_BOUNDSCHECK=0`` turn them off."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +15,6 @@ from portakern.errors import LaunchError
 from portakern.ir.visit import access_sites
 from portakern.runtime.backend import default_workgroup
 from portakern.runtime.errrecord import ERR_WORDS, new_record, raise_recorded, snapshot
-
-ROOT = Path(__file__).resolve().parents[2]
 
 # Each of these crashed the interpreter (free(): invalid pointer, SIGSEGV) or wrapped silently on
 # numba and opencl before checks were on by default. Run in a child so a crash fails the test.
@@ -60,16 +56,13 @@ _CHILD = textwrap.dedent('''
 
 
 @pytest.mark.parametrize("backend", ["numba", "opencl"])
-def test_out_of_bounds_with_default_settings_raises_in_process(backend, tmp_path):
+def test_out_of_bounds_with_default_settings_raises_in_process(backend, tmp_path, checkout_env):
     if backend not in pk.available_backends():
         pytest.skip(f"{backend} is not available")
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "backends")]),
-               PORTAKERN_CACHE_DIR=str(tmp_path / "cache"))
-    env.pop("PORTAKERN_BOUNDSCHECK", None)
-    proc = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True, env=env,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True,
+                          env=checkout_env, timeout=600)
     assert proc.returncode == 0, f"the child died (rc {proc.returncode}): {proc.stderr[-2000:]}"
     lines = proc.stdout.splitlines()
     assert len(lines) == 4 and all(line.startswith("RAISED") for line in lines), proc.stdout + proc.stderr[-2000:]

@@ -3,7 +3,6 @@ moments; numba raises KeyboardInterrupt when the compiled kernel returns, with t
 Each runs in a child process that gets a real SIGINT."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -15,7 +14,6 @@ import pytest
 
 import portakern as pk
 
-ROOT = Path(__file__).resolve().parents[2]
 THREE_STEPS = ((0.0 * 0.999999 + 1.0) * 0.999999 + 1.0) * 0.999999 + 1.0   # spin(out, 3)
 
 _CHILD = textwrap.dedent('''
@@ -44,13 +42,11 @@ _CHILD = textwrap.dedent('''
 ''')
 
 
-def _interrupt(tmp_path: Path, backend: str, iterations: int) -> list[str]:
+def _interrupt(tmp_path: Path, env: dict[str, str], backend: str, iterations: int) -> list[str]:
     if backend not in pk.available_backends():
         pytest.skip(f"{backend} is not available")
     script = tmp_path / "child.py"
     script.write_text(_CHILD)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "backends")]),
-               PORTAKERN_CACHE_DIR=str(tmp_path / "cache"))
     proc = subprocess.Popen([sys.executable, str(script), backend, str(iterations)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -65,12 +61,12 @@ def _interrupt(tmp_path: Path, backend: str, iterations: int) -> list[str]:
     return out.split()
 
 
-def test_ctrl_c_interrupts_a_numpy_kernel_between_operations(tmp_path):
+def test_ctrl_c_interrupts_a_numpy_kernel_between_operations(tmp_path, checkout_env):
     # 10**9 iterations would run for hours: only an honoured SIGINT ends it inside the timeout
-    words = _interrupt(tmp_path, "numpy", 10 ** 9)
+    words = _interrupt(tmp_path, checkout_env, "numpy", 10 ** 9)
     assert words[0] == "INTERRUPTED" and words[1] == "ALIVE" and float(words[2]) == THREE_STEPS
 
 
-def test_ctrl_c_during_a_numba_kernel_raises_keyboard_interrupt_when_it_returns(tmp_path):
-    words = _interrupt(tmp_path, "numba", 3 * 10 ** 7)      # about a second of spinning
+def test_ctrl_c_during_a_numba_kernel_raises_keyboard_interrupt_when_it_returns(tmp_path, checkout_env):
+    words = _interrupt(tmp_path, checkout_env, "numba", 3 * 10 ** 7)      # about a second of spinning
     assert words[0] == "INTERRUPTED" and words[1] == "ALIVE" and float(words[2]) == THREE_STEPS

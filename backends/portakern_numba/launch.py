@@ -37,6 +37,9 @@ from portakern.runtime import cache
 from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
+#: the modules whose compiled helpers generated kernels call; importable in any process.
+HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
+
 # Modules by name, weakly: the same source loaded twice shares one module while either is alive,
 # and a module whose kernels were all dropped can be collected.
 _modules: weakref.WeakValueDictionary[str, types.ModuleType] = weakref.WeakValueDictionary()
@@ -115,9 +118,10 @@ class VerifiedCache(NullCache):
 
         module = self._module()
         # An environment naming another module (compiled while this one was not registered) could
-        # not be rebuilt in a new process: such a result is not stored.
+        # not be rebuilt in a new process: such a result is not stored. The prelude's helpers (the
+        # bounds check every checked kernel calls, the atomics) name importable modules: they can.
         if module is None or cres.lifted or cres.library.has_dynamic_globals or any(
-                env.globals.get("__name__") != module.__name__
+                env.globals.get("__name__") not in (module.__name__, *HELPER_MODULES)
                 for env in (cres.environment, *cres._find_referenced_environments())):
             return
         try:

@@ -309,7 +309,9 @@ def compile_helpers(decorate, fmod_impl) -> dict:
     namespace where ``fmod`` is ``fmod_impl`` and helpers see each other's compiled versions."""
     import types as _types
 
-    ns: dict = {"np": np, "math": math, "fmod": fmod_impl}
+    # __name__: the helpers' environments name this (importable) module, so a kernel calling them
+    # can be stored and rebuilt in another process
+    ns: dict = {"__name__": __name__, "np": np, "math": math, "fmod": fmod_impl}
     out = {}
     for name, fn in HELPERS.items():
         clone = _types.FunctionType(fn.__code__, ns, name, fn.__defaults__, fn.__closure__)

@@ -63,6 +63,8 @@ def test_out_of_bounds_with_default_settings_raises_in_process(backend, tmp_path
     script.write_text(_CHILD)
     proc = subprocess.run([sys.executable, str(script), backend], capture_output=True, text=True,
                           env=checkout_env, timeout=600)
+    if "unknown target CPU" in proc.stderr:          # PoCL's LLVM does not know this machine's CPU
+        pytest.skip("the OpenCL device cannot build any kernel here: " + proc.stderr.strip().splitlines()[-1])
     assert proc.returncode == 0, f"the child died (rc {proc.returncode}): {proc.stderr[-2000:]}"
     lines = proc.stdout.splitlines()
     assert len(lines) == 4 and all(line.startswith("RAISED") for line in lines), proc.stdout + proc.stderr[-2000:]

@@ -1,5 +1,6 @@
 """Ctrl-C during a long kernel (docs/safety.md "Interrupting a kernel (Ctrl-C)"): numpy stops within
-moments; numba raises KeyboardInterrupt when the compiled kernel returns, with the interpreter intact.
+moments; numba and opencl raise KeyboardInterrupt when the compiled kernel returns, with the interpreter
+intact.
 Each runs in a child process that gets a real SIGINT."""
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def test_ctrl_c_interrupts_a_numpy_kernel_between_operations(tmp_path, checkout_
     assert words[0] == "INTERRUPTED" and words[1] == "ALIVE" and float(words[2]) == THREE_STEPS
 
 
-def test_ctrl_c_during_a_numba_kernel_raises_keyboard_interrupt_when_it_returns(tmp_path, checkout_env):
-    words = _interrupt(tmp_path, checkout_env, "numba", 3 * 10 ** 7)      # about a second of spinning
+@pytest.mark.parametrize("backend, iterations", [("numba", 3 * 10 ** 7), ("opencl", 4 * 10 ** 6)])  # ~1 s each
+def test_ctrl_c_during_a_compiled_kernel_raises_keyboard_interrupt_when_it_returns(tmp_path, checkout_env,
+                                                                                   backend, iterations):
+    words = _interrupt(tmp_path, checkout_env, backend, iterations)
     assert words[0] == "INTERRUPTED" and words[1] == "ALIVE" and float(words[2]) == THREE_STEPS

@@ -91,7 +91,7 @@ class JaxBackend(Backend):
     def load(self, kernel: Kernel, artifact: bytes, device: Device) -> Launcher:
         from .launch import JaxLauncher
 
-        return JaxLauncher(kernel, artifact.decode())
+        return JaxLauncher(kernel, artifact.decode(), device.handle)
 
     def owns(self, obj: Any) -> bool:
         if "jax" not in sys.modules:
@@ -104,7 +104,7 @@ class JaxBackend(Backend):
     def from_host(self, array: np.ndarray, device: Device) -> Any:
         from .launch import from_host
 
-        return from_host(array)
+        return from_host(array, device.handle)
 
     def to_host(self, native: Any) -> np.ndarray:
         return np.asarray(native)

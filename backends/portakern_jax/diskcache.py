@@ -42,25 +42,28 @@ def signature(args: Sequence[Any]) -> tuple:
 FOLDER = "jax-xla"
 
 
-def _key(text: str, opts: Any) -> str:
-    dev = jax.devices()[0]
-    target = (dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts))
+def _key(text: str, opts: Any, dev: Any) -> str:
+    target = (dev.platform, str(getattr(dev, "device_kind", "")), str(dev.client.platform_version), repr(opts),
+              dev.id)
     return cache.disk_key(text, target, FOLDER, f"{jax.__version__}/{jaxlib.__version__}", None)
 
 
-def compile_cached(jitted: Any, args: Sequence[Any], opts: Any) -> Any:
-    """An executable of ``jitted`` for ``args``: loaded from the disk cache when an identical
-    module was compiled before (any process), else compiled and stored. Any failure of the cache
-    falls back to an ordinary compile."""
+def compile_cached(jitted: Any, args: Sequence[Any], opts: Any, device: Any = None) -> Any:
+    """An executable of ``jitted`` for ``args`` on ``device`` (jax's default device when None): loaded
+    from the disk cache when an identical module was compiled for that device before (any process),
+    else compiled and stored. Any failure of the cache falls back to an ordinary compile."""
     lowered = jitted.lower(list(args))
+    device = device if device is not None else jax.devices()[0]
     if cache.cache_root() is None:             # off, unwritable or refused: no disk work at all
         return lowered.compile()
     text = lowered.as_text()
-    key = _key(text, opts)
+    key = _key(text, opts, device)
     payload = cache.disk_load(FOLDER, key, None, text)
     if payload is not None:
         try:            # verified: written by this user's portakern for this very module text
-            return serialize_executable.deserialize_and_load(*pickle.loads(payload))
+            # execution_devices: the executable runs on ``device``, not on every local device
+            return serialize_executable.deserialize_and_load(*pickle.loads(payload), backend=device.client,
+                                                             execution_devices=[device])
         except Exception:  # noqa: BLE001 - an entry of another jaxlib build: compile
             pass
     compiled = lowered.compile()

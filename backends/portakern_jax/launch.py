@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from portakern.errors import CompileError
+from portakern.errors import CompileError, LaunchError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
 from portakern.runtime.backend import Launcher, LaunchGrid
@@ -51,10 +51,11 @@ def x64() -> Any:
     return jax.enable_x64(True)
 
 
-def from_host(array: np.ndarray) -> Any:
-    """A new jax.Array with a copy of ``array`` (64-bit dtypes preserved)."""
+def from_host(array: np.ndarray, device: Any = None) -> Any:
+    """A new jax.Array on ``device`` (jax's default device when None) with a copy of ``array``
+    (64-bit dtypes preserved)."""
     with x64():
-        return jnp.array(array, copy=True)
+        return jax.device_put(jnp.array(array, copy=True), device)
 
 
 def to_host(native: Any) -> np.ndarray:
@@ -62,11 +63,11 @@ def to_host(native: Any) -> np.ndarray:
     return np.asarray(native)
 
 
-def _compile(jitted: Any, args: list, opts: Any) -> Any:
-    """``jitted`` compiled for ``args`` (through the disk cache), or ``jitted`` itself when that
-    fails: the ordinary jit path then raises or runs."""
+def _compile(jitted: Any, args: list, opts: Any, device: Any) -> Any:
+    """``jitted`` compiled for ``args`` on ``device`` (through the disk cache), or ``jitted`` itself
+    when that fails: the ordinary jit path then raises or runs."""
     try:
-        return compile_cached(jitted, args, opts)
+        return compile_cached(jitted, args, opts, device)
     except Exception:  # noqa: BLE001 - let the ordinary jit path raise or run
         return jitted
 
@@ -78,8 +79,9 @@ def _is_tracer(x: Any) -> bool:
 class JaxLauncher(Launcher):
     """Runs a rendered vectorised kernel over jax arrays; returns new arrays."""
 
-    def __init__(self, kernel: Kernel, source: str) -> None:
+    def __init__(self, kernel: Kernel, source: str, device: Any = None) -> None:
         self.kernel = kernel
+        self.device = device if device is not None else jax.devices()[0]   # where every launch runs
         namespace: dict[str, Any] = {}
         try:
             exec(compile(source, f"<portakern jax {kernel.name}>", "exec"), namespace)  # noqa: S102
@@ -138,7 +140,7 @@ class JaxLauncher(Launcher):
             with self._compile_lock:             # threads missing at once: one XLA compile
                 exe = self._aot.get(key)
                 if exe is None:
-                    exe = self._aot[key] = _compile(jitted, args, opts)
+                    exe = self._aot[key] = _compile(jitted, args, opts, self.device)
                     if opts is not None:
                         self._launches[key] = 1
         else:
@@ -146,15 +148,14 @@ class JaxLauncher(Launcher):
             if n is not None:
                 self._launches[key] = n + 1
                 if n + 1 >= TIER_UP_LAUNCHES and self._launches.pop(key, None) is not None:
-                    exe = self._aot[key] = _compile(jax.jit(run), args, None)
+                    exe = self._aot[key] = _compile(jax.jit(run), args, None, self.device)
         return exe
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         with x64():
-            args = [jnp.asarray(a) if i in self.array_params and isinstance(a, np.ndarray) else a
-                    for i, a in enumerate(args)]
             if any(_is_tracer(a) for a in args):
                 return self.trace(grid, args)
+            args = self._on_device(args)
             with self._debug_lock:
                 return self._run(grid, args)
 
@@ -179,4 +180,27 @@ class JaxLauncher(Launcher):
                 site, index, shape = errors[0]
                 errors.clear()
                 raise index_error(self.kernel, site, index, shape)
+        return out
+
+    # -- devices: a launch runs on the device the launcher was loaded for ---------------------------
+    def _on_device(self, args: Sequence[Any]) -> list[Any]:
+        """``args`` with every array on ``self.device``: NumPy arrays and jax arrays committed to
+        another device are copied there; an array sharded over several devices is a LaunchError
+        (a kernel launch runs on one device: jax.shard_map runs it per shard)."""
+        dev = self.device
+        out = list(args)
+        for i in self.array_params:
+            a = out[i]
+            if isinstance(a, np.ndarray):
+                out[i] = jax.device_put(a, dev)
+            elif isinstance(a, jax.Array):
+                devices = a.sharding.device_set
+                if len(devices) > 1:
+                    raise LaunchError(
+                        f"kernel '{self.kernel.name}', parameter '{self.kernel.params[i].name}': a jax.Array "
+                        f"sharded over {len(devices)} devices, but a kernel launch runs on one device "
+                        f"({dev}). Launch the kernel on each shard inside jax.shard_map (see docs/scale.md), "
+                        "or gather the array to one device first (jax.device_put(x, device))")
+                if dev not in devices:
+                    out[i] = jax.device_put(a, dev)
         return out

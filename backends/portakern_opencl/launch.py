@@ -55,6 +55,46 @@ def _describe(d: cl.Device) -> str:
     return f"{d.platform.name} / {d.name}"
 
 
+_PROBE = "__kernel void pk_probe(__global int* a) { a[get_global_id(0)] = 1; }"
+_BUILDS: dict[int, str | None] = {}        # device pointer -> None (builds) or why it cannot
+_BUILDS_LOCK = threading.Lock()
+
+
+def build_problem(d: cl.Device) -> str | None:
+    """Why ``d`` cannot build a trivial program, or None when it can (probed once per process).
+
+    A PoCL whose LLVM is older than the CPU fails every build: PoCL 3.0's LLVM 14 does not know AMD
+    Zen 5 (family 0x1A) and passes ``-target-cpu generic``, which its clang rejects. Such a device is
+    listed but never chosen by default."""
+    with _BUILDS_LOCK:
+        if d.int_ptr in _BUILDS:
+            return _BUILDS[d.int_ptr]
+        try:
+            cl.Program(cl.Context([d]), _PROBE).build()
+            problem = None
+        except (cl.Error, RuntimeError) as exc:
+            first = next((ln.strip() for ln in str(exc).splitlines() if "error" in ln.lower()), str(exc))
+            problem = f"{_describe(d)} ({d.driver_version}) cannot build programs: {first[:200]}"
+        _BUILDS[d.int_ptr] = problem
+        return problem
+
+
+def _default_device(devs: list[cl.Device]) -> cl.Device:
+    pocl = [d for d in devs if "portable computing language" in d.platform.name.lower()
+            and d.type & cl.device_type.CPU]
+    candidates = pocl + [d for d in devs if d not in pocl]
+    problems = []
+    for d in candidates:
+        problem = build_problem(d)
+        if problem is None:
+            return d
+        problems.append(problem)
+    raise BackendUnavailable(
+        "backend 'opencl': no OpenCL device can build programs: " + "; ".join(problems)
+        + f". Fix: {_HINT} (a CPU newer than the bundled PoCL's LLVM needs a newer PoCL, e.g. the "
+        "distribution's: apt-get install pocl-opencl-icd)")
+
+
 def _pick(spec: Any) -> tuple[cl.Device, cl.CommandQueue | None]:
     if isinstance(spec, cl.CommandQueue):
         return spec.device, spec
@@ -65,10 +105,8 @@ def _pick(spec: Any) -> tuple[cl.Device, cl.CommandQueue | None]:
     devs = all_devices()
     if not devs:
         raise BackendUnavailable(f"backend 'opencl': no OpenCL device found. Fix: {_HINT}")
-    if spec is None:                # the bundled PoCL CPU device when present, else the first device
-        pocl = [d for d in devs if "portable computing language" in d.platform.name.lower()
-                and d.type & cl.device_type.CPU]
-        return (pocl or devs)[0], None
+    if spec is None:                # the first PoCL CPU device that can build a program, else the first that can
+        return _default_device(devs), None
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         if 0 <= int(spec) < len(devs):
             return devs[int(spec)], None
@@ -125,7 +163,8 @@ def capabilities(device: Device) -> Capabilities:
         needs_gpu=False,
         extra=(("device", d.name), ("platform", d.platform.name), ("opencl", d.version),
                ("device_type", "GPU" if d.type & cl.device_type.GPU else
-                "CPU" if d.type & cl.device_type.CPU else str(d.type))),
+                "CPU" if d.type & cl.device_type.CPU else str(d.type)))
+        + ((("cannot_build", problem),) if (problem := build_problem(d)) else ()),
     )
 
 

@@ -140,6 +140,14 @@ class Kernel:
         flag = " debug" if self.debug else "" if self.boundscheck else " boundscheck=False"
         return f"<portakern kernel {self.__name__}{flag}>"
 
+    # -- pickling (runtime/portable.py) ----------------------------------------------------------------
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle by module and name, with the source as a fallback for workers that cannot import the
+        kernel (``__main__``, notebooks, test files); the worker compiles it itself."""
+        from .portable import kernel_reduce
+
+        return kernel_reduce(self)
+
 
 class BoundKernel:
     """A kernel bound to a backend and device by ``kernel.on(...)``."""

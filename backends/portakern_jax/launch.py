@@ -11,6 +11,12 @@ passed through ``select(p == p, p, NaN)`` (``JaxOps.fmul``), which is ``p`` but 
 contraction: pure XLA, so it works the same inside a user's ``jax.jit``/``grad``/``vmap`` and on
 any device (``lax.optimization_barrier``, ``lax.reduce_precision`` and a bitcast round trip were
 measured not to stop it).
+
+One optimisation level for every launch: XLA's cheap pipeline (``xla_backend_optimization_level=0``)
+compiles ~35% faster, but its code generator never contracts ``a*b+c`` while the full pipeline does
+wherever a product is not guarded, i.e. inside XLA's and jax's own float64 functions (atan, tanh,
+hypot, erfc, ... measured up to 6147 of 16384 results changed): a launch compiled cheaply and one
+compiled fully (a tier-up, or a bigger grid) would not give the same bits.
 """
 from __future__ import annotations
 
@@ -39,9 +45,6 @@ def constant(tname: str, value: object) -> Any:
     return np.dtype("bool" if tname == "bool_" else tname).type(value)
 
 
-_FAST_COMPILE = {"xla_backend_optimization_level": 0, "xla_llvm_disable_expensive_passes": True}
-#: launches of a cheaply compiled executable after which it is recompiled with full optimisation
-TIER_UP_LAUNCHES = 3
 #: grids whose executables one launcher keeps (all are dropped when a new grid would exceed it)
 MAX_GRIDS = 32
 
@@ -91,7 +94,6 @@ class JaxLauncher(Launcher):
         self.array_params = [i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType)]
         self._jitted: dict[LaunchGrid, Any] = {}
         self._aot: dict[tuple, Any] = {}
-        self._launches: dict[tuple, int] = {}   # cheaply compiled executables: launches so far
         # debug: XLA runs the index-error callbacks on its own threads, into the one ``errors`` list
         # of the grid; launches that clear, run and read it are serialised so that an error reaches
         # the thread whose launch raised it (launches without debug share nothing mutable)
@@ -112,26 +114,18 @@ class JaxLauncher(Launcher):
             if len(self._jitted) >= MAX_GRIDS:    # a launcher keeps the executables of a few grids
                 self._jitted.clear()
                 self._aot.clear()
-                self._launches.clear()
             errors: list = []
 
             def run(args: Sequence[Any]) -> dict[str, Any]:
                 return self.trace(grid, args, errors if self.kernel.debug else None)
 
-            # Tiny grids (tests, the conformance suite) are dominated by XLA's compile time, not by
-            # the run: compile them with LLVM's cheaper pipeline first (measured ~30% faster
-            # compiles, identical results: the numbers do not depend on the optimisation level),
-            # and tier up (_executable) when the launch repeats: that code runs 3-4x slower.
-            opts = _FAST_COMPILE if int(np.prod(grid.ndrange)) <= 4096 else None
-            f = self._jitted[grid] = (jax.jit(run, compiler_options=opts), errors, opts, run)
+            f = self._jitted[grid] = (jax.jit(run), errors)
         return f
 
     def _executable(self, grid: LaunchGrid, args: list) -> Any:
         """The compiled launch for these argument types: from the disk cache (diskcache.py) unless
-        the kernel reports index errors through host callbacks (debug), which cannot be stored.
-        A cheaply compiled one is replaced by a fully optimised one at its TIER_UP_LAUNCHES-th
-        launch (a JIT's tiering: one-off launches keep the fast compile, repeated ones run fast)."""
-        jitted, _, opts, run = self._compiled(grid)
+        the kernel reports index errors through host callbacks (debug), which cannot be stored."""
+        jitted = self._compiled(grid)[0]
         if self.kernel.debug:
             return jitted
         key = (grid, signature(args))
@@ -140,15 +134,7 @@ class JaxLauncher(Launcher):
             with self._compile_lock:             # threads missing at once: one XLA compile
                 exe = self._aot.get(key)
                 if exe is None:
-                    exe = self._aot[key] = _compile(jitted, args, opts, self.device)
-                    if opts is not None:
-                        self._launches[key] = 1
-        else:
-            n = self._launches.get(key)          # (one read: another thread may tier it up meanwhile)
-            if n is not None:
-                self._launches[key] = n + 1
-                if n + 1 >= TIER_UP_LAUNCHES and self._launches.pop(key, None) is not None:
-                    exe = self._aot[key] = _compile(jax.jit(run), args, None, self.device)
+                    exe = self._aot[key] = _compile(jitted, args, None, self.device)
         return exe
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
@@ -172,7 +158,6 @@ class JaxLauncher(Launcher):
                 raise
             key = (grid, signature(list(args)))
             self._aot[key] = jitted
-            self._launches.pop(key, None)
             out = jitted(list(args))
         if self.kernel.debug:
             jax.effects_barrier()

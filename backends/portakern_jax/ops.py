@@ -81,14 +81,44 @@ class JaxOps(LaneLayout):
         if isinstance(a, np.generic) and isinstance(b, np.generic):
             return a * b  # type: ignore[operator]  # a constant product: nothing to contract (and XLA mis-folds
             #                     atan2(-0.0, select(m, 0.0, 0.0)) to NaN, seen here)
+        if self._kind(a) in ("exp", "sqrt", "rsqrt") and self._kind(a) == self._kind(b):
+            # XLA folds exp(a)*exp(b) to exp(a+b), sqrt(x)*sqrt(x) to x (x >= 0) and rsqrt(x)^2 to
+            # 1/x: an opaque operand keeps the product the product of the two rounded values.
+            a = opaque(a)
         p = a * b
         if jnp.issubdtype(p.dtype, jnp.floating):
             # select(p == p, p, NaN) is p (a NaN product stays NaN), but XLA cannot see through the
             # compare, so LLVM never fuses the product into a following add (measured: the select is
             # free, unlike the run-time mask vector it replaces, and it needs no host callback
             # inside a user's jit). A 0.0 arm would let LLVM fold x - select(c, p, 0.0).
-            return jnp.where(p == p, p, jnp.asarray(np.nan, p.dtype))
+            return opaque(p)
         return p
+
+    def _kind(self, x: Any) -> str | None:
+        """What made ``x``, if this trace did and XLA folds on it: "exp", "sqrt", "rsqrt",
+        "pow", "quotient" or "constsum" (a sum or difference with a constant). By identity: a
+        value that went through a store, a loop carry or a reshape is no such operand to XLA."""
+        entry = self.__dict__.get("_made_by", {}).get(id(x))
+        return entry[1] if entry is not None and entry[0] is x else None
+
+    def _made(self, x: Any, kind: str) -> Any:
+        """``x``, noted as made by ``kind`` (see :meth:`_kind`)."""
+        self.__dict__.setdefault("_made_by", {})[id(x)] = (x, kind)
+        return x
+
+    def sqrt(self, a: Any) -> Any:
+        return self._made(jnp.sqrt(a), "sqrt")
+
+    def rsqrt(self, a: Any) -> Any:
+        # XLA folds rsqrt(1/x) to sqrt(x)
+        return self._made(_RSQRT(self, opaque(a) if self._kind(a) == "quotient" else a), "rsqrt")
+
+    def pow(self, a: Any, b: Any) -> Any:
+        return self._made(_POW(self, a, b), "pow")
+
+    def log(self, a: Any) -> Any:
+        # XLA folds log(exp(x)) to x, which is wrong where exp overflows (log(exp(1000)) is inf)
+        return _LOG(self, opaque(a) if self._kind(a) == "exp" else a)
 
     # XLA's algebraic simplifier folds x + 0.0 and x - (-0.0) to x and 0.0 - x to -x, which is
     # wrong for signed zeros (-0.0 + 0.0 is +0.0). Constants are uniform (0-d) values: an add or
@@ -96,29 +126,66 @@ class JaxOps(LaneLayout):
     # for NumPy constants, one select for traced uniforms). Found by the conformance suite.
     def fadd(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, a + b, b_neg_keeps=True)
+            return _with_zero(a, b, self._with_const(a, b, lambda x: x + b), b_neg_keeps=True)
         if _uniform(a) and _is_float(b):
-            return _with_zero(b, a, a + b, b_neg_keeps=True)
+            return _with_zero(b, a, self._with_const(b, a, lambda x: a + x), b_neg_keeps=True)
         return a + b
 
     def fsub(self, a: Any, b: Any) -> Any:
         if _uniform(b) and _is_float(a):
-            return _with_zero(a, b, a - b, b_neg_keeps=False)
+            return _with_zero(a, b, self._with_const(a, b, lambda x: x - b), b_neg_keeps=False)
         if _uniform(a) and _is_float(b):
             # a - b for a = +-0: -b, except (+0) - (+-0) = +0
             if isinstance(a, np.generic):
-                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else a - b
+                return (-b if np.signbit(a) else _plus_zero(-b)) if a == 0 else self._with_const(b, a, lambda x: a - x)
             zero = jnp.where(jnp.signbit(a), -b, _plus_zero(-b))
             return jnp.where(a == 0, zero, a - b)
         return a - b
 
+    def _with_const(self, x: Any, c: Any, op: Callable[[Any], Any]) -> Any:
+        """``op(x)``, the sum or difference of ``x`` and the uniform ``c``. XLA reassociates
+        ``(x + c1) + c2`` to ``x + (c1 + c2)`` (also ``(c1 - x) + c2``; ``x - c`` is ``x + (-c)``
+        to it), which rounds differently: when ``x`` is itself such a sum, it enters opaque.
+        (A traced uniform ``c`` is no HLO constant and needs nothing.)"""
+        if not isinstance(c, (np.floating, float)):
+            return op(x)
+        return self._made(op(opaque(x) if self._kind(x) == "constsum" else x), "constsum")
+
     def fdiv(self, a: Any, b: Any) -> Any:
-        # XLA rewrites x / broadcast(d) as x * (1/d): up to 1 ulp off in float32 and float64
-        # (measured: a third of the quotients by 31). Behind an optimization barrier the divisor is
-        # an ordinary array and the division is IEEE's.
-        if jnp.ndim(b) == 0 and jnp.ndim(a) >= 1 and jnp.issubdtype(jnp.asarray(a).dtype, jnp.floating):
-            b = lax.optimization_barrier(jnp.broadcast_to(jnp.asarray(b, a.dtype), a.shape))
-        return a / b
+        """``a / b``, correctly rounded. XLA's algebraic simplifier rewrites a quotient by what it
+        sees of its operands, each rewrite off by an ulp or more: ``a / sqrt(b)`` -> ``a *
+        rsqrt(b)`` (an approximation), ``a / rsqrt(b)`` -> ``a * sqrt(b)``, ``a / pow(b, c)`` ->
+        ``a * pow(b, -c)``, ``a / (b / c)`` -> ``(a * c) / b``, ``(a / b) / c`` -> ``a / (b * c)``,
+        ``a / c`` and ``a / broadcast(d)`` -> ``a * (1/c)``. Such operands (known by identity:
+        this trace made them) become opaque; a divisor that may be a constant or a broadcast is a
+        select keyed on the lane-varying dividend (a select of two broadcasts would be sunk into
+        one broadcast). ``+-1 / broadcast(d)`` needs nothing: ``+-1 * (1/d)`` is exact."""
+        if isinstance(a, np.generic) and isinstance(b, np.generic):
+            return a / b  # type: ignore[operator]  # NumPy's IEEE division of two constants
+        dt = jnp.result_type(a, b)
+        if not jnp.issubdtype(dt, jnp.floating):
+            return a / b
+        if self._kind(a) == "quotient":
+            a = opaque(a)
+        if self._kind(b) in ("sqrt", "rsqrt", "pow", "quotient"):
+            b = opaque(b)
+        if isinstance(a, np.generic) and abs(a) == 1:
+            pass
+        elif not isinstance(a, np.generic) and jnp.ndim(a) >= jnp.ndim(b):
+            # a NaN dividend makes the quotient NaN, as the NaN divisor does
+            b = jnp.where(a == a, jnp.asarray(b, dt), jnp.asarray(np.nan, dt))
+        elif jnp.ndim(b) >= 1:          # a uniform dividend over lanes: rare, a barrier
+            b = lax.optimization_barrier(jnp.asarray(b, dt))
+        return self._made(a / b, "quotient")
+
+    def fma(self, a: Any, b: Any, c: Any, t: str) -> Any:
+        # The error-free sums of the emulation subtract ``c`` back from ``p + c``; with a constant
+        # ``c`` XLA reassociates ``(p + c) - c`` to ``p`` (the conformance suite met fma(x, x, 1.5)
+        # 1 ulp off). An opaque ``c`` (NaN where the factor is NaN, as the fma is) is no constant.
+        if isinstance(c, np.generic) and not (isinstance(a, np.generic) and isinstance(b, np.generic)):
+            key = b if isinstance(a, np.generic) else a
+            c = jnp.where(key == key, jnp.asarray(c), jnp.asarray(np.nan, jnp.asarray(c).dtype))
+        return super().fma(a, b, c, t)
 
     def bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
@@ -448,8 +515,16 @@ class JaxOps(LaneLayout):
 
 
 for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accurate versions
-    setattr(JaxOps, _name, _tier1(_name))
+    if _name not in ("log", "rsqrt", "pow"):          # (JaxOps wraps these three)
+        setattr(JaxOps, _name, _tier1(_name))
+_LOG, _RSQRT, _POW, _EXP = _tier1("log"), _tier1("rsqrt"), _tier1("pow"), _tier1("exp")
+JaxOps.exp = lambda self, a: self._made(_EXP(self, a), "exp")  # type: ignore[method-assign]  # noted for fmul
 
+
+def opaque(x: Any) -> Any:
+    """``x`` as ``select(x == x, x, NaN)``: the same value (a NaN stays NaN), but XLA cannot see
+    through the compare, so no algebraic rewrite and no FMA contraction crosses it."""
+    return jnp.where(x == x, x, jnp.asarray(np.nan, x.dtype))
 
 
 def _uniform(x: Any) -> bool:

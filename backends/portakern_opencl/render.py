@@ -1,7 +1,9 @@
 """OpenCL C 1.2 as data for the one C-family renderer. Pure: imports no framework."""
 from __future__ import annotations
 
+from portakern.codegen.barrier_ifs import hoist_barriers_out_of_ifs
 from portakern.codegen.cfamily import CFamilyRenderer
+from portakern.ir import nodes as ir
 from portakern.ir.nodes import Op
 
 _I64X = "cl_khr_int64_extended_atomics"
@@ -46,6 +48,11 @@ class OpenCLRenderer(CFamilyRenderer):
     cas = {32: "atomic_cmpxchg({p}, {cmp}, {val})", 64: "atom_cmpxchg({p}, {cmp}, {val})"}
     bitcast = {"float32": ("as_uint({x})", "as_float({x})"), "float64": ("as_ulong({x})", "as_double({x})")}
     atomic_volatile = "volatile "
+
+    def render(self, kernel: ir.Kernel) -> str:
+        """OpenCL C with every barrier outside ``if``s: PoCL hangs on some conditional barriers
+        (docs/backends/opencl.md, "PoCL and barriers inside if")."""
+        return super().render(hoist_barriers_out_of_ifs(kernel))
 
     def fp32_options(self) -> list[str]:
         """Build options that keep float32 division and sqrt correctly rounded (NUMERICS.md)."""

@@ -7,11 +7,14 @@ version changes). Each probe's values make the wrong behaviour visible in the re
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from .program import Batch, Case, Expr, Stmt
 
-__all__ = ["probes"]
+__all__ = ["probes", "repeated_launch_mismatch"]
 
 
 def _v(name: str, dtype: str) -> Expr:
@@ -49,4 +52,65 @@ def probes(fp64: bool = True) -> list[Batch]:
     tiny = float(np.nextafter(np.float32(0), np.float32(1)))
     out.append(_probe("float32", Expr("bin", "+", (_v("a0", "float32"), _v("a1", "float32")), "float32"),
                       [tiny, -tiny, 3 * tiny, 1e-39], [0.0, -0.0, tiny, 0.0]))
+    for t in ("float32", "float64"):
+        if t == "float64" and not fp64:
+            continue
+        out += _rewrite_probes(t)
     return out
+
+
+def _lit(value: float, dtype: str) -> Expr:
+    return Expr("lit", "", (), dtype, value)
+
+
+def _rewrite_probes(t: str) -> list[Batch]:
+    """Algebraic rewrites a compiler may apply to floats (XLA does, docs/backends/jax.md), each
+    off by an ulp or more on some of these inputs (32 fixed pseudo-random lanes)."""
+    r = np.random.default_rng(2027)
+    wide = list(10.0 ** r.uniform(-30, 30, 32))                # exponents across the range
+    near = list(r.uniform(1, 8, 32))
+    eps = float(np.finfo(t).eps)
+    below_one = [1 - k * eps / 2 for k in range(1, 33)]        # where (a - 1) + c needs its order
+    c = 2.0 ** (-26 if t == "float32" else -55)
+    a0, a1, a2 = _v("a0", t), _v("a1", t), _v("a2", t)
+    sqrt = Expr("call", "sqrt", (a0,), t)
+    root = Expr("call", "sqrt", (Expr("call", "abs", (a0,), t, "builtin"),), t)
+    return [
+        # 1 / sqrt(x) -> rsqrt(x), an approximation (XLA:CPU: 2 ulp)
+        _probe(t, Expr("bin", "/", (_lit(1.0, t), sqrt), t), wide),
+        # x / c -> x * (1 / c)
+        _probe(t, Expr("bin", "/", (a0, _lit(10.0, t)), t), near),
+        # (a / b) / c -> a / (b * c), and a / (b / c) -> (a * c) / b
+        _probe(t, Expr("bin", "/", (Expr("bin", "/", (a0, a1), t), a2), t), near, near[::-1], near[5:] + near[:5]),
+        _probe(t, Expr("bin", "/", (a0, Expr("bin", "/", (a1, a2), t)), t), near, near[::-1], near[5:] + near[:5]),
+        # (a - 1) + c -> a + (c - 1): reassociated constants
+        _probe(t, Expr("bin", "+", (Expr("bin", "-", (a0, _lit(1.0, t)), t), _lit(c, t)), t), below_one),
+        # s = sqrt(|x|); s * s -> |x| (one value used twice, as XLA sees it after a variable)
+        _probe_after(t, (Stmt("assign", "v0", t, root),), Expr("bin", "*", (_v("v0", t), _v("v0", t)), t), near),
+    ]
+
+
+def _probe_after(dtype: str, before: tuple[Stmt, ...], expr: Expr, *columns: list[float]) -> Batch:
+    """A probe whose stored expression follows the statements ``before``."""
+    batch = _probe(dtype, expr, *columns)
+    case = batch.programs[0]
+    case.body = before + case.body
+    return batch
+
+
+def repeated_launch_mismatch(launch: Callable[[], Sequence[Any]], times: int = 4) -> str | None:
+    """Run ``launch`` (a zero-argument call of one compiled launch, returning its output arrays)
+    ``times`` times; None when every launch gave the bits of the first, else which output of
+    which launch differs (a backend that recompiles a launch after a few calls must not change a
+    bit: jax once tiered tiny grids up to optimised code on their third launch)."""
+    def bits(a: Any) -> np.ndarray:
+        a = np.array(a)             # a copy: the next launch may reuse the buffer
+        return a.view(f"u{a.itemsize}") if a.dtype.kind == "f" else a
+
+    first = [bits(o) for o in launch()]
+    for k in range(2, times + 1):
+        for j, (a, b) in enumerate(zip(first, (bits(o) for o in launch()))):
+            if a.shape != b.shape or not np.array_equal(a, b):
+                n = int(np.sum(a != b)) if a.shape == b.shape else a.size
+                return f"output {j} of launch {k} differs from launch 1 in {n} elements"
+    return None

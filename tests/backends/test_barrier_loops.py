@@ -104,3 +104,59 @@ def test_numba_docs_array_sum_returns_the_sum_and_never_hangs(backend_name, debu
         pytest.fail(f"array_sum on {backend_name} (debug={debug}) did not finish in 180 s: a hang")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "RESULT 120.0" in proc.stdout, proc.stdout
+
+
+# Barriers inside uniform ``if``s of every shape: the opencl renderer hoists them out
+# (portakern/codegen/barrier_ifs.py), every other backend runs them as written.
+@pk.kernel(debug=True)
+def uniform_branches(data, flag, out):
+    tid = pk.local_id(0)
+    shr = pk.local_array(WG, pk.float32)
+    if flag[0] > 0:
+        shr[tid] = data[pk.global_id(0)]
+        pk.barrier()
+        if flag[1] > 0:
+            for k in range(1, 3):
+                pk.barrier()
+                if tid == 0:
+                    shr[0] += k
+        else:
+            pk.barrier()
+            shr[tid] *= 2.0
+            pk.barrier()
+    else:
+        shr[tid] = 1.0
+        pk.barrier()
+    pk.barrier()
+    out[pk.global_id(0)] = shr[(tid + 1) % WG]
+
+
+@pytest.mark.parametrize("flags", [(1, 1), (1, 0), (0, 1)])
+def test_barriers_inside_uniform_ifs_of_every_shape(backend, run, flags):
+    data = np.arange(2 * WG, dtype=np.float32)
+    flag = np.array(flags, np.int32)
+    out = np.zeros(2 * WG, np.float32)
+    run(uniform_branches, backend, 2 * WG, WG, data, flag, out)
+    shr = data.reshape(2, WG).copy()
+    if flags == (1, 1):
+        shr[:, 0] += 3
+    elif flags == (1, 0):
+        shr *= 2
+    else:
+        shr[:] = 1
+    np.testing.assert_array_equal(out, np.roll(shr, -1, axis=1).ravel())
+
+
+def test_opencl_source_has_no_barrier_inside_an_if():
+    data = np.zeros(2 * WG, np.float32)
+    src = uniform_branches.source("opencl", data, np.zeros(2, np.int32), data, ndrange=2 * WG)
+    body = src[src.index("pk_kernel("):].split("{", 1)[1]
+    blocks: list[str] = []                    # the kind of each open block: if, else, while, for
+    for line in body.splitlines():
+        text = line.strip()
+        if "barrier(" in text:
+            assert not {"if", "else"} & set(blocks), f"barrier inside {blocks}: {text}"
+        if text.startswith("}"):
+            blocks.pop() if blocks else None
+        if text.endswith("{"):
+            blocks.append(text.lstrip("} ").split(" ")[0].split("(")[0])

@@ -46,4 +46,5 @@ class BackendUnavailable(PortakernError, RuntimeError):
 
 
 class KernelIndexError(PortakernError, IndexError):
-    """With ``debug=True``: an index out of bounds (kernel, array, index, shape, source line)."""
+    """An index out of bounds, found by the bounds checks (on by default; docs/safety.md): kernel,
+    array, index, shape and source line."""

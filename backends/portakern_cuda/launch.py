@@ -10,11 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from portakern.codegen.cabi import ERR_WORDS, launch_layout
+from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import access_sites, index_error
-from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid
+from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
 from .render import NVRTC_OPTIONS
 
@@ -107,17 +107,15 @@ class CudaLauncher(Launcher):
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
         self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
-        # debug: one error record per thread (a shared one would be reset, written and read by
-        # several threads' launches interleaved, and report an error to the wrong thread)
+        # bounds checks: one error record per thread (a shared one would be reset, written and read
+        # by several threads' launches interleaved, and report an error to the wrong thread)
         self._local = threading.local()
-        if kernel.debug:
-            self.sites = {s.number: s for s in access_sites(kernel).values()}
 
     def _grid(self, grid: LaunchGrid) -> Any:
         nd = grid.ndrange
         if any(n == 0 for n in nd):
             return None
-        wg = grid.workgroup or {1: (256,), 2: (8, 32), 3: (4, 4, 16)}[len(nd)]
+        wg = grid.workgroup or default_workgroup(nd, self.max_wg)
         if int(np.prod(wg)) > self.max_wg:
             raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} threads; "
                               f"this GPU allows at most {self.max_wg}")
@@ -148,19 +146,17 @@ class CudaLauncher(Launcher):
                 flat.append(np.uint8(a) if detail == np.uint8 else a)
         flat += list(g[2])
         err = None
-        if self.kernel.debug:
+        saved: list[tuple[Any, Any]] = []
+        if self.kernel.checks_bounds:
             err = getattr(self._local, "err", None)
             if err is None:
-                err = self._local.err = _cupy().zeros(ERR_WORDS, np.int64)
+                err = self._local.err = _cupy().asarray(new_record())
+            saved = snapshot(self.kernel, args, lambda a: a.get())
             err.fill(0)
             flat.append(err)
         self.fn(g[0], g[1], tuple(flat))
         if err is not None:
-            e = err.get()
-            if e[0] != 0:
-                site = self.sites[int(e[1])]
-                raise index_error(self.kernel, site.number, tuple(e[2:2 + site.ndim]),
-                                  tuple(e[2 + site.ndim:2 + 2 * site.ndim]))
+            raise_recorded(self.kernel, err.get(), saved, lambda a, copy: a.set(copy))
         return written
 
 

@@ -33,12 +33,12 @@ from numba.core.errors import NumbaError
 
 from portakern.errors import CompileError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import index_error
 from portakern.runtime import cache
-from portakern.runtime.backend import Launcher, LaunchGrid
+from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
-#: work-group chosen when the user gives none (only for kernels without barriers or local arrays).
-DEFAULT_WORKGROUP_LAST_DIM = 64
+#: the modules whose compiled helpers generated kernels call; importable in any process.
+HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
 
 # Modules by name, weakly: the same source loaded twice shares one module while either is alive,
 # and a module whose kernels were all dropped can be collected.
@@ -118,9 +118,10 @@ class VerifiedCache(NullCache):
 
         module = self._module()
         # An environment naming another module (compiled while this one was not registered) could
-        # not be rebuilt in a new process: such a result is not stored.
+        # not be rebuilt in a new process: such a result is not stored. The prelude's helpers (the
+        # bounds check every checked kernel calls, the atomics) name importable modules: they can.
         if module is None or cres.lifted or cres.library.has_dynamic_globals or any(
-                env.globals.get("__name__") != module.__name__
+                env.globals.get("__name__") not in (module.__name__, *HELPER_MODULES)
                 for env in (cres.environment, *cres._find_referenced_environments())):
             return
         try:
@@ -128,12 +129,6 @@ class VerifiedCache(NullCache):
         except Exception:  # noqa: BLE001 - not picklable: the kernel just compiles next time
             return
         cache.disk_store(self.FOLDER, self._digest(sig, cres.codegen), payload, None, self._source)
-
-
-def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
-    """The work-group for launches that leave it to the backend: 1 in every dimension but the
-    last (fastest), which gets up to ``DEFAULT_WORKGROUP_LAST_DIM``."""
-    return (1,) * (len(ndrange) - 1) + (max(1, min(ndrange[-1], DEFAULT_WORKGROUP_LAST_DIM)),)
 
 
 class NumbaLauncher(Launcher):
@@ -171,9 +166,9 @@ class NumbaLauncher(Launcher):
         try:
             err = self._local.err
         except AttributeError:
-            err = self._local.err = np.full(8, -1, np.int64)
-        err[0] = -1
-        saved = [(args[i], np.array(args[i], copy=True)) for _, i in self.written] if self.kernel.debug else []
+            err = self._local.err = new_record()
+        err[0] = 0
+        saved = snapshot(self.kernel, args, np.copy)
         if 0 not in flat:
             try:
                 if self._cold:              # compile (or load) with the module registered, then run unlocked
@@ -184,11 +179,8 @@ class NumbaLauncher(Launcher):
                 self.fn(*flat, *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
-        if err[0] >= 0:
-            for arr, copy in saved:   # a failed launch leaves the caller's arrays untouched
-                np.copyto(arr, copy)
-            ndim = int(err[7])
-            raise index_error(self.kernel, int(err[0]), tuple(err[1:1 + ndim]), tuple(err[4:4 + ndim]))
+        if err[0]:
+            raise_recorded(self.kernel, err, saved, np.copyto)
         return {name: args[i] for name, i in self.written}
 
 

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen.names import comment_text, py_name
-from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
+from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body
@@ -121,8 +121,7 @@ class NumbaRenderer(PyRenderer):
     def check(self, node, idx):  # type: ignore[no-untyped-def]
         if node.array.name in self.private:  # bounds of the work-item's own slice
             number = self.sites[id(node)].number
-            tup = "(" + ", ".join(idx) + ("," if len(idx) == 1 else "") + ")"
-            return f"pk_check(_pk_err, {number}, {tup}, a_{py_name(node.array.name)}.shape[1:])"
+            return f"pk_check(_pk_err, {number}, {check_tuple(idx)}, a_{py_name(node.array.name)}.shape[1:])"
         return super().check(node, idx)
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:

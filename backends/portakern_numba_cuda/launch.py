@@ -10,13 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from portakern_numba.launch import default_workgroup, import_source
+from portakern_numba.launch import import_source
 
 from portakern.errors import BackendUnavailable, CompileError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import index_error
 from portakern.runtime import config
-from portakern.runtime.backend import Launcher, LaunchGrid
+from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
 INSTALL = ('pip install "portakern[numba-cuda]" and an NVIDIA GPU with its driver, '
            "or set NUMBA_ENABLE_CUDASIM=1 (before numba.cuda is imported) to run in Numba's CUDA simulator")
@@ -114,20 +114,15 @@ class NumbaCudaLauncher(Launcher):
         wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
         blocks = tuple(-(-n // w) for n, w in zip(nd, wg))[::-1]
         threads = wg[::-1]
-        err = cuda.to_device(np.full(8, -1, np.int64))
-        saved = [(args[i], args[i].copy_to_host()) for _, i in self.written] if self.kernel.debug else []
+        err = cuda.to_device(new_record())
+        saved = snapshot(self.kernel, args, lambda a: a.copy_to_host())
         if all(n > 0 for n in nd):
             try:
                 self.fn[blocks, threads](*[np.int64(v) for v in nd + wg], *args, err)
             except NumbaError as exc:
                 raise CompileError(f"numba-cuda could not compile kernel '{self.kernel.name}': {exc}") from exc
             cuda.synchronize()
-        rec = err.copy_to_host()
-        if rec[0] >= 0:
-            for arr, copy in saved:
-                arr.copy_to_device(copy)
-            ndim = int(rec[7])
-            raise index_error(self.kernel, int(rec[0]), tuple(rec[1:1 + ndim]), tuple(rec[4:4 + ndim]))
+        raise_recorded(self.kernel, err.copy_to_host(), saved, lambda a, copy: a.copy_to_device(copy))
         return {name: args[i] for name, i in self.written}
 
 

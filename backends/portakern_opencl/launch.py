@@ -13,11 +13,11 @@ import numpy as np
 import pyopencl as cl
 import pyopencl.array as cla
 
-from portakern.codegen.cabi import ERR_WORDS, launch_layout
+from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
-from portakern.ir.visit import access_sites, index_error
-from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid
+from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
+from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
 _MAGIC = b"PKCL1\n"
 _FP_DENORM = 1                                      # CL_FP_DENORM
@@ -209,17 +209,10 @@ def load(kernel: ir.Kernel, artifact: bytes, device: Device, entry: str) -> Laun
     return OpenCLLauncher(kernel, program, entry, device.handle)
 
 
-def _workgroup(ndrange: tuple[int, ...], wg: tuple[int, ...] | None, max_wg: int) -> tuple[int, ...]:
-    if wg is not None:
-        return wg
-    # the backend's choice: 256 work-items, the fastest-varying (last) dimension widest
-    return {1: (min(256, max_wg),), 2: (4, 64), 3: (2, 4, 32)}[len(ndrange)]
-
-
 class OpenCLLauncher(Launcher):
     """Launches one built kernel; argument packing is a closure generated once per kernel and thread.
 
-    Each thread launches through its own ``cl.Kernel`` (and, with debug, its own error buffer): a
+    Each thread launches through its own ``cl.Kernel`` (and, with bounds checks, its own error buffer): a
     launch sets the kernel's arguments and then enqueues it, two OpenCL calls, and a ``cl.Kernel``
     shared by threads lets another thread's ``set_args`` land in between (wrong arrays or scalars,
     then a crash in the driver). OpenCL makes every other call used here thread-safe.
@@ -231,16 +224,14 @@ class OpenCLLauncher(Launcher):
         self.max_wg = int(handle.device.max_work_group_size)
         self.grids: dict[LaunchGrid, tuple[Any, Any, tuple[int, ...]] | None] = {}
         self.zero = np.zeros(1, np.int64)
-        if kernel.debug:
-            self.sites = {s.number: s for s in access_sites(kernel).values()}
         self._local = threading.local()           # .state: this thread's (run, err, err_host)
         self._thread_state()                      # the loading thread's, built now: errors show at load
 
     def _thread_state(self) -> tuple[Any, Any, np.ndarray]:
         """This thread's (run, error buffer or None, host copy of the error record)."""
-        err_host = np.zeros(ERR_WORDS, np.int64)
+        err_host = new_record()
         err = cl.Buffer(self.handle.context, cl.mem_flags.READ_WRITE, err_host.nbytes) \
-            if self.kernel.debug else None
+            if self.kernel.checks_bounds else None
         state = (self._make_runner(cl.Kernel(self.program, self.entry), err), err, err_host)
         self._local.state = state
         return state
@@ -288,7 +279,7 @@ class OpenCLLauncher(Launcher):
         nd = grid.ndrange
         if any(n == 0 for n in nd):
             return None
-        wg = _workgroup(nd, grid.workgroup, self.max_wg)
+        wg = grid.workgroup or default_workgroup(nd, self.max_wg)
         if int(np.prod(wg)) > self.max_wg:
             raise LaunchError(f"kernel '{self.kernel.name}': work-group {wg} has {int(np.prod(wg))} "
                               f"work-items; this OpenCL device allows at most {self.max_wg}")
@@ -311,16 +302,13 @@ class OpenCLLauncher(Launcher):
         try:
             if err is None:
                 return run(g[0], g[1], g[2], args)
+            saved = snapshot(self.kernel, args, lambda a: a.get())
             cl.enqueue_fill_buffer(self.queue, err, self.zero, 0, err_host.nbytes)
             out = run(g[0], g[1], g[2], args)
         except cl.Error as exc:
             raise self._explain(exc, args) from exc
         cl.enqueue_copy(self.queue, err_host, err)
-        if err_host[0] != 0:
-            site = self.sites[int(err_host[1])]
-            nd = site.ndim
-            raise index_error(self.kernel, site.number, tuple(err_host[2:2 + nd]),
-                              tuple(err_host[2 + nd:2 + 2 * nd]))
+        raise_recorded(self.kernel, err_host, saved, lambda a, copy: a.set(copy))
         return out
 
     def _explain(self, exc: Exception, args: Sequence[Any]) -> Exception:

@@ -92,6 +92,13 @@ def _cuda_simulator() -> bool:
     return config.cuda_simulator()
 
 
+def _boundscheck_default() -> bool:
+    """Whether the suite's kernels (decorated with the defaults) check their bounds."""
+    from ..runtime import config
+
+    return config.boundscheck()
+
+
 class _PortakernSide:
     """The generated kernels on one backend: arrays via the backend's own ``from_host``."""
 
@@ -335,7 +342,8 @@ def run(opts: Options, progress: Progress | None = None,
     progress.reset(steps)
     report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
                               "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],
-                                          "backends": backends, "plan": dataclasses.asdict(runner.plan)}}
+                                          "backends": backends, "plan": dataclasses.asdict(runner.plan),
+                                          "boundscheck": _boundscheck_default()}}
     bandwidth = None
     if opts.probe:
         progress.step("measuring memory bandwidth (triad over 3 x 256 MiB)")

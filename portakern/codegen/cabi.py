@@ -9,19 +9,19 @@ The generated kernel's parameters, which the launchers pass in this order (``lau
    answers ``global_size``). With ``pack_dims`` (OpenCL) they travel in ONE by-value struct
    ``pk_dims`` (PoCL launches kernels with fewer arguments markedly faster); otherwise each is its
    own parameter named ``pk_<field>`` right after its array (ndrange last);
-3. with ``kernel.debug``, an int64 error buffer ``pk_err`` of ``ERR_WORDS`` words: flag (the low 32
-   bits, set once by compare-and-swap), site number, indices, shape.
+3. with bounds checks (``kernel.checks_bounds``), the int64 error record ``pk_err`` of ``ERR_WORDS``
+   words (layout in portakern/runtime/errrecord.py).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..ir import nodes as ir
+from ..runtime.errrecord import ERR_WORDS
 from ..types import ArrayType
 from .names import user_ident
 
-#: int64 words of the debug error buffer: flag, site, then up to 8 indices and 8 extents.
-ERR_WORDS = 18
+__all__ = ["ENTRY_NAME", "ERR_WORDS", "mangle", "launch_layout"]
 
 #: The C name of every generated kernel function. Fixed, so no user name (a builtin such as ``select``,
 #: a vector type such as ``float4``, ``<lambda>``) can clash with a C name; the readable name stays in
@@ -54,6 +54,6 @@ def launch_layout(kernel: ir.Kernel, pack_dims: bool) -> list[tuple[str, object]
         out.append(("dims", dims + nd))
     else:
         out += nd
-    if kernel.debug:
+    if kernel.checks_bounds:
         out.append(("err", None))
     return out

@@ -142,7 +142,7 @@ class _KernelEmitter:
         self.r, self.k = r, kernel
         self.b = SourceBuilder()
         self.pre = Prelude(r)
-        self.sites = access_sites(kernel) if kernel.debug else {}
+        self.sites = access_sites(kernel) if kernel.checks_bounds else {}
         self.names: dict[str, str] = {}
         self.uses_fp64 = False
         self.loop_counter = 0
@@ -218,7 +218,7 @@ class _KernelEmitter:
             out.append("pk_dims pk")
         else:
             out += [f"{self.L} pk_{f}" for f in nd]
-        if self.k.debug:
+        if self.k.checks_bounds:
             out.append(f"{gq}{self.L}* pk_err")
         return out
 

@@ -239,7 +239,7 @@ return {from_bits.format(x='old')};"""
         sym = "+" if op == "add" else "-"
         return self.t.wrap(sym, t, a, b) if t.is_int else f"({a} {sym} {b})"
 
-    # -- debug bounds checks --------------------------------------------------------------------
+    # -- bounds checks (boundscheck/debug) ------------------------------------------------------
     def check(self, ndim: int) -> str:
         """``pk_check<n>(&o, err, site, i..., n...)``: true and the row-major offset in ``o`` when
         every index is in bounds; otherwise false, ``o = 0``, and the first failure recorded in the
@@ -248,7 +248,9 @@ return {from_bits.format(x='old')};"""
         g = self.t.space_qual.get("global", "")
         idx = ", ".join(f"{L} i{d}" for d in range(ndim))
         dims = ", ".join(f"{L} n{d}" for d in range(ndim))
-        inb = " && ".join(f"i{d} >= 0 && i{d} < n{d}" for d in range(ndim))
+        U = self.t.ctype_name("uint64")
+        # one unsigned compare per dimension: a negative index becomes huge, so it fails too
+        inb = " && ".join(f"({U})i{d} < ({U})n{d}" for d in range(ndim))
         off = "i0"
         for d in range(1, ndim):
             off = f"({off}) * n{d} + i{d}"

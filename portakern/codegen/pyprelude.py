@@ -277,18 +277,25 @@ def shr_u64(a, s, width):
 
 
 def pk_check(err, site, idx, shape):
-    """Bounds check for ``debug=True``: False (and the first failure recorded in ``err``: site,
-    index[3], shape[3]) when ``idx`` is outside ``shape``."""
+    """Bounds check (``boundscheck``/``debug``): True when ``idx`` is inside ``shape``; otherwise False
+    and the failure recorded (``pk_record``). Negative indices are out of bounds (never wrapped)."""
     for d in range(len(idx)):
-        if idx[d] < 0 or idx[d] >= shape[d]:
-            if err[0] < 0:
-                err[0] = site
-                for k in range(len(idx)):
-                    err[1 + k] = idx[k]
-                    err[4 + k] = shape[k]
-                err[7] = len(idx)
+        if np.uint64(idx[d]) >= np.uint64(shape[d]):   # one compare: a negative index is huge
+            pk_record(err, site, idx, shape)
             return False
     return True
+
+
+def pk_record(err, site, idx, shape):
+    """Record a failed access in ``err`` unless one is recorded already, laid out as
+    portakern/runtime/errrecord.py says (flag, site, indices, extents)."""
+    if err[0] == 0:
+        n = len(idx)
+        err[0] = 1
+        err[1] = site
+        for k in range(n):
+            err[2 + k] = idx[k]
+            err[2 + n + k] = shape[k]
 
 
 #: every helper, by name, for the backends' preludes to compile.
@@ -302,7 +309,9 @@ def compile_helpers(decorate, fmod_impl) -> dict:
     namespace where ``fmod`` is ``fmod_impl`` and helpers see each other's compiled versions."""
     import types as _types
 
-    ns: dict = {"np": np, "math": math, "fmod": fmod_impl}
+    # __name__: the helpers' environments name this (importable) module, so a kernel calling them
+    # can be stored and rebuilt in another process
+    ns: dict = {"__name__": __name__, "np": np, "math": math, "fmod": fmod_impl}
     out = {}
     for name, fn in HELPERS.items():
         clone = _types.FunctionType(fn.__code__, ns, name, fn.__defaults__, fn.__closure__)

@@ -45,6 +45,12 @@ def prelude_digest(*files: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def check_tuple(idx: list[str]) -> str:
+    """The index tuple a bounds check receives: every index as int64, so the tuple is homogeneous
+    (Numba types a ``prange`` variable as uint64 and cannot index a mixed tuple by a loop counter)."""
+    return "(" + ", ".join(f"np.int64({i})" for i in idx) + ("," if len(idx) == 1 else "") + ")"
+
+
 def np_type(t: ScalarType) -> str:
     """The NumPy scalar constructor naming ``t`` in generated code (``np.float32``)."""
     return "np.bool_" if t.is_bool else f"np.{t.name}"
@@ -96,7 +102,7 @@ class PyRenderer:
 
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
-        self.sites = access_sites(kernel) if kernel.debug else {}
+        self.sites = access_sites(kernel) if kernel.checks_bounds else {}
         self._steps = 0       # names run-time loop steps: a counter, so the source is the same in every process
 
     # ------------------------------------------------------------------ hooks for backends
@@ -271,10 +277,8 @@ class PyRenderer:
 
     def check(self, node: ir.Load | ir.Store | ir.Atomic, idx: list[str]) -> str:
         """A bounds check that records the first failure in ``_pk_err`` and is False then."""
-        number = self.sites[id(node)].number
-        tup = "(" + ", ".join(idx) + ("," if len(idx) == 1 else "") + ")"
         shape = f"{self.array(node.array.name)}.shape"
-        return f"pk_check(_pk_err, {number}, {tup}, {shape})"
+        return f"pk_check(_pk_err, {self.sites[id(node)].number}, {check_tuple(idx)}, {shape})"
 
     # ------------------------------------------------------------------ statements (item level)
     def stmts(self, body: tuple[ir.Stmt, ...], src: PySource) -> None:

@@ -17,16 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..ir import nodes as ir
-from ..runtime.backend import LaunchGrid
+from ..runtime.backend import LaunchGrid, default_workgroup
 from . import vector_numerics as vn
 
-__all__ = ["LaneOps", "default_workgroup"]
-
-
-def default_workgroup(ndrange: tuple[int, ...]) -> tuple[int, ...]:
-    """The work-group used when the user gives none: the last (fastest) dimension gets
-    ``min(n, 256)`` work-items, the others 1 (work-group queries only; nothing is padded)."""
-    return tuple(1 for _ in ndrange[:-1]) + (max(1, min(ndrange[-1], 256)),)
+__all__ = ["LaneOps"]
 
 
 _I64 = np.int64

@@ -114,11 +114,11 @@ def _merge(env: dict[str, VType], assigned: dict[str, VType]) -> dict[str, VType
 
 
 def specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Mapping[str, Any],
-               grid_ndim: int, debug: bool) -> ir.Kernel:
+               grid_ndim: int, debug: bool, boundscheck: bool = False) -> ir.Kernel:
     """Type and lower ``src`` for one signature (see docs/architecture.md). Raises CompileError for
     anything outside the language; never any other exception."""
     try:
-        return _specialize(src, arg_types, constexprs, grid_ndim, debug)
+        return _specialize(src, arg_types, constexprs, grid_ndim, debug, boundscheck)
     except PortakernError:
         raise
     except RecursionError:
@@ -130,7 +130,7 @@ def specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Ma
 
 
 def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: Mapping[str, Any],
-                grid_ndim: int, debug: bool) -> ir.Kernel:
+                grid_ndim: int, debug: bool, boundscheck: bool) -> ir.Kernel:
     if not isinstance(grid_ndim, int) or not 1 <= grid_ndim <= 3:
         raise CompileError(f"grid_ndim must be 1, 2 or 3, got {grid_ndim!r}")
     fdef = src.tree
@@ -163,7 +163,7 @@ def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: M
         name, loc = state.unknown_reads[0]
         raise CompileError(f"variable '{name}' is used before it is assigned", loc=loc,
                            hint="assign it on every path before reading it")
-    kernel = _assemble(src, params, body, grid_ndim, debug)
+    kernel = _assemble(src, params, body, grid_ndim, debug, boundscheck)
     if config.verify_ir():
         from ..ir.verify import verify
 
@@ -172,7 +172,7 @@ def _specialize(src: FunctionSource, arg_types: Mapping[str, Any], constexprs: M
 
 
 def _assemble(src: FunctionSource, params: list[ir.Param], body: tuple[ir.Stmt, ...], grid_ndim: int,
-              debug: bool) -> ir.Kernel:
+              debug: bool, boundscheck: bool) -> ir.Kernel:
     local_vars: dict[str, ir.Var] = {}
     written: set[str] = set()
     uses_barrier = uses_local = False
@@ -199,6 +199,7 @@ def _assemble(src: FunctionSource, params: list[ir.Param], body: tuple[ir.Stmt, 
         grid_ndim=grid_ndim,
         debug=bool(debug),
         loc=src.loc(fdef),
+        boundscheck=bool(boundscheck),
     )
 
 

@@ -369,7 +369,9 @@ class Kernel:
     ``locals`` lists every scalar variable of the body (name, type) in first-assignment order;
     backends may declare them all up front. ``uses_barrier`` / ``uses_local`` decide whether a launch
     needs an explicit work-group. ``written`` names the array params the kernel stores or atomics to.
-    ``debug`` asks for bounds checks; ``loc`` is the ``def`` line. ``grid_ndim`` (1 to 3) is the
+    ``boundscheck`` asks for bounds checks (an out-of-bounds access is skipped and reported);
+    ``debug`` implies them and also asks the launcher to restore written arrays on a failure
+    (``checks_bounds`` is the one flag a renderer reads); ``loc`` is the ``def`` line. ``grid_ndim`` (1 to 3) is the
     launch's number of dimensions: index queries of a dimension at or above it were folded to
     ``Const`` (0 for ids, 1 for sizes), so every ``IndexQuery.dim < grid_ndim``.
     """
@@ -385,3 +387,9 @@ class Kernel:
     debug: bool = False
     loc: Loc = NOLOC
     meta: tuple[tuple[str, str], ...] = field(default=())
+    boundscheck: bool = False
+
+    @property
+    def checks_bounds(self) -> bool:
+        """True when every Load/Store/Atomic is checked (``boundscheck`` or ``debug``)."""
+        return self.boundscheck or self.debug

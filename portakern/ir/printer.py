@@ -100,6 +100,8 @@ def format_kernel(kernel: ir.Kernel) -> str:
         flags.append("local")
     if kernel.debug:
         flags.append("debug")
+    elif kernel.boundscheck:
+        flags.append("boundscheck")
     lines = [f"kernel {kernel.name}({params})  {' '.join(flags)}"]
     if kernel.written:
         lines.append(f"  # writes: {', '.join(kernel.written)}")

@@ -19,6 +19,7 @@ results into the user's NumPy arrays only after the launch succeeded.
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
@@ -68,6 +69,27 @@ class LaunchGrid:
     workgroup: tuple[int, ...] | None
 
 
+#: the work-group a backend uses when the launch gives none, by number of dimensions: 256 work-items,
+#: the last (fastest, contiguous) dimension a multiple of a GPU warp (docs/language.md).
+DEFAULT_WORKGROUPS = {1: (256,), 2: (8, 32), 3: (4, 4, 16)}
+
+
+def default_workgroup(ndrange: tuple[int, ...], max_size: int = 256) -> tuple[int, ...]:
+    """The one work-group every backend uses when the user gives none (kernels without barriers or
+    local arrays): ``DEFAULT_WORKGROUPS`` clamped to the ndrange in each dimension (a small launch
+    pads nothing and starts no idle threads), then halved from the slowest dimension while it
+    exceeds the device's ``max_size``. One policy, so ``pk.local_id``, ``pk.local_size`` and
+    ``pk.num_groups`` agree between backends."""
+    wg = [max(1, min(b, int(n))) for b, n in zip(DEFAULT_WORKGROUPS[len(ndrange)], ndrange)]
+    d = 0
+    while math.prod(wg) > max(1, int(max_size)):
+        if wg[d] == 1:
+            d += 1
+        else:
+            wg[d] //= 2
+    return tuple(wg)
+
+
 class Launcher(abc.ABC):
     """A loaded kernel, ready to run."""
 
@@ -75,7 +97,8 @@ class Launcher(abc.ABC):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         """Run the kernel over ``grid`` with ``args`` (native arrays and NumPy scalars, in parameter
         order) and return ``{name: native_array}`` for every name in ``kernel.written``. With
-        ``kernel.debug`` an out-of-bounds access raises :class:`portakern.KernelIndexError`."""
+        ``kernel.checks_bounds`` an out-of-bounds access raises :class:`portakern.KernelIndexError`
+        (decode the record with ``portakern.runtime.errrecord.raise_recorded``)."""
 
 
 class Backend(abc.ABC):

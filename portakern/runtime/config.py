@@ -57,6 +57,12 @@ def verify_ir() -> bool:
     return os.environ.get("PORTAKERN_VERIFY", "0") not in ("0", "", "false", "no", "off")
 
 
+def boundscheck() -> bool:
+    """``PORTAKERN_BOUNDSCHECK=0`` turns the default bounds checks off for kernels decorated afterwards
+    that do not say ``boundscheck=`` themselves (docs/safety.md "Bounds checking")."""
+    return os.environ.get("PORTAKERN_BOUNDSCHECK", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
 def opencl_device() -> str | None:
     """``PORTAKERN_OPENCL_DEVICE``: a platform/device name substring (PyOpenCL's ``PYOPENCL_CTX`` also works)."""
     return os.environ.get("PORTAKERN_OPENCL_DEVICE") or os.environ.get("PYOPENCL_CTX") or None

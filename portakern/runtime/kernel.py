@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import CompileError, LaunchError, PortakernError
 from . import args as A
-from . import cache, launch, registry
+from . import cache, config, launch, registry
 from .backend import Capabilities, Device
 from .memory_cache import SpecialisationCache
 
@@ -21,15 +21,22 @@ class Kernel:
     """A kernel: a Python function in the kernel language, compiled per signature and backend.
 
     Launch with ``kernel[ndrange](*args)`` or ``kernel[ndrange, workgroup](*args)``.
+    ``boundscheck`` (None: ``PORTAKERN_BOUNDSCHECK``, on unless set to 0) checks every array access;
+    ``debug`` implies it and also restores the written arrays when a check fails.
     """
 
-    def __init__(self, fn: Callable[..., Any], debug: bool = False, **options: Any) -> None:
+    def __init__(self, fn: Callable[..., Any], debug: bool = False, boundscheck: bool | None = None,
+                 **options: Any) -> None:
         if not callable(fn) or not hasattr(fn, "__code__"):
             raise CompileError(f"@pk.kernel decorates a Python function (def ...), got {fn!r}")
+        if boundscheck is not None and not isinstance(boundscheck, bool):
+            raise CompileError(f"@pk.kernel(boundscheck=...) takes True, False or None, got {boundscheck!r}")
         self.fn = fn
         self.__name__: str = fn.__name__
         self.debug = bool(debug)
-        self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (("debug", self.debug),)
+        self.boundscheck = self.debug or (config.boundscheck() if boundscheck is None else boundscheck)
+        self.options: tuple[tuple[str, Any], ...] = tuple(sorted(options.items())) + (
+            ("debug", self.debug), ("boundscheck", self.boundscheck))
         self._src: Any = None
         self._compiled = SpecialisationCache()   # bounded: PORTAKERN_MEMORY_CACHE_SIZE
         self._plans: dict[Any, Any] = {}      # fast-path plans (runtime/fastpath.py), same bound
@@ -130,7 +137,8 @@ class Kernel:
         self._compiled.clear()
 
     def __repr__(self) -> str:
-        return f"<portakern kernel {self.__name__}{' debug' if self.debug else ''}>"
+        flag = " debug" if self.debug else "" if self.boundscheck else " boundscheck=False"
+        return f"<portakern kernel {self.__name__}{flag}>"
 
     # -- pickling (runtime/portable.py) ----------------------------------------------------------------
     def __reduce__(self) -> tuple[Any, ...]:
@@ -191,11 +199,14 @@ def _bind_keywords(kernel: Kernel, args: tuple[Any, ...], kwargs: dict[str, Any]
     return tuple(bound.args)
 
 
-def kernel(fn: Callable[..., Any] | None = None, *, debug: bool = False, **options: Any) -> Any:
-    """Decorate a kernel: ``@pk.kernel`` or ``@pk.kernel(debug=True)`` (bounds checks on every backend)."""
+def kernel(fn: Callable[..., Any] | None = None, *, debug: bool = False, boundscheck: bool | None = None,
+           **options: Any) -> Any:
+    """Decorate a kernel: ``@pk.kernel``, ``@pk.kernel(debug=True)`` (bounds checks, and the written
+    arrays restored on a failure) or ``@pk.kernel(boundscheck=False)`` (no checks: an out-of-bounds
+    access is undefined behaviour on numba, opencl and cuda; see docs/safety.md)."""
     if fn is None:
-        return lambda f: Kernel(f, debug=debug, **options)
-    return Kernel(fn, debug=debug, **options)
+        return lambda f: Kernel(f, debug=debug, boundscheck=boundscheck, **options)
+    return Kernel(fn, debug=debug, boundscheck=boundscheck, **options)
 
 
 @contextlib.contextmanager

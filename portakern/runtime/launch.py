@@ -204,7 +204,8 @@ def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict
 
     params = src.params
     try:
-        return frontend.specialize(src, A.arg_types(params, sig), constexprs, grid_ndim, kernel.debug)
+        return frontend.specialize(src, A.arg_types(params, sig), constexprs, grid_ndim, kernel.debug,
+                                  kernel.boundscheck)
     except PortakernError:
         raise
     except Exception as exc:  # noqa: BLE001 - the last line of defence

@@ -10,6 +10,8 @@ Sizes stay tiny (numba-cuda runs in the CUDA simulator at ~0.1 ms per work-item)
 """
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -114,3 +116,14 @@ def run_kernel(kernel: Any, backend: str, ndrange: Any, workgroup: Any, *args: A
 def run() -> Any:
     """The launch helper: ``run(kernel, backend, ndrange, workgroup, *args)`` (see :func:`run_kernel`)."""
     return run_kernel
+
+
+@pytest.fixture
+def checkout_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a child Python that imports this checkout (not the installed package),
+    with its own cache folder and the default settings (no PORTAKERN_BOUNDSCHECK)."""
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(root / "backends")]),
+               PORTAKERN_CACHE_DIR=str(tmp_path / "child-cache"))
+    env.pop("PORTAKERN_BOUNDSCHECK", None)
+    return env

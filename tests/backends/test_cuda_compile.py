@@ -111,7 +111,7 @@ def test_launcher_passes_blocks_in_hardware_order_shapes_after_arrays_and_the_nd
     res = launcher(LaunchGrid((5, 70), None), [np.bool_(True), arr])
     assert res == {"out": arr}
     grid, block, args = fn.calls[0]
-    assert block == (32, 8) and grid == (3, 1)           # x is the last pk dimension: ceil(70/32), ceil(5/8)
+    assert block == (32, 5) and grid == (3, 1)           # x is the last pk dimension: ceil(70/32), ceil(5/5)
     assert args[0] == 1 and args[0].dtype == np.uint8 and args[1] is arr
     assert [int(a) for a in args[2:]] == [5, 70, 5, 70]  # out's shape, then the unpadded ndrange
     launcher(LaunchGrid((0, 70), None), [np.bool_(True), arr])

@@ -27,6 +27,10 @@ __all__ = ["jit", "to_device", "device_array", "device_array_like", "pinned_arra
            "mapped_array", "synchronize", "stream", "default_stream", "is_available", "DeviceArray",
            "CudaKernel"]
 
+#: numba.cuda re-exports numba's scalar types; here they are NumPy's (the kernel language's dtypes)
+bool_, int8, int16, int32, int64 = np.bool_, np.int8, np.int16, np.int32, np.int64
+uint8, uint16, uint32, uint64, float32, float64 = np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64
+
 globals().update(kernel_names())   # cuda.threadIdx, cuda.grid, cuda.shared, cuda.atomic, ... (kernel-only)
 
 

@@ -161,8 +161,25 @@ def _builtin(pk_name: str, name: str) -> Call:
     return Call(name, lambda lw, node: lw.builtin(pk_name, node))
 
 
+def _literal_shape(lw: Any, shape: ast.expr) -> ast.expr:
+    """numba sizes arrays with local variables assigned one literal int once (``N = 100``); the
+    language wants compile-time values, so such a name is replaced by its literal."""
+    if isinstance(shape, ast.Tuple):
+        return ast.copy_location(ast.Tuple([_literal_shape(lw, e) for e in shape.elts], ast.Load()), shape)
+    if not (isinstance(shape, ast.Name) and shape.id in lw.scope.src.local_names):
+        return shape
+    stores = [n for n in ast.walk(lw.scope.src.tree) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign,
+              ast.For, ast.NamedExpr, ast.With)) and any(isinstance(t, ast.Name) and t.id == shape.id
+              and isinstance(t.ctx, ast.Store) for t in ast.walk(n))]
+    if len(stores) == 1 and isinstance(stores[0], ast.Assign) and len(stores[0].targets) == 1 \
+            and isinstance(stores[0].value, ast.Constant) and type(stores[0].value.value) is int:
+        return ast.copy_location(ast.Constant(stores[0].value.value), shape)
+    return shape
+
+
 def _shared_array(lw: Any, node: ast.Call) -> ArrayValue:
     shape, dtype = _args(lw, node, "cuda.shared.array", ("shape", "dtype"), 2)
+    shape = _literal_shape(lw, shape)
     if isinstance(shape, ast.Constant) and shape.value == 0 and type(shape.value) is int:
         # dynamic shared memory: sized by the launch's 4th item, compiled into this specialisation
         if lw.state.declared.setdefault(_DYNAMIC_KEY, id(node)) != id(node):
@@ -182,6 +199,7 @@ def _shared_array(lw: Any, node: ast.Call) -> ArrayValue:
 
 def _local_array(lw: Any, node: ast.Call) -> ArrayValue:
     shape, dtype = _args(lw, node, "cuda.local.array", ("shape", "dtype"), 2)
+    shape = _literal_shape(lw, shape)
     return lw.declare_array("private_array", ast.copy_location(ast.Call(node.func, [shape, dtype], []), node))
 
 

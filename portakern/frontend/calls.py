@@ -24,7 +24,6 @@ from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, co
 _PYTHON_HINTS = {
     "print": "kernels cannot print; write values into an array argument",
     "round": "use pk.rint(x) (round half to even), or pk.floor(x + 0.5)",
-    "len": "use x.shape[0]",
     "sum": "accumulate in a for loop over range(...)",
     "divmod": "use // and %",
     "isinstance": "kernels are typed at compile time; specialise with a pk.constexpr parameter",
@@ -101,6 +100,12 @@ class CallLowering(StmtLowering):
         if name == "range":
             raise self.err(node, "range() can only be used as the iterable of a for loop",
                            hint="for i in range(n): ...")
+        if name == "len":   # len(x) of an array is x.shape[0], as in NumPy and numba
+            self._arity(node, name, 1)
+            arr = self.value(node.args[0])
+            if not isinstance(arr, ArrayValue):
+                raise self.err(node, f"len() takes an array, got {describe(arr)}")
+            return self.shape_dim(arr.ref, 0, node)
         if name == "where":
             self._arity(node, name, 3)
             return self.conditional(node, *node.args)

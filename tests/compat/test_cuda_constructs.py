@@ -1,0 +1,175 @@
+"""portakern.compat.cuda: each numba.cuda construct, the launch mapping, and the constructs it refuses."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+from portakern.compat import cuda
+from portakern.compat.cuda import launch_geometry
+
+BACKENDS = ["numpy", "numba", "opencl", "jax"]
+
+
+@cuda.jit
+def thread_ids(out):
+    x, y, z = cuda.grid(3)
+    if x < out.shape[2] and y < out.shape[1] and z < out.shape[0]:
+        out[z, y, x] = (cuda.threadIdx.x + 10 * cuda.threadIdx.y + 100 * cuda.threadIdx.z
+                        + 1000 * cuda.blockIdx.x + 10000 * cuda.blockIdx.y + 100000 * cuda.blockIdx.z
+                        + 1000000 * (cuda.blockDim.x * cuda.gridDim.x))
+
+
+def test_launch_geometry_reverses_cuda_axes_onto_the_ndrange() -> None:
+    assert launch_geometry((2, 3), (4, 5)) == ((15, 8), (5, 4))
+    assert launch_geometry(7, 32) == ((224,), (32,))
+    assert launch_geometry((2, 2, 2), 8) == ((2, 2, 16), (1, 1, 8))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_thread_and_block_indices_follow_cuda_axis_order(backend: str) -> None:
+    blocks, threads = (2, 3, 2), (4, 2, 3)
+    out = np.zeros((6, 6, 8), dtype=np.int64)
+    try:
+        with pk.use(backend):
+            thread_ids[blocks, threads](out)
+    except pk.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    want = np.zeros_like(out)
+    for z in range(6):
+        for y in range(6):
+            for x in range(8):
+                want[z, y, x] = (x % 4 + 10 * (y % 2) + 100 * (z % 3) + 1000 * (x // 4) + 10000 * (y // 2)
+                                 + 100000 * (z // 3) + 1000000 * 8)
+    np.testing.assert_array_equal(out, want)
+
+
+@cuda.jit(device=True)
+def twice(v):
+    return v * 2
+
+
+@cuda.jit("void(float32[:], float32)", fastmath=True, lineinfo=True)
+def scale(out, a):
+    i = cuda.grid(1)
+    if i < out.shape[0]:
+        out[i] = twice(out[i] * a)
+
+
+def test_signature_casts_scalars_and_device_functions_inline() -> None:
+    out = np.arange(5, dtype=np.float32)
+    scale[1, 8](out, 0.1)     # numba converts 0.1 to float32 as the signature says
+    np.testing.assert_array_equal(out, (np.arange(5, dtype=np.float32) * np.float32(0.1)) * np.float32(2))
+
+
+@cuda.jit
+def fill(out, v):
+    i = cuda.grid(1)
+    if i < out.size:
+        out[i] = v
+
+
+def test_device_arrays_round_trip_as_numpy() -> None:
+    d = cuda.device_array(6, dtype=np.int32)
+    fill[2, 4](d, 7)
+    host = d.copy_to_host()
+    assert isinstance(host, np.ndarray) and host.dtype == np.int32
+    np.testing.assert_array_equal(host, np.full(6, 7, np.int32))
+    like = cuda.device_array_like(host)
+    assert like.shape == (6,) and like.dtype == np.int32
+    fill.forall(3)(cuda.to_device(host), 1)       # to_device copies: host is untouched
+    np.testing.assert_array_equal(host, np.full(6, 7, np.int32))
+
+
+@cuda.jit
+def warp_shuffle(out):
+    i = cuda.grid(1)
+    out[i] = cuda.shfl_down_sync(0xFFFFFFFF, i, 1)
+
+
+@cuda.jit
+def grid_sync(out):
+    i = cuda.grid(1)
+    out[i] = 1
+    cuda.cg.this_grid().sync()
+
+
+@cuda.jit
+def compare_and_swap(out):
+    cuda.atomic.cas(out, 0, 0, 1)
+
+
+@cuda.jit
+def two_dynamic(out):
+    a = cuda.shared.array(0, np.float32)
+    b = cuda.shared.array(0, np.int32)
+    a[0] = 1
+    b[0] = 1
+    out[0] = a[0] + b[0]
+
+
+@cuda.jit
+def dynamic_one(out):
+    a = cuda.shared.array(0, np.float32)
+    a[0] = 1
+    out[0] = a[0]
+
+
+@cuda.jit
+def fence(out):
+    out[0] = 1
+    cuda.threadfence()
+
+
+@pytest.mark.parametrize("kernel, config, construct", [
+    (warp_shuffle, (1, 4), "cuda.shfl_down_sync is not supported"),
+    (grid_sync, (1, 4), "cuda.cg.this_grid is not supported"),
+    (fence, (1, 1), "cuda.threadfence is not supported"),
+    (two_dynamic, (1, 1, 0, 64), "a second dynamic cuda.shared.array"),
+    (dynamic_one, (1, 1), "cuda.shared.array(0, ...) is dynamic shared memory, but the launch gives 0 bytes"),
+])
+def test_inexpressible_constructs_are_compile_errors_naming_them_and_the_line(kernel, config, construct) -> None:
+    out = np.zeros(4, dtype=np.float32)
+    with pytest.raises(pk.CompileError) as info:
+        kernel[config](out)
+    assert construct in str(info.value)
+    assert "test_cuda_constructs.py" in str(info.value)
+
+
+def test_atomic_without_a_language_builtin_names_the_missing_builtin() -> None:
+    from portakern import lang
+
+    if "atomic_cas" in lang.BUILTINS:
+        pytest.skip("pk.atomic_cas exists: cuda.atomic.cas lowers to it")
+    with pytest.raises(pk.CompileError, match=r"cuda.atomic.cas needs pk.atomic_cas"):
+        compare_and_swap[1, 1](np.zeros(1, dtype=np.int32))
+
+
+def test_bad_launch_configurations_are_launch_errors() -> None:
+    out = np.zeros(4, dtype=np.float32)
+    with pytest.raises(pk.LaunchError, match="launch with kernel"):
+        fill[4](out, 1.0)
+    with pytest.raises(pk.LaunchError, match="threads per block"):
+        fill[1, 0](out, 1.0)
+    with pytest.raises(pk.LaunchError, match="dynamic shared memory"):
+        fill[1, 4, 0, -1](out, 1.0)
+    with pytest.raises(pk.LaunchError, match="is launched with a configuration"):
+        fill(out, 1.0)
+
+
+def test_kernel_only_names_refuse_host_use() -> None:
+    with pytest.raises(pk.PortakernError, match="inside a @cuda.jit"):
+        cuda.grid(1)
+
+
+@pytest.mark.parametrize("name", ["fast_matmul", "use_syncthreads_count", "simple_laneid", "atomic_add"])
+def test_examples_compile_for_sm_90(name: str) -> None:
+    pytest.importorskip("cupy")
+    from . import numba_cuda_examples as ex
+
+    k = getattr(ex, name).pk_kernel()
+    arrs = {"fast_matmul": (np.zeros((4, 4), np.float32),) * 3,
+            "use_syncthreads_count": (np.zeros(8, np.int32), np.zeros(8, np.int32)),
+            "simple_laneid": (np.zeros(8, np.int32),), "atomic_add": (np.zeros(32, np.uint32),)}[name]
+    nd = (8, 8) if name == "fast_matmul" else (32,)
+    assert len(k.compile("cuda", *arrs, target="sm_90", ndrange=nd)) > 0

@@ -54,6 +54,11 @@ class DeviceArray:
     def __len__(self) -> int:
         return len(self._host)
 
+    @property
+    def __array_interface__(self) -> dict[str, Any]:
+        """NumPy's view of the array: native ``@pk.kernel``s (``portakern port``'s output) update it in place."""
+        return self._host.__array_interface__
+
     def copy_to_host(self, ary: np.ndarray | None = None, stream: Any = 0) -> np.ndarray:
         """A NumPy copy of the array (written into ``ary`` when given)."""
         if ary is None:
@@ -219,12 +224,17 @@ def _dim3(value: Any, what: str, kname: str, minimum: int) -> tuple[int, ...]:
     return tuple(int(v) for v in items)
 
 
-def launch_geometry(blocks: Any, threads: Any, kname: str = "kernel") -> tuple[tuple[int, ...], tuple[int, ...]]:
+def launch_geometry(blocks: Any, threads: Any, kname: str = "kernel",
+                    ndim: int | None = None) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """(ndrange, workgroup) of the CUDA launch ``[blocks, threads]``: axes reversed, as CUDA's x is
-    fastest and portakern's last dimension is; a missing axis of one of the two counts as 1."""
+    fastest and portakern's last dimension is; a missing axis of one of the two counts as 1.
+    ``ndim`` (used by ``portakern port``'s output) pads the launch to that many dimensions."""
     b = _dim3(blocks, "the number of blocks", kname, 0)
     t = _dim3(threads, "the threads per block", kname, 1)
-    n = max(len(b), len(t))
+    n = max(len(b), len(t), ndim or 0)
+    if ndim is not None and any(v != 1 for v in b[ndim:] + t[ndim:]):
+        raise LaunchError(f"kernel '{kname}': the launch [{blocks!r}, {threads!r}] has more than the {ndim} "
+                          "dimension(s) the ported kernels index")
     b, t = b + (1,) * (n - len(b)), t + (1,) * (n - len(t))
     return tuple(bi * ti for bi, ti in zip(b, t))[::-1], t[::-1]
 

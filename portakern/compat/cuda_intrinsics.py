@@ -161,19 +161,27 @@ def _builtin(pk_name: str, name: str) -> Call:
     return Call(name, lambda lw, node: lw.builtin(pk_name, node))
 
 
-def _literal_shape(lw: Any, shape: ast.expr) -> ast.expr:
-    """numba sizes arrays with local variables assigned one literal int once (``N = 100``); the
-    language wants compile-time values, so such a name is replaced by its literal."""
-    if isinstance(shape, ast.Tuple):
-        return ast.copy_location(ast.Tuple([_literal_shape(lw, e) for e in shape.elts], ast.Load()), shape)
-    if not (isinstance(shape, ast.Name) and shape.id in lw.scope.src.local_names):
-        return shape
-    stores = [n for n in ast.walk(lw.scope.src.tree) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign,
-              ast.For, ast.NamedExpr, ast.With)) and any(isinstance(t, ast.Name) and t.id == shape.id
+def single_literal(fn: ast.AST, name: str) -> int | None:
+    """The int a local variable of ``fn`` holds when its only assignment is ``name = <int literal>``
+    (numba sizes arrays with such variables; the language wants compile-time values)."""
+    stores = [n for n in ast.walk(fn) if isinstance(n, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.For,
+              ast.NamedExpr, ast.With, ast.comprehension)) and any(isinstance(t, ast.Name) and t.id == name
               and isinstance(t.ctx, ast.Store) for t in ast.walk(n))]
     if len(stores) == 1 and isinstance(stores[0], ast.Assign) and len(stores[0].targets) == 1 \
-            and isinstance(stores[0].value, ast.Constant) and type(stores[0].value.value) is int:
-        return ast.copy_location(ast.Constant(stores[0].value.value), shape)
+            and isinstance(stores[0].targets[0], ast.Name) and isinstance(stores[0].value, ast.Constant) \
+            and type(stores[0].value.value) is int:
+        return stores[0].value.value
+    return None
+
+
+def _literal_shape(lw: Any, shape: ast.expr) -> ast.expr:
+    """``shape`` with local variables that hold one literal int replaced by that literal."""
+    if isinstance(shape, ast.Tuple):
+        return ast.copy_location(ast.Tuple([_literal_shape(lw, e) for e in shape.elts], ast.Load()), shape)
+    if isinstance(shape, ast.Name) and shape.id in lw.scope.src.local_names:
+        value = single_literal(lw.scope.src.tree, shape.id)
+        if value is not None:
+            return ast.copy_location(ast.Constant(value), shape)
     return shape
 
 

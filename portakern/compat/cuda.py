@@ -12,6 +12,7 @@ The launch maps CUDA's configuration (blocks and threads per block, ``x`` fastes
 """
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from typing import Any
@@ -78,12 +79,15 @@ class DeviceArray:
         self._host[item] = _host_of(value)
 
     def reshape(self, *shape: Any, order: str = "C") -> DeviceArray:
-        return DeviceArray(self._host.reshape(*shape, order=order))
+        """A view with another shape, as NumPy's."""
+        return DeviceArray(self._host.reshape(*shape, order=order))  # type: ignore[call-overload]
 
     def ravel(self, order: str = "C") -> DeviceArray:
-        return DeviceArray(self._host.ravel(order=order))
+        """A 1-D view (a copy when NumPy needs one)."""
+        return DeviceArray(self._host.ravel(order=order))  # type: ignore[arg-type]
 
     def is_c_contiguous(self) -> bool:
+        """Whether the array is C-contiguous."""
         return bool(self._host.flags.c_contiguous)
 
     def __repr__(self) -> str:
@@ -119,6 +123,7 @@ def pinned_array(shape: Any, dtype: Any = np.float64, strides: Any = None, order
 
 
 def pinned_array_like(ary: Any) -> np.ndarray:
+    """``cuda.pinned_array_like``: a host array of ``ary``'s shape and dtype."""
     return pinned_array(ary.shape, ary.dtype)
 
 
@@ -140,16 +145,17 @@ class Stream:
         """Nothing to wait for: every launch has completed when it returns."""
 
     def auto_synchronize(self) -> Any:
-        import contextlib
-
+        """A context manager with nothing to wait for at its end."""
         return contextlib.nullcontext(self)
 
 
 def stream() -> Stream:
+    """``cuda.stream()``: launches on it run in order (as on every stream here)."""
     return Stream()
 
 
 def default_stream() -> Stream:
+    """``cuda.default_stream()``."""
     return Stream()
 
 

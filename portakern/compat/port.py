@@ -42,6 +42,10 @@ def _chain(node: ast.AST, cuda: str) -> str | None:
     return None
 
 
+def _is_true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
 def _is_jit(dec: ast.expr, cuda: str) -> bool:
     return _chain(dec.func if isinstance(dec, ast.Call) else dec, cuda) == "jit"
 
@@ -53,8 +57,9 @@ def _used_ndim(fn: ast.FunctionDef, cuda: str) -> int:
         if name and name.split(".")[0] in _DIM3 and name.split(".")[-1] in _AXES:
             best = max(best, _AXES[name.split(".")[-1]] + 1)
         if isinstance(node, ast.Call) and _chain(node.func, cuda) in ("grid", "gridsize") and node.args \
-                and isinstance(node.args[0], ast.Constant) and node.args[0].value in (1, 2, 3):
-            best = max(best, int(node.args[0].value))
+                and isinstance(node.args[0], ast.Constant) and type(node.args[0].value) is int \
+                and node.args[0].value in (1, 2, 3):
+            best = max(best, node.args[0].value)
     return best
 
 
@@ -127,7 +132,7 @@ class _Rewriter:
         if pk_name is None:
             return False
         self.replace(node.func, pk_name)
-        if name.endswith(".array") and node.args and self.fn is not None:
+        if name is not None and name.endswith(".array") and node.args and self.fn is not None:
             for item in node.args[0].elts if isinstance(node.args[0], ast.Tuple) else [node.args[0]]:
                 value = single_literal(self.fn, item.id) if isinstance(item, ast.Name) else None
                 if value is not None:   # a local ``N = 100``: the language sizes arrays at compile time
@@ -150,8 +155,7 @@ class _Rewriter:
     # -- decorators, launches, imports -------------------------------------------------------------
     def decorator(self, dec: ast.expr) -> None:
         kws = {k.arg: k.value for k in dec.keywords} if isinstance(dec, ast.Call) else {}
-        device = isinstance(kws.get("device"), ast.Constant) and kws["device"].value is True  # type: ignore[union-attr]
-        debug = isinstance(kws.get("debug"), ast.Constant) and kws["debug"].value is True  # type: ignore[union-attr]
+        device, debug = (_is_true(kws.get(k)) for k in ("device", "debug"))
         if isinstance(dec, ast.Call) and dec.args:
             self.note(dec, "the numba signature is dropped: annotate scalar parameters (x: pk.float32) to keep "
                       "their conversion")

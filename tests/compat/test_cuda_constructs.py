@@ -173,3 +173,59 @@ def test_examples_compile_for_sm_90(name: str) -> None:
             "simple_laneid": (np.zeros(8, np.int32),), "atomic_add": (np.zeros(32, np.uint32),)}[name]
     nd = (8, 8) if name == "fast_matmul" else (32,)
     assert len(k.compile("cuda", *arrs, target="sm_90", ndrange=nd)) > 0
+
+
+@cuda.jit
+def atomics_and_const(vals, consts, out):
+    i = cuda.grid(1)
+    c = cuda.const.array_like(consts)
+    cuda.atomic.max(out, 0, vals[i])
+    cuda.atomic.min(out, 1, vals[i])
+    cuda.atomic.sub(out, 2, c[i % 2])
+    out[3 + i] = cuda.gridsize(1) + cuda.warpsize
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_atomics_const_arrays_and_sizes(backend: str) -> None:
+    vals = np.array([5, -3, 9, 2, 7, 0, -8, 4], dtype=np.int32)
+    out = np.zeros(11, dtype=np.int32)
+    out[1] = 100
+    try:
+        with pk.use(backend):
+            atomics_and_const[2, 4](vals, np.array([1, 10], dtype=np.int32), out)
+    except pk.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    np.testing.assert_array_equal(out, [9, -8, -44] + [8 + 32] * 8)
+
+
+@cuda.jit
+def count_in_loop(flags, out):
+    i = cuda.grid(1)
+    total = 0
+    for r in range(3):
+        total += cuda.syncthreads_count(flags[i] > r)
+    out[i] = total
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_syncthreads_count_in_a_loop(backend: str) -> None:
+    flags = np.array([0, 1, 2, 3, 3, 2, 1, 0], dtype=np.int32)
+    out = np.zeros(8, dtype=np.int32)
+    try:
+        with pk.use(backend):
+            count_in_loop[2, 4](flags, out)
+    except pk.BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    # block 0 holds flags 0,1,2,3: 3 true at r=0, 2 at r=1, 1 at r=2; block 1 the same values
+    np.testing.assert_array_equal(out, [6] * 8)
+
+
+@cuda.jit(debug=True)
+def off_by_one(out):
+    i = cuda.grid(1)
+    out[i + 1] = 1
+
+
+def test_debug_turns_on_bounds_checks() -> None:
+    with pytest.raises(pk.KernelIndexError):
+        off_by_one[1, 4](np.zeros(4, dtype=np.int32))

@@ -62,3 +62,24 @@ def test_example_matches_numba_cuda_simulator(case: str, backend: str, reference
             np.testing.assert_array_max_ulp(value, want.astype(value.dtype), maxulp=FLOAT_ULPS)
         else:
             np.testing.assert_array_equal(value, want, err_msg=f"{case}/{key} on {backend}")
+
+
+@pytest.mark.parametrize("case", sorted(ex.CASES))
+def test_example_kernels_compile_for_sm_90(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every launch of the case compiles for sm_90 (CUDA C through NVRTC; no GPU needed) instead of running."""
+    backend = "cuda"
+    pytest.importorskip("cupy")
+    from portakern.runtime.kernel import Kernel
+
+    built: list[int] = []
+
+    def compile_instead(self: Kernel, grid: tuple) -> object:
+        nd, _ = grid
+        return lambda *args: built.append(len(self.compile(backend, *args, target="sm_90", ndrange=nd)))
+
+    monkeypatch.setattr(Kernel, "__getitem__", compile_instead)
+    try:
+        ex.CASES[case]()
+    except pk.BackendUnavailable as exc:
+        pytest.skip(f"{backend}: {exc}")
+    assert built and all(n > 0 for n in built)

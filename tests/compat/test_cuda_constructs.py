@@ -162,19 +162,6 @@ def test_kernel_only_names_refuse_host_use() -> None:
         cuda.grid(1)
 
 
-@pytest.mark.parametrize("name", ["fast_matmul", "use_syncthreads_count", "simple_laneid", "atomic_add"])
-def test_examples_compile_for_sm_90(name: str) -> None:
-    pytest.importorskip("cupy")
-    from . import numba_cuda_examples as ex
-
-    k = getattr(ex, name).pk_kernel()
-    arrs = {"fast_matmul": (np.zeros((4, 4), np.float32),) * 3,
-            "use_syncthreads_count": (np.zeros(8, np.int32), np.zeros(8, np.int32)),
-            "simple_laneid": (np.zeros(8, np.int32),), "atomic_add": (np.zeros(32, np.uint32),)}[name]
-    nd = (8, 8) if name == "fast_matmul" else (32,)
-    assert len(k.compile("cuda", *arrs, target="sm_90", ndrange=nd)) > 0
-
-
 @cuda.jit
 def atomics_and_const(vals, consts, out):
     i = cuda.grid(1)

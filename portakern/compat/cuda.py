@@ -135,7 +135,10 @@ def _np_dtype(dtype: Any) -> np.dtype:
     try:
         return np.dtype(dtype)
     except TypeError:
-        return np.dtype(str(dtype))
+        try:
+            return np.dtype(str(dtype))
+        except TypeError:
+            raise LaunchError(f"{dtype!r} is not a dtype portakern.compat.cuda knows") from None
 
 
 class Stream:
@@ -279,14 +282,24 @@ class CudaKernel:
         def launch(*args: Any) -> None:
             args = tuple(_host_of(a) for a in args)
             if self._casts is not None and len(self._casts) == len(args):
-                args = tuple(a if t is None or isinstance(a, np.ndarray) else t.type(a)
-                             for a, t in zip(args, self._casts))
+                args = tuple(self._cast(i, a, t) for i, (a, t) in enumerate(zip(args, self._casts)))
             token = DYNAMIC_SHARED_BYTES.set(int(shared))
             try:
                 kernel[nd, wg](*args)
             finally:
                 DYNAMIC_SHARED_BYTES.reset(token)
         return launch
+
+    def _cast(self, index: int, value: Any, dtype: np.dtype | None) -> Any:
+        """A scalar argument converted to its signature type, as numba does (a LaunchError if it cannot be)."""
+        if dtype is None or isinstance(value, np.ndarray):
+            return value
+        try:
+            with np.errstate(over="raise"):
+                return dtype.type(value)
+        except (TypeError, ValueError, OverflowError, FloatingPointError) as exc:
+            raise LaunchError(f"kernel '{self.__name__}', argument {index}: cannot convert {value!r} to {dtype} "
+                              f"as its signature says ({exc})") from None
 
     def forall(self, ntasks: int, tpb: int = 0, stream: Any = 0, sharedmem: int = 0) -> Callable[..., None]:
         """``kernel.forall(n)(...)``: enough 1-D blocks of ``tpb`` threads (default 128) for ``n`` threads."""

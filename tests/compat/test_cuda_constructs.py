@@ -216,3 +216,11 @@ def off_by_one(out):
 def test_debug_turns_on_bounds_checks() -> None:
     with pytest.raises(pk.KernelIndexError):
         off_by_one[1, 4](np.zeros(4, dtype=np.int32))
+
+
+def test_a_scalar_the_signature_cannot_hold_is_a_launch_error() -> None:
+    out = np.zeros(4, dtype=np.float32)
+    with pytest.raises(pk.LaunchError, match="argument 1: cannot convert 'x' to float32"):
+        scale[1, 4](out, "x")
+    with pytest.raises(pk.LaunchError, match="not a dtype"):
+        cuda.device_array(3, dtype="no-such-type")

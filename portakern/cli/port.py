@@ -98,6 +98,10 @@ def _check(path: Path, original: str, ported: str) -> int:
                     print(f"check {backend}: FAILED: {exc}", file=sys.stderr)
                     failures += 1
                     continue
+                except Exception as exc:  # noqa: BLE001 - the user's module failed: say so, no traceback
+                    print(f"check {backend}: FAILED: the module raised {type(exc).__name__}: {exc}", file=sys.stderr)
+                    failures += 1
+                    continue
                 bad = [n for n in want if n not in got or want[n].shape != got[n].shape
                        or not np.array_equal(want[n], got[n], equal_nan=want[n].dtype.kind in "fc")]
                 print(f"check {backend}: {len(want) - len(bad)} of {len(want)} arrays equal"

@@ -84,3 +84,10 @@ def test_port_of_a_file_without_numba_cuda_says_so(tmp_path, capsys) -> None:
 
 def test_port_of_a_missing_file_is_a_usage_error(tmp_path) -> None:
     assert main(["port", str(tmp_path / "nope.py")]) == 2
+
+
+def test_port_check_reports_a_module_that_raises(tmp_path, capsys) -> None:
+    src = tmp_path / "broken.py"
+    src.write_text("from numba import cuda\nraise RuntimeError('boom')\n")
+    assert main(["port", str(src), "-o", str(tmp_path / "out.py"), "--check"]) == 1
+    assert "the module raised RuntimeError: boom" in capsys.readouterr().err

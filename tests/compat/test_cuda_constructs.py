@@ -8,7 +8,7 @@ import portakern as pk
 from portakern.compat import cuda
 from portakern.compat.cuda import launch_geometry
 
-BACKENDS = ["numpy", "numba", "opencl", "jax"]
+BACKENDS = ["numpy", "numba", "opencl", "jax", "numba-cuda"]
 
 
 @cuda.jit

@@ -1,5 +1,5 @@
 """numba-cuda's own example kernels (tests/compat/numba_cuda_examples.py, BSD-2-Clause, each naming its
-source file), with only the import lines changed, run on portakern's CPU backends and match what
+source file), with only the import lines changed, run on portakern's backends and match what
 numba-cuda's simulator computes for the original (NUMBA_ENABLE_CUDASIM=1)."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import portakern as pk
 from . import numba_cuda_examples as ex
 
 HERE = Path(__file__).parent
-BACKENDS = ["numpy", "numba", "opencl", "jax"]
+BACKENDS = ["numpy", "numba", "opencl", "jax", "numba-cuda"]
 
 _REFERENCE_RUNNER = """
 import runpy, sys, numpy as np

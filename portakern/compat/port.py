@@ -176,25 +176,36 @@ class _Rewriter:
         return out
 
 
+def _is_cuda_import(node: ast.stmt) -> bool:
+    return isinstance(node, ast.ImportFrom) and node.module == "numba" and any(a.name == "cuda" for a in node.names)
+
+
+def _switch_imports(rw: _Rewriter, tree: ast.Module, cuda_import: str) -> None:
+    """Replace ``from numba import cuda`` by ``cuda_import`` (other names it imports stay with numba,
+    on the same line) and ``from numba.cuda import X`` by ``from portakern.compat.cuda import X``."""
+    for node in tree.body:
+        if _is_cuda_import(node):
+            assert isinstance(node, ast.ImportFrom)
+            alias = next(a.asname for a in node.names if a.name == "cuda")
+            others = [f"{a.name} as {a.asname}" if a.asname else a.name for a in node.names if a.name != "cuda"]
+            kept = f"from numba import {', '.join(others)}; " if others else ""
+            rw.replace(node, kept + cuda_import.format(alias=f" as {alias}" if alias else ""))
+        elif isinstance(node, ast.ImportFrom) and node.module == "numba.cuda":
+            rw.replace(node, rw.source(node).replace("numba.cuda", "portakern.compat.cuda", 1))
+
+
 def compat_source(text: str) -> str:
     """``text`` with only its numba.cuda imports switched to ``portakern.compat.cuda`` (how the compat
     layer runs a module unchanged; ``portakern port --check`` compares the port against it)."""
-    tree = ast.parse(text)
     rw = _Rewriter(text, "cuda", 1)
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module in ("numba", "numba.cuda") \
-                and (node.module == "numba.cuda" or [a.name for a in node.names] == ["cuda"]):
-            seg = rw.source(node)
-            rw.replace(node, seg.replace("from numba.cuda ", "from portakern.compat.cuda ", 1)
-                       .replace("from numba ", "from portakern.compat ", 1))
+    _switch_imports(rw, ast.parse(text), "from portakern.compat import cuda{alias}")
     return rw.apply()
 
 
 def port_source(text: str, filename: str = "<string>") -> Ported:
     """Rewrite ``text`` (a numba.cuda module) into native portakern source."""
     tree = ast.parse(text, filename)
-    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and n.module == "numba"
-               and any(a.name == "cuda" for a in n.names)]
+    imports = [n for n in tree.body if isinstance(n, ast.ImportFrom) and _is_cuda_import(n)]
     if not imports:
         return Ported(text, ["1: no 'from numba import cuda' found: nothing to port"])
     cuda = next(a.asname or a.name for a in imports[0].names if a.name == "cuda")
@@ -207,7 +218,8 @@ def port_source(text: str, filename: str = "<string>") -> Ported:
         for dec in fn.decorator_list:
             if _is_jit(dec, cuda):
                 rw.decorator(dec)
-                if not (isinstance(dec, ast.Call) and any(k.arg == "device" for k in dec.keywords)):
+                if not (isinstance(dec, ast.Call) and any(k.arg == "device" and _is_true(k.value)
+                                                          for k in dec.keywords)):
                     kernels.add(fn.name)
         rw.fn = fn
         for stmt in fn.body:
@@ -225,10 +237,6 @@ def port_source(text: str, filename: str = "<string>") -> Ported:
                 continue
             n = rw.source(node.args[0])   # forall's default: 1-D blocks of 128 threads
             rw.replace(node, f"{node.func.value.id}[launch_geometry(-(-({n}) // 128), 128, ndim={ndim})]")
-    alias = "" if cuda == "cuda" else f" as {cuda}"
-    rw.replace(imports[0], f"import portakern as pk\nfrom portakern.compat import cuda{alias}  # host arrays\n"
-               "from portakern.compat.cuda import launch_geometry")
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.module == "numba.cuda":
-            rw.replace(node, rw.source(node).replace("numba.cuda", "portakern.compat.cuda", 1))
+    _switch_imports(rw, tree, "import portakern as pk\nfrom portakern.compat import cuda{alias}  # host arrays\n"
+                    "from portakern.compat.cuda import launch_geometry")
     return Ported(rw.apply(), sorted(rw.notes, key=lambda s: int(s.split(":")[0])), ndim)

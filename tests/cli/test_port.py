@@ -91,3 +91,12 @@ def test_port_check_reports_a_module_that_raises(tmp_path, capsys) -> None:
     src.write_text("from numba import cuda\nraise RuntimeError('boom')\n")
     assert main(["port", str(src), "-o", str(tmp_path / "out.py"), "--check"]) == 1
     assert "the module raised RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_other_names_imported_with_cuda_stay_with_numba() -> None:
+    text = "from numba import cuda as cu, float32\n\n@cu.jit\ndef k(x):\n    x[cu.grid(1)] = float32(1)\n"
+    assert compat_source(text).splitlines()[0] == "from numba import float32; from portakern.compat import cuda as cu"
+    lines = port_source(text).text.splitlines()
+    assert lines[0] == "from numba import float32; import portakern as pk"
+    assert lines[1] == "from portakern.compat import cuda as cu  # host arrays"
+    assert "    x[pk.global_id(0)] = float32(1)" in lines

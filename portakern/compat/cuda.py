@@ -184,7 +184,7 @@ def jit(func_or_sig: Any = None, device: bool = False, inline: Any = False, link
     def wrap(fn: Callable[..., Any], sig: Any) -> Any:
         if device:
             return Func(fn)
-        return CudaKernel(fn, _scalar_casts(sig), bool(debug))
+        return CudaKernel(fn, scalar_casts(sig), bool(debug))
 
     if callable(func_or_sig) and hasattr(func_or_sig, "__code__"):
         return wrap(func_or_sig, None)
@@ -194,7 +194,7 @@ def jit(func_or_sig: Any = None, device: bool = False, inline: Any = False, link
 _SCALAR_ALIASES = {"boolean": "bool", "b1": "bool", "intp": "intp", "uintp": "uintp"}
 
 
-def _scalar_casts(sig: Any) -> tuple[np.dtype | None, ...] | None:
+def scalar_casts(sig: Any) -> tuple[np.dtype | None, ...] | None:
     """The NumPy dtype of each scalar parameter of a numba signature (None for arrays and unknowns):
     numba converts scalar arguments to their declared type, so the launch does too."""
     if sig is None or isinstance(sig, (list, tuple)):

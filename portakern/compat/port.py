@@ -14,6 +14,7 @@ import ast
 from dataclasses import dataclass, field
 
 from .. import lang
+from .cuda import scalar_casts
 from .cuda_intrinsics import ATOMICS, WARP_SIZE, single_literal
 
 _DIM3 = {"threadIdx": "local_id", "blockIdx": "group_id", "blockDim": "local_size", "gridDim": "num_groups"}
@@ -153,12 +154,21 @@ class _Rewriter:
                       "emulates or refuses it: docs/porting.md)")
 
     # -- decorators, launches, imports -------------------------------------------------------------
-    def decorator(self, dec: ast.expr) -> None:
+    def decorator(self, dec: ast.expr, fn: ast.FunctionDef) -> None:
         kws = {k.arg: k.value for k in dec.keywords} if isinstance(dec, ast.Call) else {}
         device, debug = (_is_true(kws.get(k)) for k in ("device", "debug"))
         if isinstance(dec, ast.Call) and dec.args:
-            self.note(dec, "the numba signature is dropped: annotate scalar parameters (x: pk.float32) to keep "
-                      "their conversion")
+            sig = dec.args[0]
+            casts = scalar_casts(sig.value) if isinstance(sig, ast.Constant) and isinstance(sig.value, str) \
+                else None
+            params = fn.args.posonlyargs + fn.args.args
+            if device or casts is None or len(casts) != len(params):
+                self.note(dec, "the numba signature is dropped: annotate scalar parameters (x: pk.float32) to "
+                          "keep numba's conversion of scalar arguments")
+            else:   # numba converts scalar arguments to the signature's types; a portakern annotation does too
+                for param, dtype in zip(params, casts):
+                    if dtype is not None and param.annotation is None:
+                        self.replace(param, f"{param.arg}: pk.{dtype.name if dtype.kind != 'b' else 'bool_'}")
         self.replace(dec, "pk.func" if device else "pk.kernel(debug=True)" if debug else "pk.kernel")
 
     def launch(self, node: ast.Subscript) -> None:
@@ -217,7 +227,7 @@ def port_source(text: str, filename: str = "<string>") -> Ported:
     for fn in jitted:
         for dec in fn.decorator_list:
             if _is_jit(dec, cuda):
-                rw.decorator(dec)
+                rw.decorator(dec, fn)
                 if not (isinstance(dec, ast.Call) and any(k.arg == "device" and _is_true(k.value)
                                                           for k in dec.keywords)):
                     kernels.add(fn.name)

@@ -12,12 +12,12 @@ MODULE = textwrap.dedent("""\
     from numba import cuda
     from numba.cuda import int32
 
-    @cuda.jit(device=True)
+    @cuda.jit("int32(int32)", device=True)
     def twice(v):
         return 2 * v   # a device function
 
-    @cuda.jit("void(int32[:, :])")
-    def ids(out):
+    @cuda.jit("void(int32[:, :], float32)")
+    def ids(out, scale):
         N = 4
         t = cuda.local.array(N, int32)
         x, y = cuda.grid(2)
@@ -31,7 +31,7 @@ MODULE = textwrap.dedent("""\
         out[0] = cuda.ballot_sync(0xFFFFFFFF, 1)
 
     out = np.zeros((6, 8), np.int32)
-    ids[(2, 3), (4, 2)](out)
+    ids[(2, 3), (4, 2)](out, 0.5)
 """)
 
 
@@ -42,19 +42,20 @@ def test_port_rewrites_constructs_and_keeps_comments_and_layout() -> None:
     assert "import portakern as pk" in lines
     assert "    return 2 * v   # a device function" in lines       # untouched
     assert "@pk.func" in lines and lines.count("@pk.kernel") == 2
+    assert "def ids(out, scale: pk.float32):" in lines            # numba's scalar conversion kept
     assert "    t = pk.private_array(4, int32)" in lines            # local N = 4 folded in
     assert "    x, y = (pk.global_id(1), pk.global_id(0))" in lines  # CUDA x is the last dimension
     assert "    t[0] = pk.local_id(1) + 10 * pk.group_id(0)" in lines
     assert "    cuda.syncthreads()" not in lines and "    pk.barrier()" in lines
     assert "        out[y, x] = twice(t[0]) + 32" in lines
-    assert "ids[launch_geometry((2, 3), (4, 2), ndim=2)](out)" in lines
+    assert "ids[launch_geometry((2, 3), (4, 2), ndim=2)](out, 0.5)" in lines
     assert "from portakern.compat.cuda import int32" in lines
     assert len(lines) == len(MODULE.splitlines()) + 2                # the import grew by two lines
 
 
 def test_port_lists_what_it_leaves_with_the_line() -> None:
     notes = port_source(MODULE).untranslated
-    assert any(n.startswith("9: the numba signature is dropped") for n in notes)
+    assert any(n.startswith("5: the numba signature is dropped") for n in notes)   # a device function's
     assert any(n.startswith("21: cuda.ballot_sync is not translated") for n in notes)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LaunchError
+from ..errors import CompileError, LaunchError
 from ..lang import Func
 from ..runtime.kernel import Kernel
 from .cuda_intrinsics import DYNAMIC_SHARED_BYTES, kernel_names
@@ -33,6 +33,17 @@ bool_, int8, int16, int32, int64 = np.bool_, np.int8, np.int16, np.int32, np.int
 uint8, uint16, uint32, uint64, float32, float64 = np.uint8, np.uint16, np.uint32, np.uint64, np.float32, np.float64
 
 globals().update(kernel_names())   # cuda.threadIdx, cuda.grid, cuda.shared, cuda.atomic, ... (kernel-only)
+
+
+class UnsupportedCudaAPI(CompileError, AttributeError):
+    """A numba.cuda name this module does not provide (an AttributeError too, so ``hasattr`` works)."""
+
+
+def __getattr__(name: str) -> Any:
+    if name.startswith("__"):
+        raise AttributeError(name)
+    raise UnsupportedCudaAPI(f"numba.cuda.{name} is not supported by portakern.compat.cuda",
+                             hint="docs/porting.md lists what is supported, emulated and refused")
 
 
 # ------------------------------------------------------------------------------------------- arrays
@@ -181,6 +192,11 @@ def jit(func_or_sig: Any = None, device: bool = False, inline: Any = False, link
     accepted and ignored (portakern never relaxes IEEE arithmetic); ``debug=True`` turns on portakern's
     bounds checks; ``lineinfo``, ``opt``, ``cache``, ``inline`` and ``link`` are accepted and have no effect.
     """
+    if link:
+        raise CompileError(f"cuda.jit(link={link!r}): linking external CUDA C/PTX code is not supported by "
+                           "portakern.compat.cuda", hint="write the linked function in Python as a "
+                           "cuda.jit(device=True) function")
+
     def wrap(fn: Callable[..., Any], sig: Any) -> Any:
         if device:
             return Func(fn)

@@ -224,3 +224,11 @@ def test_a_scalar_the_signature_cannot_hold_is_a_launch_error() -> None:
         scale[1, 4](out, "x")
     with pytest.raises(pk.LaunchError, match="not a dtype"):
         cuda.device_array(3, dtype="no-such-type")
+
+
+def test_numba_cuda_names_the_module_lacks_are_clear_errors() -> None:
+    with pytest.raises(pk.CompileError, match=r"numba.cuda.declare_device is not supported"):
+        cuda.declare_device("mul", "float32(float32, float32)")
+    assert not hasattr(cuda, "declare_device")
+    with pytest.raises(pk.CompileError, match="linking external CUDA"):
+        cuda.jit(link=["functions.cu"])

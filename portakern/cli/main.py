@@ -1,4 +1,4 @@
-"""The ``portakern`` command: dispatches to ``info``, ``compile``, ``bench`` and ``conformance``.
+"""The ``portakern`` command: dispatches to ``info``, ``compile``, ``bench``, ``conformance`` and ``port``.
 
 Each subcommand module exposes ``add_parser(subparsers)``, which adds its parser and sets ``func``
 (called with the parsed arguments; returns the exit status). ``bench`` and ``conformance`` are
@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "compile": ("portakern.cli.compile", "print a kernel's generated source, or write its binary"),
     "bench": ("portakern.cli.bench", "run the benchmark suite on every available backend"),
     "conformance": ("portakern.cli.conformance", "run the cross-backend conformance suite"),
+    "port": ("portakern.cli.port", "rewrite a numba.cuda module into native portakern source"),
 }
 
 

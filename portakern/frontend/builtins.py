@@ -44,7 +44,7 @@ def _table() -> dict[int, tuple[Any, str]]:
             entries.append((getattr(math, name), name))
     entries += [(math.pow, "pow"), (math.fabs, "abs")]
     entries += [(builtins.abs, "abs"), (builtins.min, "min"), (builtins.max, "max"), (builtins.pow, "pow"),
-                (builtins.range, "range")]
+                (builtins.range, "range"), (builtins.len, "len")]
     np_names = {
         "sqrt": "sqrt", "exp": "exp", "exp2": "exp2", "expm1": "expm1", "log": "log", "log2": "log2",
         "log10": "log10", "log1p": "log1p", "sin": "sin", "cos": "cos", "tan": "tan", "arcsin": "asin",
@@ -78,6 +78,12 @@ def as_type(obj: Any) -> T.ScalarType | None:
         return T.float64
     if obj is builtins.bool:
         return T.bool_
+    if type(obj).__module__.startswith("numba.core.types"):
+        # numba's scalar types (numba.float32...), recognised by name so the core never imports numba
+        try:
+            return T.as_scalar_type(np.dtype(str(obj).replace("boolean", "bool")))
+        except TypeError:
+            return None
     if isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic)):
         try:
             return T.as_scalar_type(obj)

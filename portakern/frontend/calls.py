@@ -14,6 +14,7 @@ from ..ir.nodes import Op
 from . import ops
 from .builtins import ATOMIC_OPS, INDEX_OPS, MATH_OPS, as_type, builtin_name
 from .expr import describe
+from .intrinsics import Intrinsic
 from .scope import FuncContext, Scope
 from .source import func_source
 from .stmt import StmtLowering, may_return
@@ -23,7 +24,6 @@ from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, co
 _PYTHON_HINTS = {
     "print": "kernels cannot print; write values into an array argument",
     "round": "use pk.rint(x) (round half to even), or pk.floor(x + 0.5)",
-    "len": "use x.shape[0]",
     "sum": "accumulate in a for loop over range(...)",
     "divmod": "use // and %",
     "isinstance": "kernels are typed at compile time; specialise with a pk.constexpr parameter",
@@ -51,6 +51,8 @@ class CallLowering(StmtLowering):
 
             if isinstance(callee.obj, Func):
                 return self.inline(callee.obj, node, want_value)
+            if isinstance(callee.obj, Intrinsic):
+                return callee.obj.lower_call(self, node, want_value)
             name = builtin_name(callee.obj)
             if name is not None:
                 return self.builtin(name, node)
@@ -88,9 +90,7 @@ class CallLowering(StmtLowering):
             d = self.const_int(node.args[0], f"the dimension of {name}()")
             if not 0 <= d <= 2:
                 raise self.err(node, f"{name}({d}): the dimension must be 0, 1 or 2")
-            if d >= self.grid_ndim:   # as OpenCL: ids of missing dimensions are 0, sizes 1
-                return TExpr(ir.Const(1 if "size" in name or name == "num_groups" else 0, T.int64))
-            return TExpr(ir.IndexQuery(INDEX_OPS[name], d, T.int64))
+            return self.index_query(name, d)
         if name == "barrier":
             self._arity(node, name, 0)
             self.out.append(ir.Barrier(self.scope.loc(node)))
@@ -100,6 +100,12 @@ class CallLowering(StmtLowering):
         if name == "range":
             raise self.err(node, "range() can only be used as the iterable of a for loop",
                            hint="for i in range(n): ...")
+        if name == "len":   # len(x) of an array is x.shape[0], as in NumPy and numba
+            self._arity(node, name, 1)
+            arr = self.value(node.args[0])
+            if not isinstance(arr, ArrayValue):
+                raise self.err(node, f"len() takes an array, got {describe(arr)}")
+            return self.shape_dim(arr.ref, 0, node)
         if name == "where":
             self._arity(node, name, 3)
             return self.conditional(node, *node.args)
@@ -110,6 +116,12 @@ class CallLowering(StmtLowering):
         if name == "rsqrt":
             self._arity(node, name, 1)
         return ops.math_call(MATH_OPS[name], args)
+
+    def index_query(self, name: str, d: int) -> TExpr:
+        """``name(d)`` for an index query name of INDEX_OPS and a dimension 0..2."""
+        if not 0 <= d < self.grid_ndim:   # as OpenCL: ids of missing dimensions are 0, sizes 1
+            return TExpr(ir.Const(1 if "size" in name or name == "num_groups" else 0, T.int64))
+        return TExpr(ir.IndexQuery(INDEX_OPS[name], d, T.int64))
 
     def declare_array(self, name: str, node: ast.Call) -> ArrayValue:
         kw = {k.arg: k.value for k in node.keywords}

@@ -14,6 +14,7 @@ from ..ir import nodes as ir
 from ..ir.nodes import Op
 from . import ops
 from .builtins import as_type, builtin_name
+from .intrinsics import Intrinsic
 from .ops import OpError
 from .scope import PassState, Scope, unsupported
 from .values import ArrayValue, NoValue, PyObject, ShapeValue, TExpr, TupleValue, TypeValue, VType, const_value
@@ -142,6 +143,8 @@ class ExprLowering:
             except TypeError:
                 raise self.err(node, f"'{name}' is a NumPy scalar of unsupported type {obj.dtype}") from None
             return ops.cast(TExpr(ir.Const(obj.item(), t)), t)
+        if isinstance(obj, Intrinsic):
+            return obj.lower_value(self, node)
         as_t = as_type(obj)
         if as_t is not None:
             return TypeValue(as_t)
@@ -167,6 +170,8 @@ class ExprLowering:
             if not hasattr(base.obj, attr):
                 raise self.err(node, f"module '{base.obj.__name__}' has no attribute '{attr}'")
             return self.from_python(getattr(base.obj, attr), node, f"{base.obj.__name__}.{attr}")
+        if isinstance(base, PyObject) and isinstance(base.obj, Intrinsic):
+            return base.obj.lower_attribute(self, node)
         if isinstance(base, ArrayValue):
             ref = base.ref
             if attr == "shape":

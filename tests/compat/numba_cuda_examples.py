@@ -14,6 +14,7 @@ import numpy as np
 from portakern.compat import cuda
 from portakern.compat.cuda import float32, int32, uint32
 
+
 # ------------------------------------------------- numba_cuda/numba/cuda/tests/doc_examples/test_vecadd.py
 @cuda.jit
 def f(a, b, c):

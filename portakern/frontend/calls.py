@@ -212,6 +212,8 @@ class CallLowering(StmtLowering):
             self.state.call_stack.pop()
         if not has_value:
             return NONE
+        if fc.arity > 0:                    # ``return a, b``: the caller unpacks or indexes it
+            return TupleValue(tuple(self.read_var(f"{fc.ret}_{k}", node) for k in range(fc.arity)))
         return self.read_var(fc.ret, node)
 
     def bind_arguments(self, func: Any, src: Any, node: ast.Call) -> dict[str, Any]:

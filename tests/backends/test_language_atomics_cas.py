@@ -177,3 +177,30 @@ def test_ir_printer_shows_the_expected_value_of_a_cas():
         pk.atomic_cas(a, 0, 3, 4)
 
     assert "atomic_cas(a, (0), 3, 4)" in k.ir(np.zeros(1, np.int32))
+
+
+@pytest.mark.parametrize("op", ["and", "or", "xor", "xchg", "cas"])
+def test_conformance_programs_of_the_new_atomics_match_the_model_on_every_backend(backend, caps, op):
+    # the generator's shapes (generate.py): bitwise ops of any value, xchg/cas of one same literal
+    from portakern.conformance.execute import build_kernel, launch_case
+    from portakern.conformance.model import evaluate
+    from portakern.conformance.program import AtomicSpec, Batch, Case, Expr
+
+    if backend in ("cuda",):
+        pytest.skip("compile-only here: launches need a GPU")
+    n, buckets = 11, 4
+    ex = Expr("lit", "", (), "int32", 7) if op in ("xchg", "cas") else Expr("var", "", (), "int32", "a0")
+    x0 = np.array([5, 12, 7, 1, 9, 30, 2, 8, 3, 6, 4], np.int32)
+    acc = np.array([0, 3, 0, -1], np.int32)
+    case = Case((("x0", "int32"),), (), (), atomic=AtomicSpec(op, "int32", buckets, ex), n=n)
+    case.values = {"x0": x0, "acc": acc}
+    idx = np.arange(n) % buckets
+    want = acc.copy()
+    if op in ("and", "or", "xor"):
+        getattr(np, f"bitwise_{op}").at(want, idx, x0)
+    else:
+        want[(want == 0) | (op == "xchg")] = 7
+    np.testing.assert_array_equal(evaluate(case)["acc"].val, want)
+    batch = Batch((case,), n, None)
+    got = launch_case(batch, build_kernel(batch), backend)
+    np.testing.assert_array_equal(got["acc"], want)

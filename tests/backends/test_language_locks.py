@@ -32,3 +32,18 @@ def test_spin_locks_protect_plain_updates_and_never_hang(backend_name, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for case in ("layer_norm", "locked_sum", "locked_sum_in_loop"):
         assert f"LOCK OK {case}" in proc.stdout, proc.stdout
+
+
+def test_jax_refuses_a_lock_kernel_with_more_steps_than_it_traces():
+    if not registry.get_backend("jax").is_available():
+        pytest.skip("jax unavailable")
+    import numpy as np
+
+    from portakern.errors import LaunchError
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    from lock_kernels import locked_sum
+
+    n = 300                                   # a 1-D lock kernel steps one work-item at a time
+    with pytest.raises(LaunchError, match=r"waits on a lock .* 300 rows exceed the 256 steps jax traces"):
+        locked_sum.on("jax")[n](np.zeros(n), np.zeros(2), np.zeros(1, np.int32))

@@ -204,3 +204,21 @@ def test_conformance_programs_of_the_new_atomics_match_the_model_on_every_backen
     batch = Batch((case,), n, None)
     got = launch_case(batch, build_kernel(batch), backend)
     np.testing.assert_array_equal(got["acc"], want)
+
+
+@pk.kernel
+def count_in_condition(c, out):
+    i = pk.global_id(0)
+    k = 0
+    while pk.atomic_add(c, i, 1) < 3:           # the loop condition writes c
+        k += 1
+    out[i] = k
+
+
+def test_an_atomic_in_a_while_condition_updates_its_array(backend, run):
+    # jax lost the array written by the condition's atomic (it was not part of the loop state)
+    c = np.array([0, 1, 5, 2], dtype=np.int32)
+    out = np.zeros(4, dtype=np.int32)
+    run(count_in_condition, backend, 4, None, c, out)
+    np.testing.assert_array_equal(out, [3, 2, 0, 1])
+    np.testing.assert_array_equal(c, [4, 4, 6, 4])

@@ -242,10 +242,14 @@ do {{
         and stores (the other atomics are relaxed)."""
         T, name = self.t.ctype(t), f"pk_atomic_cas_{SUFFIX[t.name]}_{space}"
         sp = self.t.space_qual.get(space, "")
+        to_bits, from_bits = self.t.bitcasts(t)
+        if space == "private":             # no other work-item can see it: a plain compare and store
+            same = f"{to_bits.format(x='old')} == {to_bits.format(x='cmp')}"
+            body = f"{T} old = *p;\nif ({same}) *p = v;\nreturn old;"
+            return self._need(name, lambda: self._fn(T, name, f"{T}* p, {T} cmp, {T} v", body))
         if t.bits == 64:
             self.pragmas.update(self.t.atomic64_pragmas)
         B = self.t.ctype(ScalarType(f"uint{t.bits}", "u", t.bits))
-        to_bits, from_bits = self.t.bitcasts(t)
         vol = self.t.atomic_volatile
         cas = self.t.cas[t.bits].format(p=f"({vol}{sp}{B}*)p", cmp=to_bits.format(x="cmp"),
                                         val=to_bits.format(x="v"))

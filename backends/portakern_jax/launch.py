@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from portakern.codegen.vectorize import spin_wait_rows
+from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics
 from portakern.errors import CompileError, LaunchError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
@@ -108,7 +108,7 @@ class JaxLauncher(Launcher):
         """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
         biggest = max((int(np.prod(np.shape(a))) for a in args if np.ndim(a) > 0), default=0)
         ops = JaxOps(self.kernel, grid, errors, biggest)
-        spin = spin_wait_rows(self.kernel, ops.workgroup)
+        spin = spin_wait_rows(self.kernel, ops.workgroup) if spins_on_atomics(self.kernel) else None
         with np.errstate(all="ignore"):     # constant folding in NumPy scalars wraps silently
             if spin is None:
                 return self.fn(ops, list(args))

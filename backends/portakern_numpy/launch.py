@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from portakern.codegen.vectorize import spin_wait_rows, written_sites_safe
+from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics, written_sites_safe
 from portakern.errors import CompileError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.runtime.backend import Launcher, LaunchGrid
@@ -65,6 +65,7 @@ class NumpyLauncher(Launcher):
         # work-group memory and barriers tie the lanes of a work-group together: such kernels run
         # the whole index space at once; any other kernel runs in chunks of rows (CHUNK_LANES)
         self.chunked = not (kernel.uses_barrier or kernel.uses_local)
+        self.spins = spins_on_atomics(kernel)   # a lock: steps of one row (spin_wait_rows)
         self._local = threading.local()    # .ops: this thread's {grid: NumpyOps}
 
     def ops(self, grid: LaunchGrid) -> NumpyOps:
@@ -83,7 +84,7 @@ class NumpyLauncher(Launcher):
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         ops = self.ops(grid)                    # (cheap for any size: its lanes are built lazily)
-        spin = spin_wait_rows(self.kernel, ops.workgroup)
+        spin = spin_wait_rows(self.kernel, ops.workgroup) if self.spins else None
         chunks = (self.chunked and ops.N > CHUNK_LANES) or spin is not None
         copy = self.chunk_copy if chunks else self.copy
         if copy:

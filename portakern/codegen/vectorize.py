@@ -126,21 +126,24 @@ def _exec_order(stmts: tuple[ir.Stmt, ...], in_loop: bool, out: list) -> None:
                 out.append((s, in_loop))
 
 
-def spin_wait_rows(kernel: ir.Kernel, workgroup: tuple[int, ...]) -> int | None:
-    """Rows of the first ndrange dimension one step of a vectorised launch may hold, when the kernel
-    waits in a loop on an atomic exchange or compare-and-swap (a spin lock, a flag); None otherwise.
+def spins_on_atomics(kernel: ir.Kernel) -> bool:
+    """True when a ``while`` loop of the kernel performs an atomic exchange or compare-and-swap (in
+    its condition or body): a spin lock or a wait on a flag (see ``spin_wait_rows``)."""
+    sync = (ir.Op.ATOMIC_CAS, ir.Op.ATOMIC_XCHG)
+    return any(isinstance(loop, ir.While) and any(isinstance(n, ir.Atomic) and n.op in sync for n in walk(loop))
+               for stmt in kernel.body for loop in walk(stmt))
+
+
+def spin_wait_rows(kernel: ir.Kernel, workgroup: tuple[int, ...]) -> int:
+    """Rows of the first ndrange dimension one step of a vectorised launch may hold when the kernel
+    spins on an atomic (``spins_on_atomics``: a spin lock, a flag).
 
     Lanes run in lockstep: a lane that takes a lock waits at the end of the spin loop for the lanes
     still spinning, which wait for it to release the lock, forever (as on a GPU without independent
     thread scheduling). Such kernels run one step at a time, in increasing ids: one row (one
     work-item of a 1-D launch) per step, or one row of work-groups when work-items share a group
     (barriers, local memory), so a lock taken by one work-item, or by one work-group, is released
-    before the next step spins on it (docs/language.md, "Locks")."""
-    sync = (ir.Op.ATOMIC_CAS, ir.Op.ATOMIC_XCHG)
-    spins = any(isinstance(loop, ir.While) and any(isinstance(n, ir.Atomic) and n.op in sync for n in walk(loop))
-                for stmt in kernel.body for loop in walk(stmt))
-    if not spins:
-        return None
+    before the next step spins on it (docs/language.md, "Atomics and locks")."""
     return int(workgroup[0]) if kernel.uses_barrier or kernel.uses_local else 1
 
 

@@ -26,7 +26,8 @@ __all__ = [
     "Builtin", "Func", "func",
     "global_id", "local_id", "group_id", "global_size", "local_size", "num_groups",
     "barrier", "local_array", "private_array",
-    "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "where",
+    "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
+    "atomic_xchg", "atomic_cas", "where",
     "sqrt", "rsqrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
     "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "erf", "erfc", "pow", "floor", "ceil",
     "trunc", "rint", "abs", "min", "max", "fma", "copysign", "hypot", "isnan", "isinf", "isfinite",
@@ -81,6 +82,13 @@ atomic_add = _kernel_only("atomic_add", "atomic_add(arr, index, value): arr[inde
 atomic_sub = _kernel_only("atomic_sub", "atomic_sub(arr, index, value): arr[index] -= value; returns the old value.")
 atomic_min = _kernel_only("atomic_min", "atomic_min(arr, index, value): arr[index] = min(...); returns the old value.")
 atomic_max = _kernel_only("atomic_max", "atomic_max(arr, index, value): arr[index] = max(...); returns the old value.")
+atomic_and = _kernel_only("atomic_and", "atomic_and(arr, index, value): arr[index] &= value (integers); returns the old value.")
+atomic_or = _kernel_only("atomic_or", "atomic_or(arr, index, value): arr[index] |= value (integers); returns the old value.")
+atomic_xor = _kernel_only("atomic_xor", "atomic_xor(arr, index, value): arr[index] ^= value (integers); returns the old value.")
+atomic_xchg = _kernel_only("atomic_xchg", "atomic_xchg(arr, index, value): arr[index] = value; returns the old value.")
+atomic_cas = _kernel_only(
+    "atomic_cas", "atomic_cas(arr, index, expected, value): arr[index] = value if it holds expected "
+    "(floats compared by bit pattern); returns the old value.")
 
 
 # ---------------------------------------------------------------------------------------- math

@@ -47,8 +47,15 @@ class CudaRenderer(CFamilyRenderer):
         ("sub", "uint64"): "atomicAdd({p}, 0ULL - {v})",
         ("sub", "float32"): "atomicAdd({p}, -{v})",     # a - b == a + (-b) exactly in IEEE
         ("sub", "float64"): "atomicAdd({p}, -{v})",
+        **{(op, t): f"atomic{op.title()}({{p}}, {{v}})" for op in ("and", "or", "xor")
+           for t in ("int32", "uint32", "uint64")},
+        **{(op, "int64"): f"(long long)atomic{op.title()}(({_ULL}*){{p}}, ({_ULL}){{v}})"
+           for op in ("and", "or", "xor")},
+        **{("xchg", t): "atomicExch({p}, {v})" for t in ("int32", "uint32", "uint64", "float32")},
+        ("xchg", "int64"): f"(long long)atomicExch(({_ULL}*){{p}}, ({_ULL}){{v}})",
     }
     cas = {32: "atomicCAS({p}, {cmp}, {val})", 64: "atomicCAS({p}, {cmp}, {val})"}
     bitcast = {"float32": ("__float_as_uint({x})", "__uint_as_float({x})"),
                "float64": (f"({_ULL})__double_as_longlong({{x}})", "__longlong_as_double((long long)({x}))")}
     atomic_volatile = ""
+    atomic_fence = "__threadfence();\n"

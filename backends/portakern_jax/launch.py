@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics
 from portakern.errors import CompileError, LaunchError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
@@ -36,6 +37,10 @@ from portakern.runtime.backend import Launcher, LaunchGrid
 
 from .diskcache import compile_cached, signature
 from .ops import JaxOps
+from .steps import StepOps
+
+#: a kernel that spins on a lock is traced step after step (``JaxLauncher._steps``): at most this many
+MAX_SPIN_STEPS = 256
 
 __all__ = ["JaxLauncher", "constant", "from_host", "to_host"]
 
@@ -105,8 +110,29 @@ class JaxLauncher(Launcher):
         """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
         biggest = max((int(np.prod(np.shape(a))) for a in args if np.ndim(a) > 0), default=0)
         ops = JaxOps(self.kernel, grid, errors, biggest)
+        spin = spin_wait_rows(self.kernel, ops.workgroup) if spins_on_atomics(self.kernel) else None
         with np.errstate(all="ignore"):     # constant folding in NumPy scalars wraps silently
-            return self.fn(ops, list(args))
+            if spin is None:
+                return self.fn(ops, list(args))
+            return self._steps(grid, list(args), errors, biggest, spin)
+
+    def _steps(self, grid: LaunchGrid, args: list, errors: list | None, biggest: int, rows: int) -> dict[str, Any]:
+        """A kernel that spins on an atomic (a lock): its steps of ``rows`` rows one after another in
+        one trace (``spin_wait_rows``), each step's written arrays the next one's arguments."""
+        n0 = grid.ndrange[0]
+        if -(-n0 // rows) > MAX_SPIN_STEPS:
+            raise LaunchError(
+                f"jax: kernel '{self.kernel.name}' waits on a lock (a while loop over atomic_cas/atomic_xchg), "
+                f"so it runs in steps of {rows} row(s), one traced after another; {n0} rows exceed the "
+                f"{MAX_SPIN_STEPS} steps jax traces (use the numpy, numba or opencl backend, or fewer rows)")
+        index = {p.name: i for i, p in enumerate(self.kernel.params)}
+        out: dict[str, Any] = {}
+        for lo in range(0, n0, rows):
+            step_ops = StepOps(self.kernel, grid, errors, biggest, rows=(lo, min(lo + rows, n0)))
+            out = self.fn(step_ops, args)
+            for name, value in out.items():
+                args[index[name]] = value
+        return out
 
     def _compiled(self, grid: LaunchGrid) -> Any:
         f = self._jitted.get(grid)

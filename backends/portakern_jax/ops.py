@@ -49,8 +49,9 @@ class JaxOps(LaneLayout):
 
     xp = jnp
 
-    def __init__(self, kernel: Any, grid: Any, errors: list | None = None, array_elems: int = 0) -> None:
-        super().__init__(kernel, grid)
+    def __init__(self, kernel: Any, grid: Any, errors: list | None = None, array_elems: int = 0,
+                 rows: tuple[int, int] | None = None) -> None:
+        super().__init__(kernel, grid, rows)
         # Built now, at the kernel's top level: a lazily built id inside a loop body would be that
         # loop's tracer and leak out of it (XLA drops the ones the kernel does not use).
         _ = (self.lane, self.gid)
@@ -189,6 +190,9 @@ class JaxOps(LaneLayout):
 
     def bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.float64), jnp.int64)
+
+    def float_bits(self, x: Any) -> Any:
+        return lax.bitcast_convert_type(x, jnp.uint32 if x.dtype.itemsize == 4 else jnp.uint64)
 
     def from_bits64(self, x: Any) -> Any:
         return lax.bitcast_convert_type(jnp.asarray(x, dtype=jnp.int64), jnp.float64)
@@ -331,10 +335,11 @@ class JaxOps(LaneLayout):
         return at.add(v, mode="drop") if add else at.set(v, mode="drop")
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
-               pre: int, old: bool = True) -> tuple[Any, Any]:
+               pre: int, old: bool = True, cmp: Any = None) -> tuple[Any, Any]:
         """Atomic RMW in increasing lane order through a segmented scan (static shapes). An add or
         subtract whose old values nobody reads (``old=False``) is one scatter-add: integers wrap
-        the same in any order, and float atomics have no fixed order (NUMERICS.md)."""
+        the same in any order, and float atomics have no fixed order (docs/semantics.md). A
+        compare-and-swap (``cmp``) does not compose into a scan: ``_cas`` applies it rank by rank."""
         t = "bool_" if a.dtype == jnp.bool_ else str(a.dtype)
         if m is False:
             return jnp.zeros((), a.dtype), a
@@ -346,6 +351,8 @@ class JaxOps(LaneLayout):
             vals = jnp.asarray(v, a.dtype)
             vals = -vals if op == "atomic_sub" else vals       # a - v == a + (-v), wrapping too
             return jnp.zeros((), a.dtype), self._scatter(a, idx, vals, keep, add=True)
+        if cmp is not None:
+            return self._cas(a, idx, cmp, v, keep)
         flat = jnp.zeros((N,), jnp.int64)
         stride = 1
         for i, s in reversed(list(zip(idx, a.shape))):
@@ -386,6 +393,39 @@ class JaxOps(LaneLayout):
         flat_a = flat_a.at[jnp.where(last, sk, size)].set(after, mode="drop")
         olds = jnp.zeros((N,), a.dtype).at[order].set(old_s)
         return jnp.where(keep, olds, jnp.zeros((), a.dtype)), flat_a.reshape(a.shape)
+
+    def _cas(self, a: Any, idx: tuple[Any, ...], cmp: Any, v: Any, keep: Any) -> tuple[Any, Any]:
+        """Compare-and-swap in increasing lane order: a ``while_loop`` whose step ``r`` swaps the
+        ``r``-th lane (in lane order) of every target element at once."""
+        N = self.N
+        flat = jnp.zeros((N,), jnp.int64)
+        stride = 1
+        for i, s in reversed(list(zip(idx, a.shape))):
+            flat = flat + jnp.where(keep, jnp.asarray(i, jnp.int64), 0) * stride
+            stride *= int(s)
+        size = int(stride)
+        key = jnp.where(keep, flat, size)
+        order = jnp.argsort(key, stable=True)
+        sk = key[order]
+        start = jnp.concatenate([jnp.ones((1,), bool), sk[1:] != sk[:-1]])
+        pos = jnp.arange(N)
+        head = lax.cummax(jnp.where(start, pos, 0))
+        rank = jnp.zeros((N,), jnp.int64).at[order].set(pos - head)
+        cmp = jnp.broadcast_to(jnp.asarray(cmp, a.dtype), (N,))
+        v = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))
+        last = jnp.max(jnp.where(keep, rank, -1))
+
+        def step(state: tuple) -> tuple:
+            r, flat_a, olds = state
+            sel = keep & (rank == r)
+            cur = flat_a.at[flat].get(mode="fill", fill_value=0)
+            olds = jnp.where(sel, cur, olds)
+            flat_a = flat_a.at[jnp.where(sel, flat, size)].set(self.cas_result(cur, cmp, v), mode="drop")
+            return r + 1, flat_a, olds
+
+        _, flat_a, olds = lax.while_loop(lambda st: st[0] <= last, step,
+                                         (jnp.int64(0), a.reshape(-1), jnp.zeros((N,), a.dtype)))
+        return olds, flat_a.reshape(a.shape)
 
     # -- loops --------------------------------------------------------------------------------------
     def _norm(self, st: tuple) -> tuple:

@@ -7,6 +7,8 @@ The semantic helpers of the numbers contract come from ``portakern.codegen.pypre
 - ``rmw_add/rmw_sub/rmw_min/rmw_max``: real atomics (``atomicrmw add/sub/min/max/umin/umax/fadd/fsub``,
   sequentially consistent) on an element of any array, returning the old value — work-groups run in
   parallel threads, so these must be true atomics, never a serial fallback;
+- ``rmw_and/rmw_or/rmw_xor``, ``xchg_bits`` and ``cas_old`` (``atomicrmw and/or/xor/xchg``, ``cmpxchg``
+  returning the old value; floats exchange and compare by bit pattern);
 - ``cas_ok``: ``cmpxchg`` on the element's bits, used by the float ``atomic_fmin/atomic_fmax`` loops
   (LLVM's ``atomicrmw fmin`` has the wrong NaN and -0.0 rules for the contract).
 """
@@ -23,7 +25,8 @@ from numba.extending import intrinsic
 
 from portakern.codegen import pyprelude as _generic
 
-__all__ = ["np", "math", "numba", "fma", "rmw_add", "rmw_sub", "rmw_min", "rmw_max", "cas_ok",
+__all__ = ["np", "math", "numba", "fma", "rmw_add", "rmw_sub", "rmw_min", "rmw_max", "rmw_and", "rmw_or",
+           "rmw_xor", "xchg_bits", "cas_old", "cas_ok",
            "atomic_fmin", "atomic_fmax", "priv_add", "priv_sub", *sorted(_generic.HELPERS)]
 
 _jit = numba.njit(cache=True, error_model="numpy")
@@ -61,8 +64,10 @@ def _rmw(kind: str):
             if kind not in ("add", "sub"):
                 return None
             op = "f" + kind
+        elif kind == "xchg":
+            return None                    # integers and floats alike: ``xchg_bits``
         elif isinstance(dt, types.Integer):
-            op = kind if kind in ("add", "sub") or dt.signed else "u" + kind
+            op = "u" + kind if kind in ("min", "max") and not dt.signed else kind
         else:
             return None
 
@@ -80,6 +85,50 @@ rmw_add = _rmw("add")
 rmw_sub = _rmw("sub")
 rmw_min = _rmw("min")
 rmw_max = _rmw("max")
+rmw_and = _rmw("and")
+rmw_or = _rmw("or")
+rmw_xor = _rmw("xor")
+
+
+def _bits_type(dt):  # type: ignore[no-untyped-def]
+    return llir.IntType(dt.bitwidth)
+
+
+@intrinsic
+def xchg_bits(typingctx, arr, idx, val):  # type: ignore[no-untyped-def]
+    """Atomic exchange of ``arr[idx]`` (``atomicrmw xchg`` on its bits); returns the old value."""
+    if not isinstance(arr, types.Array) or not isinstance(arr.dtype, (types.Integer, types.Float)):
+        return None
+    dt = arr.dtype
+
+    def codegen(context, builder, sig, args):
+        ptr = _element_pointer(context, builder, sig.args[0], args[0], sig.args[1], args[1])
+        value = context.cast(builder, args[2], sig.args[2], dt)
+        ity = _bits_type(dt)
+        old = builder.atomic_rmw("xchg", builder.bitcast(ptr, ity.as_pointer()), builder.bitcast(value, ity),
+                                 "seq_cst")
+        return builder.bitcast(old, value.type)
+
+    return dt(arr, idx, val), codegen
+
+
+@intrinsic
+def cas_old(typingctx, arr, idx, expected, new):  # type: ignore[no-untyped-def]
+    """Compare-and-swap on the bits of ``arr[idx]`` (sequentially consistent); returns the old value."""
+    if not isinstance(arr, types.Array) or not isinstance(arr.dtype, (types.Integer, types.Float)):
+        return None
+    dt = arr.dtype
+
+    def codegen(context, builder, sig, args):
+        ptr = _element_pointer(context, builder, sig.args[0], args[0], sig.args[1], args[1])
+        exp = context.cast(builder, args[2], sig.args[2], dt)
+        new_v = context.cast(builder, args[3], sig.args[3], dt)
+        ity = _bits_type(dt)
+        res = builder.cmpxchg(builder.bitcast(ptr, ity.as_pointer()), builder.bitcast(exp, ity),
+                              builder.bitcast(new_v, ity), "seq_cst", "seq_cst")
+        return builder.bitcast(builder.extract_value(res, 0), exp.type)
+
+    return dt(arr, idx, expected, new), codegen
 
 
 @intrinsic

@@ -125,7 +125,7 @@ class NumbaRenderer(PyRenderer):
         return super().check(node, idx)
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
-        kind = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
+        kind = a.op.value.removeprefix("atomic_")
         if self.privatize and a.array.name in self.privatizable:
             return f"priv_{kind}(_pk_p_{py_name(a.array.name)}, np.uint64({indices[0]}), {value})"
         if a.array.name in self.private:
@@ -133,6 +133,10 @@ class NumbaRenderer(PyRenderer):
         tup = "(" + ", ".join(indices) + ("," if len(indices) == 1 else "") + ")"
         if a.type.is_float and kind in ("min", "max"):
             return f"atomic_f{kind}(a_{py_name(a.array.name)}, {tup}, {value})"
+        if a.compare is not None:
+            return f"cas_old(a_{py_name(a.array.name)}, {tup}, {self.expr(a.compare)}, {value})"
+        if kind == "xchg":
+            return f"xchg_bits(a_{py_name(a.array.name)}, {tup}, {value})"
         return f"rmw_{kind}(a_{py_name(a.array.name)}, {tup}, {value})"
 
     def _s_Assign(self, s: ir.Assign, src: PySource) -> None:

@@ -32,7 +32,8 @@ MATH_NAMES = {
 _ARITY2 = {"atan2", "pow", "hypot", "copysign"}
 
 __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64",
-           "atomic_fmin_f32", "atomic_fmax_f32", "atomic_fmin_f64", "atomic_fmax_f64", *sorted(_generic.HELPERS),
+           "atomic_fmin_f32", "atomic_fmax_f32", "atomic_fmin_f64", "atomic_fmax_f64",
+           "atomic_fxchg_f32", "atomic_fxchg_f64", "atomic_fcas_f32", "atomic_fcas_f64", *sorted(_generic.HELPERS),
            *(f"m_{name}" for name in MATH_NAMES)]
 
 # inline="always" inlines at Numba-IR level: besides saving calls, it is what lets compile_ptx work
@@ -159,6 +160,35 @@ def _float_atomic(name: str, combine, ftype):  # type: ignore[no-untyped-def]
 
 
 # fmin/fmax: the compiled generic helpers (compile_helpers above)
+def _float_bits_atomic(name: str, cas: bool, ftype):  # type: ignore[no-untyped-def]
+    """Exchange (``cas=False``: ``f(a, idx, v)``) or compare-and-swap (``f(a, idx, cmp, v)``) of a
+    float element done on its bit pattern, as on the C backends: a CAS compares bits (NaN matches
+    the same NaN, -0.0 does not match +0.0). A one-element local array converts bits and floats."""
+
+    def xchg(a, idx, v):
+        box = cuda.local.array(1, ftype)
+        box_bits = bits_view(box)
+        box[0] = v
+        box_bits[0] = cuda.atomic.exch(bits_view(a), idx, box_bits[0])
+        return box[0]
+
+    def compare_swap(a, idx, cmp, v):
+        box = cuda.local.array(2, ftype)
+        box_bits = bits_view(box)
+        box[0] = cmp
+        box[1] = v
+        box_bits[0] = cuda.atomic.cas(bits_view(a), idx, box_bits[0], box_bits[1])
+        return box[0]
+
+    fn = compare_swap if cas else xchg
+    fn.__name__ = fn.__qualname__ = name
+    return _device(fn)
+
+
+atomic_fxchg_f32 = _float_bits_atomic("atomic_fxchg_f32", False, np.float32)
+atomic_fxchg_f64 = _float_bits_atomic("atomic_fxchg_f64", False, np.float64)
+atomic_fcas_f32 = _float_bits_atomic("atomic_fcas_f32", True, np.float32)
+atomic_fcas_f64 = _float_bits_atomic("atomic_fcas_f64", True, np.float64)
 atomic_fmin_f32 = _float_atomic("atomic_fmin_f32", globals()["fmin"], np.float32)
 atomic_fmax_f32 = _float_atomic("atomic_fmax_f32", globals()["fmax"], np.float32)
 atomic_fmin_f64 = _float_atomic("atomic_fmin_f64", globals()["fmin"], np.float64)

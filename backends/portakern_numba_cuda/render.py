@@ -55,9 +55,18 @@ class NumbaCudaRenderer(PyRenderer):
         return super()._e_Binary(e)
 
     def atomic(self, a: ir.Atomic, indices: list[str], value: str) -> str:
-        name = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max"}[a.op]
+        name = {Op.ATOMIC_ADD: "add", Op.ATOMIC_SUB: "sub", Op.ATOMIC_MIN: "min", Op.ATOMIC_MAX: "max",
+                Op.ATOMIC_AND: "and_", Op.ATOMIC_OR: "or_", Op.ATOMIC_XOR: "xor", Op.ATOMIC_XCHG: "exch",
+                Op.ATOMIC_CAS: "cas"}[a.op]
         # a 1-tuple index does not lower in numba-cuda's atomics: 1-D arrays take a plain index
         tup = indices[0] if len(indices) == 1 else "(" + ", ".join(indices) + ")"
+        arr, t = f"a_{py_name(a.array.name)}", np_type(a.type)
+        if a.compare is not None:
+            value = f"{t}({self.expr(a.compare)}), {t}({value})"
+        if a.type.is_float and name in ("exch", "cas"):   # on the bit pattern (the prelude)
+            return f"atomic_f{'xchg' if name == 'exch' else 'cas'}_f{a.type.bits}({arr}, {tup}, {value})"
+        if a.compare is not None:
+            return f"{t}(cuda.atomic.cas({arr}, {tup}, {value}))"
         if a.type.is_float and name in ("min", "max"):
             # the prelude's CAS loop: NaN-propagating, -0.0 < +0.0 (cuda.atomic.nanmin/nanmax are not)
             t = np_type(a.type)

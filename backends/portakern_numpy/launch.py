@@ -15,6 +15,8 @@ Memory is bounded by the work-items of one step, not by the ndrange: an index sp
 are the work-items with global_id(0) in a range; size and group queries still describe the whole
 ndrange), on copies of the written arrays. Kernels with barriers or work-group memory run whole.
 Chunks run one after another, so conflicting atomics still apply in increasing work-item order.
+A kernel that spins on an atomic (a lock) runs in steps of one row, or one row of work-groups
+(``spin_wait_rows``), so that a lock holder finishes before the next step spins.
 Each thread keeps its own lane operations (their index queries are computed lazily).
 """
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from portakern.codegen.vectorize import written_sites_safe
+from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics, written_sites_safe
 from portakern.errors import CompileError
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.runtime.backend import Launcher, LaunchGrid
@@ -63,6 +65,7 @@ class NumpyLauncher(Launcher):
         # work-group memory and barriers tie the lanes of a work-group together: such kernels run
         # the whole index space at once; any other kernel runs in chunks of rows (CHUNK_LANES)
         self.chunked = not (kernel.uses_barrier or kernel.uses_local)
+        self.spins = spins_on_atomics(kernel)   # a lock: steps of one row (spin_wait_rows)
         self._local = threading.local()    # .ops: this thread's {grid: NumpyOps}
 
     def ops(self, grid: LaunchGrid) -> NumpyOps:
@@ -81,7 +84,8 @@ class NumpyLauncher(Launcher):
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         ops = self.ops(grid)                    # (cheap for any size: its lanes are built lazily)
-        chunks = self.chunked and ops.N > CHUNK_LANES
+        spin = spin_wait_rows(self.kernel, ops.workgroup) if self.spins else None
+        chunks = (self.chunked and ops.N > CHUNK_LANES) or spin is not None
         copy = self.chunk_copy if chunks else self.copy
         if copy:
             args = list(args)
@@ -91,7 +95,7 @@ class NumpyLauncher(Launcher):
             with np.errstate(all="ignore"):
                 return self.fn(ops, args)
         nd = grid.ndrange
-        step = max(1, CHUNK_LANES // max(math.prod(nd[1:]), 1))
+        step = spin or max(1, CHUNK_LANES // max(math.prod(nd[1:]), 1))
         out: Mapping[str, Any] = {}
         with np.errstate(all="ignore"):
             for lo in range(0, nd[0], step):

@@ -120,9 +120,10 @@ class NumpyOps(LaneOps):
         return self.store(a, idx, getattr(np, op)(x, y), m, site, pre)
 
     def atomic(self, op: str, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int,
-               pre: int, old: bool = True) -> tuple[Any, Any]:
+               pre: int, old: bool = True, cmp: Any = None) -> tuple[Any, Any]:
         """Atomic read-modify-write in increasing lane order; returns (old values, ``a``) (the
-        reference computes the old values even when ``old`` says nobody reads them)."""
+        reference computes the old values even when ``old`` says nobody reads them). ``cmp``: the
+        expected values of a compare-and-swap (``atomic_cas``), applied one lane after another."""
         t = a.dtype.name if a.dtype != np.bool_ else "bool_"
         if m is False:
             return a.dtype.type(0), a
@@ -131,6 +132,37 @@ class NumpyOps(LaneOps):
         lanes = np.arange(N) if m is True else np.flatnonzero(m)
         ix = tuple(np.broadcast_to(np.asarray(i, dtype=np.int64), (N,))[lanes] for i in idx)
         val = np.broadcast_to(np.asarray(v, dtype=a.dtype), (N,))[lanes]
+        if cmp is not None:
+            olds = self._cas(a, ix, np.broadcast_to(np.asarray(cmp, dtype=a.dtype), (N,))[lanes], val)
+        else:
+            olds = self._rmw(op, a, ix, val, t)
+        if m is True:
+            return olds, a
+        out = np.zeros(N, dtype=a.dtype)
+        out[lanes] = olds
+        return out, a
+
+    def _cas(self, a: Any, ix: tuple[Any, ...], cmp: Any, val: Any) -> Any:
+        """Compare-and-swap in increasing lane order: round ``r`` swaps the ``r``-th lane of every
+        target element at once (a lane sees every earlier lane's swap of its element)."""
+        flat = np.ravel_multi_index(ix, a.shape)
+        order = np.argsort(flat, kind="stable")
+        sf = flat[order]
+        start = np.ones(len(sf), dtype=bool)
+        start[1:] = sf[1:] != sf[:-1]
+        first = np.flatnonzero(start)
+        rank = np.empty(len(sf), dtype=np.int64)
+        rank[order] = np.arange(len(sf)) - first[np.cumsum(start) - 1]
+        olds = np.empty(len(val), dtype=a.dtype)
+        for r in range(int(rank.max(initial=-1)) + 1):
+            sel = rank == r
+            at = tuple(i[sel] for i in ix)      # distinct elements
+            olds[sel] = a[at]
+            a[at] = self.cas_result(a[at], cmp[sel], val[sel])
+        return olds
+
+    def _rmw(self, op: str, a: Any, ix: tuple[Any, ...], val: Any, t: str) -> Any:
+        """The other atomics (one combiner each): old values in lane order."""
         flat = np.ravel_multi_index(ix, a.shape)
         order = np.argsort(flat, kind="stable")
         sf = flat[order]
@@ -144,11 +176,7 @@ class NumpyOps(LaneOps):
             old_s = self._segmented(op, a, tuple(i[order] for i in ix), val[order], start, t)
             olds = np.empty_like(old_s)
             olds[order] = old_s
-        if m is True:
-            return olds, a
-        out = np.zeros(N, dtype=a.dtype)
-        out[lanes] = olds
-        return out, a
+        return olds
 
     def _segmented(self, op: str, a: Any, six: tuple[Any, ...], sv: Any, start: Any, t: str) -> Any:
         """Old values of lanes sorted by target element (lane order kept inside each segment)."""

@@ -44,10 +44,15 @@ class OpenCLRenderer(CFamilyRenderer):
            for op in ("add", "sub", "min", "max") for t in ("int32", "uint32")},
         **{(op, t): f"atom_{op}({{p}}, {{v}})" for op in ("add", "sub") for t in ("int64", "uint64")},
         **{(op, t): (_I64X, f"atom_{op}({{p}}, {{v}})") for op in ("min", "max") for t in ("int64", "uint64")},
+        **{(op, t): f"atomic_{op}({{p}}, {{v}})" for op in ("and", "or", "xor") for t in ("int32", "uint32")},
+        **{(op, t): (_I64X, f"atom_{op}({{p}}, {{v}})") for op in ("and", "or", "xor") for t in ("int64", "uint64")},
+        **{("xchg", t): "atomic_xchg({p}, {v})" for t in ("int32", "uint32", "float32")},
+        **{("xchg", t): "atom_xchg({p}, {v})" for t in ("int64", "uint64")},   # base atomics
     }
     cas = {32: "atomic_cmpxchg({p}, {cmp}, {val})", 64: "atom_cmpxchg({p}, {cmp}, {val})"}
     bitcast = {"float32": ("as_uint({x})", "as_float({x})"), "float64": ("as_ulong({x})", "as_double({x})")}
     atomic_volatile = "volatile "
+    atomic_fence = "mem_fence(CLK_GLOBAL_MEM_FENCE | CLK_LOCAL_MEM_FENCE);\n"
 
     def render(self, kernel: ir.Kernel) -> str:
         """OpenCL C with every barrier outside ``if``s: PoCL hangs on some conditional barriers

@@ -53,6 +53,8 @@ class CFamilyRenderer:
     cas: ClassVar[dict[int, str]] = {}         # bits -> compare-and-swap template over {p}, {cmp}, {val}
     bitcast: ClassVar[dict[str, tuple[str, str]]] = {}  # float type -> (to bits, from bits) over {x}
     atomic_volatile: ClassVar[str] = "volatile "
+    #: a full memory fence (a C statement) around compare-and-swap and exchange, which build locks
+    atomic_fence: ClassVar[str] = ""
 
     # -- data helpers the prelude uses ----------------------------------------------------------
     def ctype(self, t: ScalarType) -> str:
@@ -430,8 +432,12 @@ class _KernelEmitter:
 
     def x_Atomic(self, e: ir.Atomic) -> str:
         op = e.op.value.removeprefix("atomic_")
-        fn = self.pre.atomic(op, e.type, e.array.type.space)
-        a, v = self.name(e.array.name), self.expr(e.value)
+        if e.compare is not None:
+            fn = self.pre.atomic_cas(e.type, e.array.type.space)
+            a, v = self.name(e.array.name), f"{self.expr(e.compare)}, {self.expr(e.value)}"
+        else:
+            fn = self.pre.atomic(op, e.type, e.array.type.space)
+            a, v = self.name(e.array.name), self.expr(e.value)
         if self.sites:
             site = self.sites[id(e)].number
             return f"({self.check(e)} ? {fn}(&{a}[pk_o{site}], {v}) : 0)"

@@ -20,6 +20,7 @@ from ..types import ScalarType, uint32, uint64
 if TYPE_CHECKING:
     from .cfamily import CFamilyRenderer
 
+_BITWISE = {"and": "&", "or": "|", "xor": "^"}
 SUFFIX = {"bool_": "b", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8",
           "uint16": "u16", "uint32": "u32", "uint64": "u64", "float32": "f32", "float64": "f64"}
 
@@ -215,25 +216,52 @@ return ({T})x;"""
         if isinstance(native, tuple):      # (macro, template): native only where the macro is defined
             guard, native = native
         template = str(native) if native is not None else None
+        fence = self.t.atomic_fence if op == "xchg" else ""   # xchg releases locks: see atomic_cas
         if template is not None and guard is None:
-            body = "return " + template.format(p="p", v="v", T=T) + ";"
+            body = f"{fence}{T} old = {template.format(p='p', v='v', T=T)};\n{fence}return old;"
             return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
         B = self.t.ctype(ScalarType(f"uint{t.bits}", "u", t.bits))
         to_bits, from_bits = self.t.bitcasts(t)
         cas = self.t.cas[t.bits].format(p="q", cmp="assumed", val="{val}")
         new = to_bits.format(x=self._combine(op, t, from_bits.format(x="assumed"), "v"))
-        body = f"""{self.t.atomic_volatile}{sp}{B}* q = ({self.t.atomic_volatile}{sp}{B}*)p;
+        body = f"""{fence}{self.t.atomic_volatile}{sp}{B}* q = ({self.t.atomic_volatile}{sp}{B}*)p;
 {B} old = *q, assumed;
 do {{
     assumed = old;
     old = {cas.format(val=new)};
 }} while (old != assumed);         /* compares bit patterns: terminates on NaN too */
-return {from_bits.format(x='old')};"""
+{fence}return {from_bits.format(x='old')};"""
         if guard is not None and template is not None:
             body = f"#if defined({guard})\nreturn {template.format(p='p', v='v', T=T)};\n#else\n{body}\n#endif"
         return self._need(name, lambda: self._fn(T, name, f"{ptr}, {T} v", body))
 
+    def atomic_cas(self, t: ScalarType, space: str) -> str:
+        """``pk_atomic_cas_<type>_<space>(p, cmp, v)`` returning the old value: one compare-and-swap
+        on the element's unsigned bit pattern (floats compare by bits). Fenced on both sides, as
+        ``xchg``, so that a spin lock built from the two orders the critical section's plain loads
+        and stores (the other atomics are relaxed)."""
+        T, name = self.t.ctype(t), f"pk_atomic_cas_{SUFFIX[t.name]}_{space}"
+        sp = self.t.space_qual.get(space, "")
+        to_bits, from_bits = self.t.bitcasts(t)
+        if space == "private":             # no other work-item can see it: a plain compare and store
+            same = f"{to_bits.format(x='old')} == {to_bits.format(x='cmp')}"
+            body = f"{T} old = *p;\nif ({same}) *p = v;\nreturn old;"
+            return self._need(name, lambda: self._fn(T, name, f"{T}* p, {T} cmp, {T} v", body))
+        if t.bits == 64:
+            self.pragmas.update(self.t.atomic64_pragmas)
+        B = self.t.ctype(ScalarType(f"uint{t.bits}", "u", t.bits))
+        vol = self.t.atomic_volatile
+        cas = self.t.cas[t.bits].format(p=f"({vol}{sp}{B}*)p", cmp=to_bits.format(x="cmp"),
+                                        val=to_bits.format(x="v"))
+        fence = self.t.atomic_fence
+        body = f"{fence}{B} old = {cas};\n{fence}return {from_bits.format(x='old')};"
+        return self._need(name, lambda: self._fn(T, name, f"{vol}{sp}{T}* p, {T} cmp, {T} v", body))
+
     def _combine(self, op: str, t: ScalarType, a: str, b: str) -> str:
+        if op == "xchg":
+            return b
+        if op in ("and", "or", "xor"):
+            return f"({a} {_BITWISE[op]} {b})"
         if op in ("min", "max"):
             return f"{self.minmax(op == 'min', t)}({a}, {b})"
         sym = "+" if op == "add" else "-"

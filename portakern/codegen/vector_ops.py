@@ -406,7 +406,31 @@ class LaneOps:
             return old - v
         if op == "atomic_min":
             return self.min(old, v, t)
-        return self.max(old, v, t)
+        if op == "atomic_max":
+            return self.max(old, v, t)
+        if op == "atomic_and":
+            return old & v
+        if op == "atomic_or":
+            return old | v
+        if op == "atomic_xor":
+            return old ^ v
+        if op == "atomic_xchg":
+            return self.xp.broadcast_to(v, self.xp.shape(old)) if self.xp.ndim(old) else v
+        raise ValueError(f"no combiner for {op}")   # atomic_cas: ``cas_result``
+
+    def float_bits(self, x: Any) -> Any:
+        """The unsigned bit pattern of a float array (same shape)."""
+        return np.asarray(x).view(np.uint32 if x.dtype.itemsize == 4 else np.uint64)
+
+    def cas_result(self, old: Any, cmp: Any, v: Any) -> Any:
+        """The new value of a compare-and-swap: ``v`` where ``old`` has ``cmp``'s bit pattern."""
+        xp = self.xp
+        old, cmp, v = xp.asarray(old), xp.asarray(cmp, dtype=old.dtype), xp.asarray(v, dtype=old.dtype)
+        if old.dtype.kind == "f":
+            same = self.float_bits(old) == self.float_bits(cmp)
+        else:
+            same = old == cmp
+        return xp.where(same, v, old)
 
 
 def _other_than_identity(a: Any, b: Any, ident: float) -> Any:

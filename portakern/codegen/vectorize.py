@@ -126,6 +126,27 @@ def _exec_order(stmts: tuple[ir.Stmt, ...], in_loop: bool, out: list) -> None:
                 out.append((s, in_loop))
 
 
+def spins_on_atomics(kernel: ir.Kernel) -> bool:
+    """True when a ``while`` loop of the kernel performs an atomic exchange or compare-and-swap (in
+    its condition or body): a spin lock or a wait on a flag (see ``spin_wait_rows``)."""
+    sync = (ir.Op.ATOMIC_CAS, ir.Op.ATOMIC_XCHG)
+    return any(isinstance(loop, ir.While) and any(isinstance(n, ir.Atomic) and n.op in sync for n in walk(loop))
+               for stmt in kernel.body for loop in walk(stmt))
+
+
+def spin_wait_rows(kernel: ir.Kernel, workgroup: tuple[int, ...]) -> int:
+    """Rows of the first ndrange dimension one step of a vectorised launch may hold when the kernel
+    spins on an atomic (``spins_on_atomics``: a spin lock, a flag).
+
+    Lanes run in lockstep: a lane that takes a lock waits at the end of the spin loop for the lanes
+    still spinning, which wait for it to release the lock, forever (as on a GPU without independent
+    thread scheduling). Such kernels run one step at a time, in increasing ids: one row (one
+    work-item of a 1-D launch) per step, or one row of work-groups when work-items share a group
+    (barriers, local memory), so a lock taken by one work-item, or by one work-group, is released
+    before the next step spins on it (docs/language.md, "Atomics and locks")."""
+    return int(workgroup[0]) if kernel.uses_barrier or kernel.uses_local else 1
+
+
 def written_sites_safe(kernel: ir.Kernel) -> bool:
     """True when no access can fail after the kernel's first write to a global array: at most one
     Store/Atomic site on a global array, outside every loop, and it is the last access executed.
@@ -372,7 +393,7 @@ class _Renderer:
 
     def while_loop(self, s: ir.While, m: str) -> None:
         line = self.src.line
-        carried = self.carried(s.body)
+        carried = self.carried(s.body + (ir.Evaluate(s.cond),))   # the condition may hold an atomic
         fn, lv, it = self.tmp("_loop"), self.tmp("_lv"), self.tmp("_it")
         st = f"({', '.join(carried)},)" if carried else "()"
         c0 = self.tmp("_c")
@@ -478,9 +499,10 @@ class _Renderer:
         backend nobody reads them (jax then adds with one scatter instead of a sorted scan)."""
         a = self.arr(e.array.name)
         idx = self.indices(e.array, e.indices, m)
+        cmp = None if e.compare is None else self.expr(e.compare, m)
         val = self.expr(e.value, m)
         t = self.tmp()
-        flag = "" if old else ", old=False"
+        flag = ("" if old else ", old=False") + ("" if cmp is None else f", cmp={cmp}")
         self.src.line(f"{t}, {a} = ops.atomic({e.op.value!r}, {a}, {idx}, {val}, {m}, "
                       f"{self.site(e)}, {self.pre(e.array)}{flag})")
         return t

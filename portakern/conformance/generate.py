@@ -242,10 +242,16 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
         tier1.append(Tier1(op, args, tuple(f"r{k}_{j}" for j in range(len(args))), f"f{k}", t))
     atomic = None
     if draw(st.floats(0, 1)) < profile.p_atomic:
-        op = draw(st.sampled_from(["add", "sub", "min", "max"]))
+        op = draw(st.sampled_from(["add", "sub", "min", "max", "and", "or", "xor", "xchg", "cas"]))
         t = draw(st.sampled_from(["int32", "uint32", "int64", "uint64", "float32", "float64"]
                                  if backend_fp64 else ["int32", "uint32", "float32"]))
-        if t in FLOAT_DTYPES:  # float atomics: small finite values, checked against a forward-error bound
+        if op in ("and", "or", "xor") and t in FLOAT_DTYPES:
+            op = "add"
+        if op in ("xchg", "cas"):
+            # results that do not depend on the interleaving: every work-item of a cell exchanges
+            # (or swaps in, where the cell still holds 0) one same value, and nobody reads the old one
+            ex = Expr("lit", "", (), t, draw(st.sampled_from([0.5, -3.0, 1.0] if t in FLOAT_DTYPES else [1, 3, 7, 100])))
+        elif t in FLOAT_DTYPES:  # float atomics: small finite values, checked against a forward-error bound
             ex = Expr("cast", "", (_var("a0", inputs[0][1]),), t) if inputs[0][1] in INT_DTYPES \
                 else Expr("lit", "", (), t, draw(st.sampled_from([0.5, 1.0, -3.0, 0.1])))
             op = draw(st.sampled_from(["add", "sub"])) if op in ("add", "sub") else op

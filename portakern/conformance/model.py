@@ -397,8 +397,14 @@ def evaluate(case: Case) -> dict[str, Outcome]:
         idx = np.arange(n) % at.buckets
         vals = v.val[:n]
         with np.errstate(all="ignore"):
-            ufunc = {"add": np.add, "sub": np.subtract, "min": np.minimum, "max": np.maximum}[at.op]
-            if at.op in ("min", "max") and acc.dtype.kind == "f":
+            ufunc = {"add": np.add, "sub": np.subtract, "min": np.minimum, "max": np.maximum,
+                     "and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}.get(at.op)
+            if at.op in ("xchg", "cas"):     # one same value per cell (generate.py): any order gives it
+                hit = np.unique(idx)
+                bits = acc.view(f"u{acc.dtype.itemsize}")
+                swap = hit if at.op == "xchg" else hit[bits[hit] == 0]
+                acc[swap] = vals[0] if n else 0
+            elif at.op in ("min", "max") and acc.dtype.kind == "f":
                 for j, x in zip(idx, vals):
                     acc[j] = min_max(at.op, acc[j:j + 1], np.array([x], acc.dtype))[0]
             else:

@@ -253,7 +253,8 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
         lines.append(f"        {p}{t.out}[i] = pk.{t.op}({', '.join(names)})")
     if case.atomic is not None:
         at = case.atomic
-        lines.append(f"        pk.atomic_{at.op}({p}acc, i % {at.buckets}, "
+        cmp = f"{_type_name(at.dtype)}(0), " if at.op == "cas" else ""     # cas: "set if still 0"
+        lines.append(f"        pk.atomic_{at.op}({p}acc, i % {at.buckets}, {cmp}"
                      f"{_type_name(at.dtype)}({render_expr(at.expr, p)}))")
     if lines[-1] == guard:
         lines.append("        pass")

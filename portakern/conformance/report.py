@@ -25,7 +25,8 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
     "tier-1 math": ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "sin", "cos", "tan",
                     "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "erf", "erfc", "pow", "hypot"),
     "barrier/local": ("barrier",),
-    "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max"),
+    "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
+                "atomic_xchg", "atomic_cas"),
 }
 
 

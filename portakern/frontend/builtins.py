@@ -30,7 +30,8 @@ INDEX_OPS: dict[str, Op] = {
 }
 ATOMIC_OPS: dict[str, Op] = {
     "atomic_add": Op.ATOMIC_ADD, "atomic_sub": Op.ATOMIC_SUB, "atomic_min": Op.ATOMIC_MIN,
-    "atomic_max": Op.ATOMIC_MAX,
+    "atomic_max": Op.ATOMIC_MAX, "atomic_and": Op.ATOMIC_AND, "atomic_or": Op.ATOMIC_OR,
+    "atomic_xor": Op.ATOMIC_XOR, "atomic_xchg": Op.ATOMIC_XCHG, "atomic_cas": Op.ATOMIC_CAS,
 }
 
 

@@ -159,7 +159,8 @@ class CallLowering(StmtLowering):
         return ArrayValue(ref)
 
     def atomic(self, name: str, node: ast.Call) -> TExpr:
-        self._arity(node, name, 3)
+        cas = name == "atomic_cas"
+        self._arity(node, name, 4 if cas else 3)
         arr = self.value(node.args[0])
         if not isinstance(arr, ArrayValue):
             raise self.err(node.args[0], f"the first argument of {name}() must be an array, got {describe(arr)}")
@@ -170,9 +171,14 @@ class CallLowering(StmtLowering):
         if dtype not in _ATOMIC_DTYPES:
             raise self.err(node, f"{name}() does not support {dtype} arrays",
                            hint="atomics work on int32, uint32, int64, uint64, float32 and float64")
+        if ATOMIC_OPS[name] in ir.INT_ATOMICS and not dtype.is_int:
+            raise self.err(node, f"{name}() does not support {dtype} arrays: it is a bitwise operation",
+                           hint="atomic_and/or/xor work on int32, uint32, int64 and uint64")
         indices = self.indices(arr.ref, node.args[1], node)
-        value = ops.cast(self.expr(node.args[2]), dtype)
-        return TExpr(ir.Atomic(ATOMIC_OPS[name], arr.ref, indices, value.expr, dtype, self.scope.loc(node)))
+        compare = ops.cast(self.expr(node.args[2]), dtype).expr if cas else None
+        value = ops.cast(self.expr(node.args[-1]), dtype)
+        return TExpr(ir.Atomic(ATOMIC_OPS[name], arr.ref, indices, value.expr, dtype, self.scope.loc(node),
+                               compare))
 
     # ----------------------------------------------------------------------------- @pk.func inlining
     def inline(self, func: Any, node: ast.Call, want_value: bool) -> Any:
@@ -218,6 +224,8 @@ class CallLowering(StmtLowering):
             self.state.call_stack.pop()
         if not has_value:
             return NONE
+        if fc.arity > 0:                    # ``return a, b``: the caller unpacks or indexes it
+            return TupleValue(tuple(self.read_var(f"{fc.ret}_{k}", node) for k in range(fc.arity)))
         return self.read_var(fc.ret, node)
 
     def bind_arguments(self, func: Any, src: Any, node: ast.Call) -> dict[str, Any]:

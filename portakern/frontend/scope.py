@@ -31,6 +31,9 @@ class FuncContext:
     done: str | None
     has_value: bool
     loop_depth: int = 0
+    #: what its returns give: -1 nothing lowered yet, 0 a number, k > 0 a tuple of k numbers
+    #: (held in the result variables ``ret_0`` .. ``ret_{k-1}``)
+    arity: int = -1
 
 
 @dataclass

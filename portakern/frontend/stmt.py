@@ -323,9 +323,21 @@ class StmtLowering(ExprLowering):
                            hint="return a value on every path, or on none")
         if node.value is not None:
             v = self.value(node.value)
-            if not isinstance(v, TExpr):
-                raise self.err(node.value, f"a helper can only return a number, not {describe(v)}")
-            self.assign_var(fc.ret, v, node, raw=True)
+            items = v.items if isinstance(v, TupleValue) else (v,)
+            if not items or not all(isinstance(x, TExpr) for x in items):
+                raise self.err(node.value, f"a helper can only return a number or a tuple of numbers, "
+                               f"not {describe(v)}")
+            arity = len(items) if isinstance(v, TupleValue) else 0
+            if fc.arity not in (-1, arity):
+                def what(k: int) -> str:
+                    return "a number" if k == 0 else f"a tuple of {k}"
+                raise self.err(node.value, f"helper '{fc.name}' returns {what(arity)} here but "
+                               f"{what(fc.arity)} elsewhere", hint="return the same shape on every path")
+            fc.arity = arity
+            if arity == 0:
+                self.assign_var(fc.ret, v, node, raw=True)
+            for k, x in enumerate(items if arity else ()):
+                self.assign_var(f"{fc.ret}_{k}", x, node, raw=True)
         if fc.done is not None:
             self.assign_var(fc.done, ops.python_const(True), node, raw=True)
             if fc.loop_depth > 0:

@@ -105,6 +105,11 @@ class Op(enum.Enum):
     ATOMIC_SUB = "atomic_sub"
     ATOMIC_MIN = "atomic_min"
     ATOMIC_MAX = "atomic_max"
+    ATOMIC_AND = "atomic_and"      # integers only
+    ATOMIC_OR = "atomic_or"
+    ATOMIC_XOR = "atomic_xor"
+    ATOMIC_XCHG = "atomic_xchg"    # stores ``value``
+    ATOMIC_CAS = "atomic_cas"      # stores ``value`` where the old bits equal ``compare``'s
 
 
 ARITHMETIC = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.FLOORDIV, Op.MOD, Op.POW})
@@ -122,7 +127,10 @@ CLASSIFY = frozenset({Op.ISNAN, Op.ISINF, Op.ISFINITE})
 MATH = FLOAT_MATH | NUMERIC_MATH | CLASSIFY
 INDEX_QUERIES = frozenset({Op.GLOBAL_ID, Op.LOCAL_ID, Op.GROUP_ID, Op.GLOBAL_SIZE, Op.LOCAL_SIZE,
                            Op.NUM_GROUPS})
-ATOMICS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.ATOMIC_MIN, Op.ATOMIC_MAX})
+ATOMICS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.ATOMIC_MIN, Op.ATOMIC_MAX, Op.ATOMIC_AND, Op.ATOMIC_OR,
+                     Op.ATOMIC_XOR, Op.ATOMIC_XCHG, Op.ATOMIC_CAS})
+#: atomics defined on integer arrays only
+INT_ATOMICS = frozenset({Op.ATOMIC_AND, Op.ATOMIC_OR, Op.ATOMIC_XOR})
 #: Tier 0 (bit-exact) ops of NUMERICS.md among the math calls; every other FLOAT_MATH op is tier 1.
 TIER0_MATH = frozenset({Op.SQRT, Op.FMA, Op.ABS, Op.COPYSIGN, Op.FLOOR, Op.CEIL, Op.TRUNC, Op.RINT,
                         Op.MIN, Op.MAX, Op.ISNAN, Op.ISINF, Op.ISFINITE})
@@ -246,7 +254,9 @@ class Load:
 @dataclass(frozen=True, slots=True)
 class Atomic:
     """An atomic read-modify-write returning the old value. Integer results are exact; float
-    results are order-dependent (the reference applies work-items in increasing linear id)."""
+    results are order-dependent (the reference applies work-items in increasing linear id).
+    ``compare`` is set exactly for ``ATOMIC_CAS`` (the expected value, of the element type; floats
+    are compared by bit pattern, so NaN matches the same NaN and -0.0 does not match +0.0)."""
 
     op: Op
     array: ArrayRef
@@ -254,6 +264,7 @@ class Atomic:
     value: Expr
     type: ScalarType
     loc: Loc = NOLOC
+    compare: Expr | None = None
 
 
 Expr = Const | Var | ArrayRef | Binary | Unary | Call | Cast | Select | IndexQuery | Shape | Load | Atomic

@@ -43,7 +43,8 @@ def format_expr(e: ir.Expr) -> str:
         return f"{e.array.name}[{', '.join(format_expr(i) for i in e.indices)}]"
     if isinstance(e, ir.Atomic):
         idx = ", ".join(format_expr(i) for i in e.indices)
-        return f"{e.op.value}({e.array.name}, ({idx}), {format_expr(e.value)})"
+        cmp = "" if e.compare is None else f"{format_expr(e.compare)}, "
+        return f"{e.op.value}({e.array.name}, ({idx}), {cmp}{format_expr(e.value)})"
     return f"<{type(e).__name__}>"
 
 

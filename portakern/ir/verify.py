@@ -171,6 +171,12 @@ class _Verifier:
                 self.fail(e, "an Atomic's value and result have the array's element type")
             if t not in (T.int32, T.uint32, T.int64, T.uint64, T.float32, T.float64):
                 self.fail(e, f"atomics do not support {t}")
+            if e.op in ir.INT_ATOMICS and not t.is_int:
+                self.fail(e, f"{e.op.value} applies to integer arrays only")
+            if (e.compare is not None) != (e.op is ir.Op.ATOMIC_CAS):
+                self.fail(e, "an Atomic has a compare value exactly when it is a compare-and-swap")
+            if e.compare is not None and self.expr(e.compare) != t:
+                self.fail(e, "a compare-and-swap's expected value has the array's element type")
         else:
             self.fail(e, f"unknown expression {type(e).__name__}")
         return t

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from portakern.ir import nodes as ir
 from portakern.runtime import registry
 from portakern.runtime.backend import LaunchGrid
 from portakern.types import SCALAR_TYPES
@@ -55,6 +56,11 @@ template <class T> static inline T atomicSub(T* p, T v) { T o = *p; *p = o - v; 
 template <class T> static inline T atomicMin(T* p, T v) { T o = *p; *p = v < o ? v : o; return o; }
 template <class T> static inline T atomicMax(T* p, T v) { T o = *p; *p = v > o ? v : o; return o; }
 template <class T> static inline T atomicCAS(T* p, T cmp, T val) { T o = *p; if (o == cmp) *p = val; return o; }
+template <class T> static inline T atomicAnd(T* p, T v) { T o = *p; *p = o & v; return o; }
+template <class T> static inline T atomicOr(T* p, T v) { T o = *p; *p = o | v; return o; }
+template <class T> static inline T atomicXor(T* p, T v) { T o = *p; *p = o ^ v; return o; }
+template <class T> static inline T atomicExch(T* p, T v) { T o = *p; *p = v; return o; }
+#define __threadfence()
 """
 
 
@@ -112,7 +118,7 @@ def test_cuda_source_matches_opencl_source_on_every_op(t, tmp_path):
     be = _opencl_backend()
     kernel, rows, flag_rows = every_op_kernel(t, with_local=False)
     a, b = _inputs(t)
-    shapes = ((len(rows), N), (len(flag_rows), N), (4,))
+    shapes = ((len(rows), N), (len(flag_rows), N), (len(ir.ATOMICS),))
 
     dev = be.device()
     launcher = be.load(kernel, be.build(kernel, be.render(kernel), dev), dev)

@@ -78,9 +78,15 @@ def every_op_kernel(t: ScalarType, debug: bool = False, grid_ndim: int = 1,
         body.append(ir.Store(flags, (c(k, I), i), e))
     uses_local = False
     if t.name in ATOMIC_TYPES:
-        for k, op in enumerate(sorted(ir.ATOMICS, key=lambda o: o.name)):
-            body.append(ir.Evaluate(ir.Atomic(op, acc, (c(k, I),), x, t)))
-            body.append(ir.Evaluate(ir.Atomic(op, p, (c(0, I), c(0, I)), y, t)))
+        # one cell per op; xchg stores one constant and cas swaps 0 for one, so every op's final
+        # value is independent of the order of the work-items
+        ops = [op for op in sorted(ir.ATOMICS - {ir.Op.ATOMIC_XCHG, ir.Op.ATOMIC_CAS}, key=lambda o: o.name)
+               if t.is_int or op not in ir.INT_ATOMICS] + [ir.Op.ATOMIC_XCHG, ir.Op.ATOMIC_CAS]
+        for k, op in enumerate(ops):
+            cas = op is ir.Op.ATOMIC_CAS
+            v = c(3, t) if op in (ir.Op.ATOMIC_XCHG, ir.Op.ATOMIC_CAS) else x
+            body.append(ir.Evaluate(ir.Atomic(op, acc, (c(k, I),), v, t, compare=c(0, t) if cas else None)))
+            body.append(ir.Evaluate(ir.Atomic(op, p, (c(0, I), c(0, I)), y, t, compare=y if cas else None)))
         if with_local:
             uses_local = True
             loc = ir.ArrayRef("tile", ArrayType(t, 1, ArraySpace.LOCAL, shape=(4,)))

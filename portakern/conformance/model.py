@@ -408,6 +408,7 @@ def evaluate(case: Case) -> dict[str, Outcome]:
                 for j, x in zip(idx, vals):
                     acc[j] = min_max(at.op, acc[j:j + 1], np.array([x], acc.dtype))[0]
             else:
+                assert ufunc is not None, at.op
                 ufunc.at(acc, idx, vals)
         sub = np.zeros(at.buckets, bool)
         np.logical_or.at(sub, idx, v.sub[:n])

@@ -19,8 +19,8 @@ DOC = Path(__file__).parents[2] / "docs" / "porting.md"
 BACKENDS = ["numpy", "numba", "opencl", "jax"]
 # <!-- example: NAME --> on the line before a fence names the block for this module.
 _NAMED = re.compile(r"^<!-- example: ([\w-]+) -->\n```(\w+)\n(.*?)\n```$", re.S | re.M)
-TESTED = {"cuda-transpose", "pk-transpose", "pk-c-division", "opencl-histogram", "pk-histogram",
-          "numba-sums", "numba-sums-compat", "numba-sums-port"}
+TESTED = {"cuda-transpose", "pk-transpose", "pk-c-division", "check-cuda-original", "opencl-histogram",
+          "pk-histogram", "check-opencl-original", "numba-sums", "numba-sums-compat", "numba-sums-port"}
 
 
 def _blocks() -> dict[str, tuple[str, str]]:
@@ -49,20 +49,9 @@ def _on(backend: str, fn: Any, *args: Any) -> Any:
         pytest.skip(f"{backend}: {exc}")
 
 
-def _nvrtc_sm_90(source: str, name: str) -> bytes:
-    pytest.importorskip("cupy")
-    from cupy.cuda import nvrtc  # a compiled submodule: importorskip cannot name it
-    prog = nvrtc.createProgram(source, f"{name}.cu", [], [])
-    try:
-        nvrtc.compileProgram(prog, ["--gpu-architecture=sm_90"])
-        return nvrtc.getCUBIN(prog)
-    finally:
-        nvrtc.destroyProgram(prog)
-
-
 def test_every_code_block_is_named_and_tested() -> None:
-    fences = re.findall(r"^```\w+$", DOC.read_text(), re.M)
-    assert len(fences) == len(BLOCKS), "a code block in docs/porting.md lacks its <!-- example: NAME --> line"
+    fences = re.findall(r"^```", DOC.read_text(), re.M)     # openings and closings, tagged or not
+    assert len(fences) == 2 * len(BLOCKS), "a code block in docs/porting.md lacks its <!-- example: NAME --> line"
     assert set(BLOCKS) == TESTED
 
 
@@ -76,10 +65,14 @@ def cuda_example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return ns
 
 
-def test_cuda_original_compiles_with_nvrtc_for_sm_90() -> None:
+def test_cuda_original_compiles_with_nvrtc_for_sm_90(tmp_path: Path) -> None:
+    """The guide's own check: its NVRTC helper compiles the CUDA C original (and asserts a cubin)."""
+    pytest.importorskip("cupy")
     lang, source = BLOCKS["cuda-transpose"]
     assert lang == "cuda"
-    assert _nvrtc_sm_90(source, "transpose")[:4] == b"\x7fELF"
+    ns = _run(tmp_path, "check-cuda-original", BLOCKS["check-cuda-original"][1], {"cuda_source": source})
+    with pytest.raises(Exception, match="NVRTC_ERROR_COMPILATION"):     # the helper is no rubber stamp
+        ns["nvrtc_compile"](source + "\nthis is not CUDA;\n")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -119,8 +112,9 @@ def opencl_example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return _run(tmp_path_factory.mktemp("opencl_example"), "pk-histogram", BLOCKS["pk-histogram"][1])
 
 
-def _run_opencl_original(data: np.ndarray) -> np.ndarray:
-    cl = pytest.importorskip("pyopencl")
+def _run_opencl_original(tmp: Path, data: np.ndarray, hist: np.ndarray) -> np.ndarray:
+    """The guide's own check block: runs the OpenCL C original and asserts it equals ``hist``."""
+    pytest.importorskip("pyopencl")
     from portakern_opencl.launch import resolve  # the device portakern builds on (PoCL here)
     try:
         queue = resolve(None).handle.queue
@@ -128,25 +122,20 @@ def _run_opencl_original(data: np.ndarray) -> np.ndarray:
         pytest.skip(f"opencl: {exc}")
     lang, source = BLOCKS["opencl-histogram"]
     assert lang == "c"
-    prog = cl.Program(queue.context, source).build()
-    mf = cl.mem_flags
-    hist = np.zeros(256, np.uint32)
-    d_data = cl.Buffer(queue.context, mf.READ_ONLY | mf.COPY_HOST_PTR, hostbuf=data)
-    d_hist = cl.Buffer(queue.context, mf.READ_WRITE | mf.COPY_HOST_PTR, hostbuf=hist)
-    prog.histogram(queue, (512,), (64,), d_data, np.int32(data.size), d_hist)   # the launch in the guide
-    cl.enqueue_copy(queue, hist, d_hist)
-    queue.finish()
-    return hist
+    ns = _run(tmp, "check-opencl-original", BLOCKS["check-opencl-original"][1],
+              {"np": np, "opencl_source": source, "data": data, "hist": hist, "queue": queue})
+    return ns["run_opencl_histogram"](source, data, queue)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_histogram_port_equals_the_opencl_original_bit_for_bit(opencl_example: dict[str, Any], backend: str) -> None:
+def test_histogram_port_equals_the_opencl_original_bit_for_bit(opencl_example: dict[str, Any], backend: str,
+                                                                tmp_path: Path) -> None:
     data = np.random.default_rng(2).integers(0, 256, 30011, dtype=np.uint8)
     data[:1000] = 7                                   # a hot bin: many atomics on one address
-    want = _run_opencl_original(data)
-    assert want.sum() == data.size
     hist = np.zeros(256, np.uint32)
     _on(backend, lambda: opencl_example["histogram"][512, 64](data, hist))
+    want = _run_opencl_original(tmp_path, data, hist)  # the block itself asserts equality too
+    assert want.sum() == data.size
     np.testing.assert_array_equal(hist, want)
 
 

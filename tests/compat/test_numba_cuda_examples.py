@@ -79,3 +79,34 @@ def test_example_kernels_compile_for_sm_90(case: str, monkeypatch: pytest.Monkey
     except pk.BackendUnavailable as exc:
         pytest.skip(f"{backend}: {exc}")
     assert built and all(n > 0 for n in built)
+
+
+@pytest.fixture(scope="module")
+def ported(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The examples module as numba.cuda wrote it, rewritten by ``portakern port`` and loaded from a file."""
+    from portakern.compat.port import port_source
+
+    text = (HERE / "numba_cuda_examples.py").read_text()
+    text = text.replace("from portakern.compat import cuda", "from numba import cuda")
+    text = text.replace("from portakern.compat.cuda import", "from numba.cuda import")
+    result = port_source(text, "numba_cuda_examples.py")
+    path = tmp_path_factory.mktemp("port") / "numba_cuda_examples_ported.py"
+    path.write_text(result.text)
+    ns: dict = {"__name__": "numba_cuda_examples_ported", "__file__": str(path)}
+    exec(compile(result.text, str(path), "exec"), ns)
+    return ns
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba", "opencl", "jax"])
+@pytest.mark.parametrize("case", sorted(ex.CASES))
+def test_ported_example_matches_numba_cuda_simulator(case: str, backend: str, ported: dict,
+                                                     reference: dict[str, np.ndarray]) -> None:
+    try:
+        with pk.use(backend):
+            got = ported["CASES"][case]()
+    except pk.BackendUnavailable as exc:
+        pytest.skip(f"{backend}: {exc}")
+    for key, value in got.items():
+        want = reference[f"{case}/{key}"]
+        assert value.dtype == want.dtype and value.shape == want.shape, key
+        np.testing.assert_array_equal(value, want, err_msg=f"ported {case}/{key} on {backend}")

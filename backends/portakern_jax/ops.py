@@ -267,7 +267,7 @@ class JaxOps(LaneLayout):
                pre: int, old: bool = True) -> tuple[Any, Any]:
         """Atomic RMW in increasing lane order through a segmented scan (static shapes). An add or
         subtract whose old values nobody reads (``old=False``) is one scatter-add: integers wrap
-        the same in any order, and float atomics have no fixed order (NUMERICS.md)."""
+        the same in any order, and float atomics have no fixed order (docs/semantics.md)."""
         t = "bool_" if a.dtype == jnp.bool_ else str(a.dtype)
         if m is False:
             return jnp.zeros((), a.dtype), a

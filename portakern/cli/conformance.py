@@ -1,4 +1,4 @@
-"""``portakern conformance``: the cross-backend conformance suite (LANGUAGE.md section 6).
+"""``portakern conformance``: the cross-backend conformance suite (docs/language.md section 6).
 
 Per backend and operation class: examples run, bit-exact fraction, max ULP error, and every failure
 with a shrunk, runnable reproducer (saved as a regression test). Exit status 1 when any backend

@@ -1,4 +1,4 @@
-"""The cross-backend conformance suite (NUMERICS.md made executable).
+"""The cross-backend conformance suite (docs/semantics.md made executable).
 
 Library entry point::
 

@@ -2,7 +2,7 @@
 
 Programs are built top-down by result type: each production knows which dtype it yields (NumPy 2
 promotion for mixed operands, bool for comparisons), so every program types by construction. The
-semantics of NUMERICS.md are total (wrapping, ``x // 0 == 0``, saturating casts, total shifts), so
+semantics of docs/semantics.md are total (wrapping, ``x // 0 == 0``, saturating casts, total shifts), so
 no value can make a program undefined; the strategies draw the nastiest values on purpose.
 """
 from __future__ import annotations

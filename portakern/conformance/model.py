@@ -1,4 +1,4 @@
-"""The suite's own model of a generated program: NUMERICS.md written once more, vectorised in NumPy.
+"""The suite's own model of a generated program: docs/semantics.md written once more, vectorised in NumPy.
 
 It evaluates a :class:`~portakern.conformance.program.Case` over every work-item and returns, per
 written array, the expected values and two per-element facts the capability-aware comparison needs:
@@ -66,7 +66,7 @@ def _leaf(val: np.ndarray) -> V:
 
 # ------------------------------------------------------------------------------------------ semantics
 def cast(val: np.ndarray, dst: str) -> np.ndarray:
-    """NUMERICS.md conversion: to bool ``!= 0``; float->int saturates with NaN -> 0; ints wrap;
+    """docs/semantics.md conversion: to bool ``!= 0``; float->int saturates with NaN -> 0; ints wrap;
     to float rounds to nearest even."""
     dt = np.dtype(dst)
     with np.errstate(all="ignore"):

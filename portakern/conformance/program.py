@@ -5,7 +5,7 @@ suite's own, not the compiler's IR: it renders to kernel-language SOURCE text (s
 runnable reproducer) and the model (``model.py``) evaluates it to know, per work-item, which values
 touched subnormals and how far a backend that contracts ``a*b+c`` may stray.
 
-Every operation is tagged with its NUMERICS.md tier: the tier-0 part of a kernel is compared bit for
+Every operation is tagged with its docs/semantics.md tier: the tier-0 part of a kernel is compared bit for
 bit; tier-1 calls (``exp``, ``sin``...) appear only at the root of a stored value, with their
 argument stored too, so the oracle can measure their ULP error on the exact argument the backend used.
 """

@@ -1,5 +1,5 @@
 """The suite's own parts, without any backend: its model agrees with the pure-Python model of
-NUMERICS.md (tests/model/numerics.py), the comparisons follow the contract's rules, the ULP measure is
+docs/semantics.md (tests/model/numerics.py), the comparisons follow the contract's rules, the ULP measure is
 right on values whose error is known, and the generator only produces source that Python parses."""
 from __future__ import annotations
 

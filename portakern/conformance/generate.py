@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from .program import TIER1_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
 from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
-__all__ = ["Profile", "QUICK", "FULL", "TINY", "cases", "batches"]
+__all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Profile:
 
 QUICK = Profile()
 FULL = Profile(max_depth=4, max_stmts=6, max_outputs=4, max_tier1=4, max_n=200, wgs=(4, 8, 16, 32, 64))
+#: the profiles by name, and the generated programs per backend each runs by default. "long" is the
+#: overnight run: the full profile's programs, ten times as many (at least 10,000 per backend).
+PROFILES: dict[str, Profile] = {"quick": QUICK, "full": FULL, "long": FULL}
+DEFAULT_EXAMPLES: dict[str, int] = {"quick": 100, "full": 1000, "long": 10000}
 #: the numba-cuda simulator costs ~0.1-2 ms per work-item: tiny ndranges.
 TINY = Profile(max_n=12, wgs=(4, 8))
 

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import strategies as st
 
-from .program import TIER1_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
+from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
 from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
 __all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
@@ -223,7 +223,10 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     wg_: int | None = draw(st.sampled_from((None,) + profile.wgs)) if isinstance(wg, str) else wg
     if wg_ is not None and draw(st.floats(0, 1)) < profile.p_local:
         t = draw(st.sampled_from(dtypes))
-        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)))
+        tree = draw(st.sampled_from(("", "") + tuple(op for op in TREE_OPS
+                                                     if t in INT_DTYPES or op in ("+", "min", "max"))))
+        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)), tree,
+                           bool(tree) and draw(st.booleans()))
         scope = scope.with_var("w", t)
     n_work = draw(st.integers(1, 3))
     work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]

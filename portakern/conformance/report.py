@@ -24,7 +24,7 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
                     "isnan", "isinf", "isfinite"),
     "tier-1 math": ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "sin", "cos", "tan",
                     "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "erf", "erfc", "pow", "hypot"),
-    "barrier/local": ("barrier",),
+    "barrier/local": ("barrier", "tree_loop"),
     "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max"),
 }
 

@@ -20,7 +20,7 @@ from hypothesis.reporting import with_reporter
 from ..errors import PortakernError
 from .check import Tally, check_outputs, values_json
 from .execute import Built, build_kernel, case_key, compile_case, launch_case
-from .generate import FULL, QUICK, TINY, Profile, batches
+from .generate import QUICK, TINY, Profile, batches
 from .model import evaluate
 from .probes import probes
 from .program import Batch, prefix

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 import portakern as pk
-
 from portakern.conformance.mutants import mutant_class
 from portakern.conformance.probes import probes
 from portakern.conformance.runner import run_backend

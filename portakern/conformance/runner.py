@@ -209,6 +209,8 @@ def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: i
     for probe in probes(fp64):          # the directed probes first: they do not depend on the draw
         problem, record = _run_case(probe, name, oracle, flushes, contracts, compile_only, res)
         res.examples += len(probe.programs)
+        if tick:
+            tick(name, res.examples, examples, time.monotonic() - start)
         if problem is not None:
             res.status, res.failures[:] = "fail", [record]
             break

@@ -49,7 +49,7 @@ def probes(fp64: bool = True) -> list[Batch]:
     tiny = float(np.nextafter(np.float32(0), np.float32(1)))
     out.append(_probe("float32", Expr("bin", "+", (_v("a0", "float32"), _v("a1", "float32")), "float32"),
                       [tiny, -tiny, 3 * tiny, 1e-39], [0.0, -0.0, tiny, 0.0]))
-    out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes()
+    out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes() + pow_half_probes()
     if not fp64:
         out = [b for b in out if not any("float64" in (t for _, t in c.inputs + c.outputs) for c in b.programs)]
     return out
@@ -120,4 +120,23 @@ def domain_probes() -> list[Batch]:
                     values={"x0": np.array(col, dtype="float32"), "o0": np.zeros(3, "float32"),
                             "r0_0": np.zeros(3, "float32"), "f0": np.zeros(3, "float32")})
         out.append(Batch((case,), 3, None))
+    return out
+
+
+def pow_half_probes() -> list[Batch]:
+    """``pow(x, 0.5)`` with a constant exponent is not ``sqrt(x)``: C99 Annex F gives ``pow(-0.0, 0.5) = +0.0``
+    and ``pow(-inf, 0.5) = +inf`` (sqrt gives -0.0 and NaN). NumPy takes that shortcut for a scalar
+    exponent; the --long run found it in the numpy reference and the numba-cuda simulator."""
+    from .program import Tier1
+
+    out = []
+    for t in ("float32", "float64"):
+        col = [-0.0, 0.0, -np.inf, np.inf, 4.0, -1.0]
+        a0 = _v("a0", t)
+        case = Case((("x0", t),), (("o0", t),), (Stmt("store", "o0", t, a0),),
+                    tier1=(Tier1("pow", (a0, Expr("lit", "", (), t, 0.5)), ("r0_0", "r0_1"), "f0", t),),
+                    n=len(col), values={"x0": np.array(col, dtype=t), "o0": np.zeros(len(col), t),
+                                        "r0_0": np.zeros(len(col), t), "r0_1": np.zeros(len(col), t),
+                                        "f0": np.zeros(len(col), t)})
+        out.append(Batch((case,), len(col), None))
     return out

@@ -100,3 +100,22 @@ def test_the_numba_docs_array_sum_gives_523776(backend: str) -> None:
     a = np.arange(NELEM)
     numba_docs_array_sum.on(backend)[NELEM, NELEM](a)
     assert a[0] == 523776
+
+
+@pk.kernel
+def pow_half(x, o):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        o[i] = pk.pow(x[i], pk.float32(0.5))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba-cuda"])
+def test_pow_with_a_constant_half_exponent_is_not_sqrt(backend: str) -> None:
+    # C99 Annex F: pow(-0, 0.5) = +0 and pow(-inf, 0.5) = +inf; NumPy's scalar-exponent shortcut (sqrt)
+    # gave -0.0 and NaN on the numpy reference and in the numba-cuda simulator (found by --long)
+    if backend not in pk.available_backends():
+        pytest.skip(f"{backend} is not available here")
+    x = np.array([-0.0, -np.inf, 4.0, 0.0], np.float32)
+    o = np.full(4, 7.0, np.float32)
+    pow_half.on(backend)[4](x, o)
+    assert o.tolist() == [0.0, np.inf, 2.0, 0.0] and not np.signbit(o[0])

@@ -124,9 +124,9 @@ def test_generated_programs_are_valid_python_and_evaluate(batch) -> None:
 
 
 def test_the_generator_draws_guarded_tree_loops_bounded_by_work_group_queries() -> None:
-    from hypothesis import given, settings
-
     from dataclasses import replace
+
+    from hypothesis import given, settings
 
     from portakern.conformance.generate import QUICK, cases
     from portakern.conformance.program import render_source

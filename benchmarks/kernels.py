@@ -1,7 +1,7 @@
 """The suite's kernels, each written once in portakern.
 
 Imported lazily by the harness (``benchmarks.kernels``), so the bandwidth probe and the hand-written
-baselines work even where the portakern runtime is broken. Every kernel follows LANGUAGE.md only: no
+baselines work even where the portakern runtime is broken. Every kernel follows docs/language.md only: no
 backend-specific trick. Kernels with local memory or barriers take their work-group size as a
 ``pk.constexpr`` so one source serves every tile size the harness picks.
 """

@@ -111,7 +111,7 @@ def _host_min_max(py: Callable[..., Any], ufunc: Any) -> Callable[..., Any]:
 
 
 def _math(name: str, host: Callable[..., Any], doc: str = "") -> Builtin:
-    return Builtin(name, host, doc or f"{name}(...): math function (tier as NUMERICS.md says).")
+    return Builtin(name, host, doc or f"{name}(...): math function (tier as docs/semantics.md says).")
 
 
 where = _math("where", np.where, "where(cond, a, b): a where cond else b (only the chosen value is computed).")

@@ -6,7 +6,7 @@ from portakern.ir.nodes import Op
 
 _ULL = "unsigned long long"
 
-#: NVRTC options of NUMERICS.md: no contraction into FMA, no flush-to-zero, IEEE division and sqrt.
+#: NVRTC options of docs/semantics.md: no contraction into FMA, no flush-to-zero, IEEE division and sqrt.
 NVRTC_OPTIONS = ("--fmad=false", "--ftz=false", "--prec-div=true", "--prec-sqrt=true", "-std=c++17")
 
 

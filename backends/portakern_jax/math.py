@@ -1,4 +1,4 @@
-"""Tier-1 functions for the jax backend where XLA's own are outside NUMERICS.md's bounds.
+"""Tier-1 functions for the jax backend where XLA's own are outside docs/semantics.md's bounds.
 
 Measured on XLA:CPU (3000 samples each, ulp against mpmath; docs/backends/jax.md): exp2 65/73 ulp
 (float32/float64), sinh and cosh 24/17, erfc 57/484, log1p 2.2/91, expm1 3.8/2. So:

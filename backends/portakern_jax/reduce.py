@@ -52,7 +52,7 @@ def any_order(c: Any, axis: int | tuple[int, ...], op: str, tname: str) -> Any:
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(1, 2))
 def _float_extreme(c: Any, axes: tuple[int, ...], op: str) -> Any:
-    """Float max/min along ``axes`` as NUMERICS.md orders floats (NaN wins, -0.0 < +0.0).
+    """Float max/min along ``axes`` as docs/semantics.md orders floats (NaN wins, -0.0 < +0.0).
 
     One variadic XLA reduction: XLA's ``max``/``min`` (NaN-propagating) together with whether
     the winning zero is present (+0.0 for max, -0.0 for min), which decides the sign when the

@@ -44,8 +44,11 @@ globals().update(_generic.compile_helpers(_device, math.fmod))
 def _math_function(name: str, ufunc: str | None):  # type: ignore[no-untyped-def]
     args = "a, b" if name in _ARITY2 else "a"
     if SIMULATOR and ufunc is not None:
+        # pow on one-element arrays, not scalars: NumPy computes a scalar ``x ** 0.5`` as sqrt(x), which
+        # gives -0.0 for pow(-0.0, 0.5) and NaN for pow(-inf, 0.5) (C99 Annex F: +0.0 and +inf)
+        wrap = (lambda v: f"np.array([{v}], np.float64)") if name == "pow" else (lambda v: f"np.float64({v})")
         body = (f"    with np.errstate(all='ignore'):\n"
-                f"        return np.{ufunc}({', '.join(f'np.float64({v})' for v in args.split(', '))})\n")
+                f"        return np.{ufunc}({', '.join(wrap(v) for v in args.split(', '))}){'[0]' if name == 'pow' else ''}\n")
     else:
         body = f"    return math.{name}({args})\n"
     ns: dict = {"np": np, "math": math}

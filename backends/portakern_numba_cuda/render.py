@@ -1,6 +1,6 @@
 """IR -> Python source for ``numba.cuda.jit`` (pure: imports no Numba).
 
-One CUDA thread per work-item: the last ndrange dimension maps to ``x`` (the fastest, as LANGUAGE.md
+One CUDA thread per work-item: the last ndrange dimension maps to ``x`` (the fastest, as docs/language.md
 says), the one before to ``y``, then ``z``. Local arrays are ``cuda.shared.array``, private arrays
 ``cuda.local.array``, barriers ``cuda.syncthreads()``, atomics ``cuda.atomic.*`` (float min/max
 through the prelude's compare-and-swap loops: NaN-propagating, -0.0 < +0.0), and ``return`` is a

@@ -30,7 +30,7 @@ class OpenCLRenderer(CFamilyRenderer):
     barrier = "barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE);"
     barrier_local = "barrier(CLK_LOCAL_MEM_FENCE);"
     pack_dims = True                  # PoCL: fewer kernel arguments launch markedly faster
-    # NUMERICS.md: without this pragma OpenCL may contract a*b+c into an fma.
+    # docs/semantics.md: without this pragma OpenCL may contract a*b+c into an fma.
     header = ("#pragma OPENCL FP_CONTRACT OFF",)
     fp64_pragmas = ("#pragma OPENCL EXTENSION cl_khr_fp64 : enable",)
     atomic64_pragmas = ("#pragma OPENCL EXTENSION cl_khr_int64_base_atomics : enable",
@@ -60,5 +60,5 @@ class OpenCLRenderer(CFamilyRenderer):
         return super().render(hoist_barriers_out_of_ifs(kernel))
 
     def fp32_options(self) -> list[str]:
-        """Build options that keep float32 division and sqrt correctly rounded (NUMERICS.md)."""
+        """Build options that keep float32 division and sqrt correctly rounded (docs/semantics.md)."""
         return ["-cl-fp32-correctly-rounded-divide-sqrt"]

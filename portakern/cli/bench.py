@@ -1,4 +1,4 @@
-"""``portakern bench``: the benchmark suite on every available backend (LANGUAGE.md section 6).
+"""``portakern bench``: the benchmark suite on every available backend (docs/language.md section 6).
 
 ``portakern bench [--quick] [--backends ...] [--kernels ...] [--sizes ...] [--json F] [--csv F]
 [--plot F.png]`` runs it; ``portakern bench compare A.json B.json`` compares two runs.

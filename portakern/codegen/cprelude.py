@@ -3,7 +3,7 @@
 Helpers are generated on demand (only what a kernel uses, in dependency order) from templates
 parameterised by the target's data (type names, function qualifier, math names, atomics), so the
 OpenCL and CUDA renderers share every line of their numerics. Each helper implements one total
-operation of NUMERICS.md: floor division and modulo, guarded shifts, wrapping integer power and
+operation of docs/semantics.md: floor division and modulo, guarded shifts, wrapping integer power and
 abs, saturating float->int conversion, NaN-propagating min/max with -0.0 < +0.0, atomics (native
 where the target has them, compare-and-swap on the bit pattern elsewhere) and debug bounds checks.
 """

@@ -1,4 +1,4 @@
-"""NUMERICS.md's total semantics written once over an array namespace ``xp`` (numpy or jax.numpy).
+"""docs/semantics.md's total semantics written once over an array namespace ``xp`` (numpy or jax.numpy).
 
 Every function takes lane values (arrays or scalars of the IR type, already equal types) and
 returns the contract's result: no undefined behaviour, no exceptions, NaN and signed zeros as the
@@ -73,7 +73,7 @@ def shr(xp: Any, a: Array, c: Array, tname: str) -> Array:
 
 
 def cast(xp: Any, x: Array, src: str, dst: str) -> Array:
-    """Conversion by NUMERICS.md: float->int saturates with NaN -> 0; to bool is ``!= 0``;
+    """Conversion by docs/semantics.md: float->int saturates with NaN -> 0; to bool is ``!= 0``;
     everything else is the namespace's own conversion (round to nearest even, int wrap)."""
     sdt = np.dtype("bool" if src == "bool_" else src)
     ddt = np.dtype("bool" if dst == "bool_" else dst)

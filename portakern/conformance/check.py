@@ -41,7 +41,7 @@ def load_bounds() -> dict[str, Any]:
 
 def tier1_limit(backend: str, op: str, dtype: str) -> float:
     """The ULP bound ``backend`` is held to for ``op``: its recorded bound (which is above the
-    ceiling only for a listed waiver), else the NUMERICS.md ceiling."""
+    ceiling only for a listed waiver), else the docs/semantics.md ceiling."""
     rec = load_bounds().get("backends", {}).get(backend, {}).get(dtype, {})
     return float(rec.get(op, CEILINGS[op]))
 

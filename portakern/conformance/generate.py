@@ -2,7 +2,7 @@
 
 Programs are built top-down by result type: each production knows which dtype it yields (NumPy 2
 promotion for mixed operands, bool for comparisons), so every program types by construction. The
-semantics of NUMERICS.md are total (wrapping, ``x // 0 == 0``, saturating casts, total shifts), so
+semantics of docs/semantics.md are total (wrapping, ``x // 0 == 0``, saturating casts, total shifts), so
 no value can make a program undefined; the strategies draw the nastiest values on purpose.
 """
 from __future__ import annotations
@@ -13,10 +13,10 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import strategies as st
 
-from .program import TIER1_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
+from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
 from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
-__all__ = ["Profile", "QUICK", "FULL", "TINY", "cases", "batches"]
+__all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class Profile:
 
 QUICK = Profile()
 FULL = Profile(max_depth=4, max_stmts=6, max_outputs=4, max_tier1=4, max_n=200, wgs=(4, 8, 16, 32, 64))
+#: the profiles by name, and the generated programs per backend each runs by default. "long" is the
+#: overnight run: the full profile's programs, ten times as many (at least 10,000 per backend).
+PROFILES: dict[str, Profile] = {"quick": QUICK, "full": FULL, "long": FULL}
+DEFAULT_EXAMPLES: dict[str, int] = {"quick": 100, "full": 1000, "long": 10000}
 #: the numba-cuda simulator costs ~0.1-2 ms per work-item: tiny ndranges.
 TINY = Profile(max_n=12, wgs=(4, 8))
 
@@ -219,7 +223,10 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     wg_: int | None = draw(st.sampled_from((None,) + profile.wgs)) if isinstance(wg, str) else wg
     if wg_ is not None and draw(st.floats(0, 1)) < profile.p_local:
         t = draw(st.sampled_from(dtypes))
-        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)))
+        tree = draw(st.sampled_from(("", "") + tuple(op for op in TREE_OPS
+                                                     if t in INT_DTYPES or op in ("+", "min", "max"))))
+        local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)), tree,
+                           bool(tree) and draw(st.booleans()))
         scope = scope.with_var("w", t)
     n_work = draw(st.integers(1, 3))
     work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]

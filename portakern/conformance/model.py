@@ -1,4 +1,4 @@
-"""The suite's own model of a generated program: NUMERICS.md written once more, vectorised in NumPy.
+"""The suite's own model of a generated program: docs/semantics.md written once more, vectorised in NumPy.
 
 It evaluates a :class:`~portakern.conformance.program.Case` over every work-item and returns, per
 written array, the expected values and two per-element facts the capability-aware comparison needs:
@@ -66,7 +66,7 @@ def _leaf(val: np.ndarray) -> V:
 
 # ------------------------------------------------------------------------------------------ semantics
 def cast(val: np.ndarray, dst: str) -> np.ndarray:
-    """NUMERICS.md conversion: to bool ``!= 0``; float->int saturates with NaN -> 0; ints wrap;
+    """docs/semantics.md conversion: to bool ``!= 0``; float->int saturates with NaN -> 0; ints wrap;
     to float rounds to nearest even."""
     dt = np.dtype(dst)
     with np.errstate(all="ignore"):
@@ -357,6 +357,23 @@ class _Eval:
         self.ctl_sub = self.ctl_sub | (live & cond.sub)
 
 
+def _tree(tile: V, op: str, wg: int, dtype: str) -> V:
+    """The work-group memory after the tree reduction of ``LocalStage.tree`` (``wg`` a power of two):
+    at step ``h`` the slots ``lid % (2h) == 0`` combine with ``lid + h``. A slot that combined a value
+    a contracting backend may have changed gets an unbounded error (nothing is said about it); the
+    subnormal mask accumulates, so a flushing backend is not compared where any step was subnormal."""
+    val, err, sub = (a.reshape(-1, wg).copy() for a in (tile.val, tile.err, tile.sub))
+    h = 1
+    while h < wg:
+        dst = np.arange(0, wg, 2 * h)
+        a, b = val[:, dst], val[:, dst + h]
+        val[:, dst] = min_max(op, a, b) if op in ("min", "max") else binary(op, a, b, dtype)
+        err[:, dst] = np.where((err[:, dst] > 0) | (err[:, dst + h] > 0), np.inf, 0.0)
+        sub[:, dst] = sub[:, dst] | sub[:, dst + h] | _subnormal(val[:, dst])
+        h *= 2
+    return V(val.ravel(), err.ravel(), np.zeros(val.size), sub.ravel())
+
+
 def evaluate(case: Case) -> dict[str, Outcome]:
     """Run ``case`` on the model; return the expected contents of every written array except the
     tier-1 results (``f*``), whose oracle is the correctly rounded reference of ``oracle.py``."""
@@ -377,6 +394,8 @@ def evaluate(case: Case) -> dict[str, Outcome]:
         s = V(np.where(guard, s.val, zero.val), np.where(guard, s.err, 0.0), np.where(guard, s.fuse, 0.0),
               np.where(guard, s.sub, False))
         wg = case.wg or 1
+        if st.tree:
+            s = _tree(s, st.tree, wg, st.dtype)
         lid = np.arange(lanes) % wg
         src = np.arange(lanes) - lid + (lid + st.shift) % wg
         ev.env["w"] = V(s.val[src], s.err[src], s.fuse[src], s.sub[src])

@@ -1,5 +1,5 @@
 """The oracle's comparisons: bit-exact tier 0 and ULP-bounded tier 1, aware of each backend's declared
-capabilities (NUMERICS.md).
+capabilities (docs/semantics.md).
 
 - Tier 0: bits compared after mapping every NaN to one NaN; -0.0 differs from +0.0. On a backend that
   flushes denormals, work-items that touched a subnormal are not compared (the OpenCL conformance
@@ -21,7 +21,7 @@ from .model import Outcome
 
 __all__ = ["ExactResult", "compare_exact", "tier1_reference", "ulp_errors", "CEILINGS", "atomic_float_ok"]
 
-#: NUMERICS.md ceilings in ulp (float32 and float64 alike).
+#: docs/semantics.md ceilings in ulp (float32 and float64 alike).
 CEILINGS: dict[str, float] = {
     "exp": 3, "exp2": 3, "expm1": 3, "log": 3, "log2": 3, "log10": 3, "log1p": 2, "rsqrt": 2,
     "sin": 4, "cos": 4, "tan": 5, "atan": 5, "tanh": 5, "sinh": 4, "cosh": 4, "asin": 4, "acos": 4,

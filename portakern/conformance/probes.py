@@ -56,6 +56,96 @@ def probes(fp64: bool = True) -> list[Batch]:
         if t == "float64" and not fp64:
             continue
         out += _rewrite_probes(t)
+    out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes() + pow_half_probes()
+    if not fp64:
+        out = [b for b in out if not any("float64" in (t for _, t in c.inputs + c.outputs) for c in b.programs)]
+    return out
+
+
+# ---- probes for the classes of disagreement found so far (each self-contained) -----------------------
+def tree_reduction_probes() -> list[Batch]:
+    """The numba documentation's shared-memory ``array_sum`` shape: a ``while h < pk.local_size(0)`` tree
+    with a barrier in the loop, once under ``if lid < pk.local_size(0):``. PoCL once miscompiled exactly
+    this loop (the work-group query re-read after the barrier), and a numba-cuda report said 0 for it."""
+    from .program import LocalStage
+
+    out = []
+    for dtype, op, guarded, col in (("int32", "+", True, [float(k) for k in range(32)]),
+                                    ("float32", "+", False, [0.1 * k - 1.0 for k in range(32)]),
+                                    ("int64", "max", True, [(-1) ** k * k * 1000003 for k in range(32)])):
+        a0 = _v("a0", dtype)
+        values = {"x0": np.array(col, dtype=dtype), "o0": np.zeros(32, dtype=dtype)}
+        case = Case((("x0", dtype),), (("o0", dtype),), (Stmt("store", "o0", dtype, _v("w", dtype)),),
+                    local=LocalStage(a0, dtype, 15, op, guarded), n=32, wg=16, values=values)
+        out.append(Batch((case,), 32, 16))
+    return out
+
+
+def signed_zero_probes() -> list[Batch]:
+    """-0.0 and +0.0 differ in tier 0: x - x, -0.0 + -0.0, and min/max/copysign of zeros (jax once gave
+    -0.0 for 0.0 through min and copysign)."""
+    out = []
+    for t in ("float32", "float64"):
+        a, b = _v("a0", t), _v("a1", t)
+        zeros = ([-0.0, -0.0, 0.0, 0.0, 1.5, -1.5], [-0.0, 0.0, -0.0, 0.0, 1.5, -1.5])
+        for expr in (Expr("bin", "+", (a, b), t), Expr("bin", "-", (a, b), t),
+                     Expr("call", "min", (a, b), t), Expr("call", "max", (a, b), t),
+                     Expr("call", "copysign", (Expr("call", "min", (a, b), t), b), t)):
+            out.append(_probe(t, expr, *zeros))
+    return out
+
+
+def double_rounding_probes() -> list[Batch]:
+    """int64/uint64 -> float32 rounds once, to nearest even: a detour through float64 rounds twice and
+    gives another float32 (2**61 + 2**37 + 1 is just above a float32 tie, but rounds onto it in float64)."""
+    out = []
+    for src in ("int64", "uint64"):
+        vals = [2 ** 61 + 2 ** 37 + 1, 2 ** 61 + 2 ** 37, 2 ** 62 + 2 ** 38 - 1, 2 ** 53 + 1, 1, 0]
+        if src == "int64":
+            vals += [-(2 ** 61 + 2 ** 37 + 1), -(2 ** 53 + 1)]
+        a0 = _v("a0", src)
+        case = Case((("x0", src),), (("o0", "float32"), ("o1", "float64")),
+                    (Stmt("store", "o0", "float32", Expr("cast", "", (a0,), "float32")),
+                     Stmt("store", "o1", "float64", Expr("cast", "", (a0,), "float64"))),
+                    n=len(vals), values={"x0": np.array(vals, dtype=src), "o0": np.zeros(len(vals), "float32"),
+                                         "o1": np.zeros(len(vals), "float64")})
+        out.append(Batch((case,), len(vals), None))
+    return out
+
+
+def domain_probes() -> list[Batch]:
+    """Tier-1 functions outside their domain give NaN (or +-inf at a pole), never an exception: the
+    numba-cuda simulator once raised Python's ``math domain error`` for ``acos(-2)``."""
+    from .program import Tier1
+
+    out = []
+    for op, col in (("acos", [-2.0, 2.0, 0.5]), ("asin", [-2.0, 3.0, -0.5]), ("log", [-1.0, 0.0, -0.0]),
+                    ("log1p", [-2.0, -1.0, 0.0]), ("exp", [1000.0, -1000.0, 0.0])):
+        a0 = _v("a0", "float32")
+        case = Case((("x0", "float32"),), (("o0", "float32"),), (Stmt("store", "o0", "float32", a0),),
+                    tier1=(Tier1(op, (a0,), ("r0_0",), "f0", "float32"),), n=3,
+                    values={"x0": np.array(col, dtype="float32"), "o0": np.zeros(3, "float32"),
+                            "r0_0": np.zeros(3, "float32"), "f0": np.zeros(3, "float32")})
+        out.append(Batch((case,), 3, None))
+    return out
+
+
+def pow_half_probes() -> list[Batch]:
+    """``pow(x, 0.5)`` with a constant exponent is not ``sqrt(x)``: C99 Annex F gives ``pow(-0.0, 0.5) = +0.0``
+    and ``pow(-inf, 0.5) = +inf`` (sqrt gives -0.0 and NaN). NumPy takes that shortcut for a scalar
+    exponent; the --long run found it in the numpy reference and the numba-cuda simulator."""
+    from .program import Tier1
+
+    out = []
+    for t in ("float32", "float64"):
+        col = [-0.0, 0.0, -np.inf, np.inf, 4.0, -1.0]
+        a0 = _v("a0", t)
+        case = Case((("x0", t),), (("o0", t),), (Stmt("store", "o0", t, a0),),
+                    tier1=(Tier1("pow", (a0, Expr("lit", "", (), t, 0.5)), ("r0_0", "r0_1"), "f0", t),),
+                    n=len(col), values={"x0": np.array(col, dtype=t), "o0": np.zeros(len(col), t),
+                                        "r0_0": np.zeros(len(col), t), "r0_1": np.zeros(len(col), t),
+                                        "f0": np.zeros(len(col), t)})
+        out.append(Batch((case,), len(col), None))
     return out
 
 

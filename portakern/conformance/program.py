@@ -5,7 +5,7 @@ suite's own, not the compiler's IR: it renders to kernel-language SOURCE text (s
 runnable reproducer) and the model (``model.py``) evaluates it to know, per work-item, which values
 touched subnormals and how far a backend that contracts ``a*b+c`` may stray.
 
-Every operation is tagged with its NUMERICS.md tier: the tier-0 part of a kernel is compared bit for
+Every operation is tagged with its docs/semantics.md tier: the tier-0 part of a kernel is compared bit for
 bit; tier-1 calls (``exp``, ``sin``...) appear only at the root of a stored value, with their
 argument stored too, so the oracle can measure their ULP error on the exact argument the backend used.
 """
@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Expr", "Stmt", "Tier1", "LocalStage", "AtomicSpec", "Case", "Batch", "render_source", "prefix", "TIER1_OPS"]
+__all__ = ["Expr", "Stmt", "Tier1", "LocalStage", "AtomicSpec", "Case", "Batch", "render_source", "prefix", "TIER1_OPS",
+           "TREE_OPS"]
 
 #: tier-1 math functions: name -> arity.
 TIER1_OPS = {
@@ -85,14 +86,28 @@ class Tier1:
     dtype: str
 
 
+#: combining ops of a work-group tree reduction (``LocalStage.tree``): exact in any dtype they get, so
+#: a fixed tree order gives one right answer bit for bit (float ``+`` rounds, but in the tree's order).
+TREE_OPS = ("+", "^", "|", "&", "min", "max")
+
+
 @dataclass(frozen=True)
 class LocalStage:
     """Work-group memory: every work-item stores ``expr`` into ``tile[lid]``; after ``pk.barrier()``
-    it reads ``tile[(lid + shift) % wg]`` into the variable ``w`` (of ``dtype``)."""
+    it reads ``tile[(lid + shift) % wg]`` into the variable ``w`` (of ``dtype``).
+
+    With ``tree`` (one of :data:`TREE_OPS`), a work-group tree reduction runs between the barrier and
+    the read, in the shape of the numba documentation's shared-memory ``array_sum``: a ``while`` loop
+    bounded by ``pk.local_size(0)`` with a barrier in its body (``tile[lid] op= tile[lid + h]`` where
+    ``lid % (2 * h) == 0``), and with ``guarded`` all of it under ``if lid < pk.local_size(0):`` (true for
+    every work-item, so every barrier is still reached by all). Loops bounded by work-group queries are
+    where compilers have miscompiled (PoCL re-read the query after the barrier)."""
 
     expr: Expr
     dtype: str
     shift: int
+    tree: str = ""
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,8 @@ class Case:
         if self.local is not None:
             out.update(self.local.expr.ops())
             out.add("barrier")
+            if self.local.tree:
+                out.add("tree_loop")
         if self.atomic is not None:
             out.add("atomic_" + self.atomic.op)
             out.update(self.atomic.expr.ops())
@@ -238,7 +255,7 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
         tn = _type_name(st.dtype)
         lines += [f"    {p}tile = pk.local_array({wg}, {tn})", f"    {p}s = {tn}(0)", guard, *loads,
                   f"        {p}s = {tn}({render_expr(st.expr, p)})",
-                  f"    {p}tile[lid] = {p}s", "    pk.barrier()",
+                  f"    {p}tile[lid] = {p}s", "    pk.barrier()", *_tree_lines(st, p),
                   f"    {p}w = {p}tile[(lid + {st.shift}) % {wg}]"]
     lines += [guard, *loads]
     body: list[str] = []
@@ -259,6 +276,19 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
     if lines[-1] == guard:
         lines.append("        pass")
     return lines
+
+
+def _tree_lines(st: LocalStage, p: str) -> list[str]:
+    """The work-group tree reduction of ``st`` (none without ``st.tree``), indented for a kernel body."""
+    if not st.tree:
+        return []
+    a, b = f"{p}tile[lid]", f"{p}tile[lid + {p}h]"
+    combined = f"pk.{st.tree}({a}, {b})" if st.tree in ("min", "max") else f"{a} {st.tree} {b}"
+    ind = "        " if st.guarded else "    "
+    lines = ["    if lid < pk.local_size(0):"] if st.guarded else []
+    return lines + [f"{ind}{p}h = 1", f"{ind}while {p}h < pk.local_size(0):",
+                    f"{ind}    if lid % (2 * {p}h) == 0:", f"{ind}        {a} = {combined}",
+                    f"{ind}    {p}h *= 2", f"{ind}    pk.barrier()"]
 
 
 def prefix(k: int, count: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
@@ -19,7 +20,7 @@ from hypothesis.reporting import with_reporter
 from ..errors import PortakernError
 from .check import Tally, check_outputs, values_json
 from .execute import Built, build_kernel, case_key, compile_case, launch_case
-from .generate import FULL, QUICK, TINY, Profile, batches
+from .generate import QUICK, TINY, Profile, batches
 from .model import evaluate
 from .probes import probes
 from .program import Batch, prefix
@@ -44,14 +45,19 @@ class BackendResult:
     failures: list[dict[str, Any]] = field(default_factory=list)
     note: str = ""
     seconds: float = 0.0
+    #: warnings raised while the backend ran (compilers, Hypothesis), captured rather than printed:
+    #: ``{"category", "message", "count"}``, one per distinct category and first message line.
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def bit_exact_fraction(self) -> float:
-        return self.exact / self.compared if self.compared else 1.0
+    def bit_exact_fraction(self) -> float | None:
+        """Fraction of the tier-0 values compared that were bit-exact; None when none was compared."""
+        return self.exact / self.compared if self.compared else None
 
     def as_json(self) -> dict[str, Any]:
+        frac = self.bit_exact_fraction
         d: dict[str, Any] = {"status": self.status, "examples": self.examples,
-                             "bit_exact_fraction": round(self.bit_exact_fraction, 6),
+                             "bit_exact_fraction": None if frac is None else round(frac, 6),
                              "max_ulp": {k: round(v, 3) for k, v in sorted(self.max_ulp.items())},
                              "failures": self.failures, "seconds": round(self.seconds, 1)}
         if self.compiled:
@@ -59,6 +65,7 @@ class BackendResult:
         if self.note:
             d["note"] = self.note
         d["ops"] = dict(sorted(self.ops.items()))
+        d["warnings"] = self.warnings
         return d
 
 
@@ -99,16 +106,42 @@ class _Oracle:
 def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile = QUICK,
                 batch: int = 5, shrink_budget: int = 400, shrink_seconds: float = 60.0,
                 time_budget: float | None = None,
-                progress: Callable[[str], None] | None = None, oracle: _Oracle | None = None) -> BackendResult:
+                progress: Callable[[str], None] | None = None, oracle: _Oracle | None = None,
+                tick: Callable[[str, int, int, float], None] | None = None) -> BackendResult:
     """Run the suite on backend ``name`` until ``examples`` generated programs ran (``batch`` of them
     share one compiled kernel); return its row of the report. After the first failure Hypothesis
-    shrinks it for at most ``shrink_budget`` launches or ``shrink_seconds``."""
+    shrinks it for at most ``shrink_budget`` launches or ``shrink_seconds``. ``tick(name, done,
+    planned, seconds)`` is called after each compiled batch; warnings are captured into the result."""
+    start = time.monotonic()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = _run_backend(name, examples, seed, profile, batch, shrink_budget, shrink_seconds, time_budget,
+                           oracle, tick, start)
+    res.warnings = _summarise_warnings(caught)
+    res.seconds = time.monotonic() - start
+    if progress:
+        extra = f", {sum(w['count'] for w in res.warnings)} warnings captured" if res.warnings else ""
+        progress(f"{name}: {res.status} ({res.examples} examples, {res.seconds:.1f}s{extra})")
+    return res
+
+
+def _summarise_warnings(caught: list[warnings.WarningMessage]) -> list[dict[str, Any]]:
+    """One entry per (category, first line of the message), with how often it was raised."""
+    counts: dict[tuple[str, str], int] = {}
+    for w in caught:
+        key = (w.category.__name__, str(w.message).strip().splitlines()[0][:300] if str(w.message).strip() else "")
+        counts[key] = counts.get(key, 0) + 1
+    return [{"category": c, "message": m, "count": n} for (c, m), n in sorted(counts.items(), key=lambda kv: -kv[1])]
+
+
+def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: int, shrink_budget: int,
+                 shrink_seconds: float, time_budget: float | None, oracle: _Oracle | None,
+                 tick: Callable[[str, int, int, float], None] | None, start: float) -> BackendResult:
     import portakern as pk
 
     from ..runtime import registry
 
     res = BackendResult(name)
-    start = time.monotonic()
     try:
         backend = registry.get_backend(name)
     except PortakernError as exc:
@@ -163,6 +196,8 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
         problem, record = _run_case(case, name, oracle, flushes, contracts, compile_only, res)
         if not state["failed"]:
             res.examples += len(case.programs)
+            if tick:
+                tick(name, res.examples, examples, time.monotonic() - start)
         if problem is not None and len(case.programs) > 1:
             record = _isolate(case, name, oracle, flushes, contracts, compile_only) or record
         seen[key], records[key] = problem, record
@@ -174,6 +209,8 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
     for probe in probes(fp64):          # the directed probes first: they do not depend on the draw
         problem, record = _run_case(probe, name, oracle, flushes, contracts, compile_only, res)
         res.examples += len(probe.programs)
+        if tick:
+            tick(name, res.examples, examples, time.monotonic() - start)
         if problem is not None:
             res.status, res.failures[:] = "fail", [record]
             break
@@ -202,9 +239,6 @@ def run_backend(name: str, examples: int = 100, seed: int = 0, profile: Profile 
         res.status = "unavailable"
         res.note = (f"rendered and compiled {res.compiled} generated kernels; running them needs a GPU "
                     f"({(backend.unavailable_reason() or '').splitlines()[0] if backend.unavailable_reason() else ''})")
-    res.seconds = time.monotonic() - start
-    if progress:
-        progress(f"{name}: {res.status} ({res.examples} examples, {res.seconds:.1f}s)")
     return res
 
 
@@ -297,5 +331,3 @@ def _launch_text(case: Batch, built: Built, backend: str) -> str:
     grid = f"{case.ndrange}" if case.wg is None else f"({case.ndrange},), ({case.wg},)"
     return f"{built.name}.on({backend!r})[{grid}]({', '.join(case.param_names())})"
 
-
-PROFILES = {"quick": QUICK, "full": FULL}

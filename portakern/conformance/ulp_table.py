@@ -4,7 +4,7 @@
 backend and dtype (all functions at once, each on its own inputs: a domain-shaped sample, full-range
 bit patterns and the special-value table), prints it, writes it into docs/semantics.md between
 ``<!-- ulp-table:begin -->`` and ``<!-- ulp-table:end -->``, and records each backend's bounds in
-``bounds.json`` (a bound above the NUMERICS.md ceiling is listed as a waiver).
+``bounds.json`` (a bound above the docs/semantics.md ceiling is listed as a waiver).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Input values of the conformance suite: the special-value table, boundary neighbours, full-range bit
-patterns, and Hypothesis strategies for whole input arrays (NUMERICS.md, "What the suite generates").
+patterns, and Hypothesis strategies for whole input arrays (docs/semantics.md, "What the conformance suite generates").
 
 Every strategy shrinks towards small, ordinary values (bit pattern 0, index 0 of the tables), so a
 shrunk reproducer shows the one special value that matters.

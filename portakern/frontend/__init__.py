@@ -2,14 +2,14 @@
 
 ``analyze(fn)`` reads a kernel's source and parameters once (cheap); ``specialize(src, arg_types,
 constexprs, grid_ndim, debug)`` types and lowers it for one signature into an :class:`ir.Kernel`.
-See docs/architecture.md for the contract and LANGUAGE.md section 3 for the language.
+See docs/architecture.md for the contract and docs/language.md section 4 for the language.
 
 Layout: ``source`` (analyze, hashes, frozen globals), ``builtins`` (which Python objects name which
 builtins), ``values`` + ``ops`` (NEP 50 typing, casts, constant folding), ``expr`` / ``stmt`` /
 ``calls`` (one ``visit_<Node>`` per construct), ``scope`` (per-pass state), ``specialize`` (the
 typing fixpoint and kernel assembly).
 
-Decisions where LANGUAGE.md is silent (NumPy 2 is the tie-breaker wherever it has an answer):
+Decisions where docs/language.md is silent (NumPy 2 is the tie-breaker wherever it has an answer):
 
 - Variables that only ever hold Python literals (or other weak values) stay *weak* like the
   literals: ``k = 2; x * k`` keeps a float32 ``x`` float32. ``x.shape[d]``, ``x.size`` and ``x.ndim``

@@ -37,7 +37,7 @@ def _wrap(v: int, t: ScalarType) -> int:
 
 
 def fold_cast(value: bool | int | float, src: ScalarType, t: ScalarType) -> bool | int | float:
-    """The value of ``Cast(Const(value, src), t)`` by NUMERICS.md (wrap, saturate, NaN -> 0)."""
+    """The value of ``Cast(Const(value, src), t)`` by docs/semantics.md (wrap, saturate, NaN -> 0)."""
     if t.is_bool:
         return value != 0 or (isinstance(value, float) and math.isnan(value))
     if t.is_float:

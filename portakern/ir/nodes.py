@@ -11,7 +11,7 @@ type and inserts every conversion, so a backend never promotes:
 - ``Store`` values and ``Atomic`` values already have the array's element type.
 - ``DIV`` is true division on floats only; integer ``/`` arrives as casts to float64 first.
 
-The meaning of every op is NUMERICS.md (total: no undefined behaviour). The reference interpreter
+The meaning of every op is docs/semantics.md (total: no undefined behaviour). The reference interpreter
 (the ``numpy`` backend) is the executable definition; ``verify`` checks the typing rules above.
 
 Dimensions follow NumPy order: for ``ndrange=(A, B)``, ``global_id(1)`` varies fastest.
@@ -35,7 +35,7 @@ class Op(enum.Enum):
     FLOORDIV = "//"      # ints: floor, x//0 == 0, INT_MIN//-1 == INT_MIN; floats: Python/NumPy floor_divide
     MOD = "%"            # ints: sign of divisor, x%0 == 0; floats: np.remainder (Python semantics)
     POW = "**"           # ints: wrapping repeated multiply, negative exponent -> 0 unless |base| == 1
-    # Binary bitwise (ints and bools; shifts total as NUMERICS.md says)
+    # Binary bitwise (ints and bools; shifts total as docs/semantics.md says)
     AND = "&"
     OR = "|"
     XOR = "^"
@@ -131,7 +131,7 @@ ATOMICS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.ATOMIC_MIN, Op.ATOMIC_MAX,
                      Op.ATOMIC_XOR, Op.ATOMIC_XCHG, Op.ATOMIC_CAS})
 #: atomics defined on integer arrays only
 INT_ATOMICS = frozenset({Op.ATOMIC_AND, Op.ATOMIC_OR, Op.ATOMIC_XOR})
-#: Tier 0 (bit-exact) ops of NUMERICS.md among the math calls; every other FLOAT_MATH op is tier 1.
+#: Tier 0 (bit-exact) ops of docs/semantics.md among the math calls; every other FLOAT_MATH op is tier 1.
 TIER0_MATH = frozenset({Op.SQRT, Op.FMA, Op.ABS, Op.COPYSIGN, Op.FLOOR, Op.CEIL, Op.TRUNC, Op.RINT,
                         Op.MIN, Op.MAX, Op.ISNAN, Op.ISINF, Op.ISFINITE})
 ARITY = {op: 1 for op in MATH} | {Op.ATAN2: 2, Op.POWF: 2, Op.COPYSIGN: 2, Op.HYPOT: 2, Op.MIN: 2,
@@ -205,7 +205,7 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class Cast:
-    """Conversion by NUMERICS.md: to float rounds to nearest even; float->int saturates, NaN->0;
+    """Conversion by docs/semantics.md: to float rounds to nearest even; float->int saturates, NaN->0;
     int->int wraps; anything->bool is ``!= 0`` (NaN -> True)."""
 
     value: Expr

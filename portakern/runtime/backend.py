@@ -30,7 +30,7 @@ from ..ir.nodes import Kernel
 
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a backend on one device can do and how its numbers behave (NUMERICS.md)."""
+    """What a backend on one device can do and how its numbers behave (docs/semantics.md)."""
 
     fp64: bool = True
     int64_atomics: bool = True

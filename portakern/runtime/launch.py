@@ -329,7 +329,7 @@ def prepare(b: A.Bound, c: Compiled) -> tuple[list[Any], dict[int, np.ndarray]]:
 
 def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous: bool, args: Sequence[Any],
         bound_name: str | None, bound_device: Any) -> Any:
-    """Launch ``kernel`` over ``nd``/``wg`` with ``args``; return the written arrays (see LANGUAGE.md)."""
+    """Launch ``kernel`` over ``nd``/``wg`` with ``args``; return the written arrays (see docs/language.md)."""
     try:
         plan_key: Any = (bound_name, bound_device, nd, wg, ambiguous)
         plan = kernel._plans.get(plan_key)

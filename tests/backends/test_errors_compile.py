@@ -1,4 +1,4 @@
-"""CompileError for every class of construct outside the language (LANGUAGE.md sections 3 and 4):
+"""CompileError for every class of construct outside the language (docs/language.md sections 4 and 5):
 the message carries file:line, the source line with a caret, what is wrong and a hint; the caller's
 arrays are untouched."""
 from __future__ import annotations

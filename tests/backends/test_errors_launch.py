@@ -1,4 +1,4 @@
-"""LaunchError (also a ValueError) for every row of LANGUAGE.md section 4, naming the parameter, what
+"""LaunchError (also a ValueError) for every row of docs/language.md section 5, naming the parameter, what
 was given and what was expected; a failed launch leaves the caller's arrays untouched."""
 from __future__ import annotations
 

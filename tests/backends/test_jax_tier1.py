@@ -1,5 +1,5 @@
 """Tier-1 functions on the jax backend: XLA's own float32 functions where they are inside the
-NUMERICS.md ceiling (no float64 detour), the rebuilt ones where XLA's are not."""
+docs/semantics.md ceiling (no float64 detour), the rebuilt ones where XLA's are not."""
 from __future__ import annotations
 
 import numpy as np

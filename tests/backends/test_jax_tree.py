@@ -82,7 +82,7 @@ def _stepped_tree(x: np.ndarray, W: int, ss: list[int], op) -> np.ndarray:
 
 
 def _max(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """NUMERICS.md's max: NaN-propagating, -0.0 < +0.0 (np.maximum leaves the zero's sign open)."""
+    """docs/semantics.md's max: NaN-propagating, -0.0 < +0.0 (np.maximum leaves the zero's sign open)."""
     both_zero = (a == 0) & (b == 0)
     return np.where(both_zero, np.where(np.signbit(a) & np.signbit(b), a, np.zeros_like(a)), np.maximum(a, b))
 
@@ -134,7 +134,7 @@ def test_softmax_matches_the_reference_and_has_no_loop_gather_or_scatter():
     args = (x, np.zeros_like(x), 8, 3)
     ref = softmax.on("numpy")[(6, 8), (1, 8)](*args)
     got = np.asarray(softmax.on("jax")[(6, 8), (1, 8)](*args))
-    np.testing.assert_allclose(got, ref, rtol=2e-6, atol=0)     # exp: a few ulp (NUMERICS.md)
+    np.testing.assert_allclose(got, ref, rtol=2e-6, atol=0)     # exp: a few ulp (docs/semantics.md)
     p = prims(softmax, ((6, 8), (1, 8)), *args)
     assert not p & (LOOPS | {"gather", "scatter", "scatter-add"}), p
 

@@ -68,7 +68,7 @@ def test_row_whose_length_is_not_a_multiple_of_the_work_group_still_matches(extr
 
 @pytest.mark.parametrize("trip", [1, 16, 65])
 def test_float_row_product_folds_in_iteration_order(trip):
-    # rounding-sensitive factors; no subnormal can arise (XLA on the CPU flushes them, NUMERICS.md)
+    # rounding-sensitive factors; no subnormal can arise (XLA on the CPU flushes them, docs/semantics.md)
     x = kit.RNG.choice(np.array([3.0, 1 / 3, 1.1, 0.9, -1.5, 0.7, 1 / 7], np.float32), (2, trip * WG))
     run(row_prod, _grid(2), x, np.zeros((2, WG), np.float32), WG)
 
@@ -81,7 +81,7 @@ def test_min_max_of_signed_zeros_give_the_reference_zero(trip, init):
     x[1] = -0.0
     lo, hi = run(row_minmax, _grid(6), x, np.zeros((6, WG), np.float32), np.zeros((6, WG), np.float32),
                  np.full(6, init, np.float32), WG)
-    if init == np.inf:                        # sanity: the reference is what NUMERICS.md says
+    if init == np.inf:                        # sanity: the reference is what docs/semantics.md says
         assert np.signbit(lo[1]).all() and not np.signbit(hi[0]).any()
 
 

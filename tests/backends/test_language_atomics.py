@@ -128,7 +128,7 @@ def test_atomic_index_may_be_a_tuple_for_2d_arrays(backend, run):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_float_atomic_min_max_propagate_nan_and_order_signed_zeros(backend, run, need_fp64, dtype):
     # min and max are order-independent, so atomics give the contract's min/max exactly
-    # (NUMERICS.md: NaN-propagating like np.minimum, -0.0 < +0.0)
+    # (docs/semantics.md: NaN-propagating like np.minimum, -0.0 < +0.0)
     need_fp64(dtype)
     acc = np.array([0.0, -0.0, 5.0], dtype)
     run(float_atomic_min_max, backend, 3, None, np.array([-0.0, 0.0, -0.0], dtype), acc)

@@ -1,4 +1,4 @@
-"""Index queries in 1, 2 and 3 dimensions (LANGUAGE.md section 3), NumPy dimension order."""
+"""Index queries in 1, 2 and 3 dimensions (docs/language.md section 4), NumPy dimension order."""
 from __future__ import annotations
 
 import numpy as np

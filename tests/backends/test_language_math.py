@@ -1,4 +1,4 @@
-"""Every math function of LANGUAGE.md section 3, through pk.X, math.X and the builtins.
+"""Every math function of docs/language.md section 4, through pk.X, math.X and the builtins.
 
 Tolerances here are loose (tier-1 ULP bounds are the conformance suite's job); the tier-0 functions
 (floor ceil trunc rint abs copysign min max fma sqrt isnan isinf isfinite where) are checked exactly.

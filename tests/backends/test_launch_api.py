@@ -61,7 +61,7 @@ def fill_2d(out):
 
 
 def test_tuple_ndrange_alone_launches_a_2d_kernel(backend):
-    # LANGUAGE.md: kernel[ndrange] with ndrange a tuple. Python passes kernel[(5, 7)] exactly as
+    # docs/language.md: kernel[ndrange] with ndrange a tuple. Python passes kernel[(5, 7)] exactly as
     # kernel[5, 7]; for a kernel that indexes 2 dimensions the only meaningful reading is the 2-D
     # ndrange (what a Triton user writing kernel[(M, N)] expects).
     if backend == "cuda" and not pk.get_backend("cuda").is_available():

@@ -1,4 +1,4 @@
-"""The C-family prelude keeps NUMERICS.md on the opencl backend (PoCL): every helper's edge cases.
+"""The C-family prelude keeps docs/semantics.md on the opencl backend (PoCL): every helper's edge cases.
 
 Expected values come from Python's own integer/float semantics (or NumPy where NumPy is the
 contract), written out here, never from portakern.
@@ -96,7 +96,7 @@ def float_ops(a, b, fd, md, mn, mx):
 
 
 def _same(got: np.ndarray, want: np.ndarray) -> np.ndarray:
-    """Bitwise equal, any NaN matching any NaN (NUMERICS.md), -0.0 distinct from +0.0."""
+    """Bitwise equal, any NaN matching any NaN (docs/semantics.md), -0.0 distinct from +0.0."""
     return (np.isnan(got) & np.isnan(want)) | ((got == want) & (np.signbit(got) == np.signbit(want)))
 
 

@@ -1,4 +1,4 @@
-"""NUMERICS.md's integer, shift, division, conversion and min/max semantics, bit for bit, on every
+"""docs/semantics.md's integer, shift, division, conversion and min/max semantics, bit for bit, on every
 backend: small kernels run over batches of generated values and are compared with the independent
 pure-Python model in tests/model/numerics.py.
 
@@ -433,7 +433,7 @@ def test_float_min_max_match_the_model(backend, run, caps, need_fp64, t):
 
 
 # ------------------------------------------------------------------------- float // and % (as NumPy)
-# NUMERICS.md does not list float // and % in tier 0, but the IR's contract (portakern/ir/nodes.py:
+# docs/semantics.md does not list float // and % in tier 0, but the IR's contract (portakern/ir/nodes.py:
 # "floats: Python/NumPy floor_divide", "np.remainder (Python semantics)") fixes them to NumPy's values,
 # so the expected values here are NumPy's, computed on the host.
 def _check_float_divmod(backend, run, t: str, pairs: list[tuple[float, float]], flushes: bool) -> None:

@@ -28,10 +28,12 @@ def mutant(request):
     registry.unregister_backend(name)
 
 
+@pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("mutant", sorted(MUTANTS), indirect=True)
-def test_every_mutant_backend_is_caught(mutant: str) -> None:
-    res = run_backend(mutant, examples=400 if FULL else 300, seed=0, shrink_budget=2, shrink_seconds=3)
+def test_every_mutant_backend_is_caught_within_50_kernels(mutant: str, seed: int) -> None:
+    res = run_backend(mutant, examples=50, seed=seed, shrink_budget=2, shrink_seconds=3)
     assert res.status == "fail", f"{mutant} ({MUTANTS[mutant][1]}) passed {res.examples} kernels"
+    assert res.examples <= 50
     assert res.failures and res.failures[0].get("kernel_source", "").startswith("@pk.kernel")
 
 
@@ -57,11 +59,6 @@ def test_json_report_has_the_documented_shape(tmp_path) -> None:
     row = doc["backends"]["numpy"]
     assert row["status"] == "pass" and row["examples"] >= 4
     assert 0 <= row["bit_exact_fraction"] <= 1 and isinstance(row["max_ulp"], dict) and row["failures"] == []
-
-
-def test_unknown_backend_is_reported_unavailable_not_crashing() -> None:
-    report = run(["no-such-backend"], examples=2)
-    assert report.results["no-such-backend"].status == "unavailable" and report.ok
 
 
 def test_cli_exits_1_and_saves_a_replayable_regression_for_a_broken_backend(tmp_path, capsys) -> None:

@@ -1,5 +1,5 @@
 """The suite's own parts, without any backend: its model agrees with the pure-Python model of
-NUMERICS.md (tests/model/numerics.py), the comparisons follow the contract's rules, the ULP measure is
+docs/semantics.md (tests/model/numerics.py), the comparisons follow the contract's rules, the ULP measure is
 right on values whose error is known, and the generator only produces source that Python parses."""
 from __future__ import annotations
 
@@ -121,3 +121,26 @@ def test_generated_programs_are_valid_python_and_evaluate(batch) -> None:
     for case in batch.programs:
         out = model.evaluate(case)
         assert set(out) == set(case.written()) - {t.out for t in case.tier1}
+
+
+def test_the_generator_draws_guarded_tree_loops_bounded_by_work_group_queries() -> None:
+    from dataclasses import replace
+
+    from hypothesis import given, settings
+
+    from portakern.conformance.generate import QUICK, cases
+    from portakern.conformance.program import render_source
+
+    trees: list = []
+
+    @settings(database=None, derandomize=True, max_examples=80, deadline=None)
+    @given(cases(replace(QUICK, p_local=1.0), True, 24, 8))     # every program has work-group memory
+    def draw(case) -> None:
+        if case.local is not None and case.local.tree:
+            trees.append(case)
+
+    draw()
+    assert len({c.local.tree for c in trees}) >= 3 and "+" in {c.local.tree for c in trees} and any(c.local.guarded for c in trees)
+    src = render_source(next(c for c in trees if c.local.guarded), "k")
+    assert "if lid < pk.local_size(0):" in src and "while h < pk.local_size(0):" in src
+    assert src.count("pk.barrier()") == 2

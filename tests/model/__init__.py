@@ -1,1 +1,1 @@
-"""An independent, pure-Python model of NUMERICS.md, used as the oracle of the semantics tests."""
+"""An independent, pure-Python model of docs/semantics.md, used as the oracle of the semantics tests."""

@@ -1,4 +1,4 @@
-"""A tiny pure-Python model of NUMERICS.md (integer, shift, division, conversion, min/max semantics).
+"""A tiny pure-Python model of docs/semantics.md (integer, shift, division, conversion, min/max semantics).
 
 Written from the spec, not from any backend: Python ints are unbounded, so every result is computed
 exactly and then wrapped or rounded explicitly. Floats are modelled as Python floats (binary64);

@@ -1,4 +1,4 @@
-"""Every LaunchError row of LANGUAGE.md section 4, each naming the parameter, what was given and what
+"""Every LaunchError row of docs/language.md section 5, each naming the parameter, what was given and what
 was expected; run on a fake backend so the runtime alone is under test."""
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Malformed launches never leak an internal exception: any argument list and any grid either runs or
-raises a PortakernError (LANGUAGE.md section 4)."""
+raises a PortakernError (docs/language.md section 5)."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The semantics model (tests/model/numerics.py) pinned against NUMERICS.md's stated cases and,
+"""The semantics model (tests/model/numerics.py) pinned against docs/semantics.md's stated cases and,
 where NumPy defines the same behaviour, against NumPy on the host."""
 from __future__ import annotations
 

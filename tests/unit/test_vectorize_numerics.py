@@ -1,5 +1,5 @@
 """The shared vectorised semantics (portakern.codegen.vector_numerics) against the pure-Python
-model of NUMERICS.md (tests/model), over boundary values of every integer type, on NumPy."""
+model of docs/semantics.md (tests/model), over boundary values of every integer type, on NumPy."""
 from __future__ import annotations
 
 import itertools

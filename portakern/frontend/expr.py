@@ -54,6 +54,7 @@ class ExprLowering:
     state: PassState
     out: list[ir.Stmt]
     grid_ndim: int
+    kernel_name: str
 
     # provided by the host class
     def call(self, node: ast.Call, want_value: bool) -> Any: ...  # pragma: no cover

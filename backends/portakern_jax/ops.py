@@ -22,6 +22,7 @@ from jax import lax
 from portakern.codegen import vector_numerics as vn
 
 from . import math as jm
+from .autodiff import differentiated, no_reverse_mode
 from .layout import LaneLayout, uses_groups
 
 # Tier-1 functions: XLA's float32 where measured inside the ceiling (jm.NATIVE_F32), else through
@@ -537,8 +538,9 @@ class JaxOps(LaneLayout):
         lv0 = self._lanes(m) & in_range(k0)
         return lax.while_loop(cond3, step3, (k0, lv0, st))[2]
 
-    def while_loop(self, lv: Any, body: Callable, st: tuple) -> tuple:
-        """Run ``body`` while any lane is live, as one ``lax.while_loop``."""
+    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0) -> tuple:
+        """Run ``body`` while any lane is live, as one ``lax.while_loop``; ``line`` is the ``while``
+        statement's source line (named when reverse-mode differentiation meets the loop)."""
         if lv is False:
             return st
         st = self._norm(st)
@@ -551,7 +553,15 @@ class JaxOps(LaneLayout):
             lv2, s2 = body(lv1, s)
             return self._lanes(lv2), self._like(s2, s)
 
-        return lax.while_loop(cond, step, (self._lanes(lv), st))[1]
+        try:
+            out = lax.while_loop(cond, step, (self._lanes(lv), st))[1]
+        except ValueError as exc:       # reverse-mode partial evaluation of the loop (older jax)
+            if "Reverse-mode" not in str(exc):
+                raise
+            raise no_reverse_mode(self.kernel, line) from exc
+        if differentiated(out):
+            raise no_reverse_mode(self.kernel, line)
+        return out
 
 
 for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accurate versions

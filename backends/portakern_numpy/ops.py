@@ -242,8 +242,9 @@ class NumpyOps(LaneOps):
             kv = kv + step
         return st
 
-    def while_loop(self, lv: Any, body: Callable, st: tuple) -> tuple:
-        """Run ``body`` while any lane is live (``body`` narrows the mask itself)."""
+    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0) -> tuple:
+        """Run ``body`` while any lane is live (``body`` narrows the mask itself); ``line`` is the
+        ``while`` statement's source line (for backends that report errors at it)."""
         while lv is not False:
             lv, st = body(lv, st)
         return st

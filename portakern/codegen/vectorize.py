@@ -410,7 +410,7 @@ class _Renderer:
             line(f"{c1} = {self.expr(s.cond, lv)}")
             line(f"{lv} = ops.mand({lv}, {c1})")
             line(f"return {lv}, {st}")
-        line(f"{st} = ops.while_loop({lv}, {fn}, {st})")
+        line(f"{st} = ops.while_loop({lv}, {fn}, {st}, {s.loc.line})")
 
     # -- expressions -------------------------------------------------------------------------------
     def site(self, node: object) -> int:

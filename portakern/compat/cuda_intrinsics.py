@@ -303,7 +303,8 @@ def kernel_names() -> dict[str, Intrinsic]:
                for c in ("inc", "dec", "nanmax", "nanmin")}}),
         "cg": Namespace("cuda.cg", {"this_grid": Refused(
             "cuda.cg.this_grid", "a grid-wide synchronisation cannot be expressed on every backend",
-            "split the kernel in two launches at the grid sync")}),
+            "split the kernel in two launches at the grid sync; the arrays stay on the device between "
+            "launches (docs/language.md \"Multi-step algorithms\")")}),
         "threadfence": Refused("cuda.threadfence", "portakern has no device-wide memory fence",
                                "use atomics, or split the kernel in two launches"),
         "threadfence_block": Refused("cuda.threadfence_block", "portakern has no fence without a barrier",

@@ -90,6 +90,12 @@ class CallLowering(StmtLowering):
             d = self.const_int(node.args[0], f"the dimension of {name}()")
             if not 0 <= d <= 2:
                 raise self.err(node, f"{name}({d}): the dimension must be 0, 1 or 2")
+            if d >= self.grid_ndim:     # folding it to 0 (or 1) would leave most of the output unwritten
+                dims = ", ".join(f"n{k}" for k in range(d + 1))
+                raise self.err(node, f"kernel '{self.kernel_name}': pk.{name}({d}) queries dimension {d}, but "
+                               f"the launch's ndrange has {self.grid_ndim} dimension(s)",
+                               hint=f"launch with a {d + 1}-D ndrange, e.g. kernel[({dims})], or query a "
+                               f"dimension below {self.grid_ndim}")
             return self.index_query(name, d)
         if name == "barrier":
             self._arity(node, name, 0)
@@ -118,8 +124,10 @@ class CallLowering(StmtLowering):
         return ops.math_call(MATH_OPS[name], args)
 
     def index_query(self, name: str, d: int) -> TExpr:
-        """``name(d)`` for an index query name of INDEX_OPS and a dimension 0..2."""
-        if not 0 <= d < self.grid_ndim:   # as OpenCL: ids of missing dimensions are 0, sizes 1
+        """``name(d)`` for an index query name of INDEX_OPS and a dimension 0..2. A dimension the launch
+        lacks folds to 0 (ids) or 1 (sizes), as CUDA's threadIdx.y in a 1-D block: the compat layer's
+        intrinsics rely on it; ``pk.`` queries of such a dimension are refused before (``builtin``)."""
+        if not 0 <= d < self.grid_ndim:
             return TExpr(ir.Const(1 if "size" in name or name == "num_groups" else 0, T.int64))
         return TExpr(ir.IndexQuery(INDEX_OPS[name], d, T.int64))
 

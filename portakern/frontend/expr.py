@@ -47,6 +47,15 @@ _UNSUPPORTED_EXPR = {
 }
 
 
+#: what a user writing a grid-wide barrier (``pk.grid_sync()`` and the like) is told: no backend can
+#: wait for every work-group of a launch (they need not all be resident at once)
+NO_GRID_SYNC = ("portakern has no grid-wide barrier (pk.barrier() synchronises one work-group): end the "
+                "kernel here and launch the next step as a second kernel; the arrays stay on the device "
+                "between launches (docs/language.md \"Multi-step algorithms\")")
+_GRID_SYNC_NAMES = frozenset({"gridsync", "syncgrid", "gridbarrier", "barriergrid", "globalbarrier",
+                              "devicebarrier", "thisgrid", "syncdevice", "devicesync"})
+
+
 class ExprLowering:
     """Mixin of the lowering: expressions. The host class provides the state below."""
 
@@ -54,6 +63,7 @@ class ExprLowering:
     state: PassState
     out: list[ir.Stmt]
     grid_ndim: int
+    kernel_name: str
 
     # provided by the host class
     def call(self, node: ast.Call, want_value: bool) -> Any: ...  # pragma: no cover
@@ -168,7 +178,8 @@ class ExprLowering:
         attr = node.attr
         if isinstance(base, PyObject) and isinstance(base.obj, pytypes.ModuleType):
             if not hasattr(base.obj, attr):
-                raise self.err(node, f"module '{base.obj.__name__}' has no attribute '{attr}'")
+                hint = NO_GRID_SYNC if attr.lower().replace("_", "") in _GRID_SYNC_NAMES else ""
+                raise self.err(node, f"module '{base.obj.__name__}' has no attribute '{attr}'", hint=hint)
             return self.from_python(getattr(base.obj, attr), node, f"{base.obj.__name__}.{attr}")
         if isinstance(base, PyObject) and isinstance(base.obj, Intrinsic):
             return base.obj.lower_attribute(self, node)

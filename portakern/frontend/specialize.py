@@ -25,6 +25,7 @@ class Lowerer(CallLowering):
     def __init__(self, src: FunctionSource, state: PassState, grid_ndim: int) -> None:
         self.state = state
         self.grid_ndim = grid_ndim
+        self.kernel_name = src.name
         self.scope = Scope(src, "")
         self.out: list[ir.Stmt] = []
         self.array_name_hint = None

@@ -383,8 +383,9 @@ class Kernel:
     ``boundscheck`` asks for bounds checks (an out-of-bounds access is skipped and reported);
     ``debug`` implies them and also asks the launcher to restore written arrays on a failure
     (``checks_bounds`` is the one flag a renderer reads); ``loc`` is the ``def`` line. ``grid_ndim`` (1 to 3) is the
-    launch's number of dimensions: index queries of a dimension at or above it were folded to
-    ``Const`` (0 for ids, 1 for sizes), so every ``IndexQuery.dim < grid_ndim``.
+    launch's number of dimensions: ``pk.`` index queries of a dimension at or above it are a
+    CompileError, the compat layer's CUDA intrinsics of one were folded to ``Const`` (0 for ids, 1 for
+    sizes), so every ``IndexQuery.dim < grid_ndim``.
     """
 
     name: str

@@ -78,7 +78,7 @@ def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
         ann = p.annotation
         ta = type(a)
         if ann is None:                                   # the common case, kept short
-            if ta is np.ndarray:
+            if ta is np.ndarray and a.ndim:
                 kinds.append(HOST)
                 values.append(a)
                 continue
@@ -90,26 +90,32 @@ def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
             kinds.append(CONST)
             values.append(None)
             b.constexprs[p.name] = _constexpr_value(p.name, a, kname)
-        elif ta is np.ndarray:
+        elif ta is np.ndarray and (a.ndim or isinstance(ann, ArrayAnnotation)):
             kinds.append(HOST)
             values.append(a)
         elif isinstance(a, (bool, int, float, np.generic)):
             kinds.append(SCALAR)
             values.append(_scalar(p.name, ann, a, kname))
         else:
-            kind, value = _array_like(p.name, a, kname)
+            kind, value = _array_like(p.name, ann, a, kname)
             if kind == NATIVE:
                 b.owners.setdefault(value, p.name)
                 value = a
+            elif kind == SCALAR and value is a:          # a traced value: only its framework can use it
+                owner = registry.owner_of(a)
+                if owner is not None:
+                    b.owners.setdefault(owner, p.name)
             kinds.append(kind)
             values.append(value)
     return b
 
 
-def _array_like(name: str, a: Any, kname: str) -> tuple[int, Any]:
-    """Classify an argument that is neither a NumPy array nor a scalar (an object whose protocol
-    attributes themselves raise is a LaunchError, not a leak of its exception)."""
+def _array_like(name: str, ann: Any, a: Any, kname: str) -> tuple[int, Any]:
+    """Classify an argument that is neither a NumPy array (of 1 or more dimensions) nor a scalar (an
+    object whose protocol attributes themselves raise is a LaunchError, not a leak of its exception)."""
     try:
+        if not isinstance(ann, ArrayAnnotation) and getattr(a, "shape", None) == ():
+            return SCALAR, _zero_d(name, ann, a, kname)
         return _classify_object(name, a, kname)
     except LaunchError:
         raise
@@ -148,6 +154,43 @@ def _classify_object(name: str, a: Any, kname: str) -> tuple[int, Any]:
     raise LaunchError(f"kernel '{kname}', parameter '{name}': got {describe(a)}; expected an array "
                       "(NumPy, a backend's device array, or an object with __dlpack__, "
                       "__cuda_array_interface__ or __array_interface__) or a scalar (bool, int, float, NumPy scalar)")
+
+
+def _zero_d(name: str, ann: Any, a: Any, kname: str) -> Any:
+    """A 0-d array passed for a scalar: its value as a NumPy scalar of its dtype (docs/language.md
+    "Arguments"). A value traced by its framework (a jax tracer inside ``jax.jit``/``grad``/``vmap``)
+    has no value yet: it is passed on as it is, and the launch runs on that framework's backend."""
+    if isinstance(a, np.ndarray):
+        return _scalar(name, ann, a[()], kname)
+    try:
+        dtype = np.dtype(a.dtype)
+    except Exception as exc:  # noqa: BLE001
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': {describe(a)} is 0-d but has no NumPy "
+                          f"dtype ({exc}); pass a Python or NumPy scalar") from exc
+    if dtype not in _BY_DTYPE:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': a 0-d array of dtype {dtype}; scalars "
+                          f"of dtype {dtype} are not supported; expected one of {_SUPPORTED}")
+    owner = registry.owner_of(a)
+    value = _read_0d(a, owner)
+    if value is not None:
+        return _scalar(name, ann, value, kname)
+    if owner is None:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': {describe(a)} is a 0-d array of dtype "
+                          f"{dtype} whose value cannot be read; pass a Python or NumPy scalar")
+    if ann is not None and ann != _BY_DTYPE[dtype]:
+        raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got a traced 0-d "
+                          f"value of dtype {dtype}; traced values are not converted: pass one of "
+                          f"dtype {ann} (e.g. x.astype('{ann}'))")
+    return a
+
+
+def _read_0d(a: Any, owner: str | None) -> Any:
+    """The value of a 0-d array as a NumPy scalar, or None when it has none yet (a traced value)."""
+    try:
+        host = registry.get_backend(owner).to_host(a) if owner is not None else np.asarray(a)
+        return np.asarray(host)[()]
+    except Exception:  # noqa: BLE001 - a traced value refuses conversion; each framework its own way
+        return None
 
 
 def _constexpr_value(name: str, a: Any, kname: str) -> Any:
@@ -216,8 +259,8 @@ def _check_array(name: str, ann: Any, st: ScalarType, ndim: int, kname: str, val
         return describe(value) + ("" if isinstance(value, np.ndarray) else f" of dtype {st}, {ndim}-d")
 
     if ndim < 1:
-        raise LaunchError(f"kernel '{kname}', parameter '{name}': got {given()}; 0-d arrays are not "
-                          "supported (pass a scalar, e.g. x[()], or a 1-element array)")
+        raise LaunchError(f"kernel '{kname}', parameter '{name}': got {given()}; the parameter is "
+                          "an array parameter, and 0-d arrays are scalars (pass a 1-element array)")
     if isinstance(ann, ScalarType):
         raise LaunchError(f"kernel '{kname}', parameter '{name}' is annotated {ann!r}: got {given()}; "
                           "expected a scalar")

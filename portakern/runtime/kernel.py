@@ -73,8 +73,21 @@ class Kernel:
         return BoundKernel(self, registry.canonical_name(backend), device)
 
     # -- compiling without launching -----------------------------------------------------------------
+    def _grid_ndim(self, src: Any, ndrange: Any, ndim: Any) -> int:
+        """The number of dimensions to specialise for: ``ndim``, else that of the ``ndrange`` (an int n
+        is the 1-D ndrange (n,), as in ``kernel[n]``), else the highest dimension the kernel queries."""
+        if ndim is not None:
+            if type(ndim) is not int or not 1 <= ndim <= 3:
+                raise LaunchError(f"kernel '{self.__name__}': ndim must be 1, 2 or 3, got {ndim!r}")
+            if ndrange is not None and len(launch.parse_grid((ndrange, None), self.__name__)[0]) != ndim:
+                raise LaunchError(f"kernel '{self.__name__}': ndim={ndim} but ndrange={ndrange!r}; give one")
+            return ndim
+        if ndrange is None:
+            return max(1, int(src.index_dims))
+        return len(launch.parse_grid((ndrange, None), self.__name__)[0])
+
     def _specialize(self, backend: str, args: tuple[Any, ...], ndrange: Any,
-                    target: str | None) -> tuple[Any, Any, Any, Any, tuple[Any, ...]]:
+                    target: str | None, ndim: Any = None) -> tuple[Any, Any, Any, Any, tuple[Any, ...]]:
         src = self._src if self._src is not None else self._analyze()
         b = registry.get_backend(backend)
         try:
@@ -87,27 +100,26 @@ class Kernel:
             caps = Capabilities()
         bound = A.classify(src.params, args, self.__name__)
         sig = A.signature(src.params, bound, b, device, caps, self.__name__)
-        if ndrange is None:
-            grid_ndim = max(1, int(src.index_dims))
-        else:
-            grid_ndim = len(launch.parse_grid((ndrange, None), self.__name__)[0])
+        grid_ndim = self._grid_ndim(src, ndrange, ndim)
         kir = launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)
         key = (b.name, device.key, sig, grid_ndim, src.frozen_values())
         return src, b, device, kir, key
 
-    def source(self, backend: str, *args: Any, ndrange: Any = None) -> str:
-        """The source ``backend`` generates for these example arguments (CUDA C, OpenCL C, Python)."""
-        _, b, _, kir, _ = self._specialize(backend, args, ndrange, None)
+    def source(self, backend: str, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
+        """The source ``backend`` generates for these example arguments (CUDA C, OpenCL C, Python).
+        ``ndrange`` (an int n is the 1-D ``(n,)``) or ``ndim`` (1 to 3) fixes the number of dimensions."""
+        _, b, _, kir, _ = self._specialize(backend, args, ndrange, None, ndim)
         with launch._framework_errors(b, self, "render"):
             return b.render(kir)
 
-    def compile(self, backend: str, *args: Any, target: str | None = None, ndrange: Any = None) -> bytes:
+    def compile(self, backend: str, *args: Any, target: str | None = None, ndrange: Any = None,
+                ndim: int | None = None) -> bytes:
         """Compile for these example arguments without launching; returns the backend's ``build`` bytes
         (cached on disk). Works with no device for "cuda" (``target="sm_90"``) and "numba-cuda" (PTX)."""
-        src, b, device, kir, key = self._specialize(backend, args, ndrange, target)
+        src, b, device, kir, key = self._specialize(backend, args, ndrange, target, ndim)
         return launch.build(self, src, kir, key, b, device, target)[1]
 
-    def ir(self, *args: Any, ndrange: Any = None) -> str:
+    def ir(self, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
         """The typed IR for these example arguments, as text."""
         from ..ir import format_kernel  # the front end's printer
 
@@ -116,8 +128,7 @@ class Kernel:
         b = registry.get_backend("numpy")
         sig = A.signature(src.params, bound, b, Device("numpy", "ir", "ir"), Capabilities(strided_arrays=True),
                           self.__name__)
-        grid_ndim = max(1, int(src.index_dims)) if ndrange is None else \
-            len(launch.parse_grid((ndrange, None), self.__name__)[0])
+        grid_ndim = self._grid_ndim(src, ndrange, ndim)
         return str(format_kernel(launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)))
 
     # -- introspection -------------------------------------------------------------------------------
@@ -161,13 +172,14 @@ class BoundKernel:
         nd, wg, ambiguous = launch.parsed_grid(grid, self.kernel.__name__)
         return _Launch(self.kernel, nd, wg, ambiguous, self.backend, self.device)
 
-    def source(self, *args: Any, ndrange: Any = None) -> str:
+    def source(self, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
         """The generated source on the bound backend."""
-        return self.kernel.source(self.backend, *args, ndrange=ndrange)
+        return self.kernel.source(self.backend, *args, ndrange=ndrange, ndim=ndim)
 
-    def compile(self, *args: Any, target: str | None = None, ndrange: Any = None) -> bytes:
+    def compile(self, *args: Any, target: str | None = None, ndrange: Any = None,
+                ndim: int | None = None) -> bytes:
         """Compile on the bound backend without launching."""
-        return self.kernel.compile(self.backend, *args, target=target, ndrange=ndrange)
+        return self.kernel.compile(self.backend, *args, target=target, ndrange=ndrange, ndim=ndim)
 
     def __repr__(self) -> str:
         return f"<portakern kernel {self.kernel.__name__} on {self.backend}>"

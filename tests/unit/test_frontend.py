@@ -266,16 +266,27 @@ def test_shape_unpacking_and_negative_dims_size_and_ndim():
     assert any(s.dim == 1 for s in shapes)
 
 
-def test_index_queries_above_grid_ndim_fold_to_constants():
+@pytest.mark.parametrize("query, grid_ndim", [("global_id(1)", 1), ("global_size(2)", 2),
+                                              ("local_id(1)", 1), ("num_groups(2)", 1)])
+def test_an_index_query_of_a_dimension_the_ndrange_lacks_is_a_compile_error(query, grid_ndim):
+    fn = make(f"""
+        def k(out):
+            out[0] = 1 + pk.{query}
+    """)
+    with pytest.raises(pk.CompileError) as info:
+        lower(fn, grid_ndim=grid_ndim, out=arr(T.int64))
+    msg = str(info.value)
+    assert f"kernel 'k': pk.{query} queries dimension {query[-2]}" in msg
+    assert f"ndrange has {grid_ndim} dimension(s)" in msg and info.value.loc.line == 3
+
+
+def test_index_queries_below_grid_ndim_are_kept():
     fn = make("""
         def k(out):
             out[0] = pk.global_id(1) + pk.global_size(2) * 10 + pk.num_groups(1) * 100
     """)
-    k = lower(fn, out=arr(T.int64))
-    assert not nodes(k, N.IndexQuery)
-    assert ir.format_expr(nodes(k, N.Store)[0].value) == "110"
-    k2 = lower(fn, grid_ndim=2, out=arr(T.int64))
-    assert {q.dim for q in nodes(k2, N.IndexQuery)} == {1}
+    k = lower(fn, grid_ndim=3, out=arr(T.int64))
+    assert {q.dim for q in nodes(k, N.IndexQuery)} == {1, 2}
 
 
 def test_array_indices_are_cast_to_int64():

@@ -22,7 +22,7 @@ from .check import Tally, check_outputs, values_json
 from .execute import Built, build_kernel, case_key, compile_case, launch_case
 from .generate import QUICK, TINY, Profile, batches
 from .model import evaluate
-from .probes import probes
+from .probes import probes, repeated_launch_mismatch
 from .program import Batch, prefix
 
 __all__ = ["BackendResult", "run_backend", "ORACLE"]
@@ -208,6 +208,9 @@ def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: i
 
     for probe in probes(fp64):          # the directed probes first: they do not depend on the draw
         problem, record = _run_case(probe, name, oracle, flushes, contracts, compile_only, res)
+        if problem is None and not compile_only:
+            problem = _relaunch_problem(probe, name)    # a recompiling backend must not change a bit
+            record["problems"] = [problem] if problem else []
         res.examples += len(probe.programs)
         if tick:
             tick(name, res.examples, examples, time.monotonic() - start)
@@ -240,6 +243,19 @@ def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: i
         res.note = (f"rendered and compiled {res.compiled} generated kernels; running them needs a GPU "
                     f"({(backend.unavailable_reason() or '').splitlines()[0] if backend.unavailable_reason() else ''})")
     return res
+
+
+def _relaunch_problem(case: Batch, name: str, times: int = 4) -> str | None:
+    """Launch one compiled kernel of ``case`` ``times`` times: None when every launch gave the bits of
+    the first (jax once recompiled tiny grids on their third launch, changing results)."""
+    built = build_kernel(case)
+
+    def launch() -> list[np.ndarray]:
+        got = launch_case(case, built, name)
+        return [got[k] for k in sorted(got)]
+
+    problem = repeated_launch_mismatch(launch, times)
+    return None if problem is None else f"repeated launches: {problem}"
 
 
 def _isolate(case: Batch, name: str, oracle: _Oracle, flushes: bool, contracts: bool,

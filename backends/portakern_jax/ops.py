@@ -354,17 +354,8 @@ class JaxOps(LaneLayout):
             return jnp.zeros((), a.dtype), self._scatter(a, idx, vals, keep, add=True)
         if cmp is not None:
             return self._cas(a, idx, cmp, v, keep)
-        flat = jnp.zeros((N,), jnp.int64)
-        stride = 1
-        for i, s in reversed(list(zip(idx, a.shape))):
-            flat = flat + jnp.where(keep, jnp.asarray(i, jnp.int64), 0) * stride
-            stride *= int(s)
-        size = int(stride)
-        key = jnp.where(keep, flat, size)
-        order = jnp.argsort(key, stable=True)
-        sk = key[order]
+        _, size, order, sk, start = self._by_element(idx, a.shape, keep)
         sv = jnp.broadcast_to(jnp.asarray(v, a.dtype), (N,))[order]
-        start = jnp.concatenate([jnp.ones((1,), bool), sk[1:] != sk[:-1]])
         last = jnp.concatenate([sk[1:] != sk[:-1], jnp.ones((1,), bool)])
         comb_op = "atomic_add" if op in ("atomic_add", "atomic_sub") else op
 
@@ -395,13 +386,13 @@ class JaxOps(LaneLayout):
         olds = jnp.zeros((N,), a.dtype).at[order].set(old_s)
         return jnp.where(keep, olds, jnp.zeros((), a.dtype)), flat_a.reshape(a.shape)
 
-    def _cas(self, a: Any, idx: tuple[Any, ...], cmp: Any, v: Any, keep: Any) -> tuple[Any, Any]:
-        """Compare-and-swap in increasing lane order: a ``while_loop`` whose step ``r`` swaps the
-        ``r``-th lane (in lane order) of every target element at once."""
-        N = self.N
-        flat = jnp.zeros((N,), jnp.int64)
+    def _by_element(self, idx: tuple[Any, ...], shape: tuple[int, ...], keep: Any) -> tuple[Any, int, Any, Any, Any]:
+        """The lanes grouped by the element they target: (flat index per lane, element count,
+        lane order sorted by element (stable, so increasing lane within an element), the sorted
+        keys (masked lanes last, keyed ``size``), and where each element's run starts)."""
+        flat = jnp.zeros((self.N,), jnp.int64)
         stride = 1
-        for i, s in reversed(list(zip(idx, a.shape))):
+        for i, s in reversed(list(zip(idx, shape))):
             flat = flat + jnp.where(keep, jnp.asarray(i, jnp.int64), 0) * stride
             stride *= int(s)
         size = int(stride)
@@ -409,6 +400,13 @@ class JaxOps(LaneLayout):
         order = jnp.argsort(key, stable=True)
         sk = key[order]
         start = jnp.concatenate([jnp.ones((1,), bool), sk[1:] != sk[:-1]])
+        return flat, size, order, sk, start
+
+    def _cas(self, a: Any, idx: tuple[Any, ...], cmp: Any, v: Any, keep: Any) -> tuple[Any, Any]:
+        """Compare-and-swap in increasing lane order: a ``while_loop`` whose step ``r`` swaps the
+        ``r``-th lane (in lane order) of every target element at once."""
+        N = self.N
+        flat, size, order, _, start = self._by_element(idx, a.shape, keep)
         pos = jnp.arange(N)
         head = lax.cummax(jnp.where(start, pos, 0))
         rank = jnp.zeros((N,), jnp.int64).at[order].set(pos - head)

@@ -19,6 +19,8 @@ from .cuda_intrinsics import ATOMICS, WARP_SIZE, single_literal
 
 _DIM3 = {"threadIdx": "local_id", "blockIdx": "group_id", "blockDim": "local_size", "gridDim": "num_groups"}
 _AXES = {"x": 0, "y": 1, "z": 2}
+_ITEMSIZE = {"int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8,
+             "float32": 4, "float64": 8}
 _RENAMED = {"syncthreads": "pk.barrier", "fma": "pk.fma", "selp": "pk.where",
             "shared.array": "pk.local_array", "local.array": "pk.private_array"}
 
@@ -74,6 +76,7 @@ class _Rewriter:
             self.starts.append(self.starts[-1] + len(line))
         self.edits: list[tuple[int, int, str]] = []
         self.notes: list[str] = []
+        self.dynamic: set[str] = set()            # kernels given a ``pk_shared_bytes`` constexpr
 
     def offset(self, line: int, col: int) -> int:
         # ast columns are UTF-8 byte offsets
@@ -118,9 +121,7 @@ class _Rewriter:
             return True
         if name == "shared.array" and node.args and isinstance(node.args[0], ast.Constant) \
                 and node.args[0].value == 0:
-            self.note(node, "cuda.shared.array(0, ...) (dynamic shared memory) is not translated: give it a "
-                      "pk.constexpr size")
-            return True
+            return self.dynamic_shared(node)
         pk_name = None
         if name in _RENAMED:
             pk_name = _RENAMED[name]
@@ -140,6 +141,29 @@ class _Rewriter:
                     self.replace(item, str(value))
         for child in list(node.args) + [k.value for k in node.keywords]:
             self.body(child)
+        return True
+
+    def dynamic_shared(self, node: ast.Call) -> bool:
+        """``cuda.shared.array(0, dtype)``: a local array sized by a new last parameter
+        ``pk_shared_bytes: pk.constexpr`` (the launch's 4th item, in bytes; each size compiles once)."""
+        dtype = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "dtype"),
+                                                             None)
+        itemsize = _ITEMSIZE.get(self.source(dtype).rsplit(".", 1)[-1]) if dtype is not None else None
+        fn = self.fn
+        if dtype is None or itemsize is None or fn is None or fn.name in self.dynamic or fn.args.vararg \
+                or fn.args.kwonlyargs:
+            self.note(node, "cuda.shared.array(0, ...) (dynamic shared memory) is not translated: one array of "
+                      "a named scalar dtype per kernel is; give it a pk.constexpr size")
+            return True
+        params = fn.args.posonlyargs + fn.args.args
+        if not params:
+            self.note(node, "a kernel without parameters cannot take its dynamic shared memory size")
+            return True
+        self.dynamic.add(fn.name)
+        self.replace(node, f"pk.local_array(pk_shared_bytes // {itemsize}, {self.source(dtype)})")
+        last = params[-1]
+        end = self.offset(last.end_lineno, last.end_col_offset)        # type: ignore[arg-type]
+        self.edits.append((end, end, ", pk_shared_bytes: pk.constexpr"))
         return True
 
     def attribute(self, node: ast.Attribute, name: str) -> None:
@@ -171,10 +195,17 @@ class _Rewriter:
                         self.replace(param, f"{param.arg}: pk.{dtype.name if dtype.kind != 'b' else 'bool_'}")
         self.replace(dec, "pk.func" if device else "pk.kernel(debug=True)" if debug else "pk.kernel")
 
-    def launch(self, node: ast.Subscript) -> None:
+    def launch(self, node: ast.Subscript, call: ast.Call | None) -> None:
         items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        kernel = node.value.id if isinstance(node.value, ast.Name) else ""
         if len(items) == 4:
-            self.note(node, "a launch with dynamic shared memory (4th item) is not translated")
+            if kernel not in self.dynamic or call is None or call.keywords \
+                    or any(isinstance(a, ast.Starred) for a in call.args):
+                self.note(node, "a launch with dynamic shared memory (4th item) is not translated")
+                return
+            blocks, threads, nbytes = (self.source(items[i]) for i in (0, 1, 3))
+            args = ", ".join([self.source(a) for a in call.args] + [f"({nbytes})"])
+            self.replace(call, f"{kernel}[launch_geometry({blocks}, {threads}, ndim={self.ndim})]({args})")
         elif len(items) in (2, 3):
             blocks, threads = self.source(items[0]), self.source(items[1])
             self.replace(node, f"{self.source(node.value)}[launch_geometry({blocks}, {threads}, ndim={self.ndim})]")
@@ -235,10 +266,16 @@ def port_source(text: str, filename: str = "<string>") -> Ported:
         for stmt in fn.body:
             rw.body(stmt)
     inside = {id(n) for fn in jitted for n in ast.walk(fn)}
+    calls = {id(n.func): n for n in ast.walk(tree) if isinstance(n, ast.Call)}     # a launch's call, by its subscript
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and id(node) not in inside and isinstance(node.value, ast.Name) \
                 and node.value.id in kernels:
-            rw.launch(node)
+            rw.launch(node, calls.get(id(node)))
+        elif isinstance(node, ast.Call) and id(node) not in inside and isinstance(node.func, ast.Subscript) \
+                and isinstance(node.func.value, ast.Name) and node.func.value.id not in kernels \
+                and isinstance(node.func.slice, ast.Tuple) and 2 <= len(node.func.slice.elts) <= 4:
+            rw.note(node, f"'{node.func.value.id}[...](...)' looks like a launch through a name that is not a "
+                    "kernel of this module: it is not translated (launch the kernel by its own name)")
         elif isinstance(node, ast.Call) and id(node) not in inside and isinstance(node.func, ast.Attribute) \
                 and node.func.attr == "forall" and isinstance(node.func.value, ast.Name) \
                 and node.func.value.id in kernels:

@@ -101,3 +101,18 @@ def test_other_names_imported_with_cuda_stay_with_numba() -> None:
     assert lines[0] == "from numba import float32; import portakern as pk"
     assert lines[1] == "from portakern.compat import cuda as cu  # host arrays"
     assert "    x[pk.global_id(0)] = float32(1)" in lines
+
+
+def test_a_launch_through_another_name_is_listed_not_silently_left() -> None:
+    text = textwrap.dedent("""\
+        from numba import cuda
+
+        @cuda.jit
+        def k(out):
+            out[cuda.grid(1)] = 1
+
+        for f in (k,):
+            f[2, 32](out)
+    """)
+    left = port_source(text).untranslated
+    assert any("'f[...](...)'" in line and line.startswith("8:") for line in left), left

@@ -277,11 +277,15 @@ def case_sync():
     out["dyn_shared_memory"] = ary
     pred = (np.arange(64) % 3 == 0).astype(np.int32)
     pred[32:] = 1
-    for name, k in (("count", use_syncthreads_count), ("and", use_syncthreads_and),
-                    ("or", use_syncthreads_or)):
-        res = np.zeros(64, dtype=np.int32)
-        k[2, 32](pred, res)
-        out[f"syncthreads_{name}"] = res
+    res = np.zeros(64, dtype=np.int32)
+    use_syncthreads_count[2, 32](pred, res)
+    out["syncthreads_count"] = res
+    res = np.zeros(64, dtype=np.int32)
+    use_syncthreads_and[2, 32](pred, res)
+    out["syncthreads_and"] = res
+    res = np.zeros(64, dtype=np.int32)
+    use_syncthreads_or[2, 32](pred, res)
+    out["syncthreads_or"] = res
     return out
 
 

@@ -97,23 +97,20 @@ def ported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return ns
 
 
-# "sync" launches dyn_shared_memory with dynamic shared memory (the 4th launch item), which
-# ``portakern port`` does not translate yet; the test below pins that it says so.
-PORTED = sorted(set(ex.CASES) - {"sync"})
-
-
-def test_port_lists_the_dynamic_shared_memory_it_does_not_translate(ported: dict) -> None:
+def test_port_translates_dynamic_shared_memory_into_a_constexpr_size(ported: dict) -> None:
     from portakern.compat.port import port_source
 
     text = (HERE / "numba_cuda_examples.py").read_text().replace(
         "from portakern.compat import cuda", "from numba import cuda")
-    left = port_source(text, "numba_cuda_examples.py").untranslated
-    assert any("dynamic shared memory" in line and "cuda.shared.array(0" in line for line in left)
-    assert any("a launch with dynamic shared memory" in line for line in left)
+    result = port_source(text, "numba_cuda_examples.py")
+    assert not any("shared" in line for line in result.untranslated), result.untranslated
+    assert "def dyn_shared_memory(ary, pk_shared_bytes: pk.constexpr):" in result.text
+    assert "pk.local_array(pk_shared_bytes // 4, float32)" in result.text
+    assert "dyn_shared_memory[launch_geometry(1, 20, ndim=2)](ary, (20 * 4))" in result.text
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba", "opencl", "jax"])
-@pytest.mark.parametrize("case", PORTED)
+@pytest.mark.parametrize("case", sorted(ex.CASES))
 def test_ported_example_matches_numba_cuda_simulator(case: str, backend: str, ported: dict,
                                                      reference: dict[str, np.ndarray]) -> None:
     try:

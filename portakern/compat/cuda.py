@@ -256,11 +256,11 @@ def launch_geometry(blocks: Any, threads: Any, kname: str = "kernel",
     ``ndim`` (used by ``portakern port``'s output) pads the launch to that many dimensions."""
     b = _dim3(blocks, "the number of blocks", kname, 0)
     t = _dim3(threads, "the threads per block", kname, 1)
-    n = max(len(b), len(t), ndim or 0)
+    n = max(len(b), len(t)) if ndim is None else ndim
     if ndim is not None and any(v != 1 for v in b[ndim:] + t[ndim:]):
         raise LaunchError(f"kernel '{kname}': the launch [{blocks!r}, {threads!r}] has more than the {ndim} "
                           "dimension(s) the ported kernels index")
-    b, t = b + (1,) * (n - len(b)), t + (1,) * (n - len(t))
+    b, t = (b + (1,) * n)[:n], (t + (1,) * n)[:n]     # trailing axes of 1 beyond ndim are dropped
     return tuple(bi * ti for bi, ti in zip(b, t))[::-1], t[::-1]
 
 

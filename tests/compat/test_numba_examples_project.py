@@ -90,3 +90,20 @@ def test_a_ported_launch_drops_trailing_axes_of_one_beyond_the_kernels_dimension
     assert launch_geometry((4,), (64,), ndim=2) == ((1, 256), (1, 64))
     with pytest.raises(pk.LaunchError, match="more than the 1 dimension"):
         launch_geometry((4, 2), (64, 1), ndim=1)
+
+
+@pytest.mark.parametrize("case", sorted(ex.CASES))
+def test_project_kernels_compile_for_sm_90(case: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every launch of the case compiles for sm_90 (CUDA C through NVRTC; no GPU needed) instead of running."""
+    pytest.importorskip("cupy")
+    from portakern.runtime.kernel import Kernel
+
+    built: list[int] = []
+
+    def compile_instead(self: Kernel, grid: tuple) -> object:
+        nd, _ = grid
+        return lambda *args: built.append(len(self.compile("cuda", *args, target="sm_90", ndrange=nd)))
+
+    monkeypatch.setattr(Kernel, "__getitem__", compile_instead)
+    ex.CASES[case]()
+    assert built and all(n > 0 for n in built)

@@ -3,9 +3,6 @@ source file), with only the import lines changed, run on portakern's backends an
 numba-cuda's simulator computes for the original (NUMBA_ENABLE_CUDASIM=1)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,34 +11,16 @@ import pytest
 import portakern as pk
 
 from . import numba_cuda_examples as ex
+from .kit import original_source, ported_namespace, simulator_reference
 
 HERE = Path(__file__).parent
+MODULE = HERE / "numba_cuda_examples.py"
 BACKENDS = ["numpy", "numba", "opencl", "jax", "numba-cuda"]
-
-_REFERENCE_RUNNER = """
-import runpy, sys, numpy as np
-text = open(sys.argv[1]).read()
-text = text.replace("from portakern.compat import cuda", "from numba import cuda")
-text = text.replace("from portakern.compat.cuda import", "from numba.cuda import")
-ns = {"__name__": "numba_cuda_examples_original"}
-exec(compile(text, sys.argv[1], "exec"), ns)
-out = {}
-for name, case in ns["CASES"].items():
-    for key, value in case().items():
-        out[name + "/" + key] = value
-np.savez(sys.argv[2], **out)
-"""
-
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     pytest.importorskip("numba.cuda")
-    out = tmp_path_factory.mktemp("sim") / "reference.npz"
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    subprocess.run([sys.executable, "-c", _REFERENCE_RUNNER, str(HERE / "numba_cuda_examples.py"), str(out)],
-                   check=True, env=env, timeout=600, cwd=str(HERE))
-    with np.load(out) as z:
-        return {k: z[k] for k in z.files}
+    return simulator_reference(MODULE, tmp_path_factory.mktemp("sim"))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -84,25 +63,13 @@ def test_example_kernels_compile_for_sm_90(case: str, monkeypatch: pytest.Monkey
 @pytest.fixture(scope="module")
 def ported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """The examples module as numba.cuda wrote it, rewritten by ``portakern port`` and loaded from a file."""
-    from portakern.compat.port import port_source
-
-    text = (HERE / "numba_cuda_examples.py").read_text()
-    text = text.replace("from portakern.compat import cuda", "from numba import cuda")
-    text = text.replace("from portakern.compat.cuda import", "from numba.cuda import")
-    result = port_source(text, "numba_cuda_examples.py")
-    path = tmp_path_factory.mktemp("port") / "numba_cuda_examples_ported.py"
-    path.write_text(result.text)
-    ns: dict = {"__name__": "numba_cuda_examples_ported", "__file__": str(path)}
-    exec(compile(result.text, str(path), "exec"), ns)
-    return ns
+    return ported_namespace(MODULE, tmp_path_factory.mktemp("port"))[0]
 
 
 def test_port_translates_dynamic_shared_memory_into_a_constexpr_size(ported: dict) -> None:
     from portakern.compat.port import port_source
 
-    text = (HERE / "numba_cuda_examples.py").read_text().replace(
-        "from portakern.compat import cuda", "from numba import cuda")
-    result = port_source(text, "numba_cuda_examples.py")
+    result = port_source(original_source(MODULE), MODULE.name)
     assert not any("shared" in line for line in result.untranslated), result.untranslated
     assert "def dyn_shared_memory(ary, pk_shared_bytes: pk.constexpr):" in result.text
     assert "pk.local_array(pk_shared_bytes // 4, float32)" in result.text

@@ -3,51 +3,30 @@ tests/compat/numba_examples_project.py) run unchanged through ``portakern.compat
 ``portakern port``'s rewrite, on every CPU backend, and match numba-cuda's simulator."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import portakern as pk
-from portakern.compat.port import port_source
 
 from . import numba_examples_project as ex
+from .kit import ported_namespace, simulator_reference
 
 HERE = Path(__file__).parent
 MODULE = HERE / "numba_examples_project.py"
 BACKENDS = ["numpy", "numba", "opencl", "jax"]
 
-_REFERENCE = """
-import sys, numpy as np
-text = open(sys.argv[1]).read().replace("from portakern.compat import cuda", "from numba import cuda")
-ns = {"__name__": "numba_examples_original"}
-exec(compile(text, sys.argv[1], "exec"), ns)
-np.savez(sys.argv[2], **{c + "/" + k: v for c, f in ns["CASES"].items() for k, v in f().items()})
-"""
-
-
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
     pytest.importorskip("numba.cuda")
-    out = tmp_path_factory.mktemp("sim") / "reference.npz"
-    subprocess.run([sys.executable, "-c", _REFERENCE, str(MODULE), str(out)], check=True, timeout=600,
-                   env=dict(os.environ, NUMBA_ENABLE_CUDASIM="1"), cwd=str(HERE))
-    with np.load(out) as z:
-        return {k: z[k] for k in z.files}
+    return simulator_reference(MODULE, tmp_path_factory.mktemp("sim"))
 
 
 @pytest.fixture(scope="module")
 def ported(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    text = MODULE.read_text().replace("from portakern.compat import cuda", "from numba import cuda")
-    result = port_source(text, MODULE.name)
-    assert result.untranslated == []
-    path = tmp_path_factory.mktemp("port") / "numba_examples_ported.py"
-    path.write_text(result.text)
-    ns: dict = {"__name__": "numba_examples_ported", "__file__": str(path)}
-    exec(compile(result.text, str(path), "exec"), ns)
+    ns, untranslated = ported_namespace(MODULE, tmp_path_factory.mktemp("port"))
+    assert untranslated == []
     return ns
 
 

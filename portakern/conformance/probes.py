@@ -57,6 +57,7 @@ def probes(fp64: bool = True) -> list[Batch]:
             continue
         out += _rewrite_probes(t)
     out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes() + pow_half_probes()
+    out += cast_product_probes(fp64)
     if not fp64:
         out = [b for b in out if not any("float64" in (t for _, t in c.inputs + c.outputs) for c in b.programs)]
     return out
@@ -146,6 +147,21 @@ def pow_half_probes() -> list[Batch]:
                                         "r0_0": np.zeros(len(col), t), "r0_1": np.zeros(len(col), t),
                                         "f0": np.zeros(len(col), t)})
         out.append(Batch((case,), len(col), None))
+    return out
+
+
+def cast_product_probes(fp64: bool = True) -> list[Batch]:
+    """``0.1 * float(i) - 10.0``: a product whose operands a compiler can prove are never NaN
+    (an int converted to float, a constant). LLVM dropped jax's float-compare guard for it and
+    fused the product into the subtraction (found by a --long run: 1 ulp off in float64)."""
+    out = []
+    ints = list(range(-40, 41, 3)) + [12345, -98765, 2**24 + 1]
+    for t in ("float32", "float64") if fp64 else ("float32",):
+        prod = Expr("bin", "*", (_lit(0.1, t), Expr("cast", "", (_v("a0", "int32"),), t)), t)
+        expr = Expr("bin", "-", (prod, _lit(10.0, t)), t)
+        values = {"x0": np.array(ints, dtype="int32"), "o0": np.zeros(len(ints), dtype=t)}
+        case = Case((("x0", "int32"),), (("o0", t),), (Stmt("store", "o0", t, expr),), n=len(ints), values=values)
+        out.append(Batch((case,), len(ints), None))
     return out
 
 

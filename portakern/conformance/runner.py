@@ -73,6 +73,11 @@ class _Mismatch(AssertionError):
     """Raised inside the Hypothesis test so it shrinks the case."""
 
 
+class _BudgetSpent(BaseException):
+    """Raised inside the Hypothesis test when ``--time-budget`` is spent: a BaseException, so
+    Hypothesis does not take it for a failure to shrink but stops generating at once."""
+
+
 def _profile_for(backend: str, profile: Profile) -> Profile:
     if backend == "numba-cuda":     # the CUDA simulator runs every work-item as a Python thread
         return Profile(**{**profile.__dict__, "max_n": TINY.max_n, "wgs": TINY.wgs, "max_stmts": 3})
@@ -190,7 +195,9 @@ def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: i
             state["failing_calls"] += 1
             if state["failing_calls"] > shrink_budget or time.monotonic() - state["failed_at"] > shrink_seconds:
                 return                                   # shrinking budget spent: new cases pass
-        elif res.examples >= examples or (time_budget is not None and time.monotonic() - start > time_budget):
+        elif time_budget is not None and time.monotonic() - start > time_budget:
+            raise _BudgetSpent                           # stop Hypothesis generating at once
+        elif res.examples >= examples:
             seen[key] = None                             # enough examples: the rest only generate
             return
         problem, record = _run_case(case, name, oracle, flushes, contracts, compile_only, res)
@@ -233,6 +240,8 @@ def _run_backend(name: str, examples: int, seed: int, profile: Profile, batch: i
                 test()
         except _Mismatch:
             res.status = "fail"
+        except _BudgetSpent:
+            break
         except Exception as exc:  # noqa: BLE001 - a crash of the suite itself is reported, not hidden
             res.status = "fail"
             res.failures.append({"error": f"{type(exc).__name__}: {exc}"})

@@ -119,3 +119,27 @@ def test_pow_with_a_constant_half_exponent_is_not_sqrt(backend: str) -> None:
     o = np.full(4, 7.0, np.float32)
     pow_half.on(backend)[4](x, o)
     assert o.tolist() == [0.0, np.inf, 2.0, 0.0] and not np.signbit(o[0])
+
+
+def test_a_spent_time_budget_stops_generation_at_once(monkeypatch) -> None:
+    import types
+
+    from portakern.conformance import runner
+
+    clock = [0.0]                                # a clock that moves 60 s per drawn batch
+    drawn = []
+    real = runner.batches
+
+    def counting(*args, **kwargs):
+        def draw(b):
+            drawn.append(1)
+            clock[0] += 60.0
+            return b
+        return real(*args, **kwargs).map(draw)
+
+    monkeypatch.setattr(runner, "batches", counting)
+    monkeypatch.setattr(runner, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
+    res = run_backend("numpy", examples=N_PROBES + 2000, seed=0, time_budget=100.0)
+    assert res.status == "pass"
+    assert N_PROBES < res.examples < N_PROBES + 2000
+    assert len(drawn) <= 3                       # generation stopped once the budget was spent

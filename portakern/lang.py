@@ -100,6 +100,12 @@ def _np_fma(a: Any, b: Any, c: Any) -> Any:
     return a * b + c  # host approximation only (two roundings); inside a kernel it is a true fma
 
 
+def _host_copysign(a: Any, b: Any) -> Any:
+    """``np.copysign`` with the kernel rule: a NaN's sign is not portable, so copysign(x, NaN) == |x|."""
+    r = np.where(np.isnan(b), np.abs(a), np.copysign(a, b))
+    return r[()] if np.ndim(r) == 0 else r
+
+
 def _host_min_max(py: Callable[..., Any], ufunc: Any) -> Callable[..., Any]:
     """On the host, ``pk.min``/``pk.max`` behave as Python's (so ``from portakern import *`` is
     harmless), except that two arrays combine elementwise as ``np.minimum``/``np.maximum``."""
@@ -145,7 +151,7 @@ abs = _math("abs", builtins.abs)  # noqa: A001 - works on arrays too (``__abs__`
 min = _math("min", _host_min_max(builtins.min, np.minimum))  # noqa: A001
 max = _math("max", _host_min_max(builtins.max, np.maximum))  # noqa: A001
 fma = _math("fma", _np_fma)
-copysign = _math("copysign", np.copysign)
+copysign = _math("copysign", _host_copysign)
 hypot = _math("hypot", np.hypot)
 isnan = _math("isnan", np.isnan)
 isinf = _math("isinf", np.isinf)

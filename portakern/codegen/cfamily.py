@@ -500,6 +500,8 @@ class _KernelEmitter:
         joined = ", ".join(args)
         if op in (ir.Op.MIN, ir.Op.MAX):
             return f"{self.pre.minmax(op == ir.Op.MIN, t)}({joined})"
+        if op == ir.Op.COPYSIGN:
+            return f"{self.pre.copysign(t)}({joined})"
         if op == ir.Op.ABS:
             if t.is_float:
                 return f"{self.r.mathfn('fabs', t)}({joined})"

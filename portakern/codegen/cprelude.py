@@ -163,6 +163,13 @@ return a {cmp} b ? a : b;"""
             body = f"return a {cmp} b ? a : b;"
         return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
 
+    def copysign(self, t: ScalarType) -> str:
+        """copysign whose sign source is never a NaN's sign bit: copysign(x, NaN) == |x|."""
+        T, name = self.t.ctype(t), f"pk_copysign_{SUFFIX[t.name]}"
+        isnan, fabs, cs = self.t.mathfn("isnan", t), self.t.mathfn("fabs", t), self.t.mathfn("copysign", t)
+        body = f"return {isnan}(b) ? {fabs}(a) : {cs}(a, b);   /* a NaN's sign is not portable */"
+        return self._need(name, lambda: self._fn(T, name, f"{T} a, {T} b", body))
+
     def float_to_int(self, src: ScalarType, dst: ScalarType) -> str:
         """Saturating float->int: out-of-range values clamp to the type's limits, NaN -> 0.
 

@@ -189,6 +189,13 @@ def fmin(a, b):
     return a if math.copysign(1.0, a) < 0.0 else b
 
 
+def fcopysign(a, b):
+    """``copysign`` whose sign source is never a NaN's sign bit: ``copysign(x, NaN) == |x|``."""
+    if b != b:
+        return math.fabs(a)
+    return math.copysign(a, b)
+
+
 def fmax(a, b):
     """``np.maximum`` on two floats of one type: NaN wins; +0.0 > -0.0."""
     if a != a:

@@ -92,7 +92,7 @@ class PyRenderer:
         Op.ATAN: "math.atan({0})", Op.ATAN2: "math.atan2({0}, {1})", Op.SINH: "math.sinh({0})",
         Op.COSH: "math.cosh({0})", Op.TANH: "math.tanh({0})", Op.ERF: "math.erf({0})",
         Op.ERFC: "math.erfc({0})", Op.POWF: "math.pow({0}, {1})", Op.HYPOT: "math.hypot({0}, {1})",
-        Op.COPYSIGN: "math.copysign({0}, {1})", Op.ISNAN: "math.isnan({0})",
+        Op.COPYSIGN: "fcopysign({0}, {1})", Op.ISNAN: "math.isnan({0})",
         Op.ISINF: "math.isinf({0})", Op.ISFINITE: "math.isfinite({0})",
         Op.EXP2: "math.pow({T}(2.0), {0})", Op.RSQRT: "({T}(1.0) / math.sqrt({0}))",
         Op.FLOOR: "floor_f64(np.float64({0}))", Op.CEIL: "ceil_f64(np.float64({0}))",

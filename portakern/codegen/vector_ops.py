@@ -353,7 +353,8 @@ class LaneOps:
         return self.xp.power(a, b)
 
     def copysign(self, a: Any, b: Any) -> Any:
-        return self.xp.copysign(a, b)
+        xp = self.xp   # a NaN's sign is not portable: copysign(x, NaN) == |x|
+        return xp.where(xp.isnan(b), xp.abs(a), xp.copysign(a, b))
 
     def hypot(self, a: Any, b: Any) -> Any:
         return self.xp.hypot(a, b)

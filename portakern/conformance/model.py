@@ -286,7 +286,7 @@ class _Eval:
             elif e.op in ("min", "max"):
                 val = min_max(e.op, vals[0], vals[1])
             elif e.op == "copysign":
-                val = np.copysign(vals[0], vals[1])
+                val = np.where(np.isnan(vals[1]), np.abs(vals[0]), np.copysign(vals[0], vals[1]))
             elif e.op == "fma":
                 val = fma(*vals)
             else:

@@ -10,7 +10,8 @@ capabilities still claim the contract (no FMA contraction, no denormal flushing)
 - ``mutant-exp``: ``exp`` about 10 ulp off;
 - ``mutant-no-barrier``: drops the barrier, so work-group memory reads race ahead of the writes
   (they see the tile's previous contents);
-- ``mutant-fmin``: ``min``/``max`` return the number when one operand is NaN (C's ``fmin``).
+- ``mutant-fmin``: ``min``/``max`` return the number when one operand is NaN (C's ``fmin``);
+- ``mutant-nan-sign``: ``copysign(x, NaN)`` gives ``-|x|`` (x86's invalid-operation NaN is negative).
 """
 from __future__ import annotations
 
@@ -92,6 +93,14 @@ def _fmin(n: Any) -> Any:
     return n
 
 
+def _nan_sign(n: Any) -> Any:
+    if isinstance(n, ir.Call) and n.op is ir.Op.COPYSIGN:
+        a, b = n.args
+        neg_abs = ir.Unary(ir.Op.NEG, ir.Call(ir.Op.ABS, (a,), n.type), n.type)
+        return ir.Select(ir.Call(ir.Op.ISNAN, (b,), bool_), neg_abs, n, n.type)
+    return n
+
+
 def _drop_barrier(kernel: ir.Kernel) -> ir.Kernel:
     """Remove top-level barriers; local-array loads after the first one read a never-written tile."""
     stale: dict[str, ir.ArrayRef] = {}
@@ -125,6 +134,7 @@ MUTANTS: dict[str, tuple[Callable[[ir.Kernel], ir.Kernel], str]] = {
     "mutant-exp": (_ir_pass(_bad_exp), "exp about 10 ulp off"),
     "mutant-no-barrier": (_drop_barrier, "drops pk.barrier()"),
     "mutant-fmin": (_ir_pass(_fmin), "min/max drop NaN (C fmin/fmax)"),
+    "mutant-nan-sign": (_ir_pass(_nan_sign), "copysign(x, NaN) reads x86's negative invalid-operation NaN: -|x|"),
 }
 
 

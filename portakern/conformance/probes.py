@@ -57,7 +57,7 @@ def probes(fp64: bool = True) -> list[Batch]:
             continue
         out += _rewrite_probes(t)
     out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes() + pow_half_probes()
-    out += cast_product_probes(fp64)
+    out += cast_product_probes(fp64) + nan_sign_probes(fp64)
     if not fp64:
         out = [b for b in out if not any("float64" in (t for _, t in c.inputs + c.outputs) for c in b.programs)]
     return out
@@ -93,6 +93,21 @@ def signed_zero_probes() -> list[Batch]:
                      Expr("call", "min", (a, b), t), Expr("call", "max", (a, b), t),
                      Expr("call", "copysign", (Expr("call", "min", (a, b), t), b), t)):
             out.append(_probe(t, expr, *zeros))
+    return out
+
+
+def nan_sign_probes(fp64: bool = True) -> list[Batch]:
+    """A NaN's sign is not portable, so ``copysign(x, NaN) == |x|``: for a NaN made by an invalid
+    operation (``x % 0.0``: negative on x86, positive on PoCL) and for NaNs of either sign loaded from
+    memory (PoCL once gave +3.0 for ``copysign(3.0, 1.0 % 0.0)`` where NumPy gave -3.0)."""
+    out = []
+    for t in ("float32", "float64") if fp64 else ("float32",):
+        a, b, c = _v("a0", t), _v("a1", t), _v("a2", t)
+        mags = [3.0, -3.0, 0.0, -0.0, 1.5, -2.5]
+        invalid = Expr("call", "copysign", (a, Expr("bin", "%", (c, b), t)), t)
+        out.append(_probe(t, invalid, mags, [0.0] * 6, [1.0, -1.0, 2.0, -0.0, float("inf"), 5.0]))
+        nans = [float("nan"), -float("nan")] * 3
+        out.append(_probe(t, Expr("call", "copysign", (a, b), t), mags, nans))
     return out
 
 

@@ -193,3 +193,28 @@ def test_abs_min_max_on_integers(backend, run):
     np.testing.assert_array_equal(out[1], np.minimum(a, b))
     np.testing.assert_array_equal(out[2], np.maximum(a, b))
     np.testing.assert_array_equal(out[3], out[0])
+
+
+@pk.kernel
+def copysign_of_nans(x, y, z, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[0, i] = pk.copysign(x[i], y[i])
+        out[1, i] = math.copysign(x[i], x[i] % z[i])     # an invalid operation's NaN: -NaN on x86
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_copysign_never_reads_a_nans_sign(backend, run, need_fp64, dtype):
+    """docs/semantics.md "Special values": copysign(x, NaN) == |x| whatever the NaN's sign bit."""
+    need_fp64(dtype)
+    x = np.array([3.0, -3.0, 0.0, -0.0, 1.5, -2.5, -np.inf, 7.0], dtype=dtype)
+    y = np.array([np.nan, -np.nan, -np.nan, np.nan, -np.nan, np.nan, -np.nan, -1.0], dtype=dtype)
+    z = np.zeros(8, dtype=dtype)
+    out = np.full((2, 8), 9.0, dtype=dtype)
+    run(copysign_of_nans, backend, 8, None, x, y, z, out)
+    expected = np.array([3.0, 3.0, 0.0, 0.0, 1.5, 2.5, np.inf, -7.0], dtype=dtype)
+    assert np.signbit(y[1])                    # the input really is a negative NaN
+    np.testing.assert_array_equal(out[0], expected)
+    assert not np.signbit(out[0][:7]).any()
+    np.testing.assert_array_equal(out[1], np.abs(x))
+    assert not np.signbit(out[1]).any()

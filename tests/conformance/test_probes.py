@@ -22,7 +22,7 @@ def mutant(request):
 
 
 @pytest.mark.parametrize("mutant", ["mutant-fma", "mutant-trunc-div", "mutant-fmin", "mutant-flush",
-                                    "mutant-no-barrier"], indirect=True)
+                                    "mutant-no-barrier", "mutant-nan-sign"], indirect=True)
 def test_probes_alone_catch_the_defect(mutant: str) -> None:
     res = run_backend(mutant, examples=N_PROBES, seed=0, shrink_budget=0, shrink_seconds=0)
     assert res.status == "fail"

@@ -96,7 +96,7 @@ def casts_and_math(x, out):
     i = pk.global_id(0)
     out[i, 0] = pk.int32(x[i])
     out[i, 1] = pk.int32(pk.floor(x[i]) + pk.rint(x[i]) + pk.sqrt(abs(x[i])))
-    out[i, 2] = pk.int32(pk.exp(x[i]) > pk.tanh(x[i]))
+    out[i, 2] = pk.int32(pk.exp(x[i]) > pk.tanh(pk.copysign(x[i], x[i] - 1.0)))
     out[i, 3] = pk.int32(min(x[i], 0.5) < max(x[i], -0.5) and not pk.isnan(x[i]))
 
 

@@ -1,7 +1,8 @@
 """Every error portakern raises on purpose is a :class:`PortakernError`."""
 from __future__ import annotations
 
-__all__ = ["PortakernError", "CompileError", "LaunchError", "BackendUnavailable", "KernelIndexError"]
+__all__ = ["PortakernError", "CompileError", "LaunchError", "BackendUnavailable", "KernelIndexError",
+           "MissingDependency"]
 
 
 class PortakernError(Exception):
@@ -48,3 +49,8 @@ class BackendUnavailable(PortakernError, RuntimeError):
 class KernelIndexError(PortakernError, IndexError):
     """An index out of bounds, found by the bounds checks (on by default; docs/safety.md): kernel,
     array, index, shape and source line."""
+
+
+class MissingDependency(PortakernError, ImportError):
+    """A command or option needs an optional package that is not installed; the message names the
+    package and the extra that installs it (``pip install "portakern[extra]"``)."""

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import PortakernError
+from ..errors import MissingDependency, PortakernError
 
 _COLORS = {"numpy": "#4c72b0", "numba": "#dd8452", "opencl": "#55a868", "jax": "#c44e52", "cuda": "#8172b3",
            "numba-cuda": "#937860"}
 
 
-def save(report: dict[str, Any], path: str) -> None:
-    """Write the figure to ``path`` (PNG, SVG or PDF by extension). Needs matplotlib."""
+def require() -> Any:
+    """matplotlib's pyplot (Agg), or :class:`MissingDependency` naming the extra: checked before a run,
+    so that ``--plot`` never fails after minutes of measuring."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError as exc:
-        raise PortakernError("--plot needs matplotlib: pip install matplotlib") from exc
+        raise MissingDependency('--plot needs matplotlib, which is not installed: pip install "portakern[bench]" '
+                                "(also part of [all])") from exc
+    return plt
+
+
+def save(report: dict[str, Any], path: str) -> None:
+    """Write the figure to ``path`` (PNG, SVG or PDF by extension). Needs matplotlib."""
+    plt = require()
     rows = [r for r in report.get("results", []) if r.get("median_s")]
     if not rows:
         raise PortakernError("--plot: no successful result to plot")

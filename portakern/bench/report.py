@@ -99,12 +99,46 @@ def table(report: dict[str, Any]) -> str:
     if rank:
         side += ("\n\nCPU backends, geometric mean of time / fastest over " f"{rank[0]['kernels']} results all completed: "
                  + ", ".join(f"{d['backend']} {d['geomean_vs_fastest']:.2f}x (fastest {d['fastest_count']})" for d in rank))
+    if report.get("peers") is not None:
+        side += "\n\n" + peers_table(report["peers"])
     skipped = report.get("skipped") or {}
     tail = "".join(f"\nskipped {k}: {v}" for k, v in skipped.items())
     legend = ("\nratio = portakern time / hand-written time in the same framework, median over interleaved rounds "
               "(<1 is faster); "
               "%BW = GB/s / measured bandwidth; spread = IQR of the repetitions")
     return f"{head}\n\n{main}\n\n{side}{tail}{legend}\n"
+
+
+def peers_table(entries: list[dict[str, Any]]) -> str:
+    """The peers table: every side's median per (kernel, size), the best portakern backend, the fastest
+    peer and the paired ratio between them (< 1: portakern is faster)."""
+    kinds = {"portakern": 0, "hand": 1, "peer": 2}
+    labels: dict[str, int] = {}
+    for e in entries:
+        for label, rec in e.get("times", {}).items():
+            labels.setdefault(label, kinds.get(rec.get("kind"), 3))
+    cols = sorted(labels, key=lambda k: labels[k])
+    rows = []
+    for e in entries:
+        cells = []
+        for label in cols:
+            rec = e.get("times", {}).get(label)
+            if rec is None:
+                cells.append("")
+            elif rec.get("median_s") is not None:
+                cells.append(_time(rec["median_s"]) + ("*" if rec.get("library") else ""))
+            else:
+                cells.append({"mismatch": "WRONG", "error": "ERROR"}.get(rec.get("status", ""), "-"))
+        rows.append([e["kernel"], str(e.get("shape", e.get("size"))), *cells, e.get("best_portakern") or "-",
+                     e.get("fastest_peer") or "-", _num(e.get("ratio_to_fastest_peer"), "{:.2f}x")])
+    grid = _grid(["kernel", "size", *cols, "best portakern", "fastest peer", "ratio"], rows,
+                 set(range(2, 2 + len(cols))) | {4 + len(cols)})
+    notes = sorted({f"{label}: {rec['error']}"[:160] for e in entries for label, rec in e.get("times", {}).items()
+                    if rec.get("error")})
+    legend = ("peers, timed round-robin in one interleaved measurement per row: pk:<backend> = portakern, "
+              "<backend> = its hand-written baseline, others = peer frameworks; * = a library call (BLAS), "
+              "never the fastest peer; ratio = best portakern / fastest peer, median of per-round ratios")
+    return "\n".join([grid, *(f"  {n}" for n in notes), legend])
 
 
 def write_json(report: dict[str, Any], path: str | Path) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from . import machine, suite, timing
+from .peers import KEEP_INPUTS
 from .progress import Progress
 
 GPU_BACKENDS = ("cuda", "numba-cuda")
@@ -37,6 +38,8 @@ class Options:
     compile_times: bool = True
     probe: bool = True
     seed: int = 0
+    #: peer frameworks (``warp``, ``taichi``, ``torch``...) timed beside portakern; None: no peers phase
+    peers: list[str] | None = None
 
 
 def _short(exc: BaseException) -> str:
@@ -75,6 +78,10 @@ def available_backends(requested: list[str] | None) -> tuple[list[str], dict[str
             except Exception as exc:  # noqa: BLE001
                 skipped[b] = _short(exc)
     wanted = requested or [b for b in ALL_BACKENDS if b in names] + [b for b in names if b not in ALL_BACKENDS]
+    if not requested:
+        for b in GPU_BACKENDS:
+            if b not in names and "portakern" not in skipped:
+                skipped[b] = f"GPU backend not run: {_why_unavailable(b)}"
     out = []
     for b in wanted:
         if b == "numba-cuda" and not requested and _cuda_simulator():
@@ -84,6 +91,16 @@ def available_backends(requested: list[str] | None) -> tuple[list[str], dict[str
         else:
             skipped.setdefault(b, "not available on this machine")
     return out, skipped
+
+
+def _why_unavailable(backend: str) -> str:
+    """The backend's own reason for being unavailable (no GPU, no driver, not installed)."""
+    from ..runtime import registry
+
+    try:
+        return registry._reason(registry.get_backend(backend)).rstrip(". ")
+    except Exception as exc:  # noqa: BLE001 - not installed: the import error says why
+        return _short(exc)
 
 
 def _cuda_simulator() -> bool:
@@ -152,6 +169,8 @@ class Runner:
         self.progress = progress or Progress(0, enabled=False)
         self.cases_mod = suite.submodule("cases")
         self._refs: dict[tuple[str, int], tuple[dict[str, Any], dict[str, Any]]] = {}
+        #: baseline inputs of frameworks whose buffers must outlive the run (peers.KEEP_INPUTS)
+        self._keepalive: list[dict[str, Any]] = []
 
     def cases(self) -> list[Any]:
         """The selected cases, in suite order; unknown names are an error naming the known ones."""
@@ -228,6 +247,8 @@ class Runner:
         if fw is not None and "tiny" in builders:
             try:
                 dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+                if backend in KEEP_INPUTS:
+                    self._keepalive.append(dev)
                 cands.append(("dispatch_baseline_us", (builders["tiny"](dev, 1, fw), sync)))
             except Exception as exc:  # noqa: BLE001
                 out["dispatch_baseline_error"] = _short(exc)
@@ -285,6 +306,8 @@ class Runner:
         if fw is not None and builder is not None:
             try:
                 dev = {k: fw.to_dev(v.copy()) if isinstance(v, np.ndarray) else v for k, v in inputs.items()}
+                if backend in KEEP_INPUTS:
+                    self._keepalive.append(dev)
                 brun = builder(dev, n, fw)
                 t0 = time.perf_counter()
                 outs = brun()
@@ -337,12 +360,21 @@ def run(opts: Options, progress: Progress | None = None,
         if spec not in runner.cases_mod.SIZE_NAMES and not (spec.isdigit() and int(spec) > 0):
             raise ValueError(f"unknown size {spec!r}; use {', '.join(runner.cases_mod.SIZE_NAMES)} or a positive integer")
     backends, skipped = available_backends(opts.backends)
+    peer_list: list[Any] = []
+    if opts.peers is not None:
+        from . import peers as P
+
+        peer_list, peer_skips = P.load_peers(opts.peers)
+        skipped.update(peer_skips)
     steps = len(backends) * (len(cases) * len(opts.sizes) + 1 + (2 if opts.compile_times else 0)) + (1 if opts.probe else 0)
+    if opts.peers is not None:
+        steps += len(cases) * len(opts.sizes)
     steps += sum(1 for b in backends if b in GPU_BACKENDS) if opts.probe else 0
     progress.reset(steps)
     report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
                               "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],
                                           "backends": backends, "plan": dataclasses.asdict(runner.plan),
+                                          "peers": [p.name for p in peer_list] if opts.peers is not None else None,
                                           "boundscheck": _boundscheck_default()}}
     bandwidth = None
     if opts.probe:
@@ -375,6 +407,9 @@ def run(opts: Options, progress: Progress | None = None,
                 progress.step(f"{backend}: compile probe failed")
         report["results"].extend(rows)
         report["backends"].append(summary)
+    if opts.peers is not None:
+        cpu = [b for b in backends if b not in GPU_BACKENDS]
+        report["peers"] = P.run(runner, cases, cpu, peer_list, progress)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
     from .report import ranking
 

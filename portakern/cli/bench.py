@@ -1,7 +1,7 @@
 """``portakern bench``: the benchmark suite on every available backend (docs/language.md section 6).
 
-``portakern bench [--quick] [--backends ...] [--kernels ...] [--sizes ...] [--json F] [--csv F]
-[--plot F.png]`` runs it; ``portakern bench compare A.json B.json`` compares two runs.
+``portakern bench [--quick] [--backends ...] [--kernels ...] [--sizes ...] [--peers warp,taichi,torch]
+[--json F] [--csv F] [--plot F.png]`` runs it; ``portakern bench compare A.json B.json`` compares two runs.
 """
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-compile", action="store_true", help="skip cold/warm compile probes (new processes)")
     p.add_argument("--no-probe", action="store_true", help="skip the memory-bandwidth probe")
     p.add_argument("--seed", type=int, default=0, help="seed of the inputs")
+    p.add_argument("--peers", type=_csv_list, default=None, metavar="warp,taichi,torch",
+                   help="also time the suite written in these frameworks (torch = eager and torch.compile), "
+                        "round-robin with portakern and the hand-written baselines; absent ones are skipped "
+                        "with a note (extras: warp, taichi, torch, peers)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.set_defaults(func=run)
 
@@ -62,9 +66,19 @@ def run(args: argparse.Namespace) -> int:
     from ..bench import compile_probe, runner
     from ..bench.progress import Progress
 
+    if args.plot:
+        from ..bench import plot
+        from ..errors import MissingDependency
+
+        try:
+            plot.require()
+        except MissingDependency as exc:   # before the run: never after minutes of measuring
+            print(f"portakern bench: {exc}", file=sys.stderr)
+            return 2
     sizes = args.sizes or (["small"] if args.quick else ["medium"])
     opts = runner.Options(backends=args.backends, kernels=args.kernels, sizes=sizes, quick=args.quick,
-                          compile_times=not args.no_compile, probe=not args.no_probe, seed=args.seed)
+                          compile_times=not args.no_compile, probe=not args.no_probe, seed=args.seed,
+                          peers=args.peers)
     try:
         data = runner.run(opts, Progress(0, enabled=not args.no_progress), compile_probe.measure)
     except ValueError as exc:   # unknown kernel or size: say which and what is known

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Sequence
 
-from ..errors import BackendUnavailable, PortakernError
+from ..errors import BackendUnavailable, MissingDependency, PortakernError
 
 if TYPE_CHECKING:
     from .report import Report
@@ -25,10 +25,6 @@ __all__ = ["run", "default_backends", "require_dependencies", "MissingDependency
 
 #: the suite's own third-party dependencies (the ``conformance`` extra, also in ``all`` and ``test``).
 DEPENDENCIES = ("hypothesis", "mpmath")
-
-
-class MissingDependency(PortakernError, ImportError):
-    """The conformance suite needs a package that is not installed; names the extra that installs it."""
 
 
 def require_dependencies() -> None:

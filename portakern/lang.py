@@ -27,7 +27,7 @@ __all__ = [
     "global_id", "local_id", "group_id", "global_size", "local_size", "num_groups",
     "barrier", "local_array", "private_array",
     "atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
-    "atomic_xchg", "atomic_cas", "where",
+    "atomic_xchg", "atomic_cas", "where", "vec", "vload", "vstore", "vsum", "vmin", "vmax", "dot",
     "sqrt", "rsqrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin", "cos", "tan",
     "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "erf", "erfc", "pow", "floor", "ceil",
     "trunc", "rint", "abs", "min", "max", "fma", "copysign", "hypot", "isnan", "isinf", "isfinite",
@@ -89,6 +89,17 @@ atomic_xchg = _kernel_only("atomic_xchg", "atomic_xchg(arr, index, value): arr[i
 atomic_cas = _kernel_only(
     "atomic_cas", "atomic_cas(arr, index, expected, value): arr[index] = value if it holds expected "
     "(floats compared by bit pattern); returns the old value.")
+
+# ---------------------------------------------------------------------------------------- short vectors
+vec = _kernel_only("vec", "vec(a, b, ...): a short vector of 2, 3, 4, 8 or 16 lanes (vectors among the "
+                   "arguments give all their lanes); lanes v.x v.y v.z v.w or v[k], lanewise operators and math.")
+vload = _kernel_only("vload", "vload(arr, index, n): the n elements arr[..., j], arr[..., j+1], ... of the last "
+                     "axis, where index = (..., j) (an element index, not a vector index), as a vector.")
+vstore = _kernel_only("vstore", "vstore(arr, index, v): store the lanes of v at arr[..., j], arr[..., j+1], ...")
+vsum = _kernel_only("vsum", "vsum(v): v[0] + v[1] + ... added left to right.")
+vmin = _kernel_only("vmin", "vmin(v): the smallest lane, as min(v[0], v[1], ...).")
+vmax = _kernel_only("vmax", "vmax(v): the largest lane, as max(v[0], v[1], ...).")
+dot = _kernel_only("dot", "dot(u, v): u[0]*v[0] + u[1]*v[1] + ... added left to right.")
 
 
 # ---------------------------------------------------------------------------------------- math

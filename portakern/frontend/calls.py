@@ -11,14 +11,14 @@ import numpy as np
 from .. import types as T
 from ..ir import nodes as ir
 from ..ir.nodes import Op
-from . import ops
+from . import ops, vectors
 from .builtins import ATOMIC_OPS, INDEX_OPS, MATH_OPS, as_type, builtin_name
 from .expr import describe
 from .intrinsics import Intrinsic
 from .scope import FuncContext, Scope
 from .source import func_source
 from .stmt import StmtLowering, may_return
-from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, const_value
+from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, VecValue, const_value
 
 #: Hints for Python functions people reach for in kernels.
 _PYTHON_HINTS = {
@@ -45,7 +45,10 @@ class CallLowering(StmtLowering):
             self._no_keywords(node, str(callee.type))
             if len(node.args) != 1:
                 raise self.err(node, f"{callee.type}() takes exactly 1 argument, got {len(node.args)}")
-            return ops.cast(self.expr(node.args[0]), callee.type)
+            arg = self.number_or_vector(node.args[0])
+            if isinstance(arg, VecValue):
+                return vectors.cast(self, arg, callee.type, node)
+            return ops.cast(arg, callee.type)
         if isinstance(callee, PyObject):
             from ..lang import Func
 
@@ -84,6 +87,8 @@ class CallLowering(StmtLowering):
             raise self.err(node, "'*' unpacking in calls is not supported in kernels")
         if name in ("local_array", "private_array"):
             return self.declare_array(name, node)
+        if name in vectors.BUILTINS:
+            return vectors.builtin(self, name, node)
         self._no_keywords(node, name)
         if name in INDEX_OPS:
             self._arity(node, name, 1)
@@ -109,13 +114,18 @@ class CallLowering(StmtLowering):
         if name == "len":   # len(x) of an array is x.shape[0], as in NumPy and numba
             self._arity(node, name, 1)
             arr = self.value(node.args[0])
+            if isinstance(arr, VecValue):
+                return ops.python_const(len(arr))
             if not isinstance(arr, ArrayValue):
                 raise self.err(node, f"len() takes an array, got {describe(arr)}")
             return self.shape_dim(arr.ref, 0, node)
         if name == "where":
             self._arity(node, name, 3)
             return self.conditional(node, *node.args)
-        args = [self.expr(a) for a in node.args]
+        vals = [self.number_or_vector(a) for a in node.args]
+        if any(isinstance(v, VecValue) for v in vals):
+            return vectors.math(self, name, MATH_OPS.get(name, Op.POW), vals, node)
+        args = [self.scalar(v, a) for v, a in zip(vals, node.args)]
         if name == "pow":
             self._arity(node, name, 2)
             return ops.binary(Op.POW, args[0], args[1])
@@ -220,6 +230,10 @@ class CallLowering(StmtLowering):
                 if pname in assigned or not isinstance(value.expr, (ir.Var, ir.Const)):
                     self.assign_var(prefix + pname, value, node, raw=True)
                     continue
+            if isinstance(value, VecValue):
+                if pname in assigned or not all(isinstance(x.expr, (ir.Var, ir.Const)) for x in value.items):
+                    vectors.assign(self, prefix + pname, value, node, pname)
+                    continue
             scope.bindings[pname] = value
         self.state.call_stack.append(id(func))
         self.scope = scope
@@ -233,8 +247,8 @@ class CallLowering(StmtLowering):
         if not has_value:
             return NONE
         if fc.arity > 0:                    # ``return a, b``: the caller unpacks or indexes it
-            return TupleValue(tuple(self.read_var(f"{fc.ret}_{k}", node) for k in range(fc.arity)))
-        return self.read_var(fc.ret, node)
+            return TupleValue(tuple(self.read_value(f"{fc.ret}_{k}", node) for k in range(fc.arity)))
+        return self.read_value(fc.ret, node)
 
     def bind_arguments(self, func: Any, src: Any, node: ast.Call) -> dict[str, Any]:
         """Match a helper call's arguments to its parameters (positional, keyword, constant defaults)."""
@@ -266,7 +280,7 @@ class CallLowering(StmtLowering):
                 raise self.err(node, f"helper '{src.name}' is missing the argument '{pname}'")
             out[pname] = self.from_python(default, node, pname)
         for pname, v in out.items():
-            if not isinstance(v, (TExpr, ArrayValue, TypeValue, TupleValue, PyObject)):
+            if not isinstance(v, (TExpr, VecValue, ArrayValue, TypeValue, TupleValue, PyObject)):
                 raise self.err(node, f"cannot pass {describe(v)} as '{pname}' to helper '{src.name}'")
         return {p: out[p] for p in names}
 

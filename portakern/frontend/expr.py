@@ -12,12 +12,23 @@ from .. import types as T
 from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.nodes import Op
-from . import ops
+from . import ops, vectors
 from .builtins import as_type, builtin_name
 from .intrinsics import Intrinsic
 from .ops import OpError
 from .scope import PassState, Scope, unsupported
-from .values import ArrayValue, NoValue, PyObject, ShapeValue, TExpr, TupleValue, TypeValue, VType, const_value
+from .values import (
+    ArrayValue,
+    NoValue,
+    PyObject,
+    ShapeValue,
+    TExpr,
+    TupleValue,
+    TypeValue,
+    VecValue,
+    VType,
+    const_value,
+)
 
 BINOPS: dict[type, Op] = {
     ast.Add: Op.ADD, ast.Sub: Op.SUB, ast.Mult: Op.MUL, ast.Div: Op.DIV, ast.FloorDiv: Op.FLOORDIV,
@@ -86,10 +97,18 @@ class ExprLowering:
 
     def expr(self, node: ast.AST) -> TExpr:
         """Lower an expression that must be a scalar."""
-        v = self.value(node)
+        return self.scalar(self.value(node), node)
+
+    def scalar(self, v: Any, node: ast.AST) -> TExpr:
+        """``v`` (the value of ``node``), which must be a scalar."""
         if isinstance(v, TExpr):
             return v
         raise self.err(node, f"expected a number here, got {describe(v)}", hint=_hint_for(v))
+
+    def number_or_vector(self, node: ast.AST) -> TExpr | VecValue:
+        """Lower an expression that must be a scalar or a short vector."""
+        v = self.value(node)
+        return v if isinstance(v, VecValue) else self.scalar(v, node)
 
     def capture(self, fn: Callable[[], Any]) -> tuple[Any, list[ir.Stmt]]:
         """Run ``fn`` collecting the statements it emits (helper bodies, temporaries) separately."""
@@ -135,7 +154,11 @@ class ExprLowering:
         if name in scope.bindings:
             return scope.bindings[name]
         if name in scope.src.local_names:
-            return self.read_var(scope.var_name(name), node, name)
+            irname = scope.var_name(name)
+            lanes = vectors.lanes_of(self, irname)
+            if lanes:
+                return vectors.read(self, irname, lanes, node, name)
+            return self.read_var(irname, node, name)
         found, obj = scope.src.lookup(name)
         if not found:
             raise self.err(node, f"name '{name}' is not defined", hint="define it, or pass it as an argument")
@@ -183,6 +206,8 @@ class ExprLowering:
             return self.from_python(getattr(base.obj, attr), node, f"{base.obj.__name__}.{attr}")
         if isinstance(base, PyObject) and isinstance(base.obj, Intrinsic):
             return base.obj.lower_attribute(self, node)
+        if isinstance(base, VecValue):
+            return vectors.attribute(self, base, node)
         if isinstance(base, ArrayValue):
             ref = base.ref
             if attr == "shape":
@@ -227,6 +252,8 @@ class ExprLowering:
             raise unsupported(self.scope, node, "slicing", "index one element per dimension, e.g. x[i, j]")
         if isinstance(base, ShapeValue):
             return self.shape_dim(base.ref, self.const_int(node.slice, "the dimension in x.shape[d]"), node)
+        if isinstance(base, VecValue):
+            return vectors.subscript(self, base, node)
         if isinstance(base, TupleValue):
             i = self.const_int(node.slice, "a tuple index")
             if not -len(base.items) <= i < len(base.items):
@@ -258,14 +285,24 @@ class ExprLowering:
         return tuple(out)
 
     # ----------------------------------------------------------------------------- operators
-    def visit_BinOp(self, node: ast.BinOp) -> TExpr:
+    def visit_BinOp(self, node: ast.BinOp) -> TExpr | VecValue:
         op = BINOPS.get(type(node.op))
         if op is None:
             raise unsupported(self.scope, node, "the '@' operator", "write the loops explicitly")
-        return ops.binary(op, self.expr(node.left), self.expr(node.right))
+        return self.binop(op, self.number_or_vector(node.left), self.number_or_vector(node.right), node)
 
-    def visit_UnaryOp(self, node: ast.UnaryOp) -> TExpr:
-        a = self.expr(node.operand)
+    def binop(self, op: Op, a: TExpr | VecValue, b: TExpr | VecValue, node: ast.AST) -> TExpr | VecValue:
+        """``a op b`` on scalars, or lane by lane when either is a vector."""
+        if isinstance(a, VecValue) or isinstance(b, VecValue):
+            return vectors.binary(self, op, a, b, node)
+        return ops.binary(op, a, b)
+
+    def visit_UnaryOp(self, node: ast.UnaryOp) -> TExpr | VecValue:
+        a = self.number_or_vector(node.operand)
+        if isinstance(a, VecValue):
+            op_ = None if isinstance(node.op, ast.UAdd) else \
+                {ast.USub: Op.NEG, ast.Invert: Op.INVERT, ast.Not: Op.NOT}[type(node.op)]
+            return vectors.unary(self, op_, a, node)
         if isinstance(node.op, ast.UAdd):
             if a.type.is_bool and not a.weak:
                 raise self.err(node, "unary '+' on a bool is not supported", hint="cast to an integer first")
@@ -297,16 +334,24 @@ class ExprLowering:
         self.out.append(ir.If(cond.expr, tuple(body), (), self.scope.loc(node)))
         return flag
 
-    def visit_Compare(self, node: ast.Compare) -> TExpr:
-        left = self.expr(node.left)
-        result: TExpr | None = None
-        n = len(node.ops)
-        for i, (op_node, right_node) in enumerate(zip(node.ops, node.comparators)):
-            op = CMPOPS.get(type(op_node))
-            if op is None:
+    def visit_Compare(self, node: ast.Compare) -> TExpr | VecValue:
+        for op_node in node.ops:
+            if type(op_node) not in CMPOPS:
                 what = {ast.In: "'in'", ast.NotIn: "'not in'", ast.Is: "'is'", ast.IsNot: "'is not'"}
                 raise unsupported(self.scope, node, what.get(type(op_node), "this comparison"),
                                   "compare numbers with < <= > >= == !=")
+        n = len(node.ops)
+        if n == 1:   # one comparison: lane by lane when a vector is compared
+            a = self.number_or_vector(node.left)
+            b = self.number_or_vector(node.comparators[0])
+            op = CMPOPS[type(node.ops[0])]
+            if isinstance(a, VecValue) or isinstance(b, VecValue):
+                return vectors.compare(self, op, a, b, node)
+            return ops.compare(op, a, b)
+        left = self.expr(node.left)
+        result: TExpr | None = None
+        for i, (op_node, right_node) in enumerate(zip(node.ops, node.comparators)):
+            op = CMPOPS[type(op_node)]
 
             def rhs_fn(right_node: ast.AST = right_node, last: bool = i == n - 1) -> TExpr:
                 r = self.expr(right_node)
@@ -325,19 +370,24 @@ class ExprLowering:
         assert result is not None
         return result
 
-    def visit_IfExp(self, node: ast.IfExp) -> TExpr:
+    def visit_IfExp(self, node: ast.IfExp) -> TExpr | VecValue:
         return self.conditional(node, node.test, node.body, node.orelse)
 
-    def conditional(self, node: ast.AST, test: ast.AST, body: ast.AST, orelse: ast.AST) -> TExpr:
+    def conditional(self, node: ast.AST, test: ast.AST, body: ast.AST, orelse: ast.AST) -> TExpr | VecValue:
         """``body if test else orelse`` (also ``pk.where``): only the chosen arm runs, including any
-        statements an arm needs (an inlined helper)."""
-        c = ops.to_bool(self.expr(test))
-        a, pa = self.capture(lambda: self.expr(body))
-        b, pb = self.capture(lambda: self.expr(orelse))
-        if c.is_const:
-            chosen, pend = (a, pa) if const_value(c) else (b, pb)
+        statements an arm needs (an inlined helper). With a vector anywhere, lane by lane (both arms
+        run unless the condition is a constant)."""
+        cv = self.number_or_vector(test)
+        a, pa = self.capture(lambda: self.number_or_vector(body))
+        b, pb = self.capture(lambda: self.number_or_vector(orelse))
+        if isinstance(cv, TExpr) and ops.to_bool(cv).is_const:
+            chosen, pend = (a, pa) if const_value(ops.to_bool(cv)) else (b, pb)
             self.out.extend(pend)
             return chosen
+        if isinstance(cv, VecValue) or isinstance(a, VecValue) or isinstance(b, VecValue):
+            return vectors.select(self, cv, a, b, pa + pb, node)
+        c = ops.to_bool(cv)
+        assert isinstance(a, TExpr) and isinstance(b, TExpr)
         if not pa and not pb:
             return ops.select(c, a, b)
         r = ops.select(ops.python_const(True), a, b)  # the unified type
@@ -390,6 +440,8 @@ def describe(v: Any) -> str:
         return f"the type {v.type}"
     if isinstance(v, TupleValue):
         return "a tuple"
+    if isinstance(v, VecValue):
+        return vectors.describe(v)
     if isinstance(v, NoValue):
         return "nothing (None)"
     if isinstance(v, PyObject):
@@ -405,4 +457,6 @@ def _hint_for(v: Any) -> str:
         return "use x.shape[d]"
     if isinstance(v, TypeValue):
         return f"call the type to convert a value, e.g. {v.type}(x)"
+    if isinstance(v, VecValue):
+        return vectors.BOOL_HINT if v.type.is_bool else vectors.LANE_HINT
     return ""

@@ -16,7 +16,8 @@ from .source import FunctionSource
 from .values import VType
 
 #: The front end's own variables: ``__pk_<kind><n>`` (temporaries t, loop counters i, arrays a, copied
-#: parameters p_, a helper's result r and return flag d, a helper's names f<n>_<name>). A kernel may
+#: parameters p_, a helper's result r and return flag d, a helper's names f<n>_<name>, lane k of a
+#: vector variable v<k>_<name>). A kernel may
 #: not use names of this form (checked in ``specialize``); a helper's names are behind its prefix.
 RESERVED_PREFIX = "__pk_"
 
@@ -34,6 +35,8 @@ class FuncContext:
     #: what its returns give: -1 nothing lowered yet, 0 a number, k > 0 a tuple of k numbers
     #: (held in the result variables ``ret_0`` .. ``ret_{k-1}``)
     arity: int = -1
+    #: the lanes of each returned value (0: a number), for ``arity`` 0 one entry
+    lanes: tuple[int, ...] = ()
 
 
 @dataclass
@@ -64,6 +67,7 @@ class PassState:
     unknown_reads: list[tuple[str, ir.Loc]] = field(default_factory=list)
     call_stack: list[int] = field(default_factory=list)
     declared: dict[str, int] = field(default_factory=dict)   # array name -> id of its declaring AST node
+    vectors: dict[str, int] = field(default_factory=dict)    # vector variable -> its lanes (frontend/vectors.py)
     lenient: bool = False   # skip statements that fail (a pass that only collects variable types)
 
     def fresh(self, kind: str) -> int:

@@ -8,12 +8,23 @@ from .. import types as T
 from ..errors import CompileError
 from ..ir import nodes as ir
 from ..ir.nodes import Op
-from . import ops
+from . import ops, vectors
 from .builtins import builtin_name
 from .expr import BINOPS, ExprLowering, describe
 from .ops import OpError
 from .scope import unsupported
-from .values import ArrayValue, NoValue, PyObject, ShapeValue, TExpr, TupleValue, TypeValue, VType, const_value
+from .values import (
+    ArrayValue,
+    NoValue,
+    PyObject,
+    ShapeValue,
+    TExpr,
+    TupleValue,
+    TypeValue,
+    VecValue,
+    VType,
+    const_value,
+)
 
 _UNSUPPORTED_STMT = {
     ast.Try: ("'try'", "kernels cannot catch exceptions"),
@@ -94,6 +105,8 @@ class StmtLowering(ExprLowering):
             value = self.value(node.value)
         finally:
             self.array_name_hint = None
+        if isinstance(value, VecValue) and isinstance(node.targets[0], (ast.Tuple, ast.List)):
+            value = TupleValue(value.items)   # x, y, z, w = v
         if len(node.targets) > 1 or (isinstance(node.targets[0], (ast.Tuple, ast.List))
                                      and isinstance(value, TupleValue)):
             # ``a, b = b, a``: every right-hand side first; ``a[i] = v = a[i] + 1``: the value once,
@@ -107,6 +120,8 @@ class StmtLowering(ExprLowering):
             return TupleValue(tuple(self.spill(v, node) for v in value.items))
         if isinstance(value, TExpr) and not value.is_const:
             return self.temp(value, node)
+        if isinstance(value, VecValue):
+            return VecValue(tuple(self.spill(v, node) for v in value.items))
         return value
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
@@ -114,7 +129,9 @@ class StmtLowering(ExprLowering):
             return  # a bare declaration binds nothing
         ann = self.value(node.annotation)
         value = self.value(node.value)
-        if isinstance(ann, TypeValue):
+        if isinstance(ann, TypeValue) and isinstance(value, VecValue):
+            value = vectors.cast(self, value, ann.type, node)
+        elif isinstance(ann, TypeValue):
             if not isinstance(value, TExpr):
                 raise self.err(node, f"cannot convert {describe(value)} to {ann.type}")
             value = ops.cast(value, ann.type)
@@ -127,12 +144,16 @@ class StmtLowering(ExprLowering):
         elif isinstance(target, (ast.Tuple, ast.List)):
             if isinstance(value, ShapeValue):
                 value = TupleValue(tuple(self.shape_dim(value.ref, d, target) for d in range(value.ref.type.ndim)))
+            if isinstance(value, VecValue):
+                value = TupleValue(value.items)
             if not isinstance(value, TupleValue):
                 raise self.err(target, f"cannot unpack {describe(value)}")
             if len(value.items) != len(target.elts):
                 raise self.err(target, f"cannot unpack {len(value.items)} values into {len(target.elts)} targets")
             for t, v in zip(target.elts, value.items):
                 self.assign(t, v, node)
+        elif isinstance(target, (ast.Subscript, ast.Attribute)) and vectors.assign_lane(self, target, value, node):
+            pass   # v.x = s, v[k] = s
         elif isinstance(target, ast.Subscript):
             self.store(target, value)
         elif isinstance(target, ast.Attribute):
@@ -154,11 +175,19 @@ class StmtLowering(ExprLowering):
                            "globals)", hint="write results into an array argument")
         irname = scope.var_name(name)
         bound = scope.bindings.get(name)
-        if isinstance(value, TExpr):
+        if isinstance(value, (TExpr, VecValue)):
+            what = "a number" if isinstance(value, TExpr) else describe(value)
             if bound is not None and not _is_param(bound):
-                raise self.err(node, f"'{name}' is {describe(bound)}; it cannot be rebound to a number",
+                raise self.err(node, f"'{name}' is {describe(bound)}; it cannot be rebound to {what}",
                                hint="use a different variable name")
-            self.assign_var(irname, value, node, raw=True)
+            lanes = vectors.lanes_of(self, irname)
+            if isinstance(value, VecValue):
+                vectors.assign(self, irname, value, node, name)
+            elif lanes:
+                raise self.err(node, f"'{name}' holds a vector of {lanes} lanes; it cannot be rebound to a number",
+                               hint="assign one lane (v.x = s, v[k] = s), or use a different variable name")
+            else:
+                self.assign_var(irname, value, node, raw=True)
             return
         if isinstance(value, NoValue):
             raise self.err(node, "this call returns no value; there is nothing to assign")
@@ -172,6 +201,18 @@ class StmtLowering(ExprLowering):
                 and type(value.obj).__name__ not in ("module", "Func"):
             raise self.err(node, f"cannot assign {describe(value)} in a kernel")
         scope.bindings[name] = value
+
+    def assign_value(self, irname: str, value: TExpr | VecValue, node: ast.AST) -> None:
+        """The IR variable ``irname`` (a vector: one variable per lane) set to ``value``."""
+        if isinstance(value, VecValue):
+            vectors.assign(self, irname, value, node, irname)
+        else:
+            self.assign_var(irname, value, node, raw=True)
+
+    def read_value(self, irname: str, node: ast.AST) -> TExpr | VecValue:
+        """The value of the IR variable ``irname`` (a vector when lanes were assigned for it)."""
+        lanes = vectors.lanes_of(self, irname)
+        return vectors.read(self, irname, lanes, node) if lanes else self.read_var(irname, node)
 
     def assign_var(self, name: str, te: TExpr, node: ast.AST, raw: bool = False) -> None:
         """``name = te`` for a scalar variable (``raw``: ``name`` is already the IR name)."""
@@ -189,6 +230,10 @@ class StmtLowering(ExprLowering):
         if isinstance(target.slice, ast.Slice) or (isinstance(target.slice, ast.Tuple)
                                                    and any(isinstance(e, ast.Slice) for e in target.slice.elts)):
             raise unsupported(self.scope, target, "slicing", "store one element at a time, e.g. x[i] = v")
+        if isinstance(value, VecValue):
+            raise self.err(target, f"cannot store {describe(value)} into one array element",
+                           hint=f"store its lanes at consecutive positions with pk.vstore({base.ref.name}, index, v), "
+                           "or store one lane (v.x)")
         if not isinstance(value, TExpr):
             raise self.err(target, f"cannot store {describe(value)} into an array element")
         indices = self.indices(base.ref, target.slice, target)
@@ -202,13 +247,20 @@ class StmtLowering(ExprLowering):
         target = node.target
         if isinstance(target, ast.Name):
             if target.id not in self.scope.bindings and target.id in self.scope.src.local_names \
-                    and self.scope.var_name(target.id) not in self.state.assigned:
+                    and self.scope.var_name(target.id) not in self.state.assigned \
+                    and self.scope.var_name(target.id) not in self.state.vectors:
                 # 'acc += v' with no earlier 'acc = ...' (even in a loop): Python's UnboundLocalError
                 raise self.err(target, f"variable '{target.id}' is updated before it is assigned",
                                hint=f"initialise it first, e.g. {target.id} = 0")
-            cur = self.expr(target if isinstance(target.ctx, ast.Load) else ast.copy_location(
+            cur = self.number_or_vector(target if isinstance(target.ctx, ast.Load) else ast.copy_location(
                 ast.Name(target.id, ast.Load()), target))
-            self.bind(target.id, ops.binary(op, cur, self.expr(node.value)), target)
+            self.bind(target.id, self.binop(op, cur, self.number_or_vector(node.value), node), target)
+            return
+        lane = vectors.lane_target(self, target)
+        if lane is not None:     # v.x += s, v[k] += s
+            name, _, cur_lane = lane
+            new = ops.binary(op, cur_lane, self.expr(node.value))
+            self.assign_var(name, ops.materialize(new, VType(cur_lane.type, cur_lane.weak)), node, raw=True)
             return
         if isinstance(target, ast.Subscript):
             base = self.value(target.value)
@@ -324,20 +376,21 @@ class StmtLowering(ExprLowering):
         if node.value is not None:
             v = self.value(node.value)
             items = v.items if isinstance(v, TupleValue) else (v,)
-            if not items or not all(isinstance(x, TExpr) for x in items):
-                raise self.err(node.value, f"a helper can only return a number or a tuple of numbers, "
+            if not items or not all(isinstance(x, (TExpr, VecValue)) for x in items):
+                raise self.err(node.value, f"a helper can only return a number, a vector or a tuple of them, "
                                f"not {describe(v)}")
             arity = len(items) if isinstance(v, TupleValue) else 0
-            if fc.arity not in (-1, arity):
-                def what(k: int) -> str:
-                    return "a number" if k == 0 else f"a tuple of {k}"
-                raise self.err(node.value, f"helper '{fc.name}' returns {what(arity)} here but "
-                               f"{what(fc.arity)} elsewhere", hint="return the same shape on every path")
-            fc.arity = arity
-            if arity == 0:
-                self.assign_var(fc.ret, v, node, raw=True)
-            for k, x in enumerate(items if arity else ()):
-                self.assign_var(f"{fc.ret}_{k}", x, node, raw=True)
+            lanes = tuple(len(x) if isinstance(x, VecValue) else 0 for x in items)
+            if fc.arity not in (-1, arity) or fc.lanes not in ((), lanes):
+                def what(k: int, ls: tuple[int, ...]) -> str:
+                    one = [f"a vector of {n}" if n else "a number" for n in ls]
+                    return one[0] if k == 0 else f"a tuple of {k} ({', '.join(one)})" if any(ls) else f"a tuple of {k}"
+                raise self.err(node.value, f"helper '{fc.name}' returns {what(arity, lanes)} here but "
+                               f"{what(fc.arity, fc.lanes)} elsewhere", hint="return the same shape on every path")
+            fc.arity, fc.lanes = arity, lanes
+            names = [fc.ret] if arity == 0 else [f"{fc.ret}_{k}" for k in range(arity)]
+            for name, x in zip(names, items):
+                self.assign_value(name, x, node)
         if fc.done is not None:
             self.assign_var(fc.done, ops.python_const(True), node, raw=True)
             if fc.loop_depth > 0:

@@ -38,6 +38,22 @@ class TExpr:
 
 
 @dataclass(frozen=True, slots=True)
+class VecValue:
+    """A short vector (``pk.vec``, ``pk.vload``): one scalar per lane, every lane of one type and
+    weakness. It lives only in the front end: each lane lowers to its own scalar IR (see
+    :mod:`portakern.frontend.vectors`)."""
+
+    items: tuple[TExpr, ...]
+
+    @property
+    def type(self) -> ScalarType:
+        return self.items[0].type
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True, slots=True)
 class VType:
     """A variable's type during inference: a scalar type and whether it is weak."""
 

@@ -125,5 +125,5 @@ def test_a_helper_returning_an_array_is_a_compile_error():
         u, v = arr(x)
         x[0] = v
 
-    with pytest.raises(CompileError, match="a helper can only return a number or a tuple of numbers"):
+    with pytest.raises(CompileError, match="a helper can only return a number, a vector or a tuple of them"):
         k.on("numpy")[1](np.zeros(2))

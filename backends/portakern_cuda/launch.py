@@ -13,6 +13,7 @@ import numpy as np
 from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
+from portakern.ir.launch_local import carve, element_counts, launch_sized
 from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
@@ -21,6 +22,8 @@ from .render import NVRTC_OPTIONS
 _HINT = 'pip install "portakern[cuda]" on a machine with an NVIDIA GPU and driver'
 #: with no device and no target, build PTX for the oldest architecture CUDA 13 supports (JIT-able anywhere)
 DEFAULT_TARGET = "compute_75"
+#: dynamic shared memory a kernel may use without opting in (cudaFuncAttributeMaxDynamicSharedMemorySize)
+_DEFAULT_DYNAMIC_SHARED = 48 * 1024
 #: launch grids whose block counts one launcher remembers (all are forgotten beyond it)
 _MAX_GRIDS = 1024
 
@@ -59,10 +62,13 @@ def resolve(spec: Any) -> Device:
 
 def capabilities(device: Device) -> Capabilities:
     """Every supported GPU (sm_75+) has fp64, int64 and native float atomics and keeps denormals
-    (ftz off); NVRTC contraction is off (``--fmad=false``)."""
+    (ftz off); NVRTC contraction is off (``--fmad=false``). Local memory: the shared memory a block
+    may opt in to."""
     props = device.handle["props"] if device.handle else {}
+    shared = int(props.get("sharedMemPerBlockOptin", 0) or props.get("sharedMemPerBlock", 48 * 1024))
     return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True, flushes_denormals=False,
                         contracts_fma=False, max_workgroup_size=int(props.get("maxThreadsPerBlock", 1024)),
+                        max_local_memory=shared,
                         needs_gpu=True, extra=(("compute_capability", device.key.rsplit("sm_", 1)[-1]),))
 
 
@@ -107,6 +113,8 @@ class CudaLauncher(Launcher):
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
         self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
+        self.sized = bool(launch_sized(kernel))     # local arrays sized at launch: dynamic shared memory
+        self.shared_optin = _DEFAULT_DYNAMIC_SHARED
         # bounds checks: one error record per thread (a shared one would be reset, written and read
         # by several threads' launches interleaved, and report an error to the wrong thread)
         self._local = threading.local()
@@ -154,7 +162,13 @@ class CudaLauncher(Launcher):
             saved = snapshot(self.kernel, args, lambda a: a.get())
             err.fill(0)
             flat.append(err)
-        self.fn(g[0], g[1], tuple(flat))
+        if self.sized:                  # the dynamic shared memory the launch-sized arrays are carved from
+            shared = carve(self.kernel, element_counts(self.kernel, args))[1]
+            if shared > self.shared_optin:
+                self.fn.max_dynamic_shared_size_bytes = self.shared_optin = shared   # opt in beyond 48 KiB
+            self.fn(g[0], g[1], tuple(flat), shared_mem=shared)
+        else:
+            self.fn(g[0], g[1], tuple(flat))
         if err is not None:
             raise_recorded(self.kernel, err.get(), saved, lambda a, copy: a.set(copy))
         return written

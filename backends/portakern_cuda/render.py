@@ -21,6 +21,7 @@ class CudaRenderer(CFamilyRenderer):
                   "uint32": "unsigned int", "uint64": _ULL, "float32": "float", "float64": "double"}
     space_qual = {"global": "", "local": "", "private": ""}
     local_decl = "__shared__ "
+    dynamic_local = "extern __shared__ __align__({A}) unsigned char pk_dyn[];"
     hw_dims = ("x", "y", "z")
     index_templates = {
         Op.GLOBAL_ID: "(({L})blockIdx.{h} * blockDim.{h} + threadIdx.{h})",

@@ -12,7 +12,7 @@ import numpy as np
 
 from portakern.errors import BackendUnavailable
 from portakern.ir.nodes import Kernel
-from portakern.runtime.backend import Backend, Capabilities, Device, Launcher
+from portakern.runtime.backend import HOST_LOCAL_MEMORY, Backend, Capabilities, Device, Launcher
 
 from .render import render
 
@@ -75,7 +75,8 @@ class JaxBackend(Backend):
         # select(p == p, p, NaN) (see launch.py).
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
                             flushes_denormals=cpu, contracts_fma=False, strided_arrays=False,
-                            in_place=False, max_workgroup_size=1 << 30)
+                            in_place=False, max_workgroup_size=1 << 30,
+                            max_local_memory=HOST_LOCAL_MEMORY)
 
     def version(self) -> str:
         try:

@@ -31,6 +31,7 @@ import numpy as np
 
 from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics
 from portakern.errors import CompileError, LaunchError
+from portakern.ir.launch_local import element_counts, launch_sized
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
 from portakern.runtime.backend import Launcher, LaunchGrid
@@ -97,6 +98,7 @@ class JaxLauncher(Launcher):
             raise CompileError(f"jax backend: generated source does not compile: {exc}") from exc
         self.fn = namespace["build"](constant)
         self.array_params = [i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType)]
+        self.sized = bool(launch_sized(kernel))    # local arrays sized at launch: one trace per size
         self._jitted: dict[LaunchGrid, Any] = {}
         self._aot: dict[tuple, Any] = {}
         # debug: XLA runs the index-error callbacks on its own threads, into the one ``errors`` list
@@ -106,17 +108,20 @@ class JaxLauncher(Launcher):
         self._compile_lock = threading.Lock()
 
     def trace(self, grid: LaunchGrid, args: Sequence[Any],
-              errors: list | None = None) -> dict[str, Any]:
-        """Trace the kernel over ``grid`` (pure: usable under any jax transformation)."""
+              errors: list | None = None, sizes: tuple[int, ...] = ()) -> dict[str, Any]:
+        """Trace the kernel over ``grid`` (pure: usable under any jax transformation); ``sizes``: the
+        element counts of the local arrays sized at launch (static: XLA shapes are)."""
         biggest = max((int(np.prod(np.shape(a))) for a in args if np.ndim(a) > 0), default=0)
         ops = JaxOps(self.kernel, grid, errors, biggest)
+        ops.launch_sizes = sizes
         spin = spin_wait_rows(self.kernel, ops.workgroup) if spins_on_atomics(self.kernel) else None
         with np.errstate(all="ignore"):     # constant folding in NumPy scalars wraps silently
             if spin is None:
                 return self.fn(ops, list(args))
-            return self._steps(grid, list(args), errors, biggest, spin)
+            return self._steps(grid, list(args), errors, biggest, spin, sizes)
 
-    def _steps(self, grid: LaunchGrid, args: list, errors: list | None, biggest: int, rows: int) -> dict[str, Any]:
+    def _steps(self, grid: LaunchGrid, args: list, errors: list | None, biggest: int, rows: int,
+               sizes: tuple[int, ...] = ()) -> dict[str, Any]:
         """A kernel that spins on an atomic (a lock): its steps of ``rows`` rows one after another in
         one trace (``spin_wait_rows``), each step's written arrays the next one's arguments."""
         n0 = grid.ndrange[0]
@@ -129,13 +134,14 @@ class JaxLauncher(Launcher):
         out: dict[str, Any] = {}
         for lo in range(0, n0, rows):
             step_ops = StepOps(self.kernel, grid, errors, biggest, rows=(lo, min(lo + rows, n0)))
+            step_ops.launch_sizes = sizes
             out = self.fn(step_ops, args)
             for name, value in out.items():
                 args[index[name]] = value
         return out
 
-    def _compiled(self, grid: LaunchGrid) -> Any:
-        f = self._jitted.get(grid)
+    def _compiled(self, grid: LaunchGrid, sizes: tuple[int, ...] = ()) -> Any:
+        f = self._jitted.get((grid, sizes))
         if f is None:
             if len(self._jitted) >= MAX_GRIDS:    # a launcher keeps the executables of a few grids
                 self._jitted.clear()
@@ -143,18 +149,18 @@ class JaxLauncher(Launcher):
             errors: list = []
 
             def run(args: Sequence[Any]) -> dict[str, Any]:
-                return self.trace(grid, args, errors if self.kernel.debug else None)
+                return self.trace(grid, args, errors if self.kernel.debug else None, sizes)
 
-            f = self._jitted[grid] = (jax.jit(run), errors)
+            f = self._jitted[(grid, sizes)] = (jax.jit(run), errors)
         return f
 
-    def _executable(self, grid: LaunchGrid, args: list) -> Any:
+    def _executable(self, grid: LaunchGrid, args: list, sizes: tuple[int, ...] = ()) -> Any:
         """The compiled launch for these argument types: from the disk cache (diskcache.py) unless
         the kernel reports index errors through host callbacks (debug), which cannot be stored."""
-        jitted = self._compiled(grid)[0]
+        jitted = self._compiled(grid, sizes)[0]
         if self.kernel.debug:
             return jitted
-        key = (grid, signature(args))
+        key = (grid, sizes, signature(args))
         exe = self._aot.get(key)
         if exe is None:
             with self._compile_lock:             # threads missing at once: one XLA compile
@@ -165,24 +171,26 @@ class JaxLauncher(Launcher):
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         with x64():
+            # the runtime checked that every size is concrete (launch_local: a traced one is a LaunchError)
+            sizes = element_counts(self.kernel, args) if self.sized else ()
             if any(_is_tracer(a) for a in args):
-                return self.trace(grid, args)
+                return self.trace(grid, args, sizes=sizes)
             args = self._on_device(args)
             with self._debug_lock:
-                return self._run(grid, args)
+                return self._run(grid, args, sizes)
 
-    def _run(self, grid: LaunchGrid, args: list) -> Mapping[str, Any]:
+    def _run(self, grid: LaunchGrid, args: list, sizes: tuple[int, ...] = ()) -> Mapping[str, Any]:
         """One launch outside any trace: the compiled executable, then (debug) its index errors."""
-        errors = self._compiled(grid)[1]
+        errors = self._compiled(grid, sizes)[1]
         errors.clear()
-        exe = self._executable(grid, list(args))
+        exe = self._executable(grid, list(args), sizes)
         try:
             out = exe(list(args))
         except (TypeError, ValueError):     # e.g. arrays committed elsewhere: jit handles them
-            jitted = self._compiled(grid)[0]
+            jitted = self._compiled(grid, sizes)[0]
             if exe is jitted:
                 raise
-            key = (grid, signature(list(args)))
+            key = (grid, sizes, signature(list(args)))
             self._aot[key] = jitted
             out = jitted(list(args))
         if self.kernel.debug:

@@ -49,6 +49,8 @@ class JaxOps(LaneLayout):
     :meth:`fmul`)."""
 
     xp = jnp
+    #: element counts of the local arrays sized at launch, computed on the host by the launcher
+    launch_sizes: tuple[int, ...] = ()
 
     def __init__(self, kernel: Any, grid: Any, errors: list | None = None, array_elems: int = 0,
                  rows: tuple[int, int] | None = None) -> None:
@@ -61,6 +63,10 @@ class JaxOps(LaneLayout):
         self.errors = errors
         #: elements of the largest array argument (0 when unknown): bounds loop widening (widen.py)
         self.array_elems = array_elems
+
+    def launch_size(self, k: int, value: Any) -> int:
+        """The host's count (``value`` is a tracer inside the jit: XLA shapes must be static)."""
+        return self.launch_sizes[k]
 
     # -- masks --------------------------------------------------------------------------------------
     def mand(self, m: Any, c: Any) -> Any:

@@ -14,7 +14,7 @@ import numpy as np
 
 from portakern.errors import BackendUnavailable
 from portakern.ir import nodes as ir
-from portakern.runtime.backend import Backend, Capabilities, Device, Launcher
+from portakern.runtime.backend import HOST_LOCAL_MEMORY, Backend, Capabilities, Device, Launcher
 
 __all__ = ["NumbaBackend"]
 
@@ -45,7 +45,7 @@ class NumbaBackend(Backend):
     def capabilities(self, device: Device) -> Capabilities:
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
                             flushes_denormals=False, contracts_fma=False, strided_arrays=True,
-                            in_place=True, max_workgroup_size=1024)
+                            in_place=True, max_workgroup_size=1024, max_local_memory=HOST_LOCAL_MEMORY)
 
     def version(self) -> str:
         try:  # the installed distribution's version, without importing numba

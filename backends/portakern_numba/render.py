@@ -69,6 +69,7 @@ class NumbaRenderer(PyRenderer):
         self.flat = not kernel.uses_barrier and not decls
         self.private = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.PRIVATE}
         self.local = {d.array.name: d.array for d in decls if d.array.type.space == ArraySpace.LOCAL}
+        self.launch_sized = {d.array.name: d.size for d in decls if d.size is not None}
         self.per_item: set[str] = set()      # scalars kept in per-work-item arrays (live across phases)
         self.promoted: set[str] = set()      # per-item scalars held in locals during the current phase
         self.spill: list[str] = []           # promoted scalars the current phase writes back
@@ -300,7 +301,9 @@ class NumbaRenderer(PyRenderer):
         with src.block("for _pk_ch in numba.prange(_pk_nch)"):
             arrays: list[str] = []
             for arr in self.local.values():
-                src.line(f"a_{py_name(arr.name)} = np.zeros({arr.type.shape!r}, {np_type(arr.type.dtype)})")
+                size = self.launch_sized.get(arr.name)
+                shape = repr(arr.type.shape) if size is None else f"({self.expr(size)},)"
+                src.line(f"a_{py_name(arr.name)} = np.zeros({shape}, {np_type(arr.type.dtype)})")
                 arrays.append(f"a_{py_name(arr.name)}")
             for arr in self.private.values():
                 shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))

@@ -16,10 +16,12 @@ from __future__ import annotations
 from contextlib import ExitStack
 from pathlib import Path
 
+from portakern import types as T
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
 from portakern.ir import nodes as ir
+from portakern.ir.launch_local import ALIGN, launch_sized
 from portakern.ir.visit import walk_body
 from portakern.types import ArraySpace
 
@@ -105,6 +107,11 @@ class NumbaCudaRenderer(PyRenderer):
         src.line(f'"""portakern: kernel {comment_text(k.name)} for numba-cuda (generated; do not edit)."""')
         src.line(f"# prelude {PRELUDE}")
         src.line("from portakern_numba_cuda.prelude import *  # noqa: F401,F403")
+        if launch_sized(k):
+            src.line("import numba")
+        for name in sorted({d.array.type.dtype.name for d in launch_sized(k)}):
+            # a numba type: the simulator sizes dynamic shared arrays by it (a NumPy class has no itemsize)
+            src.line(f"_pk_dyn_{name} = numba.from_dtype({np_type(getattr(T, name))})")
         src.line("")
         grid = [f"_pk_n{d}" for d in range(nd)] + [f"_pk_w{d}" for d in range(nd)]
         params = [f"a_{py_name(p.name)}" if not hasattr(p.type, "kind") else f"v_{py_name(p.name)}" for p in k.params]
@@ -116,8 +123,17 @@ class NumbaCudaRenderer(PyRenderer):
                 src.line(f"_pk_r{d} = np.int64(cuda.blockIdx.{ax})")
                 src.line(f"_pk_ng{d} = np.int64(cuda.gridDim.{ax})")
                 src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
+            sized = launch_sized(k)
+            if sized:
+                src.line("_pk_dyn_at = np.int64(0)")
+            for d in sized:      # carved from the dynamic shared memory, as launch_local.carve lays it out
+                n, item, a = f"_pk_n_{py_name(d.array.name)}", d.array.type.dtype.dtype.itemsize, d.array
+                src.line(f"{n} = {self.expr(d.size)}")   # type: ignore[arg-type]
+                src.line(f"a_{py_name(a.name)} = cuda.shared.array(0, _pk_dyn_{a.type.dtype.name})"
+                         f"[_pk_dyn_at // {item}:_pk_dyn_at // {item} + {n}]")
+                src.line(f"_pk_dyn_at = (_pk_dyn_at + {n} * {item} + {ALIGN - 1}) // {ALIGN} * {ALIGN}")
             for node in walk_body(k.body):
-                if isinstance(node, ir.DeclArray):
+                if isinstance(node, ir.DeclArray) and node.size is None:
                     arr = node.array
                     where = "shared" if arr.type.space == ArraySpace.LOCAL else "local"
                     src.line(f"a_{py_name(arr.name)} = cuda.{where}.array({arr.type.shape or (1,)!r}, "

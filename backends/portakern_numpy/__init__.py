@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from portakern.ir.nodes import Kernel
-from portakern.runtime.backend import Backend, Capabilities, Device, Launcher
+from portakern.runtime.backend import HOST_LOCAL_MEMORY, Backend, Capabilities, Device, Launcher
 
 from .render import render
 
@@ -37,7 +37,8 @@ class NumpyBackend(Backend):
 
     def capabilities(self, device: Device) -> Capabilities:
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
-                            strided_arrays=True, in_place=True, max_workgroup_size=1 << 30)
+                            strided_arrays=True, in_place=True, max_workgroup_size=1 << 30,
+                            max_local_memory=HOST_LOCAL_MEMORY)
 
     def version(self) -> str:
         return str(np.__version__)

@@ -16,6 +16,7 @@ import pyopencl.array as cla
 from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
+from portakern.ir.launch_local import element_counts, launch_sized
 from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
@@ -160,6 +161,7 @@ def capabilities(device: Device) -> Capabilities:
         flushes_denormals=not (d.single_fp_config & _FP_DENORM),
         contracts_fma=False,
         max_workgroup_size=int(d.max_work_group_size),
+        max_local_memory=int(d.local_mem_size),
         needs_gpu=False,
         extra=(("device", d.name), ("platform", d.platform.name), ("opencl", d.version),
                ("device_type", "GPU" if d.type & cl.device_type.GPU else
@@ -238,7 +240,7 @@ class OpenCLLauncher(Launcher):
 
     def _make_runner(self, knl: cl.Kernel, err: Any) -> Any:
         """Generate ``run(grid_info, args)``: one flat ``kernel(queue, g, l, ...)`` call, no loops."""
-        layout = launch_layout(self.kernel, pack_dims=True)
+        layout = launch_layout(self.kernel, pack_dims=True, local_args=True)
         dtypes: list[Any] = []
         flat: list[str] = []
         p = 0
@@ -254,6 +256,9 @@ class OpenCLLauncher(Launcher):
                 is_bool = getattr(self.kernel.params[p].type, "is_bool", False)
                 flat.append(f"_u8(a{p})" if is_bool else f"a{p}")   # bool travels as uchar
                 p += 1
+            elif kind == "local":      # a local array sized at launch: its bytes for this launch
+                dtypes.append(None)
+                flat.append(f"_lm(_ls[{detail}])")
             elif kind == "dims":       # every extent in one by-value struct of int64
                 fields = [f"a{d[1][0]}.shape[{d[1][1]}]" if d[0] == "shape" else f"n[{d[1]}]"
                           for d in detail]
@@ -267,11 +272,20 @@ class OpenCLLauncher(Launcher):
         names = ", ".join(f"a{i}" for i in range(p)) + ("," if p == 1 else "")
         written = ", ".join(f"{prm.name!r}: a{i}" for i, prm in enumerate(self.kernel.params)
                             if prm.name in self.kernel.written)
+        sized = launch_sized(self.kernel)
         src = (f"def run(g, l, n, args):\n"
                f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
+            ("    _ls = _local_bytes(args)\n" if sized else "") + \
             f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
+        items = [d.array.type.dtype.dtype.itemsize for d in sized]
+        kernel = self.kernel
+
+        def local_bytes(args: Sequence[Any]) -> list[int]:
+            # OpenCL refuses a zero-sized __local argument: an empty array gets one element
+            return [max(n, 1) * i for n, i in zip(element_counts(kernel, args), items)]
+
         scope = {"knl": knl, "queue": self.queue, "err": err, "_sub": _sub_buffer, "_pack": pack,
-                 "_u8": np.uint8}
+                 "_u8": np.uint8, "_lm": cl.LocalMemory, "_local_bytes": local_bytes}
         exec(compile(src, f"<portakern opencl launcher {self.kernel.name}>", "exec"), scope)
         return scope["run"]
 

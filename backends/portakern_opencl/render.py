@@ -20,6 +20,7 @@ class OpenCLRenderer(CFamilyRenderer):
                   "float32": "float", "float64": "double"}
     space_qual = {"global": "__global ", "local": "__local ", "private": ""}
     local_decl = "__local "
+    local_args = True                 # a local array sized at launch is a __local kernel argument
     index_templates = {
         Op.GLOBAL_ID: "(({L})get_global_id({h}))",
         Op.LOCAL_ID: "(({L})get_local_id({h}))",

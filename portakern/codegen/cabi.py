@@ -4,6 +4,8 @@ The generated kernel's parameters, which the launchers pass in this order (``lau
 
 1. each kernel parameter in order: a scalar as its C type (``bool`` as an unsigned char), an array
    as a pointer to its C-contiguous, row-major elements;
+   With ``local_args`` (OpenCL), one ``__local`` pointer per local array sized at launch follows, in
+   declaration order (``portakern.ir.launch_local``); CUDA carves those from dynamic shared memory instead;
 2. the extents: one int64 per dimension of each array (``<name>_shape<d>``), then one per ndrange
    dimension (``ndrange<d>``: the unpadded index space, which guards the padded work-items and
    answers ``global_size``). With ``pack_dims`` (OpenCL) they travel in ONE by-value struct
@@ -17,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..ir import nodes as ir
+from ..ir.launch_local import launch_sized
 from ..runtime.errrecord import ERR_WORDS
 from ..types import ArrayType
 from .names import user_ident
@@ -36,9 +39,10 @@ def mangle(name: str) -> str:
     return user_ident(name)
 
 
-def launch_layout(kernel: ir.Kernel, pack_dims: bool) -> list[tuple[str, object]]:
+def launch_layout(kernel: ir.Kernel, pack_dims: bool, local_args: bool = False) -> list[tuple[str, object]]:
     """The kernel's C parameters as (kind, detail), in the order launchers pass them:
-    ("array", ndim), ("scalar", dtype), ("shape", (param position, d)), ("ndrange", d),
+    ("array", ndim), ("scalar", dtype), ("shape", (param position, d)), ("local", k) for the k-th
+    launch-sized local array (with ``local_args``), ("ndrange", d),
     ("dims", [("shape", (position, d)) | ("ndrange", d), ...]) for the packed struct, ("err", None)."""
     out: list[tuple[str, object]] = []
     dims: list[tuple[str, object]] = []
@@ -49,6 +53,8 @@ def launch_layout(kernel: ir.Kernel, pack_dims: bool) -> list[tuple[str, object]
             (dims if pack_dims else out).extend(shapes)
         else:
             out.append(("scalar", np.dtype(np.uint8) if p.type.is_bool else p.type.dtype))
+    if local_args:
+        out += [("local", k) for k in range(len(launch_sized(kernel)))]
     nd: list[tuple[str, object]] = [("ndrange", d) for d in range(kernel.grid_ndim)]
     if pack_dims:
         out.append(("dims", dims + nd))

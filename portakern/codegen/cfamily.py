@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir.launch_local import ALIGN, launch_sized
 from ..ir.visit import access_sites, walk_body
 from ..types import ArraySpace, ArrayType, ScalarType
 from .builder import SourceBuilder
@@ -36,6 +37,10 @@ class CFamilyRenderer:
     type_names: ClassVar[dict[str, str]] = {}
     space_qual: ClassVar[dict[str, str]] = {}  # pointer qualifiers per ArraySpace ("__global ")
     local_decl: ClassVar[str] = ""             # qualifier of a work-group array declaration
+    #: local arrays sized at launch: True passes each as a kernel parameter (OpenCL ``__local``
+    #: arguments); False carves them from the one dynamic block ``dynamic_local`` declares (CUDA)
+    local_args: ClassVar[bool] = False
+    dynamic_local: ClassVar[str] = ""
     index_templates: ClassVar[dict[ir.Op, str]] = {}   # "{h}" is the hardware dimension
     hw_dims: ClassVar[tuple[str, ...]] = ("0", "1", "2")
     barrier: ClassVar[str] = ""                # a barrier with local and global memory fences
@@ -151,6 +156,7 @@ class _KernelEmitter:
         self.L = r.type_names["int64"]
         self.global_fences = barriers_needing_global_fence(kernel) if kernel.uses_barrier else set()
         self.dims_struct = ""
+        self.sized = launch_sized(kernel)
 
     def name(self, n: str) -> str:
         if n not in self.names:
@@ -213,6 +219,9 @@ class _KernelEmitter:
                     out += [f"{self.L} pk_{f}" for f in dims]
             else:
                 out.append(f"{r.storage(p.type)} {self.name(p.name)}")
+        if r.local_args:
+            lq = r.space_qual.get(ArraySpace.LOCAL, "")
+            out += [f"{lq}{r.storage(d.array.type.dtype)}* {self.name(d.array.name)}" for d in self.sized]
         nd = [f"ndrange{d}" for d in range(self.k.grid_ndim)]
         fields += nd
         if r.pack_dims:
@@ -234,6 +243,7 @@ class _KernelEmitter:
     def declarations(self) -> None:
         b, r = self.b, self.r
         declared: set[str] = set()
+        self.launch_sized_arrays(declared)
         for node in walk_body(self.k.body):
             if isinstance(node, ir.DeclArray) and node.array.name not in declared:
                 declared.add(node.array.name)
@@ -248,6 +258,24 @@ class _KernelEmitter:
                 b.line(f"{r.ctype(v.type)} {self.name(v.name)} = {r.const(0, v.type)};")
         if self.sites:
             b.line(f"{self.L} " + ", ".join(f"pk_o{s.number}" for s in self.sites.values()) + ";")
+
+    def launch_sized_arrays(self, declared: set[str]) -> None:
+        """Each local array sized at launch: its element count ``pk_n_<name>`` (the extent bounds
+        checks and ``.shape`` read) and, without ``local_args``, its pointer into the dynamic block
+        (each start rounded up to ``ALIGN`` bytes, the host's ``launch_local.carve``)."""
+        b, r = self.b, self.r
+        if self.sized and not r.local_args:
+            b.line(r.dynamic_local.format(A=ALIGN))
+            b.line(f"{self.L} pk_dyn_at = 0;")
+        for d in self.sized:
+            name = self.name(d.array.name)
+            declared.add(d.array.name)
+            b.line(f"const {self.L} pk_n_{name} = {self.expr(d.size)};")   # type: ignore[arg-type]
+            if not r.local_args:
+                item = d.array.type.dtype.dtype.itemsize
+                b.line(f"{r.storage(d.array.type.dtype)}* {name} = ({r.storage(d.array.type.dtype)}*)"
+                       f"(pk_dyn + pk_dyn_at);")
+                b.line(f"pk_dyn_at = (pk_dyn_at + pk_n_{name} * {item} + {ALIGN - 1}) / {ALIGN} * {ALIGN};")
 
     def index_queries(self) -> None:
         """Each work-item query the kernel makes, read once into a const at entry (``pk_local_size0``).
@@ -365,6 +393,8 @@ class _KernelEmitter:
     def extents(self, a: ir.ArrayRef) -> list[str]:
         if a.type.space == ArraySpace.GLOBAL:
             return [self.shape_name(a.name, d) for d in range(a.type.ndim)]
+        if a.type.shape is None:          # a local array sized at launch
+            return [f"pk_n_{self.name(a.name)}"]
         shape = a.type.shape or (1,) * a.type.ndim
         return [f"{int(n)}{self.r.int64_suffix}" for n in shape]
 

@@ -104,6 +104,11 @@ class LaneOps:
         """Work-group memory: one copy per work-group, zero-filled."""
         return self.xp.zeros((self.num_groups_total,) + tuple(shape), dtype=_dt(tname))
 
+    def launch_size(self, k: int, value: Any) -> int:
+        """The element count of the kernel's ``k``-th local array sized at launch, ``value`` as the
+        kernel computed it (the runtime checked it before the launch)."""
+        return int(value)
+
     def private_array(self, tname: str, shape: tuple[int, ...]) -> Any:
         """Per-work-item memory: one copy per lane, zero-filled."""
         return self.xp.zeros((self.N,) + tuple(shape), dtype=_dt(tname))

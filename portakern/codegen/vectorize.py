@@ -30,6 +30,7 @@ import re
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir.launch_local import launch_sized
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
 from .loopplan import plan_loop, plan_tree
@@ -291,7 +292,11 @@ class _Renderer:
         elif isinstance(s, ir.DeclArray):
             t = s.array.type
             kind = "local_array" if t.space == ArraySpace.LOCAL else "private_array"
-            line(f"{self.arr(s.array.name)} = ops.{kind}({t.dtype.name!r}, {tuple(t.shape or ())!r})")
+            shape = repr(tuple(t.shape or ()))
+            if s.size is not None:          # sized at launch: the k-th such array, ``size`` elements
+                k = [d.array.name for d in launch_sized(self.k)].index(s.array.name)
+                shape = f"(ops.launch_size({k}, {self.expr(s.size, m)}),)"
+            line(f"{self.arr(s.array.name)} = ops.{kind}({t.dtype.name!r}, {shape})")
         elif isinstance(s, ir.If):
             c = self.tmp("_c")
             line(f"{c} = {self.expr(s.cond, m)}")

@@ -76,7 +76,7 @@ class _Rewriter:
             self.starts.append(self.starts[-1] + len(line))
         self.edits: list[tuple[int, int, str]] = []
         self.notes: list[str] = []
-        self.dynamic: set[str] = set()            # kernels given a ``pk_shared_bytes`` constexpr
+        self.dynamic: set[str] = set()            # kernels given a ``pk_shared_bytes`` parameter
 
     def offset(self, line: int, col: int) -> int:
         # ast columns are UTF-8 byte offsets
@@ -144,8 +144,8 @@ class _Rewriter:
         return True
 
     def dynamic_shared(self, node: ast.Call) -> bool:
-        """``cuda.shared.array(0, dtype)``: a local array sized by a new last parameter
-        ``pk_shared_bytes: pk.constexpr`` (the launch's 4th item, in bytes; each size compiles once)."""
+        """``cuda.shared.array(0, dtype)``: a local array sized at launch by a new last parameter
+        ``pk_shared_bytes: pk.int64`` (the launch's 4th item, in bytes; one compile serves every size)."""
         dtype = node.args[1] if len(node.args) > 1 else next((k.value for k in node.keywords if k.arg == "dtype"),
                                                              None)
         itemsize = _ITEMSIZE.get(self.source(dtype).rsplit(".", 1)[-1]) if dtype is not None else None
@@ -153,7 +153,7 @@ class _Rewriter:
         if dtype is None or itemsize is None or fn is None or fn.name in self.dynamic or fn.args.vararg \
                 or fn.args.kwonlyargs:
             self.note(node, "cuda.shared.array(0, ...) (dynamic shared memory) is not translated: one array of "
-                      "a named scalar dtype per kernel is; give it a pk.constexpr size")
+                      "a named scalar dtype per kernel is; size it with pk.local_array(n, dtype), n a launch argument")
             return True
         params = fn.args.posonlyargs + fn.args.args
         if not params:
@@ -163,7 +163,7 @@ class _Rewriter:
         self.replace(node, f"pk.local_array(pk_shared_bytes // {itemsize}, {self.source(dtype)})")
         last = params[-1]
         end = self.offset(last.end_lineno, last.end_col_offset)        # type: ignore[arg-type]
-        self.edits.append((end, end, ", pk_shared_bytes: pk.constexpr"))
+        self.edits.append((end, end, ", pk_shared_bytes: pk.int64"))
         return True
 
     def attribute(self, node: ast.Attribute, name: str) -> None:

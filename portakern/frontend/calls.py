@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import types as T
 from ..ir import nodes as ir
+from ..ir.launch_local import size_problem
 from ..ir.nodes import Op
 from . import ops, vectors
 from .builtins import ATOMIC_OPS, INDEX_OPS, MATH_OPS, as_type, builtin_name
@@ -150,6 +151,10 @@ class CallLowering(StmtLowering):
             raise self.err(node, f"{name}() takes 2 arguments (shape, dtype), got {len(args)}")
         shape_v = self.value(args[0])
         items = shape_v.items if isinstance(shape_v, TupleValue) else (shape_v,)
+        size = None
+        if name == "local_array" and any(isinstance(it, TExpr) and not it.is_const for it in items):
+            size = self.launch_size(items, args[0])
+            items = (TExpr(ir.Const(1, T.int64)),)
         shape = []
         for it in items:
             if not (isinstance(it, TExpr) and it.is_const and (it.type.is_int or it.type.is_bool)):
@@ -172,9 +177,31 @@ class CallLowering(StmtLowering):
         if self.state.declared.setdefault(arr_name, id(node)) != id(node):
             raise self.err(node, f"array '{hint or arr_name}' is declared twice",
                            hint="declare each local or private array once, under its own name")
-        ref = ir.ArrayRef(arr_name, T.ArrayType(dtype_v.type, len(shape), space, True, tuple(shape)))
-        self.out.append(ir.DeclArray(ref, self.scope.loc(node)))
+        ref = ir.ArrayRef(arr_name, T.ArrayType(dtype_v.type, len(shape), space, True,
+                                                None if size is not None else tuple(shape)))
+        self.out.append(ir.DeclArray(ref, self.scope.loc(node), None if size is None else size.expr))
+        if size is not None:
+            self.state.launch_sizes[arr_name] = size
         return ArrayValue(ref)
+
+    def launch_size(self, items: tuple[Any, ...], node: ast.AST) -> TExpr:
+        """The element count of ``pk.local_array(n, dtype)`` sized at launch: ``n`` an int expression
+        of the kernel's scalar parameters (docs/language.md, "Local memory sized at launch")."""
+        if len(items) != 1:
+            raise self.err(node, "a local_array sized at launch is 1-D: its shape is one int computed from "
+                           "the kernel's parameters", hint="index it as a flat array (row * width + col)")
+        it = items[0]
+        if not (it.type.is_int or it.type.is_bool):
+            raise self.err(node, f"the size of local_array() must be an int, got {it.type}")
+        size = ops.int_index(it)
+        problem = size_problem(size.expr, self.state.launch_args)
+        if problem is not None:
+            problem = problem.replace("'__pk_p_", "'")     # an assigned parameter's copy: the user's name
+            raise self.err(node, f"the size of local_array() must be known at launch: {problem}",
+                           hint="compute it from the kernel's int parameters and array shapes with + - * // % "
+                           "min max (e.g. pk.local_array(n * 2, pk.float32)), or use compile-time ints "
+                           "(literals, pk.constexpr parameters)")
+        return size
 
     def atomic(self, name: str, node: ast.Call) -> TExpr:
         cas = name == "atomic_cas"

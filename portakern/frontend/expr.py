@@ -235,6 +235,8 @@ class ExprLowering:
             raise self.err(node, f"dimension {d} is out of range for the {nd}-d array '{ref.name}'")
         if ref.type.shape is not None:
             return ops.python_const(ref.type.shape[d])
+        if ref.name in self.state.launch_sizes:      # a local array sized at launch
+            return TExpr(self.state.launch_sizes[ref.name].expr, "i")
         return TExpr(ir.Shape(ref, d, T.int64), "i")
 
     def const_int(self, node: ast.AST, what: str) -> int:

@@ -68,6 +68,8 @@ class PassState:
     call_stack: list[int] = field(default_factory=list)
     declared: dict[str, int] = field(default_factory=dict)   # array name -> id of its declaring AST node
     vectors: dict[str, int] = field(default_factory=dict)    # vector variable -> its lanes (frontend/vectors.py)
+    launch_args: set[str] = field(default_factory=set)       # scalar params never assigned: known at launch
+    launch_sizes: dict[str, Any] = field(default_factory=dict)  # launch-sized local array -> its size TExpr
     lenient: bool = False   # skip statements that fail (a pass that only collects variable types)
 
     def fresh(self, kind: str) -> int:

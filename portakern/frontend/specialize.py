@@ -72,6 +72,7 @@ def _param_binding(lw: Lowerer, src: FunctionSource, arg_types: Mapping[str, Any
                 lw.assign_var(p.name, TExpr(ir.Var(p.name, t)), node)
             else:
                 scope.bindings[p.name] = TExpr(ir.Var(p.name, t))
+                lw.state.launch_args.add(p.name)
         else:
             raise CompileError(f"parameter '{p.name}' has type {t!r}, expected a ScalarType or ArrayType",
                                loc=src.loc(node))

@@ -131,6 +131,8 @@ ATOMICS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.ATOMIC_MIN, Op.ATOMIC_MAX,
                      Op.ATOMIC_XOR, Op.ATOMIC_XCHG, Op.ATOMIC_CAS})
 #: atomics defined on integer arrays only
 INT_ATOMICS = frozenset({Op.ATOMIC_AND, Op.ATOMIC_OR, Op.ATOMIC_XOR})
+#: the operations a launch-time local array size (``DeclArray.size``) may use, besides int casts
+LAUNCH_SIZE_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.FLOORDIV, Op.MOD, Op.MIN, Op.MAX})
 #: Tier 0 (bit-exact) ops of docs/semantics.md among the math calls; every other FLOAT_MATH op is tier 1.
 TIER0_MATH = frozenset({Op.SQRT, Op.FMA, Op.ABS, Op.COPYSIGN, Op.FLOOR, Op.CEIL, Op.TRUNC, Op.RINT,
                         Op.MIN, Op.MAX, Op.ISNAN, Op.ISINF, Op.ISFINITE})
@@ -301,10 +303,18 @@ class Evaluate:
 @dataclass(frozen=True, slots=True)
 class DeclArray:
     """Declares a local (per work-group) or private (per work-item) array; contents start undefined
-    (the reference fills them with zeros)."""
+    (the reference fills them with zeros).
+
+    ``size`` is set exactly for a local array sized at launch (``pk.local_array(n, dtype)`` with ``n``
+    computed from launch arguments): its element count, an int64 expression over ``Const``, the
+    ``Var``s of scalar kernel parameters and the ``Shape``s of array parameters through
+    ``LAUNCH_SIZE_OPS`` and int casts only, so the host
+    evaluates it before the launch (:mod:`portakern.ir.launch_local`). Such an array is 1-D and its
+    type's ``shape`` is None; every other declared array has a compile-time ``shape``."""
 
     array: ArrayRef
     loc: Loc = NOLOC
+    size: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)

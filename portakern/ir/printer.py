@@ -58,7 +58,8 @@ def _stmt(s: ir.Stmt, depth: int, out: list[str]) -> None:
     elif isinstance(s, ir.Evaluate):
         out.append(f"{pad}{format_expr(s.value)} : {getattr(s.value, 'type', '?')}")
     elif isinstance(s, ir.DeclArray):
-        out.append(f"{pad}{s.array.name} = {s.array.type.space}_array({s.array.type.shape}, {s.array.type.dtype})")
+        shape = s.array.type.shape if s.size is None else f"({format_expr(s.size)},)"
+        out.append(f"{pad}{s.array.name} = {s.array.type.space}_array({shape}, {s.array.type.dtype})")
     elif isinstance(s, ir.If):
         out.append(f"{pad}if {format_expr(s.cond)}:")
         _block(s.then, depth + 1, out)

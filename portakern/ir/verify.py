@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from .. import types as T
 from . import nodes as ir
+from .launch_local import size_problem
 from .nodes import Op
 
 __all__ = ["VerifyError", "verify"]
@@ -72,7 +73,15 @@ class _Verifier:
             self.expr(s.value)
         elif isinstance(s, ir.DeclArray):
             at = s.array.type
-            if at.space not in (T.ArraySpace.LOCAL, T.ArraySpace.PRIVATE) or at.shape is None \
+            if s.size is not None:
+                if at.space != T.ArraySpace.LOCAL or at.shape is not None or at.ndim != 1:
+                    self.fail(s, "an array sized at launch must be a 1-D local array without a compile-time shape")
+                if self.expr(s.size) != T.int64:
+                    self.fail(s, "the size of an array sized at launch must be int64")
+                problem = size_problem(s.size, set(self.scalars))
+                if problem is not None:
+                    self.fail(s, f"the launch size of '{s.array.name}' is not computable at launch: {problem}")
+            elif at.space not in (T.ArraySpace.LOCAL, T.ArraySpace.PRIVATE) or at.shape is None \
                     or len(at.shape) != at.ndim or any(not isinstance(d, int) or d <= 0 for d in at.shape):
                 self.fail(s, "a declared array must be local or private with a positive compile-time shape")
             if s.array.name in self.arrays and self.arrays[s.array.name] != at:

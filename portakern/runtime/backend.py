@@ -40,6 +40,8 @@ class Capabilities:
     strided_arrays: bool = False          # indexes non-contiguous NumPy views natively (else the runtime copies)
     in_place: bool = True                 # updates arrays in place (False: returns new arrays, as jax)
     max_workgroup_size: int = 1024
+    #: bytes of local (work-group) memory one work-group may use: the static local arrays plus those sized at launch
+    max_local_memory: int = 64 * 1024
     needs_gpu: bool = False
     extra: tuple[tuple[str, str], ...] = ()
 
@@ -68,6 +70,9 @@ class LaunchGrid:
     ndrange: tuple[int, ...]
     workgroup: tuple[int, ...] | None
 
+
+#: the local memory a CPU backend (numpy, numba, jax) gives one work-group: host memory, allocated per group
+HOST_LOCAL_MEMORY = 16 << 20
 
 #: the work-group a backend uses when the launch gives none, by number of dimensions: 256 work-items,
 #: the last (fastest, contiguous) dimension a multiple of a GPU warp (docs/language.md).

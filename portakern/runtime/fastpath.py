@@ -24,6 +24,7 @@ from ..errors import LaunchError, PortakernError
 from . import args as A
 from . import cache, config, registry
 from .backend import Backend
+from .local_memory import check_local_memory
 
 __all__ = ["MISS", "Plan", "record", "current_backend"]
 
@@ -97,6 +98,8 @@ class Plan:
             elif type(a) is not g[1] or a != g[2] or (g[3] and math.copysign(1.0, a) != g[3]):
                 return MISS                             # a constexpr with another value (or zero sign)
         kernel = self.kernel
+        if self.c.sized:                                # local arrays sized by this launch's scalars
+            check_local_memory(self.c, natives, kernel.__name__)
         kernel._stats.memory_hits += 1
         cache._GLOBAL.memory_hits += 1
         try:

@@ -14,9 +14,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailable, CompileError, LaunchError, PortakernError
+from ..ir.launch_local import launch_sized
 from . import args as A
 from . import cache, config, fastpath, registry
 from .backend import Backend, Capabilities, Device, LaunchGrid
+from .local_memory import check_local_memory
 
 __all__ = ["parse_grid", "current_backend", "run", "Compiled", "prepare", "specialize_for"]
 
@@ -195,6 +197,7 @@ class Compiled:
     artifact: bytes
     source: str
     names: tuple[str, ...]            # every parameter's name (constexprs included), by index
+    sized: tuple[Any, ...] = ()       # the DeclArrays of local arrays sized at launch (checked per launch)
 
 
 def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict[str, Any],
@@ -267,7 +270,7 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
     names = [p.name for p in src.params]
     written = tuple(names.index(w) for w in kir.written if w in names)
     c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
-                 payload, source, tuple(names))
+                 payload, source, tuple(names), launch_sized(kir))
     kernel._compiled.put(key, c, kernel._plans)
     return c
 
@@ -372,6 +375,8 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     if 0 in nd:                                      # an empty index space: nothing runs
         return _results(c, b, None, {})
     natives, staged = prepare(b, c)
+    if c.sized:
+        check_local_memory(c, natives, kname)
     try:
         grid = _launch_grids.get((nd, wg))
         if grid is None:

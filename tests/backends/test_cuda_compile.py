@@ -90,8 +90,8 @@ class RecordingFunction:
     def __init__(self) -> None:
         self.calls: list[tuple] = []
 
-    def __call__(self, grid, block, args):
-        self.calls.append((grid, block, args))
+    def __call__(self, grid, block, args, **options):
+        self.calls.append((grid, block, args, *options.values()))
 
 
 def test_launcher_passes_blocks_in_hardware_order_shapes_after_arrays_and_the_ndrange():
@@ -120,3 +120,25 @@ def test_launcher_passes_blocks_in_hardware_order_shapes_after_arrays_and_the_nd
         launcher(LaunchGrid((65536 * 8 + 1, 1), None), [np.bool_(True), arr])
     with pytest.raises(pk.LaunchError, match="at most 1024"):
         launcher(LaunchGrid((64, 64), (64, 64)), [np.bool_(True), arr])
+
+
+def test_launcher_sizes_dynamic_shared_memory_from_the_arguments_and_opts_in_beyond_48_kib():
+    from portakern_cuda.launch import CudaLauncher
+
+    from portakern.ir import nodes as ir
+    from portakern.runtime.backend import LaunchGrid
+    from portakern.types import ArraySpace, ArrayType, float64, int8, int32, int64
+
+    a = ir.ArrayRef("a", ArrayType(int8, 1, ArraySpace.LOCAL))
+    b = ir.ArrayRef("b", ArrayType(float64, 1, ArraySpace.LOCAL))
+    size = ir.Cast(ir.Var("n", int32), int64)
+    k = ir.Kernel("k", (ir.Param("n", int32),), (ir.DeclArray(a, size=size), ir.DeclArray(b, size=size)), (), (),
+                  False, True)
+    fn = RecordingFunction()
+    dev = Device("cuda", "cuda:fake:sm_90", "fake", {"index": 0, "cc": "90", "props": {"maxThreadsPerBlock": 1024}})
+    launcher = CudaLauncher(k, None, fn, dev)
+    launcher(LaunchGrid((32,), (32,)), [np.int32(5)])
+    assert fn.calls[-1][3] == 16 + 5 * 8                  # a: 5 bytes rounded up to 16, then b
+    assert not hasattr(fn, "max_dynamic_shared_size_bytes")
+    launcher(LaunchGrid((32,), (32,)), [np.int32(8001)])   # 8016 + 64008 bytes: beyond 48 KiB
+    assert fn.calls[-1][3] == 8016 + 64008 and fn.max_dynamic_shared_size_bytes == 72024

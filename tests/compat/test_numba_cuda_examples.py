@@ -66,12 +66,12 @@ def ported(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return ported_namespace(MODULE, tmp_path_factory.mktemp("port"))[0]
 
 
-def test_port_translates_dynamic_shared_memory_into_a_constexpr_size(ported: dict) -> None:
+def test_port_translates_dynamic_shared_memory_into_a_local_array_sized_at_launch(ported: dict) -> None:
     from portakern.compat.port import port_source
 
     result = port_source(original_source(MODULE), MODULE.name)
     assert not any("shared" in line for line in result.untranslated), result.untranslated
-    assert "def dyn_shared_memory(ary, pk_shared_bytes: pk.constexpr):" in result.text
+    assert "def dyn_shared_memory(ary, pk_shared_bytes: pk.int64):" in result.text
     assert "pk.local_array(pk_shared_bytes // 4, float32)" in result.text
     assert "dyn_shared_memory[launch_geometry(1, 20, ndim=2)](ary, (20 * 4))" in result.text
 

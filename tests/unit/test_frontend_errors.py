@@ -222,8 +222,8 @@ BAD = {
         """, "int8", "int32"),
     "local_array_runtime_shape": ("""
         def k(x, out):
-            t = pk.local_array(x.shape[0], pk.float32)  # BAD
-        """, "compile-time", "constexpr"),
+            t = pk.local_array(pk.global_id(0), pk.float32)  # BAD
+        """, "known at launch", "constexpr"),
     "range_outside_for": ("""
         def k(x, out):
             r = range(3)  # BAD

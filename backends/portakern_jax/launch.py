@@ -36,7 +36,7 @@ from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
 from portakern.runtime.backend import Launcher, LaunchGrid
 
-from .diskcache import compile_cached, signature
+from .diskcache import compile_cached, launch_basis, signature
 from .ops import JaxOps
 from .steps import StepOps
 
@@ -72,11 +72,11 @@ def to_host(native: Any) -> np.ndarray:
     return np.asarray(native)
 
 
-def _compile(jitted: Any, args: list, opts: Any, device: Any) -> Any:
+def _compile(jitted: Any, args: list, opts: Any, device: Any, basis: str | None = None) -> Any:
     """``jitted`` compiled for ``args`` on ``device`` (through the disk cache), or ``jitted`` itself
     when that fails: the ordinary jit path then raises or runs."""
     try:
-        return compile_cached(jitted, args, opts, device)
+        return compile_cached(jitted, args, opts, device, basis)
     except Exception:  # noqa: BLE001 - let the ordinary jit path raise or run
         return jitted
 
@@ -97,6 +97,7 @@ class JaxLauncher(Launcher):
         except SyntaxError as exc:  # pragma: no cover - a renderer bug
             raise CompileError(f"jax backend: generated source does not compile: {exc}") from exc
         self.fn = namespace["build"](constant)
+        self.source = source                # with the IR, what decides a launch's lowering (diskcache)
         self.array_params = [i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType)]
         self.sized = bool(launch_sized(kernel))    # local arrays sized at launch: one trace per size
         self._jitted: dict[LaunchGrid, Any] = {}
@@ -166,7 +167,8 @@ class JaxLauncher(Launcher):
             with self._compile_lock:             # threads missing at once: one XLA compile
                 exe = self._aot.get(key)
                 if exe is None:
-                    exe = self._aot[key] = _compile(jitted, args, None, self.device)
+                    basis = launch_basis(self.source, self.kernel, grid, key[1])
+                    exe = self._aot[key] = _compile(jitted, args, None, self.device, basis)
         return exe
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:

@@ -14,6 +14,7 @@ class CudaRenderer(CFamilyRenderer):
     """CUDA C++: no address spaces, blockIdx/threadIdx, atomicAdd/atomicCAS."""
 
     dialect = "CUDA C++"
+    backend = "cuda"
     kernel_qual = 'extern "C" __global__'
     fn_qual = "static __device__ __forceinline__"
     type_names = {"bool_": "bool", "int8": "signed char", "int16": "short", "int32": "int",

@@ -62,6 +62,8 @@ def _var_names(nodes: object) -> set[str]:
 class NumbaRenderer(PyRenderer):
     """The CPU structure: flat ``prange`` or work-groups with barrier phases."""
 
+    backend = "numba"
+
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)
         self.nd = kernel.grid_ndim

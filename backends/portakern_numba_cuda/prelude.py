@@ -9,27 +9,25 @@ unchecked (docs/safety.md), so numba-cuda kernels compile once per process.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 from numba import config as _numba_config
 from numba import cuda
 
 from portakern.codegen import pyprelude as _generic
+from portakern.ir import optable as _optable
 
 SIMULATOR = bool(getattr(_numba_config, "ENABLE_CUDASIM", False))
 CACHE = False
 
 #: math functions the generated code calls as ``m_<name>``: libm through ``math`` on a device, NumPy
 #: ufuncs in the simulator (Python's ``math`` raises on a domain error or overflow where CUDA returns
-#: NaN or inf: ``math.acos(2.0)`` is a ValueError, ``np.arccos`` gives NaN).
-MATH_NAMES = {
-    "sqrt": "sqrt", "exp": "exp", "expm1": "expm1", "log": "log", "log2": "log2", "log10": "log10",
-    "log1p": "log1p", "sin": "sin", "cos": "cos", "tan": "tan", "asin": "arcsin", "acos": "arccos",
-    "atan": "arctan", "atan2": "arctan2", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
-    "pow": "power", "hypot": "hypot", "copysign": "copysign", "isnan": "isnan", "isinf": "isinf",
-    "isfinite": "isfinite", "erf": None, "erfc": None,
-}
-_ARITY2 = {"atan2", "pow", "hypot", "copysign"}
+#: NaN or inf: ``math.acos(2.0)`` is a ValueError, ``np.arccos`` gives NaN). From the op table: every
+#: call whose scalar-Python spelling is ``math.<name>(args)``; name -> (ufunc or None, arity).
+MATH_NAMES: dict[str, tuple[str | None, int]] = {
+    m.group(1): (s.ufunc, s.arity) for s in _optable.CALLS
+    if s.py and (m := re.fullmatch(r"math\.(\w+)\((\{\d\}(, )?)+\)", s.py))}
 
 __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64",
            "atomic_fmin_f32", "atomic_fmax_f32", "atomic_fmin_f64", "atomic_fmax_f64",
@@ -41,8 +39,8 @@ __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64",
 _device = cuda.jit(device=True, inline="always")
 globals().update(_generic.compile_helpers(_device, math.fmod))
 
-def _math_function(name: str, ufunc: str | None):  # type: ignore[no-untyped-def]
-    args = "a, b" if name in _ARITY2 else "a"
+def _math_function(name: str, ufunc: str | None, arity: int):  # type: ignore[no-untyped-def]
+    args = ", ".join("abc"[:arity])
     if SIMULATOR and ufunc is not None:
         # pow on one-element arrays, not scalars: NumPy computes a scalar ``x ** 0.5`` as sqrt(x), which
         # gives -0.0 for pow(-0.0, 0.5) and NaN for pow(-inf, 0.5) (C99 Annex F: +0.0 and +inf)
@@ -56,8 +54,8 @@ def _math_function(name: str, ufunc: str | None):  # type: ignore[no-untyped-def
     return _device(ns[f"m_{name}"])
 
 
-for _name, _ufunc in MATH_NAMES.items():
-    globals()[f"m_{_name}"] = _math_function(_name, _ufunc)
+for _name, (_ufunc, _arity) in MATH_NAMES.items():
+    globals()[f"m_{_name}"] = _math_function(_name, _ufunc, _arity)
 
 if SIMULATOR:
     @cuda.jit(device=True)

@@ -34,6 +34,8 @@ AXES = ("x", "y", "z")
 class NumbaCudaRenderer(PyRenderer):
     """The CUDA structure: straight-line per-thread code."""
 
+    backend = "numba-cuda"
+
     # math calls go through the prelude's m_<name> (libm on a device, NaN-returning in the simulator)
     math_templates = {op: t.replace("math.", "m_") for op, t in PyRenderer.math_templates.items()}
 

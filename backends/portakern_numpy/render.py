@@ -1,6 +1,15 @@
 """Pure rendering for the ``numpy`` backend: the shared vectorising lowering, unchanged."""
 from __future__ import annotations
 
-from portakern.codegen.vectorize import render
+from portakern.codegen import vectorize
+from portakern.ir import nodes as ir
 
-__all__ = ["render"]
+__all__ = ["render", "UNSUPPORTED"]
+
+#: math calls this backend's lane operations cannot compute (a CompileError naming op and backend)
+UNSUPPORTED: frozenset[ir.Op] = frozenset()
+
+
+def render(kernel: ir.Kernel) -> str:
+    """The vectorised source of ``kernel`` (pure)."""
+    return vectorize.render(kernel, "numpy", UNSUPPORTED)

@@ -13,6 +13,7 @@ class OpenCLRenderer(CFamilyRenderer):
     """OpenCL C 1.2: address-space qualifiers, get_*_id builtins, atomic_* / atom_* atomics."""
 
     dialect = "OpenCL C 1.2"
+    backend = "opencl"
     kernel_qual = "__kernel"
     fn_qual = "static inline"
     type_names = {"bool_": "bool", "int8": "char", "int16": "short", "int32": "int", "int64": "long",

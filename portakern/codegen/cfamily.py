@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir import optable
 from ..ir.launch_local import ALIGN, launch_sized
 from ..ir.visit import access_sites, walk_body
 from ..types import ArraySpace, ArrayType, ScalarType
@@ -32,6 +33,12 @@ class CFamilyRenderer:
     """Renders a typed :class:`portakern.ir.Kernel` to C-family source. Subclasses set the data."""
 
     dialect: ClassVar[str] = "C"
+    backend: ClassVar[str] = "C"               # the backend's name, for errors
+    #: how each math call renders: the libm function (float64 spelling; float32 adds ``f32_math_suffix``).
+    #: Defaults from the op table; MIN/MAX render through the prelude (``PRELUDE_MATH``); a dialect lists
+    #: the calls it cannot render in ``unsupported_math`` (a CompileError naming op and backend).
+    math_names: ClassVar[dict[ir.Op, str]] = {s.op: s.c for s in optable.CALLS if s.c}
+    unsupported_math: ClassVar[frozenset[ir.Op]] = frozenset()
     kernel_qual: ClassVar[str] = ""            # before ``void`` in the kernel's definition
     fn_qual: ClassVar[str] = "static inline"   # before each prelude helper
     type_names: ClassVar[dict[str, str]] = {}
@@ -528,21 +535,24 @@ class _KernelEmitter:
         op, args = e.op, [self.expr(x) for x in e.args]
         t = _stype(e.args[0])
         joined = ", ".join(args)
-        if op in (ir.Op.MIN, ir.Op.MAX):
+        if op in PRELUDE_MATH:
+            if op == ir.Op.COPYSIGN:
+                return f"{self.pre.copysign(t)}({joined})"
             return f"{self.pre.minmax(op == ir.Op.MIN, t)}({joined})"
-        if op == ir.Op.COPYSIGN:
-            return f"{self.pre.copysign(t)}({joined})"
-        if op == ir.Op.ABS:
-            if t.is_float:
-                return f"{self.r.mathfn('fabs', t)}({joined})"
+        name = self.r.math_names.get(op)
+        if name is None or op in self.r.unsupported_math:
+            raise optable.unsupported(op, self.r.backend)
+        if op == ir.Op.ABS and not t.is_float:
             return f"{self.pre.iabs(t)}({joined})" if t.is_signed else joined
         if op in ir.CLASSIFY:
             if not t.is_float:
                 return "true" if op == ir.Op.ISFINITE else "false"
-            return f"({self.r.mathfn(op.value, t)}({joined}) != 0)"
-        if op in ir.FLOAT_MATH:
-            return f"{self.r.mathfn(op.value, e.type)}({joined})"
-        raise CompileError(f"the {self.r.dialect} renderer has no rule for {op.name}")
+            return f"({self.r.mathfn(name, t)}({joined}) != 0)"
+        return f"{self.r.mathfn(name, e.type if op in ir.FLOAT_MATH else t)}({joined})"
+
+
+#: math calls the shared prelude renders for every dialect (NaN-propagating min/max; copysign(x, NaN) == |x|)
+PRELUDE_MATH = frozenset({ir.Op.MIN, ir.Op.MAX, ir.Op.COPYSIGN})
 
 
 def _query_name(op: ir.Op, d: int) -> str:

@@ -23,6 +23,7 @@ from typing import cast
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir import optable
 from ..ir.visit import access_sites
 from ..types import ScalarType
 from .names import py_name
@@ -77,28 +78,23 @@ def _scalar(e: ir.Expr) -> ScalarType:
     return cast(ScalarType, e.type)
 
 
+#: math calls every Python backend renders through Python's ``abs`` and the prelude's fmin/fmax/imin/imax
+PRELUDE_MATH = frozenset({Op.ABS, Op.MIN, Op.MAX})
+
+
 class PyRenderer:
     """Expressions and item-level statements of one kernel as Python source.
 
-    ``math_templates`` maps a math op to a format string over its arguments (``{0}``, ``{1}``...);
-    the result is cast to the call's type. Subclasses override it and the hook methods.
+    ``math_templates`` maps a math op to a format string over its arguments (``{0}``, ``{1}``...) and
+    ``{T}`` (the argument's NumPy type); the result is cast to the call's type. Its defaults are the op
+    table's ``py`` spellings; ABS/MIN/MAX render through the prelude (``PRELUDE_MATH``). Subclasses
+    override it and the hook methods.
     """
 
-    math_templates: dict[Op, str] = {
-        Op.SQRT: "math.sqrt({0})", Op.EXP: "math.exp({0})", Op.EXPM1: "math.expm1({0})",
-        Op.LOG: "math.log({0})", Op.LOG2: "math.log2({0})", Op.LOG10: "math.log10({0})",
-        Op.LOG1P: "math.log1p({0})", Op.SIN: "math.sin({0})", Op.COS: "math.cos({0})",
-        Op.TAN: "math.tan({0})", Op.ASIN: "math.asin({0})", Op.ACOS: "math.acos({0})",
-        Op.ATAN: "math.atan({0})", Op.ATAN2: "math.atan2({0}, {1})", Op.SINH: "math.sinh({0})",
-        Op.COSH: "math.cosh({0})", Op.TANH: "math.tanh({0})", Op.ERF: "math.erf({0})",
-        Op.ERFC: "math.erfc({0})", Op.POWF: "math.pow({0}, {1})", Op.HYPOT: "math.hypot({0}, {1})",
-        Op.COPYSIGN: "fcopysign({0}, {1})", Op.ISNAN: "math.isnan({0})",
-        Op.ISINF: "math.isinf({0})", Op.ISFINITE: "math.isfinite({0})",
-        Op.EXP2: "math.pow({T}(2.0), {0})", Op.RSQRT: "({T}(1.0) / math.sqrt({0}))",
-        Op.FLOOR: "floor_f64(np.float64({0}))", Op.CEIL: "ceil_f64(np.float64({0}))",
-        Op.TRUNC: "trunc_f64(np.float64({0}))", Op.RINT: "round_even_f64(np.float64({0}))",
-        Op.FMA: "fma({0}, {1}, {2})",
-    }
+    math_templates: dict[Op, str] = {s.op: s.py for s in optable.CALLS if s.py}
+    #: math calls this backend cannot render (a CompileError naming op and backend)
+    unsupported_math: frozenset[Op] = frozenset()
+    backend = "Python"
 
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
@@ -247,7 +243,7 @@ class PyRenderer:
         t = e.type
         T = np_type(t)
         op = e.op
-        if op is Op.ABS:
+        if op is Op.ABS:       # PRELUDE_MATH: abs, min and max through Python's and the prelude's
             if t.is_float:
                 return f"abs({args[0]})"
             return f"{T}(abs_i64(np.int64({args[0]})))" if t.is_signed else args[0]
@@ -256,8 +252,8 @@ class PyRenderer:
             return f"{name}({args[0]}, {args[1]})"
         arg_t = _scalar(e.args[0])
         template = self.math_templates.get(op)
-        if template is None:
-            raise CompileError(f"the Python renderer has no rule for math function {op.value}")
+        if template is None or op in self.unsupported_math:
+            raise optable.unsupported(op, self.backend)
         text = template.format(*args, T=np_type(arg_t))
         return text if t.is_bool else f"{T}({text})"
 

@@ -17,8 +17,10 @@ from typing import Any
 import numpy as np
 
 from ..ir import nodes as ir
+from ..ir import optable
 from ..runtime.backend import LaunchGrid, default_workgroup
 from . import vector_numerics as vn
+from .vectorize import LANE_METHODS
 
 __all__ = ["LaneOps"]
 
@@ -284,94 +286,14 @@ class LaneOps:
             return x
         return vn.cast(self.xp, x, src, dst)
 
-    # -- math (tier 1 through the namespace's own functions) --------------------------------------
-    def sqrt(self, a: Any) -> Any:
-        return self.xp.sqrt(a)
-
+    # -- math: every call of the op table with a NumPy ufunc is that function of ``xp`` (made below,
+    # after the class); these are the ones that differ ----------------------------------------------
     def rsqrt(self, a: Any) -> Any:
         return 1 / self.xp.sqrt(a)
-
-    def exp(self, a: Any) -> Any:
-        return self.xp.exp(a)
-
-    def exp2(self, a: Any) -> Any:
-        return self.xp.exp2(a)
-
-    def expm1(self, a: Any) -> Any:
-        return self.xp.expm1(a)
-
-    def log(self, a: Any) -> Any:
-        return self.xp.log(a)
-
-    def log2(self, a: Any) -> Any:
-        return self.xp.log2(a)
-
-    def log10(self, a: Any) -> Any:
-        return self.xp.log10(a)
-
-    def log1p(self, a: Any) -> Any:
-        return self.xp.log1p(a)
-
-    def sin(self, a: Any) -> Any:
-        return self.xp.sin(a)
-
-    def cos(self, a: Any) -> Any:
-        return self.xp.cos(a)
-
-    def tan(self, a: Any) -> Any:
-        return self.xp.tan(a)
-
-    def asin(self, a: Any) -> Any:
-        return self.xp.arcsin(a)
-
-    def acos(self, a: Any) -> Any:
-        return self.xp.arccos(a)
-
-    def atan(self, a: Any) -> Any:
-        return self.xp.arctan(a)
-
-    def atan2(self, a: Any, b: Any) -> Any:
-        return self.xp.arctan2(a, b)
-
-    def sinh(self, a: Any) -> Any:
-        return self.xp.sinh(a)
-
-    def cosh(self, a: Any) -> Any:
-        return self.xp.cosh(a)
-
-    def tanh(self, a: Any) -> Any:
-        return self.xp.tanh(a)
-
-    def floor(self, a: Any) -> Any:
-        return self.xp.floor(a)
-
-    def ceil(self, a: Any) -> Any:
-        return self.xp.ceil(a)
-
-    def trunc(self, a: Any) -> Any:
-        return self.xp.trunc(a)
-
-    def rint(self, a: Any) -> Any:
-        return self.xp.rint(a)
-
-    def pow(self, a: Any, b: Any) -> Any:
-        return self.xp.power(a, b)
 
     def copysign(self, a: Any, b: Any) -> Any:
         xp = self.xp   # a NaN's sign is not portable: copysign(x, NaN) == |x|
         return xp.where(xp.isnan(b), xp.abs(a), xp.copysign(a, b))
-
-    def hypot(self, a: Any, b: Any) -> Any:
-        return self.xp.hypot(a, b)
-
-    def isnan(self, a: Any) -> Any:
-        return self.xp.isnan(a)
-
-    def isinf(self, a: Any) -> Any:
-        return self.xp.isinf(a)
-
-    def isfinite(self, a: Any) -> Any:
-        return self.xp.isfinite(a)
 
     def abs(self, a: Any, t: str) -> Any:
         return self.xp.abs(a)
@@ -450,3 +372,15 @@ def _other_than_identity(a: Any, b: Any, ident: float) -> Any:
 
 def _dt(tname: str) -> np.dtype:
     return np.dtype("bool" if tname == "bool_" else tname)
+
+
+def _lane_math(ufunc: str) -> Any:
+    def method(self: LaneOps, *args: Any) -> Any:
+        return getattr(self.xp, ufunc)(*args)
+    method.__name__ = ufunc
+    return method
+
+
+for _spec in optable.CALLS:     # the default lane operation of each math call: the namespace's ufunc
+    if _spec.ufunc is not None and LANE_METHODS[_spec.op] not in LaneOps.__dict__:
+        setattr(LaneOps, LANE_METHODS[_spec.op], _lane_math(_spec.ufunc))

@@ -30,6 +30,7 @@ import re
 
 from ..errors import CompileError
 from ..ir import nodes as ir
+from ..ir import optable
 from ..ir.launch_local import launch_sized
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
@@ -47,6 +48,8 @@ _IDX = {ir.Op.GLOBAL_ID: "gid", ir.Op.LOCAL_ID: "lid", ir.Op.GROUP_ID: "grid", i
 _FUSED_STORE = {ir.Op.ADD: "add", ir.Op.SUB: "subtract", ir.Op.MUL: "multiply", ir.Op.DIV: "true_divide"}
 #: math calls whose lowering depends on the type (the type name is passed as the last argument)
 _TYPED_MATH = {ir.Op.MIN, ir.Op.MAX, ir.Op.ABS, ir.Op.FMA, ir.Op.ERF, ir.Op.ERFC}
+#: the lane operation (a method of ``ops``) computing each math call: the op's kernel-language name
+LANE_METHODS: dict[ir.Op, str] = {s.op: s.name for s in optable.CALLS}
 
 
 def _ident(name: str) -> str:
@@ -165,6 +168,8 @@ def written_sites_safe(kernel: ir.Kernel) -> bool:
 class _Renderer:
     def __init__(self, kernel: ir.Kernel) -> None:
         self.k = kernel
+        self.backend = "numpy"
+        self.unsupported: frozenset[ir.Op] = frozenset()
         self.src = PySource()
         self.consts: dict[tuple[str, str], str] = {}
         self.sites = access_sites(kernel)
@@ -492,7 +497,9 @@ class _Renderer:
             args = [sub(x) for x in e.args]
             if e.op in _TYPED_MATH:
                 args.append(repr(_stype(e.args[0]).name))
-            return f"ops.{e.op.value}({', '.join(args)})"
+            if e.op in self.unsupported:
+                raise optable.unsupported(e.op, self.backend)
+            return f"ops.{LANE_METHODS[e.op]}({', '.join(args)})"
         if isinstance(e, ir.Cast):
             return f"ops.cast({sub(e.value)}, {_stype(e.value).name!r}, {e.type.name!r})"
         if isinstance(e, ir.Select):
@@ -541,7 +548,10 @@ class _Renderer:
         return r
 
 
-def render(kernel: ir.Kernel) -> str:
+def render(kernel: ir.Kernel, backend: str = "numpy", unsupported: frozenset[ir.Op] = frozenset()) -> str:
     """Python source of ``build(C) -> kernel(ops, args)`` running ``kernel`` over all lanes at once.
-    Pure: imports nothing, needs no device. Raises CompileError for a construct it cannot lower."""
-    return _Renderer(kernel).render()
+    Pure: imports nothing, needs no device. Raises CompileError for a construct it cannot lower, and
+    for a math call in ``unsupported`` (the calls ``backend``'s lane operations lack)."""
+    r = _Renderer(kernel)
+    r.backend, r.unsupported = backend, unsupported
+    return r.render()

@@ -16,15 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from ..ir import optable
+
 __all__ = ["Expr", "Stmt", "Tier1", "LocalStage", "AtomicSpec", "Case", "Batch", "render_source", "prefix", "TIER1_OPS",
            "TREE_OPS"]
 
-#: tier-1 math functions: name -> arity.
-TIER1_OPS = {
-    "exp": 1, "exp2": 1, "expm1": 1, "log": 1, "log2": 1, "log10": 1, "log1p": 1, "rsqrt": 1,
-    "sin": 1, "cos": 1, "tan": 1, "asin": 1, "acos": 1, "atan": 1, "sinh": 1, "cosh": 1, "tanh": 1,
-    "erf": 1, "erfc": 1, "atan2": 2, "pow": 2, "hypot": 2,
-}
+#: tier-1 math functions: name -> arity (from the op table).
+TIER1_OPS = {s.name: s.arity for s in optable.TIER1}
 
 
 @dataclass(frozen=True)

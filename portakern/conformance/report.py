@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..ir import optable
 from .runner import BackendResult
 
 __all__ = ["Report", "OP_CLASSES"]
@@ -20,10 +21,8 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
     "bitwise/shift": ("&", "|", "^", "~", "<<", ">>"),
     "compare/logic": ("<", "<=", ">", ">=", "==", "!=", "and", "or", "not", "select"),
     "casts": ("cast",),
-    "tier-0 math": ("sqrt", "fma", "abs", "min", "max", "copysign", "floor", "ceil", "trunc", "rint",
-                    "isnan", "isinf", "isfinite"),
-    "tier-1 math": ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "rsqrt", "sin", "cos", "tan",
-                    "asin", "acos", "atan", "atan2", "sinh", "cosh", "tanh", "erf", "erfc", "pow", "hypot"),
+    "tier-0 math": tuple(s.name for s in optable.CALLS if s.tier == 0),
+    "tier-1 math": tuple(s.name for s in optable.TIER1),
     "barrier/local": ("barrier", "tree_loop"),
     "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
                 "atomic_xchg", "atomic_cas"),

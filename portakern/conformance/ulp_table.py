@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ir import optable
 from .oracle import CEILINGS, ulp_errors
 from .program import TIER1_OPS
 from .values import special_values
@@ -27,16 +28,7 @@ BOUNDS_PATH = Path(__file__).with_name("bounds.json")
 BEGIN, END = "<!-- ulp-table:begin -->", "<!-- ulp-table:end -->"
 
 #: where each function is interesting: (low, high, log-spaced?) for the first argument and the second.
-_DOMAINS: dict[str, tuple[tuple[float, float, bool], ...]] = {
-    "exp": ((-100, 100, False),), "exp2": ((-150, 130, False),), "expm1": ((-20, 90, False),),
-    "log": ((1e-30, 1e30, True),), "log2": ((1e-30, 1e30, True),), "log10": ((1e-30, 1e30, True),),
-    "log1p": ((-0.999, 1e6, False),), "rsqrt": ((1e-30, 1e30, True),), "sin": ((-100, 100, False),),
-    "cos": ((-100, 100, False),), "tan": ((-10, 10, False),), "asin": ((-1, 1, False),),
-    "acos": ((-1, 1, False),), "atan": ((-1e4, 1e4, False),), "sinh": ((-90, 90, False),),
-    "cosh": ((-90, 90, False),), "tanh": ((-10, 10, False),), "erf": ((-6, 6, False),),
-    "erfc": ((-6, 12, False),), "atan2": ((-100, 100, False), (-100, 100, False)),
-    "pow": ((1e-3, 100, True), (-30, 30, False)), "hypot": ((-1e6, 1e6, False), (-1e6, 1e6, False)),
-}
+_DOMAINS: dict[str, tuple[tuple[float, float, bool], ...]] = {s.name: s.domain for s in optable.TIER1}
 
 
 def _samples(op: str, arg: int, dtype: str, n: int, rng: np.random.Generator) -> np.ndarray:

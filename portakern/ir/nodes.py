@@ -1,4 +1,4 @@
-"""The typed IR: frozen, slotted dataclasses and one op enum. This file is the IR's definition.
+"""The typed IR: frozen, slotted dataclasses over the ops of ``optable.py``. This file is the IR's definition.
 
 A kernel is a structured tree of statements over typed expressions. The front end decides every
 type and inserts every conversion, so a backend never promotes:
@@ -18,126 +18,14 @@ Dimensions follow NumPy order: for ``ndrange=(A, B)``, ``global_id(1)`` varies f
 """
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
 from ..types import ArrayType, ScalarType, Type
+from .optable import *  # noqa: F401,F403 - the ops are defined by the op table; ``ir.Op``, ``ir.MATH``...
+from .optable import Op
 
-
-class Op(enum.Enum):
-    """Every operation of the IR, grouped by the node that carries it."""
-
-    # Binary arithmetic (operands and result share one type)
-    ADD = "+"
-    SUB = "-"
-    MUL = "*"
-    DIV = "/"            # floats only; IEEE division
-    FLOORDIV = "//"      # ints: floor, x//0 == 0, INT_MIN//-1 == INT_MIN; floats: Python/NumPy floor_divide
-    MOD = "%"            # ints: sign of divisor, x%0 == 0; floats: np.remainder (Python semantics)
-    POW = "**"           # ints: wrapping repeated multiply, negative exponent -> 0 unless |base| == 1
-    # Binary bitwise (ints and bools; shifts total as docs/semantics.md says)
-    AND = "&"
-    OR = "|"
-    XOR = "^"
-    SHL = "<<"
-    SHR = ">>"
-    # Comparisons (result bool_; NaN compares unequal, -0.0 == +0.0)
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-    EQ = "=="
-    NE = "!="
-    # Short-circuit logic on bool_
-    LAND = "and"
-    LOR = "or"
-    # Unary
-    NEG = "neg"          # ints wrap: -INT_MIN == INT_MIN
-    INVERT = "~"         # ints: bitwise not; bool: logical not
-    NOT = "not"          # bool_ -> bool_
-    # Math calls (``Call``): float math takes and gives float32/float64 (ints were cast by the front end)
-    SQRT = "sqrt"
-    RSQRT = "rsqrt"
-    EXP = "exp"
-    EXP2 = "exp2"
-    EXPM1 = "expm1"
-    LOG = "log"
-    LOG2 = "log2"
-    LOG10 = "log10"
-    LOG1P = "log1p"
-    SIN = "sin"
-    COS = "cos"
-    TAN = "tan"
-    ASIN = "asin"
-    ACOS = "acos"
-    ATAN = "atan"
-    ATAN2 = "atan2"
-    SINH = "sinh"
-    COSH = "cosh"
-    TANH = "tanh"
-    ERF = "erf"
-    ERFC = "erfc"
-    POWF = "pow"         # float pow (tier 1); Binary POW on floats is lowered to this by the front end
-    FLOOR = "floor"
-    CEIL = "ceil"
-    TRUNC = "trunc"
-    RINT = "rint"        # round half to even
-    FMA = "fma"          # single rounding
-    COPYSIGN = "copysign"
-    HYPOT = "hypot"
-    # Math calls on any numeric type (same type in and out)
-    ABS = "abs"          # ints wrap: abs(INT_MIN) == INT_MIN
-    MIN = "min"          # floats: NaN-propagating, -0.0 < +0.0
-    MAX = "max"
-    # Float classification (result bool_)
-    ISNAN = "isnan"
-    ISINF = "isinf"
-    ISFINITE = "isfinite"
-    # Index queries (``IndexQuery``; result int64)
-    GLOBAL_ID = "global_id"
-    LOCAL_ID = "local_id"
-    GROUP_ID = "group_id"
-    GLOBAL_SIZE = "global_size"
-    LOCAL_SIZE = "local_size"
-    NUM_GROUPS = "num_groups"
-    # Atomics (``Atomic``; result is the old value, of the array's element type)
-    ATOMIC_ADD = "atomic_add"
-    ATOMIC_SUB = "atomic_sub"
-    ATOMIC_MIN = "atomic_min"
-    ATOMIC_MAX = "atomic_max"
-    ATOMIC_AND = "atomic_and"      # integers only
-    ATOMIC_OR = "atomic_or"
-    ATOMIC_XOR = "atomic_xor"
-    ATOMIC_XCHG = "atomic_xchg"    # stores ``value``
-    ATOMIC_CAS = "atomic_cas"      # stores ``value`` where the old bits equal ``compare``'s
-
-
-ARITHMETIC = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.DIV, Op.FLOORDIV, Op.MOD, Op.POW})
-BITWISE = frozenset({Op.AND, Op.OR, Op.XOR, Op.SHL, Op.SHR})
-COMPARISONS = frozenset({Op.LT, Op.LE, Op.GT, Op.GE, Op.EQ, Op.NE})
-LOGICAL = frozenset({Op.LAND, Op.LOR})
-UNARY = frozenset({Op.NEG, Op.INVERT, Op.NOT})
-FLOAT_MATH = frozenset({
-    Op.SQRT, Op.RSQRT, Op.EXP, Op.EXP2, Op.EXPM1, Op.LOG, Op.LOG2, Op.LOG10, Op.LOG1P, Op.SIN, Op.COS,
-    Op.TAN, Op.ASIN, Op.ACOS, Op.ATAN, Op.ATAN2, Op.SINH, Op.COSH, Op.TANH, Op.ERF, Op.ERFC, Op.POWF,
-    Op.FLOOR, Op.CEIL, Op.TRUNC, Op.RINT, Op.FMA, Op.COPYSIGN, Op.HYPOT,
-})
-NUMERIC_MATH = frozenset({Op.ABS, Op.MIN, Op.MAX})
-CLASSIFY = frozenset({Op.ISNAN, Op.ISINF, Op.ISFINITE})
-MATH = FLOAT_MATH | NUMERIC_MATH | CLASSIFY
-INDEX_QUERIES = frozenset({Op.GLOBAL_ID, Op.LOCAL_ID, Op.GROUP_ID, Op.GLOBAL_SIZE, Op.LOCAL_SIZE,
-                           Op.NUM_GROUPS})
-ATOMICS = frozenset({Op.ATOMIC_ADD, Op.ATOMIC_SUB, Op.ATOMIC_MIN, Op.ATOMIC_MAX, Op.ATOMIC_AND, Op.ATOMIC_OR,
-                     Op.ATOMIC_XOR, Op.ATOMIC_XCHG, Op.ATOMIC_CAS})
-#: atomics defined on integer arrays only
-INT_ATOMICS = frozenset({Op.ATOMIC_AND, Op.ATOMIC_OR, Op.ATOMIC_XOR})
 #: the operations a launch-time local array size (``DeclArray.size``) may use, besides int casts
 LAUNCH_SIZE_OPS = frozenset({Op.ADD, Op.SUB, Op.MUL, Op.FLOORDIV, Op.MOD, Op.MIN, Op.MAX})
-#: Tier 0 (bit-exact) ops of docs/semantics.md among the math calls; every other FLOAT_MATH op is tier 1.
-TIER0_MATH = frozenset({Op.SQRT, Op.FMA, Op.ABS, Op.COPYSIGN, Op.FLOOR, Op.CEIL, Op.TRUNC, Op.RINT,
-                        Op.MIN, Op.MAX, Op.ISNAN, Op.ISINF, Op.ISFINITE})
-ARITY = {op: 1 for op in MATH} | {Op.ATAN2: 2, Op.POWF: 2, Op.COPYSIGN: 2, Op.HYPOT: 2, Op.MIN: 2,
-                                 Op.MAX: 2, Op.FMA: 3}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,17 +11,15 @@ machine. Figures from this script are quoted in docs/benchmarks.md (Dispatch).
 """
 from __future__ import annotations
 
+import argparse
+import json
 import os
+from typing import Any
 
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
 
-import argparse  # noqa: E402 - the OpenMP policy must be set before any framework loads
-import json  # noqa: E402
-from typing import Any  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from portakern.bench import machine, runner, suite, timing  # noqa: E402
+from portakern.bench import machine, runner, suite, timing
+from portakern.runtime import config
 
 
 def _launcher_only(side: Any, case: Any, inputs: dict[str, Any]) -> Any:
@@ -63,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", default=None)
     args = p.parse_args(argv)
-    out: dict[str, Any] = {"load_average": os.getloadavg(), "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    omp = config.bench_openmp_wait_policy()     # as portakern bench does, before any framework loads
+    out: dict[str, Any] = {"load_average": os.getloadavg(), "omp_wait_policy": omp,
                            "cpu": machine.cpu_name(), "results": {}}
     for b in [s.strip() for s in args.backends.split(",") if s.strip()]:
         rounds = [measure(b, args.seconds) for _ in range(args.rounds)]

@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
             return 2
         print(R.compare(a, b, "A", "B"))
         return 0
+    from ..runtime import config
+
+    omp = config.bench_openmp_wait_policy()     # before the first framework import below
     from ..bench import compile_probe, runner
     from ..bench.progress import Progress
 
@@ -84,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:   # unknown kernel or size: say which and what is known
         print(f"portakern bench: {exc}", file=sys.stderr)
         return 2
+    data["options"]["omp_wait_policy"] = omp
     print(R.table(data))
     try:
         if args.json:

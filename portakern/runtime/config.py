@@ -73,6 +73,14 @@ def cuda_simulator() -> bool:
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("0", "")
 
 
+def bench_openmp_wait_policy() -> str:
+    """``OMP_WAIT_POLICY`` for ``portakern bench``, set to ``PASSIVE`` when unset (before any framework
+    starts its OpenMP pool): the bench interleaves frameworks with separate OpenMP runtimes (Numba's,
+    PyTorch's), and an idle pool that spins steals the cores of the next one. Returns the value in force.
+    Launches outside the bench leave the process's OpenMP settings alone (docs/benchmarks.md)."""
+    return os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def getenv(name: str, default: str | None = None) -> str | None:
     """Any other ``PORTAKERN_*`` setting, read here so the environment stays in one module."""
     return os.environ.get(name, default)

@@ -2,6 +2,8 @@
 ``--plot`` checked before the run, and the line saying why GPU backends were skipped."""
 from __future__ import annotations
 
+import json
+import os
 import sys
 import types
 from pathlib import Path
@@ -133,3 +135,19 @@ def test_peer_kernels_agree_with_the_references(peer: str) -> None:
         outs = p.builders[case.name](dev, n, p.fw)()
         p.fw.sync(list(outs.values()))
         assert case.check({k: p.fw.to_host(v) for k, v in outs.items()}, case.reference(inputs)) is None, case.name
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_bench_runs_with_a_passive_openmp_wait_policy_unless_one_is_given(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: str | None, expected: str) -> None:
+    monkeypatch.setenv("OMP_WAIT_POLICY", "recorded")      # restored after the test, whatever the run sets
+    if given is None:
+        monkeypatch.delenv("OMP_WAIT_POLICY")
+    else:
+        monkeypatch.setenv("OMP_WAIT_POLICY", given)
+    out = tmp_path / "run.json"
+    status = cli_bench.main(["--quick", "--backends", "numpy", "--kernels", "saxpy", "--sizes", "tiny",
+                             "--no-probe", "--no-compile", "--no-progress", "--json", str(out)])
+    assert status == 0
+    assert os.environ["OMP_WAIT_POLICY"] == expected
+    assert json.loads(out.read_text())["options"]["omp_wait_policy"] == expected

@@ -10,8 +10,10 @@ from .errors import BackendUnavailable, CompileError, KernelIndexError, LaunchEr
 from .types import (
     Array,
     ArrayAnnotation,
+    bfloat16,
     bool_,
     constexpr,
+    float16,
     float32,
     float64,
     int8,
@@ -35,5 +37,5 @@ __all__ = [
     "__version__", "kernel", "Kernel", "use", "available_backends", "backend_info", "get_backend",
     "register_backend", "PortakernError", "CompileError", "LaunchError", "BackendUnavailable",
     "KernelIndexError", "Array", "ArrayAnnotation", "constexpr", "bool_", "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64", "float32", "float64",
+    "uint8", "uint16", "uint32", "uint64", "float32", "float64", "float16", "bfloat16",
 ] + list(_lang.__all__)

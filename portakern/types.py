@@ -12,7 +12,8 @@ import numpy as np
 __all__ = [
     "ScalarType", "ArrayType", "Type", "ArraySpace", "Array", "ArrayAnnotation", "constexpr",
     "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-    "float32", "float64", "SCALAR_TYPES", "as_scalar_type", "promote", "weak_promote",
+    "float32", "float64", "float16", "bfloat16", "SCALAR_TYPES", "HALF_TYPES", "as_scalar_type", "promote",
+    "weak_promote",
 ]
 
 
@@ -26,7 +27,14 @@ class ScalarType:
 
     @property
     def dtype(self) -> np.dtype:
+        if self.name == "bfloat16":
+            return _bfloat16_dtype()
         return np.dtype(self.name if self.name != "bool_" else "bool")
+
+    @property
+    def is_half(self) -> bool:
+        """float16 or bfloat16: an array storage type only; loads give float32, stores round once."""
+        return self.kind == "f" and self.bits == 16
 
     @property
     def is_float(self) -> bool:
@@ -66,6 +74,10 @@ class ScalarType:
 def _limits(t: ScalarType) -> tuple[int | float, int | float]:
     if t.kind == "b":
         return (0, 1)
+    if t.name == "bfloat16":
+        import ml_dtypes  # noqa: PLC0415 - present whenever a bfloat16 dtype was made
+        bf = ml_dtypes.finfo(ml_dtypes.bfloat16)
+        return (float(bf.min), float(bf.max))
     if t.kind == "f":
         fi = np.finfo(t.dtype)
         return (float(fi.min), float(fi.max))
@@ -84,11 +96,37 @@ uint32 = ScalarType("uint32", "u", 32)
 uint64 = ScalarType("uint64", "u", 64)
 float32 = ScalarType("float32", "f", 32)
 float64 = ScalarType("float64", "f", 64)
+float16 = ScalarType("float16", "f", 16)
+bfloat16 = ScalarType("bfloat16", "f", 16)
 
 SCALAR_TYPES: tuple[ScalarType, ...] = (
     bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float32, float64,
 )
+#: array storage types (docs/language.md "Half precision"): never scalar values, parameters or
+#: local/private arrays; an element loads as float32 exactly and a float32 stores rounded once (RNE)
+HALF_TYPES: tuple[ScalarType, ...] = (float16, bfloat16)
 _BY_DTYPE = {t.dtype: t for t in SCALAR_TYPES}
+_BY_DTYPE[np.dtype(np.float16)] = float16
+
+
+def _bfloat16_dtype() -> np.dtype:
+    """NumPy's bfloat16 comes from ml_dtypes (the ``half`` extra)."""
+    try:
+        import ml_dtypes  # noqa: PLC0415 - optional: only bfloat16 arrays need it
+    except ImportError:
+        from .errors import MissingDependency  # noqa: PLC0415
+        raise MissingDependency('bfloat16 arrays need the package ml_dtypes: pip install "portakern[half]"') \
+            from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def half_type_of(dt: np.dtype) -> ScalarType | None:
+    """``float16``/``bfloat16`` for a NumPy dtype of that name (ml_dtypes' bfloat16), else None."""
+    if dt == np.float16:
+        return float16
+    if dt.name == "bfloat16" and dt.itemsize == 2:
+        return bfloat16
+    return None
 
 
 class ArraySpace:
@@ -134,12 +172,17 @@ def as_scalar_type(t: Any) -> ScalarType:
         return int64
     if t is float:
         return float64
+    if isinstance(t, str) and t == "bfloat16":
+        return bfloat16
     try:
         dt = np.dtype(t)
     except Exception as exc:  # noqa: BLE001 - any failure means "not a type"
         raise TypeError(f"{t!r} is not a portakern scalar type") from exc
     if dt in _BY_DTYPE:
         return _BY_DTYPE[dt]
+    half = half_type_of(dt)
+    if half is not None:
+        return half
     raise TypeError(f"{dt} is not a portakern scalar type (supported: {', '.join(map(str, SCALAR_TYPES))})")
 
 

@@ -16,6 +16,7 @@ from portakern.ir import nodes as ir
 from portakern.ir.launch_local import carve, element_counts, launch_sized
 from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
+from portakern.types import bfloat16, half_type_of
 
 from .render import NVRTC_OPTIONS
 
@@ -190,6 +191,8 @@ def adopt(obj: Any, device: Device) -> Any:
 def from_host(array: np.ndarray, device: Device) -> Any:
     """Copy a NumPy array to the GPU."""
     cupy = _cupy()
+    if half_type_of(array.dtype) is bfloat16:      # CuPy has no bfloat16 dtype: its uint16 bits go up
+        array = array.view(np.uint16)
     with cupy.cuda.Device(device.handle["index"]):
         return cupy.asarray(np.ascontiguousarray(array))
 

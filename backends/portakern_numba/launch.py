@@ -36,6 +36,7 @@ from portakern.ir import nodes as ir
 from portakern.runtime import cache
 from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
+from portakern.types import ArrayType
 
 #: the modules whose compiled helpers generated kernels call; importable in any process.
 HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
@@ -44,6 +45,21 @@ HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
 # and a module whose kernels were all dropped can be collected.
 _modules: weakref.WeakValueDictionary[str, types.ModuleType] = weakref.WeakValueDictionary()
 _modules_lock = threading.Lock()
+
+
+def half_params(kernel: ir.Kernel) -> tuple[int, ...]:
+    """Positions of the float16/bfloat16 array parameters: the generated code reads their uint16 bits."""
+    return tuple(i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType) and p.type.dtype.is_half)
+
+
+def as_bits(args: Sequence[Any], half: tuple[int, ...]) -> Sequence[Any]:
+    """``args`` with each half array replaced by its uint16 view (the same memory)."""
+    if not half:
+        return args
+    out = list(args)
+    for i in half:
+        out[i] = out[i].view(np.uint16)
+    return out
 
 
 def import_source(source: str, prefix: str = "pk_numba") -> Any:
@@ -147,6 +163,7 @@ class NumbaLauncher(Launcher):
         self._cold = True
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
+        self.half = half_params(kernel)
         self._local = threading.local()       # .err: this thread's error record
         self._last: tuple[Any, tuple[int, ...]] = (None, ())
 
@@ -170,13 +187,14 @@ class NumbaLauncher(Launcher):
         err[0] = 0
         saved = snapshot(self.kernel, args, np.copy)
         if 0 not in flat:
+            call = as_bits(args, self.half)
             try:
                 if self._cold:              # compile (or load) with the module registered, then run unlocked
                     fn = self.fn
                     with registered(self.module):
-                        fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *args, err)))
+                        fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *call, err)))
                     self._cold = False
-                self.fn(*flat, *args, err)
+                self.fn(*flat, *call, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
         if err[0]:

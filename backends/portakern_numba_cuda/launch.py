@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from portakern_numba.launch import import_source
+from portakern_numba.launch import as_bits, half_params, import_source
 
 from portakern.errors import BackendUnavailable, CompileError
 from portakern.ir import nodes as ir
@@ -60,7 +60,7 @@ def _numba_type(t: Any) -> Any:
 
     if hasattr(t, "kind"):
         return from_dtype(t.dtype)
-    return types.Array(from_dtype(t.dtype.dtype), t.ndim, "C")
+    return types.Array(from_dtype(np.dtype(np.uint16) if t.dtype.is_half else t.dtype.dtype), t.ndim, "C")
 
 
 def compile_ptx(kernel: ir.Kernel, source: str, target: str) -> bytes:
@@ -102,6 +102,7 @@ class NumbaCudaLauncher(Launcher):
         names = [p.name for p in kernel.params]
         self.written = [(name, names.index(name)) for name in kernel.written]
         self.sized = bool(launch_sized(kernel))      # local arrays sized at launch: dynamic shared memory
+        self.half = half_params(kernel)
         self.lock: Any = _SIMULATOR_LOCK if config.cuda_simulator() else contextlib.nullcontext()
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
@@ -121,7 +122,7 @@ class NumbaCudaLauncher(Launcher):
         if all(n > 0 for n in nd):
             try:
                 shared = carve(self.kernel, element_counts(self.kernel, args))[1] if self.sized else 0
-                self.fn[blocks, threads, 0, shared](*[np.int64(v) for v in nd + wg], *args, err)
+                self.fn[blocks, threads, 0, shared](*[np.int64(v) for v in nd + wg], *as_bits(args, self.half), err)
             except NumbaError as exc:
                 raise CompileError(f"numba-cuda could not compile kernel '{self.kernel.name}': {exc}") from exc
             cuda.synchronize()

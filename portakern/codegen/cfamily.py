@@ -70,8 +70,8 @@ class CFamilyRenderer:
 
     # -- data helpers the prelude uses ----------------------------------------------------------
     def ctype(self, t: ScalarType) -> str:
-        """The C name of a scalar type as a value (bool is ``bool``)."""
-        return self.type_names[t.name]
+        """The C name of a scalar type as a value (bool is ``bool``; a half type is its uint16 bits)."""
+        return self.type_names["uint16" if t.is_half else t.name]
 
     def ctype_name(self, name: str) -> str:
         """The C name of the scalar type called ``name``."""
@@ -487,6 +487,10 @@ class _KernelEmitter:
         src, dst, v = _stype(e.value), e.type, self.expr(e.value)
         if src == dst:
             return v
+        if src.is_half:
+            return f"{self.pre.half_to_f32(src)}({v})"
+        if dst.is_half:
+            return f"{self.pre.f32_to_half(dst)}({v})"
         if dst.is_bool:
             return f"({v} != 0)"
         if src.is_float and dst.is_int:

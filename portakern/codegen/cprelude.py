@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import CompileError
-from ..types import ScalarType, uint32, uint64
+from ..types import ScalarType, float32, uint32, uint64
 
 if TYPE_CHECKING:
     from .cfamily import CFamilyRenderer
 
 _BITWISE = {"and": "&", "or": "|", "xor": "^"}
 SUFFIX = {"bool_": "b", "int8": "i8", "int16": "i16", "int32": "i32", "int64": "i64", "uint8": "u8",
-          "uint16": "u16", "uint32": "u32", "uint64": "u64", "float32": "f32", "float64": "f64"}
+          "uint16": "u16", "uint32": "u32", "uint64": "u64", "float32": "f32", "float64": "f64",
+          "float16": "f16", "bfloat16": "bf16"}
 
 
 class Prelude:
@@ -202,6 +203,60 @@ if (mag >= {top}) {low}
 return ({T})x;"""
         body = "\n".join(ln for ln in body.splitlines() if ln.strip())
         return self._need(name, lambda: self._fn(T, name, f"{F} x", body))
+
+    # -- half precision storage (docs/semantics.md "Half precision") ------------------------------
+    # On the bits, in integers: PoCL lacks cl_khr_fp16 and NVRTC without headers lacks cuda_fp16.h,
+    # and integer code cannot flush a denormal or quiet a NaN behind our back.
+    def half_to_f32(self, t: ScalarType) -> str:
+        """float16/bfloat16 bits -> float32, exactly (denormals, infinities and NaNs included)."""
+        U, F = self.t.type_names["uint32"], self.t.ctype_name("float32")
+        name = f"pk_f32_from_{SUFFIX[t.name]}"
+        from_bits = self.t.bitcasts(float32)[1]
+        if t.name == "bfloat16":
+            body = f"return {from_bits.format(x=f'(({U})h) << 16')};"
+        else:
+            body = f"""
+{U} s = (({U})(h & 0x8000u)) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu, u;
+if (e == 0x1fu) u = s | 0x7f800000u | (m << 13);              /* inf, NaN (payload kept) */
+else if (e != 0u) u = s | ((e + 112u) << 23) | (m << 13);     /* normal */
+else if (m == 0u) u = s;                                      /* +-0 */
+else {{                                                        /* denormal: normalise */
+    e = 113u;
+    while ((m & 0x400u) == 0u) {{ m <<= 1; e -= 1u; }}
+    u = s | (e << 23) | ((m & 0x3ffu) << 13);
+}}
+return {from_bits.format(x="u")};"""
+        return self._need(name, lambda: self._fn(F, name, f"{self.t.type_names['uint16']} h", body))
+
+    def f32_to_half(self, t: ScalarType) -> str:
+        """float32 -> float16/bfloat16 bits, rounded to nearest even once; overflow gives infinity,
+        NaN stays a (quiet) NaN, results below the smallest denormal round to a signed zero."""
+        U, H = self.t.type_names["uint32"], self.t.type_names["uint16"]
+        name = f"pk_{SUFFIX[t.name]}_from_f32"
+        to_bits = self.t.bitcasts(float32)[0].format(x="x")
+        if t.name == "bfloat16":
+            body = f"""
+{U} u = {to_bits};
+if ((u & 0x7fffffffu) > 0x7f800000u) return ({H})((u >> 16) | 0x40u);   /* NaN: quiet, sign kept */
+u += 0x7fffu + ((u >> 16) & 1u);                                     /* round to nearest even */
+return ({H})(u >> 16);"""
+        else:
+            body = f"""
+const {U} u = {to_bits};
+const {U} s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;
+if (a > 0x7f800000u) return ({H})(s | 0x7e00u | ((a >> 13) & 0x1ffu));   /* NaN: quiet */
+if (a >= 0x477ff000u) return ({H})(s | 0x7c00u);      /* >= 65520 (ties to even) and inf: inf */
+if (a >= 0x38800000u) {{                              /* normal: rebias, round to nearest even */
+    const {U} r = a - 0x38000000u;
+    return ({H})(s | ((r + 0xfffu + ((r >> 13) & 1u)) >> 13));
+}}
+if (a <= 0x33000000u) return ({H})s;                  /* <= 2**-25 (a tie with zero): +-0 */
+{{                                                     /* denormal: m * 2**(e-150) in units of 2**-24 */
+    const {U} e = a >> 23, m = (a & 0x7fffffu) | 0x800000u, sh = 126u - e;
+    const {U} q = m >> sh, rem = m & ((1u << sh) - 1u), tie = 1u << (sh - 1u);
+    return ({H})(s | (q + ((rem > tie || (rem == tie && (q & 1u))) ? 1u : 0u)));
+}}"""
+        return self._need(name, lambda: self._fn(H, name, f"{self.t.ctype_name('float32')} x", body))
 
     # -- atomics --------------------------------------------------------------------------------
     def atomic(self, op: str, t: ScalarType, space: str) -> str:

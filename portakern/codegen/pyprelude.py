@@ -218,6 +218,63 @@ def round_even_f64(x):
     return np.float64(math.copysign(r, x)) if r == 0.0 else r
 
 
+# ------------------------------------------------------------------ half precision storage
+# On a value's bits as integers (the arrays are uint16 views), by exact float64 arithmetic: no bit
+# casts, which Numba's CUDA target cannot compile without a GPU; ldexp and frexp are exact.
+def f32_from_half_bits(h, mant):
+    """float16 (``mant`` 10) or bfloat16 (7) bits -> float32, exactly (denormals, infinities; a NaN
+    stays a NaN)."""
+    b = np.int64(h)
+    top = (1 << (15 - mant)) - 1                         # the exponent field of inf and NaN
+    e = (b >> mant) & top
+    m = b & ((1 << mant) - 1)
+    if e == top:
+        v = math.inf if m == 0 else math.nan
+    elif e == 0:
+        v = math.ldexp(np.float64(m), int(1 - (top >> 1) - mant))
+    else:
+        v = math.ldexp(np.float64(m + (1 << mant)), int(e - (top >> 1) - mant))
+    return np.float32(-v if (b >> 15) & 1 else v)
+
+
+def f32_from_f16(h):
+    """float16 bits -> float32, exactly."""
+    return f32_from_half_bits(h, 10)
+
+
+def f32_from_bf16(h):
+    """bfloat16 bits -> float32, exactly."""
+    return f32_from_half_bits(h, 7)
+
+
+def half_bits_from_f32(x, mant, emin, emax_bits, inf_above, qnan):
+    """float32 ``x`` -> the bits of a binary format with ``mant`` stored mantissa bits, smallest
+    normal exponent ``emin``, infinity bits ``emax_bits``; values ``>= inf_above`` (the first tie
+    above the largest finite) overflow. Rounds to nearest even once."""
+    a = abs(np.float64(x))
+    s = np.int64(0x8000) if math.copysign(1.0, x) < 0.0 else np.int64(0)
+    if a != a:
+        return np.uint16(s | qnan)
+    if a >= inf_above:
+        return np.uint16(s | emax_bits)
+    if a < math.ldexp(1.0, int(emin)):              # denormal: units of the smallest denormal
+        q = np.int64(round_even_f64(math.ldexp(a, int(mant - emin))))
+        return np.uint16(s | q)
+    f, e = math.frexp(a)                                 # a = f * 2**e, 0.5 <= f < 1
+    q = np.int64(round_even_f64(math.ldexp(f, int(mant + 1))))   # 2**mant .. 2**(mant+1)
+    return np.uint16(s + ((np.int64(e) - emin - 1) << mant) + q)       # q's top bit (a carry) bumps e
+
+
+def f16_from_f32(x):
+    """float32 -> float16 bits, round to nearest even; >= 65520 overflows to inf."""
+    return half_bits_from_f32(x, 10, -14, 0x7C00, 65520.0, 0x7E00)
+
+
+def bf16_from_f32(x):
+    """float32 -> bfloat16 bits, round to nearest even; overflow gives inf."""
+    return half_bits_from_f32(x, 7, -126, 0x7F80, 3.39617752923046e+38, 0x7FC0)
+
+
 def floor_f64(x):
     """floor, keeping -0.0 and passing NaN/inf through (math.floor returns an int)."""
     if x != x or math.isinf(x) or abs(x) >= 4503599627370496.0:

@@ -52,6 +52,9 @@ def check_tuple(idx: list[str]) -> str:
     return "(" + ", ".join(f"np.int64({i})" for i in idx) + ("," if len(idx) == 1 else "") + ")"
 
 
+_HALF = {"float16": "f16", "bfloat16": "bf16"}
+
+
 def np_type(t: ScalarType) -> str:
     """The NumPy scalar constructor naming ``t`` in generated code (``np.float32``)."""
     return "np.bool_" if t.is_bool else f"np.{t.name}"
@@ -227,6 +230,8 @@ class PyRenderer:
         T = np_type(dst)
         if src == dst:
             return a
+        if src.is_half or dst.is_half:      # half arrays are uint16 views (docs/backends/numba.md)
+            return f"f32_from_{_HALF[src.name]}({a})" if src.is_half else f"{_HALF[dst.name]}_from_f32({a})"
         if dst.is_bool:
             return f"({a} != {const(0, src)})"
         if dst.is_float or src.is_int or src.is_bool:
@@ -262,7 +267,8 @@ class PyRenderer:
         ref = self.element(e.array, idx)
         if not self.sites:
             return ref
-        return f"({ref} if {self.check(e, idx)} else {const(0, e.type)})"
+        zero = "np.uint16(0)" if e.type.is_half else const(0, e.type)
+        return f"({ref} if {self.check(e, idx)} else {zero})"
 
     def _e_Atomic(self, e: ir.Atomic) -> str:
         idx = [self.expr(i) for i in e.indices]

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..types import bfloat16
+
 __all__ = ["floordiv_int", "mod_int", "pow_int", "shl", "shr", "cast", "fmin", "fmax", "fma32",
            "fma64", "fma64_scaled", "round_to_odd_sum"]
 
@@ -72,11 +74,16 @@ def shr(xp: Any, a: Array, c: Array, tname: str) -> Array:
     return xp.where(bad, fill, xp.right_shift(a, xp.where(bad, dt.type(0), c)))
 
 
+def _dtype(name: str) -> np.dtype:
+    """The NumPy dtype of a scalar type name (bfloat16 is ml_dtypes')."""
+    return bfloat16.dtype if name == "bfloat16" else np.dtype("bool" if name == "bool_" else name)
+
+
 def cast(xp: Any, x: Array, src: str, dst: str) -> Array:
     """Conversion by docs/semantics.md: float->int saturates with NaN -> 0; to bool is ``!= 0``;
     everything else is the namespace's own conversion (round to nearest even, int wrap)."""
-    sdt = np.dtype("bool" if src == "bool_" else src)
-    ddt = np.dtype("bool" if dst == "bool_" else dst)
+    sdt = _dtype(src)
+    ddt = _dtype(dst)
     x = xp.asarray(x)
     if ddt == np.bool_:
         return x != sdt.type(0)

@@ -46,6 +46,10 @@ class CallLowering(StmtLowering):
             self._no_keywords(node, str(callee.type))
             if len(node.args) != 1:
                 raise self.err(node, f"{callee.type}() takes exactly 1 argument, got {len(node.args)}")
+            if callee.type.is_half:
+                raise self.err(node, f"kernel '{self.kernel_name}': {callee.type} values do not exist in kernels "
+                               f"({callee.type} is an array storage type)",
+                               hint=f"store a float32 into a {callee.type} array: it is rounded once there")
             arg = self.number_or_vector(node.args[0])
             if isinstance(arg, VecValue):
                 return vectors.cast(self, arg, callee.type, node)
@@ -167,6 +171,10 @@ class CallLowering(StmtLowering):
         if not isinstance(dtype_v, TypeValue):
             raise self.err(args[1], f"the dtype of {name}() must be a type such as pk.float32, "
                            f"got {describe(dtype_v)}")
+        if dtype_v.type.is_half:
+            raise self.err(args[1], f"kernel '{self.kernel_name}': {name}() of {dtype_v.type} is not supported "
+                           "(half types are for global arrays only)",
+                           hint="declare it float32: half elements load as float32 anyway")
         space = T.ArraySpace.LOCAL if name == "local_array" else T.ArraySpace.PRIVATE
         hint = self.array_name_hint
         self.array_name_hint = None

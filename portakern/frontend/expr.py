@@ -263,8 +263,7 @@ class ExprLowering:
             return base.items[i]
         if isinstance(base, ArrayValue):
             indices = self.indices(base.ref, node.slice, node)
-            dtype = base.ref.type.dtype
-            return TExpr(ir.Load(base.ref, indices, dtype, self.scope.loc(node)))
+            return ops.load(base.ref, indices, self.scope.loc(node))
         raise self.err(node, f"{describe(base)} cannot be indexed")
 
     def indices(self, ref: ir.ArrayRef, index_node: ast.AST, node: ast.AST) -> tuple[ir.Expr, ...]:

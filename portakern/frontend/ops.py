@@ -60,6 +60,29 @@ def cast(te: TExpr, t: ScalarType) -> TExpr:
     return TExpr(ir.Cast(te.expr, t))
 
 
+def load(ref: ir.ArrayRef, indices: tuple[ir.Expr, ...], loc: ir.Loc) -> TExpr:
+    """``ref[indices]`` as a value: an element of a half array widens to float32, exactly."""
+    dtype = ref.type.dtype
+    e = ir.Load(ref, indices, dtype, loc)
+    return TExpr(ir.Cast(e, T.float32)) if dtype.is_half else TExpr(e)
+
+
+def half_store_error(te: TExpr, dtype: ScalarType) -> str | None:
+    """Why ``te`` cannot be stored into a ``dtype`` (half) array without an explicit conversion, or None:
+    a half element is rounded once from a float32 (or a Python int/float literal, made a float32 first)."""
+    if te.type == T.float32 or (te.is_const and te.weak in ("i", "f")):
+        return None
+    return f"storing {te.type} values into a {dtype} array needs an explicit conversion"
+
+
+def store_value(te: TExpr, dtype: ScalarType) -> ir.Expr:
+    """The IR value stored into an array of ``dtype``; a half element is ``Cast(float32 -> half)``
+    (round to nearest even, once). The caller has checked :func:`half_store_error`."""
+    if not dtype.is_half:
+        return cast(te, dtype).expr
+    return ir.Cast(cast(te, T.float32).expr, dtype)
+
+
 def to_bool(te: TExpr) -> TExpr:
     """A condition: ``te != 0`` as bool_ (NaN is true)."""
     return cast(te, T.bool_)

@@ -288,11 +288,15 @@ def _annotation(src_fn: Callable[..., Any], name: str, ann: Any, loc: Loc) -> An
     if ann is T.constexpr or isinstance(ann, T.ArrayAnnotation):
         return ann
     try:
-        return T.as_scalar_type(ann)
+        st = T.as_scalar_type(ann)
     except TypeError:
         raise CompileError(f"parameter '{name}' has an annotation portakern does not understand: {ann!r}",
                            loc=loc, hint="use a scalar type (pk.float32), pk.Array[dtype, ndim] or pk.constexpr"
                            ) from None
+    if st.is_half:
+        raise CompileError(f"parameter '{name}' is annotated {st!r}: {st} is an array storage type, not a "
+                           "scalar type", loc=loc, hint=f"pass a float32 scalar, or annotate pk.Array[pk.{st}]")
+    return st
 
 
 def analyze(fn: Callable[..., Any]) -> FunctionSource:

@@ -237,8 +237,17 @@ class StmtLowering(ExprLowering):
         if not isinstance(value, TExpr):
             raise self.err(target, f"cannot store {describe(value)} into an array element")
         indices = self.indices(base.ref, target.slice, target)
-        v = ops.cast(value, base.ref.type.dtype)
-        self.out.append(ir.Store(base.ref, indices, v.expr, self.scope.loc(target)))
+        self.check_half_store(base.ref, value, target)
+        v = ops.store_value(value, base.ref.type.dtype)
+        self.out.append(ir.Store(base.ref, indices, v, self.scope.loc(target)))
+
+    def check_half_store(self, ref: ir.ArrayRef, value: TExpr, target: ast.AST) -> None:
+        """A half array takes float32 values only (docs/language.md "Half precision")."""
+        why = ops.half_store_error(value, ref.type.dtype) if ref.type.dtype.is_half else None
+        if why is not None:
+            raise self.err(target, f"kernel '{self.kernel_name}': {why} ('{ref.name}')",
+                           hint=f"convert it first, e.g. pk.float32(value): a {ref.type.dtype} element is "
+                           "rounded once from float32")
 
     def visit_AugAssign(self, node: ast.AugAssign) -> None:
         op = BINOPS.get(type(node.op))
@@ -274,9 +283,10 @@ class StmtLowering(ExprLowering):
                 v.expr, (ir.Var, ir.Const, ir.IndexQuery)) else v for v in items)
             indices = self.index_values(base.ref, items, target)
             loc = self.scope.loc(target)
-            cur = TExpr(ir.Load(base.ref, indices, base.ref.type.dtype, loc))
-            new = ops.cast(ops.binary(op, cur, self.expr(node.value)), base.ref.type.dtype)
-            self.out.append(ir.Store(base.ref, indices, new.expr, loc))
+            cur = ops.load(base.ref, indices, loc)
+            new = ops.binary(op, cur, self.expr(node.value))
+            self.check_half_store(base.ref, new, target)
+            self.out.append(ir.Store(base.ref, indices, ops.store_value(new, base.ref.type.dtype), loc))
             return
         raise self.err(target, "cannot assign to this target", hint="assign to a variable or an array element")
 

@@ -29,6 +29,8 @@ class _Verifier:
         self.arrays: dict[str, T.ArrayType] = {}
         for p in kernel.params:
             if isinstance(p.type, T.ScalarType):
+                if p.type.is_half:
+                    self.fail(p, "half types are array storage only, not scalar parameters")
                 self.scalars[p.name] = p.type
             elif isinstance(p.type, T.ArrayType):
                 if p.type.space != T.ArraySpace.GLOBAL:
@@ -65,7 +67,11 @@ class _Verifier:
                 self.fail(s, f"assigns a {s.value.type} value to the {t} variable '{s.target.name}'")  # type: ignore[union-attr]
         elif isinstance(s, ir.Store):
             dtype = self.access(s, s.array, s.indices)
-            if self.expr(s.value) != dtype:
+            if dtype.is_half:
+                v = s.value
+                if not (isinstance(v, ir.Cast) and v.type == dtype and self.expr(v.value) == T.float32):
+                    self.fail(s, f"a {dtype} element stores Cast(float32 value, {dtype})")
+            elif self.expr(s.value) != dtype:
                 self.fail(s, f"stores a {s.value.type} value into a {dtype} array")  # type: ignore[union-attr]
             if s.array.type.readonly:
                 self.fail(s, f"stores into the read-only array '{s.array.name}'")
@@ -84,6 +90,8 @@ class _Verifier:
             elif at.space not in (T.ArraySpace.LOCAL, T.ArraySpace.PRIVATE) or at.shape is None \
                     or len(at.shape) != at.ndim or any(not isinstance(d, int) or d <= 0 for d in at.shape):
                 self.fail(s, "a declared array must be local or private with a positive compile-time shape")
+            if at.dtype.is_half:
+                self.fail(s, "half types are global array storage only")
             if s.array.name in self.arrays and self.arrays[s.array.name] != at:
                 self.fail(s, f"array '{s.array.name}' is declared twice with different types")
             self.arrays[s.array.name] = at
@@ -142,6 +150,8 @@ class _Verifier:
         if isinstance(e, ir.ArrayRef) or not isinstance(t, T.ScalarType):
             self.fail(e, "an expression must have a scalar type")
         assert isinstance(t, T.ScalarType)
+        if t.is_half:
+            self.fail(e, f"a {t} value outside a half array's Store (half types are storage only)")
         if isinstance(e, ir.Const):
             self.const(e)
         elif isinstance(e, ir.Var):
@@ -153,7 +163,12 @@ class _Verifier:
         elif isinstance(e, ir.Call):
             self.call(e)
         elif isinstance(e, ir.Cast):
-            self.expr(e.value)
+            src = e.value
+            if isinstance(src, ir.Load) and src.type.is_half:   # a half element widening to float32
+                if t != T.float32 or self.access(src, src.array, src.indices) != src.type:
+                    self.fail(e, "a half element loads as Cast(Load, float32)")
+            else:
+                self.expr(src)
         elif isinstance(e, ir.Select):
             self.cond(e.cond, e)
             if self.expr(e.then) != t or self.expr(e.orelse) != t:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import LaunchError
-from ..types import SCALAR_TYPES, ArrayAnnotation, ArrayType, ScalarType, constexpr
+from ..types import HALF_TYPES, SCALAR_TYPES, ArrayAnnotation, ArrayType, ScalarType, constexpr, float16, half_type_of
 from . import registry
 from .backend import Backend, Capabilities, Device
 
@@ -27,10 +27,13 @@ SCALAR = 3    # a NumPy scalar of the parameter's type
 CONST = 4     # a constexpr value (compiled into the kernel)
 
 _BY_DTYPE: dict[np.dtype, ScalarType] = {t.dtype: t for t in SCALAR_TYPES}
-_BY_NAME: dict[str, ScalarType] = {t.name: t for t in SCALAR_TYPES}
+_BY_NAME: dict[str, ScalarType] = {t.name: t for t in SCALAR_TYPES + HALF_TYPES}
 # Signatures hold type NAMES: str hashes are cached, a dataclass's __hash__ runs Python code.
 _NAME_BY_DTYPE: dict[np.dtype, str] = {t.dtype: t.name for t in SCALAR_TYPES}
+# Arrays may also hold the half types (bfloat16 is added when first seen: its dtype is ml_dtypes').
+_ARRAY_NAME_BY_DTYPE: dict[np.dtype, str] = {**_NAME_BY_DTYPE, np.dtype(np.float16): float16.name}
 _SUPPORTED = ", ".join(str(t) for t in SCALAR_TYPES)
+_ARRAY_SUPPORTED = ", ".join(str(t) for t in SCALAR_TYPES + HALF_TYPES)
 _SCALAR_CLASSES = frozenset(t.dtype.type for t in SCALAR_TYPES)   # NumPy scalar classes passed as they are
 _KDLCPU = 1
 
@@ -58,11 +61,17 @@ def describe(value: Any) -> str:
 
 
 def _dtype_type(name: str, dtype: Any, kname: str) -> ScalarType:
+    """The element type of an array of ``dtype`` (the half types included)."""
     try:
-        return _BY_DTYPE[np.dtype(dtype)]
-    except (KeyError, TypeError):
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    st = None if dt is None else (_BY_DTYPE.get(dt) or half_type_of(dt))
+    if st is None:
         raise LaunchError(f"kernel '{kname}', parameter '{name}': arrays of dtype {dtype} are not supported; "
-                          f"expected one of {_SUPPORTED}") from None
+                          f"expected one of {_ARRAY_SUPPORTED}")
+    _ARRAY_NAME_BY_DTYPE[dt] = st.name      # type: ignore[index]
+    return st
 
 
 def classify(params: Sequence[Any], args: Sequence[Any], kname: str) -> Bound:
@@ -284,9 +293,9 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
         kind = kinds[i]
         v = values[i]
         if kind == HOST:
-            name = _NAME_BY_DTYPE.get(v.dtype)
+            name = _ARRAY_NAME_BY_DTYPE.get(v.dtype)
             if name is None or v.ndim < 1 or p.annotation is not None:
-                st = _BY_DTYPE.get(v.dtype) or _dtype_type(p.name, v.dtype, kname)
+                st = _dtype_type(p.name, v.dtype, kname)
                 _check_array(p.name, p.annotation, st, v.ndim, kname, v)
                 name = st.name
             sig.append((name, v.ndim, True if not strided else v.flags.c_contiguous))
@@ -305,7 +314,7 @@ def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device,
             except Exception as exc:  # noqa: BLE001
                 raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' cannot "
                                   f"read the shape of {describe(v)} ({exc})") from exc
-            tname = _NAME_BY_DTYPE.get(dtype)
+            tname = _ARRAY_NAME_BY_DTYPE.get(dtype)
             if tname is None or p.annotation is not None or not shape:
                 st = _dtype_type(p.name, dtype, kname)
                 _check_array(p.name, p.annotation, st, len(shape), kname, v)

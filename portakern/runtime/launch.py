@@ -422,6 +422,8 @@ def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -
                 except Exception as exc:  # noqa: BLE001
                     raise LaunchError(f"backend '{backend.name}' could not copy '{name}' back: {exc}") from exc
                 if data is not host:
+                    if data.dtype != host.dtype and data.dtype == np.uint16:
+                        host = host.view(np.uint16)       # a backend keeps bfloat16 as its bits (cuda)
                     np.copyto(host, data.reshape(host.shape), casting="no")
             ret.append(b.originals[i])
         elif c.caps.in_place:

@@ -311,10 +311,13 @@ def _memory(lw: Any, name: str, node: ast.Call) -> Any:
         last = ops.binary(Op.ADD, indices[-1], TExpr(ir.Const(k, T.int64))) if k else indices[-1]
         where.append(tuple(te.expr for te in indices[:-1]) + (last.expr,))
     if name == "vload":
-        return VecValue(tuple(TExpr(ir.Load(ref, w, ref.type.dtype, loc)) for w in where))
+        return VecValue(tuple(ops.load(ref, w, loc) for w in where))
+    why = ops.half_store_error(v.items[0], ref.type.dtype) if ref.type.dtype.is_half else None
+    if why is not None:
+        raise lw.err(node, f"pk.vstore(): {why} ('{ref.name}')", hint="convert the vector to float32 first")
     lanes = [te if _simple(te) else lw.temp(te, node) for te in v.items]   # every lane read first
     for w, te in zip(where, lanes):
-        lw.out.append(ir.Store(ref, w, ops.cast(te, ref.type.dtype).expr, loc))
+        lw.out.append(ir.Store(ref, w, ops.store_value(te, ref.type.dtype), loc))
     return NONE
 
 

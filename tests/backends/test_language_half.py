@@ -154,6 +154,21 @@ def test_half_arrays_mix_with_float32_arrays_in_one_kernel(backend, run):
     assert out.astype(np.float32).tolist() == [3.5, -4.25, 131072.0, 2.0 ** -23]
 
 
+@pk.kernel
+def scale_vectors(x, out):
+    i = pk.global_id(0)
+    v = pk.vload(x, 4 * i, 4)
+    pk.vstore(out, 4 * i, v * 3.0)
+
+
+def test_vector_loads_and_stores_of_half_arrays_convert_each_lane(backend, run):
+    x = np.array([1.0, -0.1, 2.0 ** -24, 30000.0, 0.5, 7.0, -2.0, 1e-3], np.float16)
+    out = np.zeros(8, HALVES["bfloat16"])
+    run(scale_vectors, backend, 2, None, x, out)
+    want = (x.astype(np.float32) * np.float32(3.0)).astype(HALVES["bfloat16"])
+    assert _bits_equal(out, want).all()
+
+
 # ------------------------------------------------------------------------------ what is refused
 @pk.kernel
 def store_float64(x, out):

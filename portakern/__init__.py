@@ -12,6 +12,7 @@ from .types import (
     ArrayAnnotation,
     bfloat16,
     bool_,
+    constant,
     constexpr,
     float16,
     float32,
@@ -36,6 +37,6 @@ from .runtime.registry import available_backends, backend_info, get_backend, reg
 __all__ = [
     "__version__", "kernel", "Kernel", "use", "available_backends", "backend_info", "get_backend",
     "register_backend", "PortakernError", "CompileError", "LaunchError", "BackendUnavailable",
-    "KernelIndexError", "Array", "ArrayAnnotation", "constexpr", "bool_", "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64", "float32", "float64", "float16", "bfloat16",
+    "KernelIndexError", "Array", "ArrayAnnotation", "constant", "constexpr", "bool_", "int8", "int16", "int32",
+    "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "float16", "bfloat16",
 ] + list(_lang.__all__)

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 __all__ = [
-    "ScalarType", "ArrayType", "Type", "ArraySpace", "Array", "ArrayAnnotation", "constexpr",
+    "ScalarType", "ArrayType", "Type", "ArraySpace", "Array", "ArrayAnnotation", "constexpr", "constant",
     "bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
     "float32", "float64", "float16", "bfloat16", "SCALAR_TYPES", "HALF_TYPES", "as_scalar_type", "promote",
     "weak_promote",
@@ -150,7 +150,11 @@ class ArrayType:
     space: str = ArraySpace.GLOBAL
     contiguous: bool = True
     shape: tuple[int, ...] | None = None
+    #: a ``pk.constant`` parameter: the kernel never writes it (a store is a CompileError)
     readonly: bool = False
+    #: a read-only parameter placed in the device's constant memory for this launch (OpenCL
+    #: ``__constant``; set only where the backend has constant memory and the array fits)
+    constant: bool = False
 
     def __str__(self) -> str:
         layout = "C" if self.contiguous else "A"
@@ -216,25 +220,34 @@ constexpr = _Constexpr()
 
 @dataclass(frozen=True, slots=True)
 class ArrayAnnotation:
-    """``pk.Array[dtype, ndim]``; either part may be None (unchecked)."""
+    """``pk.Array[dtype, ndim]``; either part may be None (unchecked). ``constant``: ``pk.constant``,
+    a read-only array the backend may place in constant memory (docs/language.md)."""
 
     dtype: ScalarType | None = None
     ndim: int | None = None
+    constant: bool = False
 
     def __getitem__(self, item: Any) -> ArrayAnnotation:
         items = item if isinstance(item, tuple) else (item,)
         if not 1 <= len(items) <= 2:
-            raise TypeError("pk.Array takes [dtype] or [dtype, ndim]")
+            raise TypeError(f"{self.name} takes [dtype] or [dtype, ndim]")
         dtype = None if items[0] is None else as_scalar_type(items[0])
         ndim = items[1] if len(items) == 2 else None
         if ndim is not None and (not isinstance(ndim, int) or not 1 <= ndim <= 8):
-            raise TypeError(f"pk.Array ndim must be an int from 1 to 8, got {ndim!r}")
-        return ArrayAnnotation(dtype, ndim)
+            raise TypeError(f"{self.name} ndim must be an int from 1 to 8, got {ndim!r}")
+        return ArrayAnnotation(dtype, ndim, self.constant)
+
+    @property
+    def name(self) -> str:
+        return "pk.constant" if self.constant else "pk.Array"
 
     def __repr__(self) -> str:
         if self.dtype is None and self.ndim is None:
-            return "pk.Array"
-        return f"pk.Array[{self.dtype}{'' if self.ndim is None else f', {self.ndim}'}]"
+            return self.name
+        return f"{self.name}[{self.dtype}{'' if self.ndim is None else f', {self.ndim}'}]"
 
 
 Array = ArrayAnnotation()
+#: ``x: pk.constant`` (or ``pk.constant[dtype, ndim]``): a read-only array parameter, in constant memory
+#: where the backend has it and the array fits (OpenCL ``__constant``; CUDA ``const __restrict__``)
+constant = ArrayAnnotation(constant=True)

@@ -23,6 +23,7 @@ class CudaRenderer(CFamilyRenderer):
     space_qual = {"global": "", "local": "", "private": ""}
     local_decl = "__shared__ "
     dynamic_local = "extern __shared__ __align__({A}) unsigned char pk_dyn[];"
+    readonly_restrict = " __restrict__"   # pk.constant: read-only, never aliased by an output (checked at launch)
     hw_dims = ("x", "y", "z")
     index_templates = {
         Op.GLOBAL_ID: "(({L})blockIdx.{h} * blockDim.{h} + threadIdx.{h})",

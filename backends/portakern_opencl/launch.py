@@ -162,6 +162,8 @@ def capabilities(device: Device) -> Capabilities:
         contracts_fma=False,
         max_workgroup_size=int(d.max_work_group_size),
         max_local_memory=int(d.local_mem_size),
+        max_constant_memory=int(d.max_constant_buffer_size),
+        max_constant_args=int(d.max_constant_args),
         needs_gpu=False,
         extra=(("device", d.name), ("platform", d.platform.name), ("opencl", d.version),
                ("device_type", "GPU" if d.type & cl.device_type.GPU else

@@ -22,6 +22,7 @@ class OpenCLRenderer(CFamilyRenderer):
     space_qual = {"global": "__global ", "local": "__local ", "private": ""}
     local_decl = "__local "
     local_args = True                 # a local array sized at launch is a __local kernel argument
+    constant_qual = "__constant "     # a pk.constant array that fits the device's constant memory
     index_templates = {
         Op.GLOBAL_ID: "(({L})get_global_id({h}))",
         Op.LOCAL_ID: "(({L})get_local_id({h}))",

@@ -48,6 +48,10 @@ class CFamilyRenderer:
     #: arguments); False carves them from the one dynamic block ``dynamic_local`` declares (CUDA)
     local_args: ClassVar[bool] = False
     dynamic_local: ClassVar[str] = ""
+    #: a ``pk.constant`` array: its pointer's qualifier where it is in constant memory (OpenCL
+    #: ``__constant ``), and what follows the ``*`` of a read-only one (CUDA `` __restrict__``)
+    constant_qual: ClassVar[str] = ""
+    readonly_restrict: ClassVar[str] = ""
     index_templates: ClassVar[dict[ir.Op, str]] = {}   # "{h}" is the hardware dimension
     hw_dims: ClassVar[tuple[str, ...]] = ("0", "1", "2")
     barrier: ClassVar[str] = ""                # a barrier with local and global memory fences
@@ -219,7 +223,9 @@ class _KernelEmitter:
         for p in self.k.params:
             if isinstance(p.type, ArrayType):
                 const = "const " if (p.name not in self.k.written or p.type.readonly) else ""
-                out.append(f"{gq}{const}{r.storage(p.type.dtype)}* {self.name(p.name)}")
+                q = r.constant_qual if p.type.constant and r.constant_qual else gq + const
+                restrict = r.readonly_restrict if p.type.readonly else ""
+                out.append(f"{q}{r.storage(p.type.dtype)}*{restrict} {self.name(p.name)}")
                 dims = [f"{self.name(p.name)}_shape{d}" for d in range(p.type.ndim)]
                 fields += dims
                 if not r.pack_dims:

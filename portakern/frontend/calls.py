@@ -218,6 +218,7 @@ class CallLowering(StmtLowering):
         if not isinstance(arr, ArrayValue):
             raise self.err(node.args[0], f"the first argument of {name}() must be an array, got {describe(arr)}")
         dtype = arr.ref.type.dtype
+        self.writable(arr.ref, node, f"pk.{name}()")
         if arr.ref.type.space == T.ArraySpace.PRIVATE:
             raise self.err(node, f"{name}() on a private array: private memory belongs to one work-item",
                            hint="use a plain update (p[k] += v), or a pk.local_array shared by the work-group")

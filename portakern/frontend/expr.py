@@ -266,6 +266,13 @@ class ExprLowering:
             return ops.load(base.ref, indices, self.scope.loc(node))
         raise self.err(node, f"{describe(base)} cannot be indexed")
 
+    def writable(self, ref: ir.ArrayRef, node: ast.AST, how: str) -> None:
+        """Refuse a write (``how``: "a store", "pk.atomic_add"...) to a ``pk.constant`` parameter."""
+        if ref.type.readonly:
+            raise self.err(node, f"{how} writes '{ref.name}', a pk.constant parameter: constant arrays are "
+                           "read-only in kernels", hint=f"annotate '{ref.name}' pk.Array to write it, or write "
+                           "into another array")
+
     def indices(self, ref: ir.ArrayRef, index_node: ast.AST, node: ast.AST) -> tuple[ir.Expr, ...]:
         """One int64 index per dimension of ``ref``."""
         v = self.value(index_node)

@@ -236,6 +236,7 @@ class StmtLowering(ExprLowering):
                            "or store one lane (v.x)")
         if not isinstance(value, TExpr):
             raise self.err(target, f"cannot store {describe(value)} into an array element")
+        self.writable(base.ref, target, "a store")
         indices = self.indices(base.ref, target.slice, target)
         self.check_half_store(base.ref, value, target)
         v = ops.store_value(value, base.ref.type.dtype)
@@ -277,6 +278,7 @@ class StmtLowering(ExprLowering):
                 raise self.err(target, f"cannot assign to an element of {describe(base)}")
             if isinstance(target.slice, ast.Slice):
                 raise unsupported(self.scope, target, "slicing", "update one element at a time")
+            self.writable(base.ref, target, "an update")
             idx = self.value(target.slice)
             items = idx.items if isinstance(idx, TupleValue) else (idx,)
             items = tuple(self.spill(v, target) if isinstance(v, TExpr) and not isinstance(

@@ -312,6 +312,7 @@ def _memory(lw: Any, name: str, node: ast.Call) -> Any:
         where.append(tuple(te.expr for te in indices[:-1]) + (last.expr,))
     if name == "vload":
         return VecValue(tuple(ops.load(ref, w, loc) for w in where))
+    lw.writable(ref, node, "pk.vstore()")
     why = ops.half_store_error(v.items[0], ref.type.dtype) if ref.type.dtype.is_half else None
     if why is not None:
         raise lw.err(node, f"pk.vstore(): {why} ('{ref.name}')", hint="convert the vector to float32 first")

@@ -285,45 +285,72 @@ def _check_array(name: str, ann: Any, st: ScalarType, ndim: int, kname: str, val
 def signature(params: Sequence[Any], b: Bound, backend: Backend, device: Device, caps: Capabilities,
               kname: str) -> tuple[Any, ...]:
     """The hashable per-argument signature of the launch (part of the cache key). FOREIGN arguments
-    are adopted by ``backend`` here (their kind becomes NATIVE)."""
+    are adopted by ``backend`` here (their kind becomes NATIVE). A ``pk.constant`` array's entry ends
+    with ``("constant", in constant memory at this launch)``."""
     sig: list[Any] = []
-    strided = caps.strided_arrays
-    kinds, values = b.kinds, b.values
+    placed = [0, 0]                  # constant memory given to earlier pk.constant arrays: bytes, arrays
     for i, p in enumerate(params):
-        kind = kinds[i]
-        v = values[i]
-        if kind == HOST:
-            name = _ARRAY_NAME_BY_DTYPE.get(v.dtype)
-            if name is None or v.ndim < 1 or p.annotation is not None:
-                st = _dtype_type(p.name, v.dtype, kname)
-                _check_array(p.name, p.annotation, st, v.ndim, kname, v)
-                name = st.name
-            sig.append((name, v.ndim, True if not strided else v.flags.c_contiguous))
-        elif kind == SCALAR:
-            sig.append(_NAME_BY_DTYPE[v.dtype])
-        elif kind == CONST:
-            c = b.constexprs[p.name]
-            sig.append(("constexpr", type(c).__name__, repr(c)))
-        else:
-            if kind == FOREIGN:
-                v = _adopt(p.name, backend, device, v, kname)
-                b.values[i] = v
-                b.kinds[i] = NATIVE
-            try:
-                shape, dtype, contiguous = backend.native_shape(v)
-            except Exception as exc:  # noqa: BLE001
-                raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' cannot "
-                                  f"read the shape of {describe(v)} ({exc})") from exc
-            tname = _ARRAY_NAME_BY_DTYPE.get(dtype)
-            if tname is None or p.annotation is not None or not shape:
-                st = _dtype_type(p.name, dtype, kname)
-                _check_array(p.name, p.annotation, st, len(shape), kname, v)
-                tname = st.name
-            if not contiguous and not strided:
-                raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' needs "
-                                  "C-contiguous device arrays; got a strided one (make it contiguous first)")
-            sig.append((tname, len(shape), bool(contiguous), "native"))
+        entry = _signature_entry(i, p, b, backend, device, caps, kname)
+        if isinstance(p.annotation, ArrayAnnotation) and p.annotation.constant and isinstance(entry, tuple) \
+                and entry[0] != "constexpr":
+            entry += ("constant", _in_constant_memory(entry, b.values[i], backend, caps, placed))
+        sig.append(entry)
     return tuple(sig)
+
+
+def _in_constant_memory(entry: tuple[Any, ...], value: Any, backend: Backend, caps: Capabilities,
+                        placed: list[int]) -> bool:
+    """Whether a ``pk.constant`` array goes to constant memory at this launch: the backend has some and
+    the array fits beside the earlier ones (decided per launch, so it is part of the signature)."""
+    if caps.max_constant_memory <= 0:
+        return False
+    shape = backend.native_shape(value)[0] if entry[-1] == "native" else value.shape
+    nbytes = _BY_NAME[entry[0]].dtype.itemsize
+    for n in shape:
+        nbytes *= int(n)
+    if placed[1] >= caps.max_constant_args or placed[0] + nbytes > caps.max_constant_memory:
+        return False
+    placed[0] += nbytes
+    placed[1] += 1
+    return True
+
+
+def _signature_entry(i: int, p: Any, b: Bound, backend: Backend, device: Device, caps: Capabilities,
+                     kname: str) -> Any:
+    """Parameter ``i``'s part of ``signature``."""
+    strided = caps.strided_arrays
+    kind = b.kinds[i]
+    v = b.values[i]
+    if kind == HOST:
+        name = _ARRAY_NAME_BY_DTYPE.get(v.dtype)
+        if name is None or v.ndim < 1 or p.annotation is not None:
+            st = _dtype_type(p.name, v.dtype, kname)
+            _check_array(p.name, p.annotation, st, v.ndim, kname, v)
+            name = st.name
+        return (name, v.ndim, True if not strided else v.flags.c_contiguous)
+    if kind == SCALAR:
+        return _NAME_BY_DTYPE[v.dtype]
+    if kind == CONST:
+        c = b.constexprs[p.name]
+        return ("constexpr", type(c).__name__, repr(c))
+    if kind == FOREIGN:
+        v = _adopt(p.name, backend, device, v, kname)
+        b.values[i] = v
+        b.kinds[i] = NATIVE
+    try:
+        shape, dtype, contiguous = backend.native_shape(v)
+    except Exception as exc:  # noqa: BLE001
+        raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' cannot "
+                          f"read the shape of {describe(v)} ({exc})") from exc
+    tname = _ARRAY_NAME_BY_DTYPE.get(dtype)
+    if tname is None or p.annotation is not None or not shape:
+        st = _dtype_type(p.name, dtype, kname)
+        _check_array(p.name, p.annotation, st, len(shape), kname, v)
+        tname = st.name
+    if not contiguous and not strided:
+        raise LaunchError(f"kernel '{kname}', parameter '{p.name}': backend '{backend.name}' needs "
+                          "C-contiguous device arrays; got a strided one (make it contiguous first)")
+    return (tname, len(shape), bool(contiguous), "native")
 
 
 def _adopt(name: str, backend: Backend, device: Device, obj: Any, kname: str) -> Any:
@@ -345,5 +372,7 @@ def arg_types(params: Sequence[Any], sig: tuple[Any, ...]) -> dict[str, Any]:
         if isinstance(s, str):
             out[p.name] = _BY_NAME[s]
         elif s[0] != "constexpr":
-            out[p.name] = ArrayType(_BY_NAME[s[0]], s[1], contiguous=bool(s[2]))
+            constant = "constant" in s        # a pk.constant array: read-only, in constant memory if placed there
+            out[p.name] = ArrayType(_BY_NAME[s[0]], s[1], contiguous=bool(s[2]), readonly=constant,
+                                    constant=constant and bool(s[-1]))
     return out

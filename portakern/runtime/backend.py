@@ -42,6 +42,10 @@ class Capabilities:
     max_workgroup_size: int = 1024
     #: bytes of local (work-group) memory one work-group may use: the static local arrays plus those sized at launch
     max_local_memory: int = 64 * 1024
+    #: constant memory for ``pk.constant`` arrays: bytes and arguments (0: none, the hint only makes them
+    #: read-only); an array that does not fit, after the earlier parameters, is passed as a global one
+    max_constant_memory: int = 0
+    max_constant_args: int = 0
     needs_gpu: bool = False
     extra: tuple[tuple[str, str], ...] = ()
 

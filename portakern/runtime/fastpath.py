@@ -24,7 +24,7 @@ from ..errors import LaunchError, PortakernError
 from . import args as A
 from . import cache, config, registry
 from .backend import Backend
-from .local_memory import check_local_memory
+from .launch_checks import check_constant_aliasing, check_local_memory
 
 __all__ = ["MISS", "Plan", "record", "current_backend"]
 
@@ -98,6 +98,8 @@ class Plan:
             elif type(a) is not g[1] or a != g[2] or (g[3] and math.copysign(1.0, a) != g[3]):
                 return MISS                             # a constexpr with another value (or zero sign)
         kernel = self.kernel
+        if self.c.constants and self.written:
+            check_constant_aliasing(self.c, args, self.c.names, kernel.__name__)
         if self.c.sized:                                # local arrays sized by this launch's scalars
             check_local_memory(self.c, natives, kernel.__name__)
         kernel._stats.memory_hits += 1
@@ -117,8 +119,8 @@ class Plan:
 def record(kernel: Any, key: Any, c: Any, b: A.Bound, params: Sequence[Any], grid: Any, src: Any, frozen: Any,
            how: str) -> None:
     """Store a Plan for this launch when every argument can be guarded cheaply."""
-    if not hasattr(kernel, "_plans"):
-        return
+    if not hasattr(kernel, "_plans") or (c.constants and c.caps.max_constant_memory > 0):
+        return        # (pk.constant arrays: constant memory or not is decided by their sizes, unguarded here)
     strided = c.caps.strided_arrays
     guards: list[Any] = []
     for i, (p, kind) in enumerate(zip(params, b.kinds)):

@@ -18,7 +18,7 @@ from ..ir.launch_local import launch_sized
 from . import args as A
 from . import cache, config, fastpath, registry
 from .backend import Backend, Capabilities, Device, LaunchGrid
-from .local_memory import check_local_memory
+from .launch_checks import check_constant_aliasing, check_local_memory
 
 __all__ = ["parse_grid", "current_backend", "run", "Compiled", "prepare", "specialize_for"]
 
@@ -198,6 +198,7 @@ class Compiled:
     source: str
     names: tuple[str, ...]            # every parameter's name (constexprs included), by index
     sized: tuple[Any, ...] = ()       # the DeclArrays of local arrays sized at launch (checked per launch)
+    constants: tuple[int, ...] = ()   # indices of pk.constant params (no written array may alias them)
 
 
 def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict[str, Any],
@@ -270,7 +271,8 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
     names = [p.name for p in src.params]
     written = tuple(names.index(w) for w in kir.written if w in names)
     c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
-                 payload, source, tuple(names), launch_sized(kir))
+                 payload, source, tuple(names), launch_sized(kir),
+                 tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)))
     kernel._compiled.put(key, c, kernel._plans)
     return c
 
@@ -372,6 +374,8 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
         if b.kinds[i] == A.HOST and not b.values[i].flags.writeable:
             raise LaunchError(f"kernel '{kname}', parameter '{params[i].name}': the kernel writes this array, "
                               "but a read-only array was given; pass a writeable array (e.g. a copy)")
+    if c.constants and c.written:
+        check_constant_aliasing(c, b.values, c.names, kname)
     if 0 in nd:                                      # an empty index space: nothing runs
         return _results(c, b, None, {})
     natives, staged = prepare(b, c)

@@ -1,11 +1,12 @@
-"""The per-launch check of local arrays sized at launch (``portakern.ir.launch_local``).
-
-Shared by the general launch path and the cached fast path: the sizes depend on the launch's
-scalar arguments, so every launch checks them before the backend runs."""
+"""Checks every launch makes before the backend runs, shared by the general launch path and the
+cached fast path: local arrays sized at launch (``portakern.ir.launch_local``), whose sizes depend on
+the launch's scalar arguments, and outputs that alias a ``pk.constant`` argument."""
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from ..errors import LaunchError
 from ..ir import nodes as ir
@@ -13,7 +14,7 @@ from ..ir.launch_local import carve, evaluate, static_local_bytes
 from ..ir.visit import walk
 from ..types import ArrayType
 
-__all__ = ["check_local_memory"]
+__all__ = ["check_local_memory", "check_constant_aliasing"]
 
 
 def check_local_memory(c: Any, natives: Sequence[Any], kname: str) -> None:
@@ -48,3 +49,17 @@ def check_local_memory(c: Any, natives: Sequence[Any], kname: str) -> None:
                           f"({', '.join(f'{d.array.name}: {n}' for d, n in zip(c.sized, counts))} elements); "
                           f"backend '{c.backend.name}' on {c.device.name} allows {c.caps.max_local_memory}; use smaller "
                           "local arrays (e.g. a smaller work-group or tile)")
+
+
+def check_constant_aliasing(c: Any, values: Sequence[Any], names: Sequence[str], kname: str) -> None:
+    """An array the kernel writes must not be (or overlap) a ``pk.constant`` argument: constant
+    memory and ``__restrict__`` pointers assume nothing writes what they read. ``values`` are the
+    launch's arguments by parameter index (``c.written`` and ``c.constants`` index them)."""
+    for k in c.constants:
+        ro = values[k]
+        for w in c.written:
+            out = values[w]
+            if out is ro or (isinstance(out, np.ndarray) and isinstance(ro, np.ndarray)
+                             and np.may_share_memory(out, ro)):
+                raise LaunchError(f"kernel '{kname}': parameter '{names[w]}' is written, but its array is "
+                                  f"(or overlaps) the pk.constant argument '{names[k]}'; pass a copy")

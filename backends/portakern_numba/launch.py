@@ -166,6 +166,7 @@ class NumbaLauncher(Launcher):
         self.half = half_params(kernel)
         self._local = threading.local()       # .err: this thread's error record
         self._last: tuple[Any, tuple[int, ...]] = (None, ())
+        self.debug = kernel.debug             # only then a launch snapshots what it writes
 
     def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
         key = (grid.ndrange, grid.workgroup)
@@ -185,7 +186,7 @@ class NumbaLauncher(Launcher):
         except AttributeError:
             err = self._local.err = new_record()
         err[0] = 0
-        saved = snapshot(self.kernel, args, np.copy)
+        saved = snapshot(self.kernel, args, np.copy) if self.debug else ()
         if 0 not in flat:
             call = as_bits(args, self.half)
             try:

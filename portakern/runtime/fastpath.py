@@ -111,9 +111,7 @@ class Plan:
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kernel.__name__}': "
                               f"{type(exc).__name__}: {exc}") from exc
-        b = A.Bound()
-        b.kinds, b.values, b.originals = self.kinds, list(args), args
-        return results(self.c, b, out, {})
+        return results(self.c, self.kinds, args, args, out)   # guarded: every value is its original
 
 
 def record(kernel: Any, key: Any, c: Any, b: A.Bound, params: Sequence[Any], grid: Any, src: Any, frozen: Any,

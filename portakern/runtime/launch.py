@@ -341,7 +341,7 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     except TypeError:                                # an unhashable device object: no fast path
         plan_key = plan = None
     if plan is not None:
-        result = plan.run(args, _results)
+        result = plan.run(args, results_of)
         if result is not fastpath.MISS:
             return result
     src = kernel._src if kernel._src is not None else kernel._analyze()
@@ -403,14 +403,20 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
 
 def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -> Any:
     """Copy results into host arrays and build the return value (one array, a tuple, or None)."""
-    if not c.written:
+    return results_of(c, b.kinds, b.values, b.originals, out)
+
+
+def results_of(c: Compiled, kinds: Sequence[int], values: Sequence[Any], originals: Sequence[Any], out: Any) -> Any:
+    """:func:`_results` from the classified arguments themselves (the fast path has no ``Bound``)."""
+    written = c.written
+    if not written:
         return None
     backend = c.backend
     ret = []
-    for i in c.written:
-        kind = b.kinds[i]
+    for i in written:
+        kind = kinds[i]
         if out is None:                                   # nothing ran (an empty ndrange)
-            ret.append(b.originals[i])
+            ret.append(originals[i])
             continue
         name = c.names[i]
         try:
@@ -419,7 +425,7 @@ def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -
             raise LaunchError(f"backend '{backend.name}' did not return written array '{name}' "
                               "(a backend bug)") from exc
         if kind == A.HOST:
-            host = b.values[i]
+            host = values[i]
             if res is not host:
                 try:
                     data = backend.to_host(res)
@@ -429,9 +435,9 @@ def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -
                     if data.dtype != host.dtype and data.dtype == np.uint16:
                         host = host.view(np.uint16)       # a backend keeps bfloat16 as its bits (cuda)
                     np.copyto(host, data.reshape(host.shape), casting="no")
-            ret.append(b.originals[i])
+            ret.append(originals[i])
         elif c.caps.in_place:
-            ret.append(b.originals[i])
+            ret.append(originals[i])
         else:
             ret.append(res)
     return ret[0] if len(ret) == 1 else tuple(ret)

@@ -167,7 +167,7 @@ class JaxLauncher(Launcher):
             with self._compile_lock:             # threads missing at once: one XLA compile
                 exe = self._aot.get(key)
                 if exe is None:
-                    basis = launch_basis(self.source, self.kernel, grid, key[1])
+                    basis = launch_basis(self.source, self.kernel, grid, key[1:])   # sizes and types
                     exe = self._aot[key] = _compile(jitted, args, None, self.device, basis)
         return exe
 
@@ -175,9 +175,17 @@ class JaxLauncher(Launcher):
         with x64():
             # the runtime checked that every size is concrete (launch_local: a traced one is a LaunchError)
             sizes = element_counts(self.kernel, args) if self.sized else ()
-            if any(_is_tracer(a) for a in args):
-                return self.trace(grid, args, sizes=sizes)
+            for a in args:
+                if isinstance(a, jax.core.Tracer):
+                    return self.trace(grid, args, sizes=sizes)
             args = self._on_device(args)
+            if not self.kernel.debug:           # a cached launch: one lookup, then the executable
+                exe = self._aot.get((grid, sizes, signature(args)))
+                if exe is not None and exe is not self._jitted.get((grid, sizes), (None,))[0]:
+                    try:
+                        return exe(args)
+                    except (TypeError, ValueError):   # e.g. arrays committed elsewhere: the full path
+                        pass
             with self._debug_lock:
                 return self._run(grid, args, sizes)
 

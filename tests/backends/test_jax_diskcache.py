@@ -60,3 +60,13 @@ def test_the_basis_changes_with_the_grid_the_argument_types_and_jaxs_configurati
     with jax.default_matmul_precision("highest"):
         assert diskcache.launch_basis(launcher.source, launcher.kernel, grid, sig) != base
     assert diskcache.launch_basis(launcher.source + "\n", launcher.kernel, grid, sig) != base
+
+
+def test_launches_with_other_argument_shapes_store_and_load_their_own_executables(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.setenv("PORTAKERN_CACHE_DIR", str(tmp_path))
+    for n in (11, 20):              # one source, one grid, two argument shapes: two entries, each its own
+        x = np.arange(n, dtype=np.float32)
+        res = _scale.on("jax")[11](x, np.zeros(n, np.float32))
+        assert np.asarray(res)[:11].tolist() == (3 * x[:11]).tolist()
+    assert len(list((tmp_path / "jax-xla").glob("*.bin"))) == 2  # type: ignore[operator]

@@ -13,7 +13,7 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import strategies as st
 
-from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1
+from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1, vec_leaves
 from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
 __all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
@@ -95,6 +95,8 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     if depth <= 0 or draw(st.integers(0, 4)) == 0:
         return _leaf(draw, dtype, scope)
     sub = depth - 1
+    if draw(st.integers(0, 15)) == 0:   # one lane of a short-vector expression
+        return _vector(draw, dtype, sub, scope)
     if dtype == "bool":
         kind = draw(st.sampled_from(["cmp", "cmp", "logic", "not", "classify", "cast"]))
         if kind == "cmp":
@@ -165,6 +167,24 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     op = draw(st.sampled_from(["sqrt", "floor", "ceil", "trunc", "rint", "copysign"]))
     nargs = 2 if op == "copysign" else 1
     return Expr("call", op, tuple(_expr(draw, dtype, sub, scope) for _ in range(nargs)), dtype)
+
+
+def _vector(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
+    """One lane of a short-vector expression: a scalar tree whose leaves are widened into ``pk.vec``
+    (the leaf in the drawn lane, other values of its dtype in the others) or broadcast as scalars,
+    so the front end's lane-by-lane lowering (swizzle-free lanes, broadcast, lanewise calls, casts,
+    selects) is exercised; the model evaluates the lane's scalar tree."""
+    inner = _expr(draw, dtype, depth, scope)
+    leaves = vec_leaves(inner)
+    if not leaves:
+        return inner
+    width = draw(st.sampled_from((2, 3, 4, 8)))
+    lane = draw(st.integers(0, width - 1))
+    fillers: list[tuple[Expr, ...] | None] = []
+    for k, leaf in enumerate(leaves):
+        widen = k == 0 or draw(st.booleans())
+        fillers.append(tuple(_leaf(draw, leaf.dtype, scope) for _ in range(width - 1)) if widen else None)
+    return Expr("vec", "", (inner,), dtype, (lane, width, tuple(fillers)))
 
 
 def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], outputs: list[tuple[str, str]],

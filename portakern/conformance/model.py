@@ -219,6 +219,8 @@ class _Eval:
             return _leaf(np.full(self.lanes, e.value, dtype=np.dtype(e.dtype)))
         if k == "cast":
             return self.cast(self.expr(e.args[0]), e.dtype)
+        if k == "vec":      # one lane of a vector expression: that lane's scalar expression
+            return self.expr(e.args[0])
         args = [self.expr(a) for a in e.args]
         sub = np.zeros(self.lanes, bool)
         for a in args:

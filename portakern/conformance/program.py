@@ -33,7 +33,8 @@ class Expr:
     (arithmetic/bitwise/comparison ``op`` on two args; the result dtype follows NumPy 2 promotion,
     bool for comparisons), ``logic`` (``and``/``or``), ``un`` (``neg``, ``~``, ``not``), ``call``
     (``pk.<op>(...)``, tier-0 math), ``cast`` (``pk.<dtype>(x)``), ``sel`` (``a if c else b``, or
-    ``pk.where`` when ``op == "where"``).
+    ``pk.where`` when ``op == "where"``), ``vec`` (``value`` = (lane, width, fillers): ``args[0]``
+    rendered with short vectors, one lane taken; see :func:`vec_leaves`).
     """
 
     kind: str
@@ -54,6 +55,8 @@ class Expr:
                 out.add("cast")
             elif e.kind == "sel":
                 out.add("select")
+            elif e.kind == "vec":
+                out.add("vector")
             stack.extend(e.args)
         return out
 
@@ -185,8 +188,44 @@ class Case:
 _CALL_NAMES = {"min": "min", "max": "max", "abs": "abs"}
 
 
+def vec_leaves(e: Expr) -> list[Expr]:
+    """The leaves of ``e`` that a ``vec`` node may widen into vectors, in rendering order: every leaf
+    reached through operators that work lane by lane (arithmetic, comparisons, ``-``/``~``, calls,
+    casts, both arms and the condition of ``pk.where``, both arms of ``a if c else b``); ``and``,
+    ``or``, ``not`` and the condition of ``a if c else b`` stay scalar (a vector has no truth value), and
+    so does a ``vec`` node inside (its lane is a scalar)."""
+    if e.kind in ("var", "lit"):
+        return [e]
+    if e.kind in ("logic", "vec") or (e.kind == "un" and e.op == "not"):
+        return []
+    args = e.args[1:] if e.kind == "sel" and e.op == "if" else e.args
+    return [leaf for a in args for leaf in vec_leaves(a)]
+
+
+def _render_vec(e: Expr, p: str, fillers: Any, lane: int) -> str:
+    """``e`` with every widenable leaf that has fillers turned into ``pk.vec(...)``: the leaf itself in
+    lane ``lane``, the fillers in the others; the other leaves stay scalars (broadcast)."""
+    if e.kind in ("var", "lit"):
+        other = next(fillers)
+        if other is None:
+            return render_expr(e, p)
+        items = list(other[:lane]) + [e] + list(other[lane:])
+        return f"pk.vec({', '.join(render_expr(x, p) for x in items)})"
+    if e.kind in ("logic", "vec") or (e.kind == "un" and e.op == "not"):
+        return render_expr(e, p)
+    if e.kind == "sel" and e.op == "if":
+        c = render_expr(e.args[0], p)
+        return f"({_render_vec(e.args[1], p, fillers, lane)} if {c} else {_render_vec(e.args[2], p, fillers, lane)})"
+    a = [_render_vec(x, p, fillers, lane) for x in e.args]
+    return _render_node(e, a)
+
+
 def render_expr(e: Expr, p: str = "") -> str:
     """Kernel-language source of one expression (fully parenthesised); variables get prefix ``p``."""
+    if e.kind == "vec":   # a vector expression and one of its lanes: v[k] or, for k < 4, v.x/.y/.z/.w
+        lane, width, fillers = e.value
+        text = _render_vec(e.args[0], p, iter(fillers), lane)
+        return f"{text}.{'xyzw'[lane]}" if lane < 4 and width % 2 == 0 else f"{text}[{lane}]"
     a = [render_expr(x, p) for x in e.args]
     if e.kind == "var":
         return f"{p}{e.value}"
@@ -194,6 +233,11 @@ def render_expr(e: Expr, p: str = "") -> str:
         if e.dtype == "bool":
             return f"pk.bool_({bool(e.value)!r})"
         return f"pk.{e.dtype}({e.value!r})"
+    return _render_node(e, a)
+
+
+def _render_node(e: Expr, a: list[str]) -> str:
+    """An operator node's source given its operands' source ``a``."""
     if e.kind in ("bin", "logic"):
         return f"({a[0]} {e.op} {a[1]})"
     if e.kind == "un":

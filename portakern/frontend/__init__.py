@@ -6,7 +6,8 @@ See docs/architecture.md for the contract and docs/language.md section 4 for the
 
 Layout: ``source`` (analyze, hashes, frozen globals), ``builtins`` (which Python objects name which
 builtins), ``values`` + ``ops`` (NEP 50 typing, casts, constant folding), ``expr`` / ``stmt`` /
-``calls`` (one ``visit_<Node>`` per construct), ``scope`` (per-pass state), ``specialize`` (the
+``calls`` (one ``visit_<Node>`` per construct), ``vectors`` (short vectors, lowered to one scalar
+per lane), ``scope`` (per-pass state), ``specialize`` (the
 typing fixpoint and kernel assembly).
 
 Decisions where docs/language.md is silent (NumPy 2 is the tie-breaker wherever it has an answer):

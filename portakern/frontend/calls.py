@@ -260,6 +260,9 @@ class CallLowering(StmtLowering):
         fc = FuncContext(src.name, f"__pk_r{n}", None if simple else f"__pk_d{n}", has_value)
         scope = Scope(src, prefix, func=fc)
         assigned = {t.id for t in ast.walk(fdef) if isinstance(t, ast.Name) and isinstance(t.ctx, ast.Store)}
+        # a vector parameter whose lanes the helper assigns (v.x = ...) is the helper's own copy
+        lane_stored = {t.value.id for t in ast.walk(fdef) if isinstance(t, (ast.Attribute, ast.Subscript))
+                       and isinstance(t.ctx, ast.Store) and isinstance(t.value, ast.Name)}
         caller = self.scope
         for pname, value in args.items():
             if isinstance(value, TExpr):
@@ -267,7 +270,8 @@ class CallLowering(StmtLowering):
                     self.assign_var(prefix + pname, value, node, raw=True)
                     continue
             if isinstance(value, VecValue):
-                if pname in assigned or not all(isinstance(x.expr, (ir.Var, ir.Const)) for x in value.items):
+                if pname in assigned or pname in lane_stored or \
+                        not all(isinstance(x.expr, (ir.Var, ir.Const)) for x in value.items):
                     vectors.assign(self, prefix + pname, value, node, pname)
                     continue
             scope.bindings[pname] = value

@@ -94,7 +94,9 @@ def uint4_ops(x, out, s):
     i = pk.global_id(0)
     v = pk.vload(x, (i, 0), 4)
     m = (v << 3) ^ (v >> 1) | pk.uint32(1)
-    pk.vstore(out, (i, 0), prefix4(m & 0xFFFF))
+    m &= 0xFFFF
+    pk.vstore(out, (i, 0), prefix4(m))
+    s[i, 8] = m.w                             # the helper updated its own copy
     s[i, 0] = pk.vsum(v)
     s[i, 1] = pk.vmin(v)
     s[i, 2] = pk.vmax(v)
@@ -112,7 +114,7 @@ def test_uint4_bitwise_shifts_reductions_and_a_scan_helper(backend, run):
     x = rng.integers(0, 2**32, (6, 4), dtype=np.uint64).astype(np.uint32)
     x[0] = [5, 5, 5, 5]
     x[1] = [200, 7, 300, 2]
-    out, s = np.zeros_like(x), np.zeros((6, 8), np.uint32)
+    out, s = np.zeros_like(x), np.zeros((6, 9), np.uint32)
     run(uint4_ops, backend, 6, None, x, out, s)
     m = ((x << np.uint32(3)) ^ (x >> np.uint32(1)) | np.uint32(1)) & np.uint32(0xFFFF)
     np.testing.assert_array_equal(out, np.cumsum(m, axis=1, dtype=np.uint32))
@@ -124,6 +126,7 @@ def test_uint4_bitwise_shifts_reductions_and_a_scan_helper(backend, run):
     np.testing.assert_array_equal(s[:, 5], np.abs(x[:, 3].astype(np.int64) - x[:, 0]).astype(np.uint32))
     np.testing.assert_array_equal(s[:, 6], 4 + x[:, 3] % 7)
     np.testing.assert_array_equal(s[:, 7], (x == np.roll(x, -1, axis=1)).sum(1))
+    np.testing.assert_array_equal(s[:, 8], m[:, 3])
 
 
 @pk.func
@@ -154,13 +157,19 @@ def float_surface(x, out, s):
     s[i, 5] = t.y
     c = pk.where(-v < 0, pk.float64(v) * 2, pk.float64(0))
     s[i, 6] = c.w
+    total = 0.0
+    for k in range(3):                        # read in the loop before its first assignment
+        if k > 0:
+            total += prev.x * prev.y          # noqa: F821
+        prev = v.yx * k                       # noqa: F841 - read in the next iteration
+    s[i, 7] = total
     pk.vstore(out, (i, 4), pk.vec(pk.int32(v.xy), 9, -1))
 
 
 def test_lanes_swizzles_loops_helpers_and_lanewise_math(backend, run):
     x = np.array([[1, -4, 9, 16.5], [-2, 3, 0.25, -1]], np.float32)
     out = np.zeros((2, 8), np.float32)
-    s = np.zeros((2, 7), np.float64)
+    s = np.zeros((2, 8), np.float64)
     run(float_surface, backend, 2, None, x, out, s)
     w = x * [1, 2, 3, 4]
     w[:, 0] = 7
@@ -174,6 +183,7 @@ def test_lanes_swizzles_loops_helpers_and_lanewise_math(backend, run):
     np.testing.assert_array_equal(s[:, 4], x[:, 2] + x[:, 3])
     np.testing.assert_array_equal(s[:, 5], x[:, 1])
     np.testing.assert_array_equal(s[:, 6], np.where(x[:, 3] > 0, x[:, 3].astype(np.float64) * 2, 0))
+    np.testing.assert_array_equal(s[:, 7], (x[:, 1] * 0) * (x[:, 0] * 0) + (x[:, 1] * 1) * (x[:, 0] * 1))
 
 
 @pk.kernel

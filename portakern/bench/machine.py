@@ -51,3 +51,12 @@ def describe() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "versions": _versions(),
     }
+
+
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the OS has none): a run's figures are only as
+    quiet as the machine was."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):
+        return None

@@ -68,7 +68,9 @@ def table(report: dict[str, Any]) -> str:
     m = report.get("machine", {})
     bw = m.get("bandwidth_gbs")
     head = (f"machine: {m.get('cpu', '?')}, {m.get('cores', '?')} cores, "
-            f"measured bandwidth {_num(bw)} GB/s" + (f" ({m.get('bandwidth_method')})" if bw else ""))
+            f"measured bandwidth {_num(bw)} GB/s" + (f" ({m.get('bandwidth_method')})" if bw else "")
+            + "".join(f", load average {' '.join(map(str, m[k]))} at the {k.rsplit('_', 1)[1]}"
+                      for k in ("load_average_start", "load_average_end") if m.get(k)))
     rows = []
     for r in report.get("results", []):
         status = r.get("status", "ok")

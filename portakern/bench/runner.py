@@ -371,7 +371,8 @@ def run(opts: Options, progress: Progress | None = None,
         steps += len(cases) * len(opts.sizes)
     steps += sum(1 for b in backends if b in GPU_BACKENDS) if opts.probe else 0
     progress.reset(steps)
-    report: dict[str, Any] = {"machine": machine.describe(), "results": [], "backends": [], "skipped": skipped,
+    report: dict[str, Any] = {"machine": {**machine.describe(), "load_average_start": machine.load_average()},
+                              "results": [], "backends": [], "skipped": skipped,
                               "options": {"quick": opts.quick, "sizes": opts.sizes, "kernels": [c.name for c in cases],
                                           "backends": backends, "plan": dataclasses.asdict(runner.plan),
                                           "peers": [p.name for p in peer_list] if opts.peers is not None else None,
@@ -411,6 +412,7 @@ def run(opts: Options, progress: Progress | None = None,
         cpu = [b for b in backends if b not in GPU_BACKENDS]
         report["peers"] = P.run(runner, cases, cpu, peer_list, progress)
     report["elapsed_s"] = round(time.perf_counter() - started, 1)
+    report["machine"]["load_average_end"] = machine.load_average()
     from .report import ranking
 
     report["cpu_ranking"] = ranking(report)

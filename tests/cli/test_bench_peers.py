@@ -151,3 +151,10 @@ def test_bench_runs_with_a_passive_openmp_wait_policy_unless_one_is_given(
     assert status == 0
     assert os.environ["OMP_WAIT_POLICY"] == expected
     assert json.loads(out.read_text())["options"]["omp_wait_policy"] == expected
+
+
+def test_the_report_records_the_load_average_at_the_start_and_the_end_of_the_run() -> None:
+    data = runner.run(_opts())
+    for key in ("load_average_start", "load_average_end"):
+        assert len(data["machine"][key]) == 3 and all(v >= 0 for v in data["machine"][key])
+    assert "load average" in report.table(data).splitlines()[0]

@@ -38,7 +38,7 @@ def case_key(batch: Batch) -> str:
         for name in sorted(case.values):
             a = case.values[name]
             h.update(f"{k}{name}".encode() + a.dtype.str.encode() + a.tobytes())
-        h.update(repr((case.n, case.wg, sorted(case.strided))).encode())
+        h.update(repr((case.n, case.wg, sorted(case.strided), sorted(case.constant), case.scalars())).encode())
     return h.hexdigest()[:12]
 
 
@@ -71,6 +71,10 @@ def make_args(batch: Batch) -> tuple[list[Any], dict[str, np.ndarray], dict[str,
 
 def _add_arg(case: Case, nm: str, name: str, args: list[Any], arrays: dict[str, np.ndarray],
              bases: dict[str, np.ndarray]) -> None:
+    scalar = case.scalars().get(nm)
+    if scalar is not None:
+        args.append(scalar)
+        return
     value = case.values[nm]
     if nm in case.strided:
         base = np.empty(2 * value.size, dtype=value.dtype)

@@ -245,8 +245,9 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
         t = draw(st.sampled_from(dtypes))
         tree = draw(st.sampled_from(("", "") + tuple(op for op in TREE_OPS
                                                      if t in INT_DTYPES or op in ("+", "min", "max"))))
+        size = wg_ + draw(st.integers(0, 3)) if draw(st.booleans()) else 0    # sized at launch, or wg
         local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)), tree,
-                           bool(tree) and draw(st.booleans()))
+                           bool(tree) and draw(st.booleans()), size)
         scope = scope.with_var("w", t)
     n_work = draw(st.integers(1, 3))
     work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]
@@ -291,6 +292,7 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     arrays = [name for name, _ in inputs] + case.written()
     strided = frozenset(draw(st.sets(st.sampled_from(arrays), max_size=2)))
     case.strided = strided
+    case.constant = frozenset(draw(st.sets(st.sampled_from([name for name, _ in inputs]), max_size=2)))
     values: dict[str, np.ndarray] = {}
     for name, t in inputs:
         values[name] = draw(array_strategy(t, n))

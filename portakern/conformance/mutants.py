@@ -19,6 +19,7 @@ from dataclasses import fields, replace
 from typing import Any, Callable
 
 from ..ir import nodes as ir
+from ..ir.visit import walk_body
 from ..types import ArraySpace, ArrayType, ScalarType, bool_
 
 __all__ = ["MUTANTS", "register_mutants", "mutant_class"]
@@ -118,7 +119,8 @@ def _drop_barrier(kernel: ir.Kernel) -> ir.Kernel:
             seen_barrier = True
             continue
         body.append(_map(stmt, redirect) if seen_barrier else stmt)
-    decls = [ir.DeclArray(ref) for ref in stale.values()]
+    sizes = {d.array.name: d.size for d in walk_body(kernel.body) if isinstance(d, ir.DeclArray)}
+    decls = [ir.DeclArray(ref, size=sizes.get(name)) for name, ref in stale.items()]   # same size, at launch too
     return replace(kernel, body=tuple(decls) + tuple(body))
 
 

@@ -67,17 +67,20 @@ def probes(fp64: bool = True) -> list[Batch]:
 def tree_reduction_probes() -> list[Batch]:
     """The numba documentation's shared-memory ``array_sum`` shape: a ``while h < pk.local_size(0)`` tree
     with a barrier in the loop, once under ``if lid < pk.local_size(0):``. PoCL once miscompiled exactly
-    this loop (the work-group query re-read after the barrier), and a numba-cuda report said 0 for it."""
+    this loop (the work-group query re-read after the barrier), and a numba-cuda report said 0 for it.
+    The last one's tile is sized at launch (19 elements) and its input is a ``pk.constant`` array."""
     from .program import LocalStage
 
     out = []
-    for dtype, op, guarded, col in (("int32", "+", True, [float(k) for k in range(32)]),
-                                    ("float32", "+", False, [0.1 * k - 1.0 for k in range(32)]),
-                                    ("int64", "max", True, [(-1) ** k * k * 1000003 for k in range(32)])):
+    for dtype, op, guarded, col, size in (("int32", "+", True, [float(k) for k in range(32)], 0),
+                                          ("float32", "+", False, [0.1 * k - 1.0 for k in range(32)], 0),
+                                          ("int64", "max", True, [(-1) ** k * k * 1000003 for k in range(32)], 0),
+                                          ("uint32", "^", False, [k * 2654435761 % 2 ** 32 for k in range(32)], 19)):
         a0 = _v("a0", dtype)
         values = {"x0": np.array(col, dtype=dtype), "o0": np.zeros(32, dtype=dtype)}
         case = Case((("x0", dtype),), (("o0", dtype),), (Stmt("store", "o0", dtype, _v("w", dtype)),),
-                    local=LocalStage(a0, dtype, 15, op, guarded), n=32, wg=16, values=values)
+                    local=LocalStage(a0, dtype, 15, op, guarded, size), n=32, wg=16, values=values,
+                    constant=frozenset({"x0"} if size else ()))
         out.append(Batch((case,), 32, 16))
     return out
 

@@ -102,13 +102,18 @@ class LocalStage:
     bounded by ``pk.local_size(0)`` with a barrier in its body (``tile[lid] op= tile[lid + h]`` where
     ``lid % (2 * h) == 0``), and with ``guarded`` all of it under ``if lid < pk.local_size(0):`` (true for
     every work-item, so every barrier is still reached by all). Loops bounded by work-group queries are
-    where compilers have miscompiled (PoCL re-read the query after the barrier)."""
+    where compilers have miscompiled (PoCL re-read the query after the barrier).
+
+    With ``size`` (at least the work-group size), the tile is sized at launch: ``pk.local_array(tsz,
+    dtype)`` with the int64 parameter ``tsz`` passed ``size`` (docs/language.md, "Local memory sized at
+    launch"); else it is ``pk.local_array(wg, dtype)``."""
 
     expr: Expr
     dtype: str
     shift: int
     tree: str = ""
     guarded: bool = False
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,6 +140,7 @@ class Case:
     wg: int | None = None
     strided: frozenset[str] = frozenset()        # arrays passed as strided (every other element) views
     values: dict[str, np.ndarray] = field(default_factory=dict)   # inputs and initial outputs
+    constant: frozenset[str] = frozenset()       # inputs annotated pk.constant (read-only, constant memory)
 
     @property
     def ndrange(self) -> int:
@@ -150,11 +156,17 @@ class Case:
             names += list(t.arg_outs) + [t.out]
         if self.atomic is not None:
             names.append("acc")
+        if self.local is not None and self.local.size:
+            names.append("tsz")
         return names
+
+    def scalars(self) -> dict[str, np.int64]:
+        """The scalar arguments by parameter name (the launch-time tile size), beside ``values``' arrays."""
+        return {"tsz": np.int64(self.local.size)} if self.local is not None and self.local.size else {}
 
     def written(self) -> list[str]:
         """The arrays the kernel writes, in parameter order."""
-        inputs = {n for n, _ in self.inputs}
+        inputs = {n for n, _ in self.inputs} | set(self.scalars())
         return [n for n in self.param_names() if n not in inputs]
 
     def ops(self) -> set[str]:
@@ -178,6 +190,10 @@ class Case:
             out.add("barrier")
             if self.local.tree:
                 out.add("tree_loop")
+            if self.local.size:
+                out.add("local_arg")
+        if self.constant:
+            out.add("constant")
         if self.atomic is not None:
             out.add("atomic_" + self.atomic.op)
             out.update(self.atomic.expr.ops())
@@ -295,7 +311,8 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
     if case.local is not None:
         st = case.local
         tn = _type_name(st.dtype)
-        lines += [f"    {p}tile = pk.local_array({wg}, {tn})", f"    {p}s = {tn}(0)", guard, *loads,
+        size = f"{p}tsz" if st.size else wg
+        lines += [f"    {p}tile = pk.local_array({size}, {tn})", f"    {p}s = {tn}(0)", guard, *loads,
                   f"        {p}s = {tn}({render_expr(st.expr, p)})",
                   f"    {p}tile[lid] = {p}s", "    pk.barrier()", *_tree_lines(st, p),
                   f"    {p}w = {p}tile[(lid + {st.shift}) % {wg}]"]
@@ -343,7 +360,8 @@ def render_source(batch: Batch | Case, name: str) -> str:
     if isinstance(batch, Case):
         batch = Batch((batch,), batch.n, batch.wg)
     progs = batch.programs
-    params = [prefix(k, len(progs)) + nm for k, c in enumerate(progs) for nm in c.param_names()]
+    params = [prefix(k, len(progs)) + nm + (": pk.constant" if nm in c.constant else "")
+              for k, c in enumerate(progs) for nm in c.param_names()]
     lines = ["@pk.kernel", f"def {name}({', '.join(params)}):", "    i = pk.global_id(0)"]
     if any(c.local is not None for c in progs):
         lines.append("    lid = pk.local_id(0)")

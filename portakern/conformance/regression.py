@@ -42,6 +42,9 @@ def reproducer_script(batch: Batch, backend: str, expected: dict[str, Any] | Non
     for k, case in enumerate(batch.programs):
         p = prefix(k, len(batch.programs))
         for nm in case.param_names():
+            if nm in case.scalars():
+                lines.append(f"{p}{nm} = np.{case.scalars()[nm].dtype.name}({int(case.scalars()[nm])})")
+                continue
             text = _array_text(case.values[nm])
             if nm in case.strided:
                 a = case.values[nm]
@@ -66,7 +69,8 @@ def batch_python(batch: Batch) -> str:
         values = ", ".join(f"{nm!r}: bits_array({a.dtype.name!r}, {_bits(a)})" for nm, a in case.values.items())
         progs.append(f"Case(inputs={case.inputs!r}, outputs={case.outputs!r}, body={case.body!r}, "
                      f"tier1={case.tier1!r}, local={case.local!r}, atomic={case.atomic!r}, n={case.n!r}, "
-                     f"wg={case.wg!r}, strided=frozenset({sorted(case.strided)!r}), values={{{values}}})")
+                     f"wg={case.wg!r}, strided=frozenset({sorted(case.strided)!r}), values={{{values}}}, "
+                     f"constant=frozenset({sorted(case.constant)!r}))")
     return f"Batch(programs=({', '.join(progs)},), n={batch.n!r}, wg={batch.wg!r})"
 
 

@@ -23,7 +23,7 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
     "casts": ("cast",),
     "tier-0 math": tuple(s.name for s in optable.CALLS if s.tier == 0),
     "tier-1 math": tuple(s.name for s in optable.TIER1),
-    "barrier/local": ("barrier", "tree_loop"),
+    "barrier/local": ("barrier", "tree_loop", "local_arg", "constant"),
     "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
                 "atomic_xchg", "atomic_cas"),
 }

@@ -143,3 +143,40 @@ def test_a_spent_time_budget_stops_generation_at_once(monkeypatch) -> None:
     assert res.status == "pass"
     assert N_PROBES < res.examples < N_PROBES + 2000
     assert len(drawn) <= 3                       # generation stopped once the budget was spent
+
+
+def test_a_tile_sized_at_launch_and_a_constant_input_render_and_pass_where_they_run() -> None:
+    from dataclasses import replace
+
+    from portakern.conformance.execute import build_kernel, launch_case
+    from portakern.conformance.probes import tree_reduction_probes
+    from portakern.conformance.program import Batch
+
+    batch = tree_reduction_probes()[-1]
+    [case] = batch.programs
+    src = build_kernel(batch).source
+    assert "x0: pk.constant" in src and "pk.local_array(tsz, pk.uint32)" in src and "tsz):" in src
+    assert case.scalars() == {"tsz": 19} and "tsz" not in case.written() and {"local_arg", "constant"} <= case.ops()
+    # the same program with a compile-time tile and a plain input, on the reference backend
+    plain = replace(case, local=replace(case.local, size=0), constant=frozenset())
+    want = launch_case(Batch((plain,), 32, 16), build_kernel(Batch((plain,), 32, 16)), "numpy")["o0"]
+    assert want[1] == np.bitwise_xor.reduce(case.values["x0"][:16])   # lane 1 reads tile[0]: the total
+    for backend in ("numpy", "numba", "opencl", "jax"):
+        try:
+            got = launch_case(batch, build_kernel(batch), backend)
+        except pk.BackendUnavailable:
+            continue
+        np.testing.assert_array_equal(got["o0"], want, err_msg=backend)
+
+
+def test_the_generator_draws_tiles_sized_at_launch_and_constant_inputs() -> None:
+    from hypothesis import find, settings
+
+    from portakern.conformance.generate import cases
+    from portakern.conformance.program import render_source
+
+    found = find(cases(), lambda c: c.local is not None and c.local.size > 0 and bool(c.constant),
+                 settings=settings(max_examples=2000, database=None))
+    src = render_source(found, "k")
+    assert "pk.local_array(tsz," in src and ": pk.constant" in src
+    assert found.local.size >= found.wg

@@ -126,7 +126,7 @@ class CallLowering(StmtLowering):
             return self.shape_dim(arr.ref, 0, node)
         if name == "where":
             self._arity(node, name, 3)
-            return self.conditional(node, *node.args)
+            return self.conditional(node, node.args[0], node.args[1], node.args[2])
         vals = [self.number_or_vector(a) for a in node.args]
         if any(isinstance(v, VecValue) for v in vals):
             return vectors.math(self, name, MATH_OPS.get(name, Op.POW), vals, node)

@@ -379,13 +379,15 @@ class ExprLowering:
         return result
 
     def visit_IfExp(self, node: ast.IfExp) -> TExpr | VecValue:
-        return self.conditional(node, node.test, node.body, node.orelse)
+        return self.conditional(node, node.test, node.body, node.orelse, vector_test=False)
 
-    def conditional(self, node: ast.AST, test: ast.AST, body: ast.AST, orelse: ast.AST) -> TExpr | VecValue:
+    def conditional(self, node: ast.AST, test: ast.AST, body: ast.AST, orelse: ast.AST,
+                    vector_test: bool = True) -> TExpr | VecValue:
         """``body if test else orelse`` (also ``pk.where``): only the chosen arm runs, including any
         statements an arm needs (an inlined helper). With a vector anywhere, lane by lane (both arms
-        run unless the condition is a constant)."""
-        cv = self.number_or_vector(test)
+        run unless the condition is a constant); only ``pk.where`` (``vector_test``) takes a vector
+        condition: a vector has no truth value for ``a if c else b``."""
+        cv = self.number_or_vector(test) if vector_test else self.expr(test)
         a, pa = self.capture(lambda: self.number_or_vector(body))
         b, pb = self.capture(lambda: self.number_or_vector(orelse))
         if isinstance(cv, TExpr) and ops.to_bool(cv).is_const:

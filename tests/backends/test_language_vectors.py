@@ -254,6 +254,12 @@ def truth_of_vector(x, out):
         out[i] = 1.0
 
 
+def ifexp_vector_test(x, out):
+    i = pk.global_id(0)
+    v = pk.vload(x, 0, 2)
+    out[i] = 1.0 if v > 0 else 0.0  # BAD
+
+
 def no_such_lane(x, out):
     i = pk.global_id(0)
     v = pk.vload(x, 0, 2)
@@ -300,6 +306,7 @@ ERRORS = [
     (count_not_constant, "the lane count of pk.vload() must be a compile-time integer"),
     (vstore_a_number, "pk.vstore() stores a vector, got a float32 number"),
     (truth_of_vector, "expected a number here, got a vector of 2 bool_"),
+    (ifexp_vector_test, "expected a number here, got a vector of 2 bool_"),
     (no_such_lane, "a vector of 2 float32 has no lane 'z'"),
     (vector_becomes_number, "'v' holds a vector of 2 lanes; it cannot be rebound to a number"),
     (vector_changes_length, "'v' holds a vector of 2 lanes; it cannot be assigned a vector of 3"),

@@ -22,6 +22,7 @@ from contextlib import ExitStack, contextmanager
 from functools import partial
 from pathlib import Path
 
+from portakern.codegen import phases
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
@@ -44,19 +45,8 @@ _PRIV_MIN_WORK = 8
 _GROUP_CHUNKS = 1024
 
 
-def has_barrier(node: object) -> bool:
-    """True when ``node`` (a statement) contains a barrier."""
-    return any(isinstance(n, ir.Barrier) for n in walk(node))
-
-
 def _has_return(body: tuple[ir.Stmt, ...]) -> bool:
     return any(isinstance(n, ir.Return) for n in walk_body(body))
-
-
-def _var_names(nodes: object) -> set[str]:
-    """Names of every scalar variable read or written in a node or a tuple/list of nodes."""
-    items = nodes if isinstance(nodes, (tuple, list)) else (nodes,)
-    return {n.name for item in items for n in walk(item) if isinstance(n, ir.Var)}
 
 
 class NumbaRenderer(PyRenderer):
@@ -80,9 +70,9 @@ class NumbaRenderer(PyRenderer):
         self.group_loops: list[str] = []     # flag prefixes of the enclosing group-level loops
         self.has_return = _has_return(kernel.body)
         # scalars that are pure functions of the work-item's ids: recomputed where used, never stored
-        self.remat: dict[str, ir.Expr] = {} if self.flat else _rematerializable(kernel)
+        self.remat: dict[str, ir.Expr] = {} if self.flat else phases.rematerializable(kernel)
         # scalars assigned only at group level from work-group-uniform values: one copy per group
-        self.guniform: set[str] = set() if self.flat else _group_uniform(kernel, self.remat)
+        self.guniform: set[str] = set() if self.flat else phases.group_uniform(kernel, self.remat)
         self.padded = not (kernel.uses_barrier or kernel.uses_local)
         # 1-D integer arrays only ever updated by atomic add/sub whose old value is unused (a
         # histogram): each thread may count into a private copy, merged atomically at its end
@@ -224,7 +214,7 @@ class NumbaRenderer(PyRenderer):
 
     def _locals_of(self, body: object) -> set[str]:
         params = {p.name for p in self.kernel.params}
-        return _var_names(body) - params
+        return phases.var_names(body) - params
 
     def _flat(self, src: PySource) -> None:
         nd = self.nd
@@ -291,7 +281,7 @@ class NumbaRenderer(PyRenderer):
     # -- work-groups and phases ------------------------------------------------------------------
     def _groups(self, src: PySource) -> None:
         nd, k = self.nd, self.kernel
-        self._plan(k.body)
+        self._plan()
         total = " * ".join(f"_pk_ng{d}" for d in range(nd))
         src.line("_pk_wgsz = " + " * ".join(f"_pk_w{d}" for d in range(nd)))
         # Work-groups in chunks (prange splits them statically over the threads anyway): the
@@ -329,47 +319,10 @@ class NumbaRenderer(PyRenderer):
                     src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
                 self._group_body(k.body, src)
 
-    def _plan(self, body: tuple[ir.Stmt, ...]) -> None:
+    def _plan(self) -> None:
         """Decide which scalars must live in per-work-item arrays (live across a phase boundary)."""
-        runs: list[tuple[list[ir.Stmt], bool]] = []
-        group_refs: set[str] = set()
-
-        def collect(stmts: tuple[ir.Stmt, ...], in_loop: bool) -> None:
-            run: list[ir.Stmt] = []
-            for s in stmts:
-                if not has_barrier(s) and not self._is_group_assign(s):
-                    run.append(s)
-                    continue
-                if run:
-                    runs.append((run, in_loop))
-                    run = []
-                if isinstance(s, ir.If):
-                    group_refs.update(_var_names(s.cond))
-                    collect(s.then, in_loop)
-                    collect(s.orelse, in_loop)
-                elif isinstance(s, ir.For):
-                    group_refs.update(_var_names((s.start, s.stop, s.step)))
-                    self.uniform.add(s.var.name)
-                    collect(s.body, True)
-                elif isinstance(s, ir.While):
-                    group_refs.update(_var_names(s.cond))
-                    collect(s.body, True)
-            if run:
-                runs.append((run, in_loop))
-
-        collect(body, False)
-        params = {p.name for p in self.kernel.params}
-        seen: dict[str, int] = {}
-        for number, (run, in_loop) in enumerate(runs):
-            for name in _var_names(tuple(run)) - params:
-                # in a later phase too: only a value that enters that phase needs storage
-                if name in seen and seen[name] != number and not _defined_first(name, run):
-                    self.per_item.add(name)
-                seen.setdefault(name, number)
-                if in_loop and not _defined_first(name, run):
-                    self.per_item.add(name)
-        self.per_item |= group_refs - params
-        self.per_item -= self.uniform | set(self.remat) | self.guniform
+        p = phases.plan(self.kernel, self.remat, self.guniform)
+        self.per_item, self.uniform = p.per_item, p.uniform
 
     def _item_ids(self, src: PySource) -> None:
         """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""
@@ -409,7 +362,7 @@ class NumbaRenderer(PyRenderer):
         lhs = self.remat.get(cond.lhs.name) if isinstance(cond.lhs, ir.Var) else cond.lhs
         if not (isinstance(lhs, ir.IndexQuery) and lhs.op is Op.LOCAL_ID):
             return None
-        if not _is_uniform(cond.rhs, self.guniform | self.uniform | {p.name for p in self.kernel.params}):
+        if not phases.is_uniform(cond.rhs, self.guniform | self.uniform | {p.name for p in self.kernel.params}):
             return None
         d = lhs.dim   # local_id(d) < u bounds dimension d's loop; the other dimensions run in full
         return (d, f"max(np.int64(0), min(_pk_w{d}, np.int64({self.expr(cond.rhs)})))"), list(run[0].then)
@@ -429,7 +382,7 @@ class NumbaRenderer(PyRenderer):
                     src.line("continue")
             self._declare_scalars(self._locals_of(tuple(run)), src)
             # per-item scalars live in locals for the phase (registers, not memory, in the hot loop)
-            mentioned = sorted(_var_names(tuple(run)) & self.per_item)
+            mentioned = sorted(phases.var_names(tuple(run)) & self.per_item)
             assigned = {n.target.name for st in run for n in walk(st) if isinstance(n, ir.Assign)}
             for name in mentioned:
                 src.line(f"v_{py_name(name)} = _pk_s_{py_name(name)}[_pk_l]")
@@ -454,16 +407,12 @@ class NumbaRenderer(PyRenderer):
         return self.expr(e)
 
     def _group_body(self, body: tuple[ir.Stmt, ...], src: PySource) -> None:
-        run: list[ir.Stmt] = []
-        for s in body:
-            if isinstance(s, ir.DeclArray) and s.array.type.space == ArraySpace.LOCAL:
+        for s in phases.split(body, self._is_group_assign):
+            if isinstance(s, list):     # a phase (local arrays are allocated once per work-group)
+                run = [t for t in s if not (isinstance(t, ir.DeclArray) and t.array.type.space == ArraySpace.LOCAL)]
+                if run:
+                    self._phase(run, src)
                 continue
-            if not has_barrier(s) and not self._is_group_assign(s):
-                run.append(s)
-                continue
-            if run:
-                self._phase(run, src)
-                run = []
             if isinstance(s, ir.Assign):
                 src.line(f"v_{py_name(s.target.name)} = {self._uniform(s.value, src)}")
             elif isinstance(s, ir.If):
@@ -491,8 +440,6 @@ class NumbaRenderer(PyRenderer):
                     self.group_loops.append(flag)
                     self._group_loop_body(s.body, flag, src)
                     self.group_loops.pop()
-        if run:
-            self._phase(run, src)
 
     def _is_group_assign(self, s: ir.Stmt) -> bool:
         return isinstance(s, ir.Assign) and s.target.name in self.guniform
@@ -500,92 +447,6 @@ class NumbaRenderer(PyRenderer):
     def _group_loop_body(self, body: tuple[ir.Stmt, ...], flag: str, src: PySource) -> None:
         src.line(f"{flag}_cnt = False")
         self._group_body(body, src)
-
-
-# ArrayRef only names the array (of a Shape); Load and Atomic stay impure
-_PURE = (ir.Const, ir.IndexQuery, ir.Shape, ir.ArrayRef, ir.Binary, ir.Unary, ir.Cast, ir.Select, ir.Call,
-         ir.Var)
-
-
-def _rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:
-    """Variables assigned exactly once, at the top level of the kernel, from an expression of index
-    queries, shapes, constants, scalar parameters and other such variables (no loads): their value
-    is the same wherever the work-item reads it, so each phase can recompute it."""
-    counts: dict[str, int] = {}
-    for n in walk_body(kernel.body):
-        if isinstance(n, ir.Assign):
-            counts[n.target.name] = counts.get(n.target.name, 0) + 1
-        elif isinstance(n, ir.For):
-            counts[n.var.name] = counts.get(n.var.name, 0) + 2
-    params = {p.name for p in kernel.params} - set(counts)   # parameters the body never reassigns
-    out: dict[str, ir.Expr] = {}
-    for s in kernel.body:
-        if not isinstance(s, ir.Assign) or counts.get(s.target.name) != 1:
-            continue
-        nodes = list(walk(s.value))
-        if all(isinstance(n, _PURE) for n in nodes) and all(
-                n.name in params or n.name in out for n in nodes if isinstance(n, ir.Var)):
-            out[s.target.name] = s.value
-    return out
-
-
-_VARYING = frozenset({Op.LOCAL_ID, Op.GLOBAL_ID})
-
-
-def _is_uniform(e: ir.Expr, uniform_names: set[str]) -> bool:
-    """True when ``e`` has one value across a work-group: no loads, atomics or per-item ids."""
-    for n in walk(e):
-        if not isinstance(n, _PURE):
-            return False
-        if isinstance(n, ir.IndexQuery) and n.op in _VARYING:
-            return False
-        if isinstance(n, ir.Var) and n.name not in uniform_names:
-            return False
-    return True
-
-
-def _group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
-    """Scalars every assignment of which sits directly in a group-level statement list (the kernel
-    body, or the body of an if/for/while holding a barrier) and assigns a uniform value. Such a
-    scalar is the same for every work-item, so the group keeps one copy and assigns it once
-    (splitting a barrier-free phase there is legal: it only removes interleavings)."""
-    group_assigns: dict[str, list[ir.Assign]] = {}
-    group_loop_vars: set[str] = set()
-
-    def visit(stmts: tuple[ir.Stmt, ...]) -> None:
-        for s in stmts:
-            if isinstance(s, ir.Assign):
-                group_assigns.setdefault(s.target.name, []).append(s)
-            elif has_barrier(s):
-                if isinstance(s, ir.If):
-                    visit(s.then)
-                    visit(s.orelse)
-                elif isinstance(s, ir.For):
-                    group_loop_vars.add(s.var.name)
-                    visit(s.body)
-                elif isinstance(s, ir.While):
-                    visit(s.body)
-
-    visit(kernel.body)
-    all_assigns: dict[str, int] = {}
-    for n in walk_body(kernel.body):
-        if isinstance(n, ir.Assign):
-            all_assigns[n.target.name] = all_assigns.get(n.target.name, 0) + 1
-        elif isinstance(n, ir.For):
-            all_assigns[n.var.name] = all_assigns.get(n.var.name, 0) + 1000
-    params = {p.name for p in kernel.params} - set(all_assigns)
-    cands = {name for name, lst in group_assigns.items()
-             if all_assigns.get(name) == len(lst) and name not in remat
-             and name not in {p.name for p in kernel.params}}
-    changed = True
-    while changed:
-        changed = False
-        known = cands | params | group_loop_vars
-        for name in sorted(cands):
-            if not all(_is_uniform(a.value, known) for a in group_assigns[name]):
-                cands.discard(name)
-                changed = True
-    return cands
 
 
 def _privatizable(kernel: ir.Kernel) -> list[str]:
@@ -609,27 +470,6 @@ def _privatizable(kernel: ir.Kernel) -> list[str]:
                 and t.dtype.is_int and t.ndim == 1 and t.space == ArraySpace.GLOBAL):
             out.append(p.name)
     return out
-
-
-def _defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:
-    """True when ``name``'s value never enters ``run`` from outside: its first mention is an
-    assignment from an expression that does not read it, or a loop whose header does not read it and
-    whose body defines it first, with no mention after that loop (a zero-trip loop would leak the
-    old value)."""
-    stmts = list(run)
-    for n, s in enumerate(stmts):
-        if name not in _var_names(s):
-            continue
-        if isinstance(s, ir.Assign):
-            return s.target.name == name and name not in _var_names(s.value)
-        if isinstance(s, ir.For) and s.var.name == name:
-            return True                     # a loop variable is private to its loop
-        if isinstance(s, (ir.For, ir.While)):
-            header = (s.start, s.stop, s.step) if isinstance(s, ir.For) else (s.cond,)
-            return (name not in _var_names(header) and _defined_first(name, s.body)
-                    and all(name not in _var_names(rest) for rest in stmts[n + 1:]))
-        return False
-    return True
 
 
 def render(kernel: ir.Kernel) -> str:

@@ -112,6 +112,17 @@ def checked(x):
     x[i + 1] = x[i]
 
 
+@pk.kernel
+def launch_sized(out, n, c: pk.constant):
+    a = pk.local_array(n, pk.int8)               # dynamic shared memory, carved per launch
+    b = pk.local_array(n * 2 + 1, pk.float64)
+    lid = pk.local_id(0)
+    a[lid] = pk.int8(lid)
+    b[lid] = c[lid]
+    pk.barrier()
+    out[pk.global_id(0)] = b[(lid + 1) % n] + a[lid] + len(b)
+
+
 def _cases() -> list[tuple[object, tuple[object, ...]]]:
     f32 = np.zeros(8, np.float32)
     i32 = np.zeros(8, np.int32)
@@ -125,6 +136,7 @@ def _cases() -> list[tuple[object, tuple[object, ...]]]:
         (casts_and_math, (f32, np.zeros((8, 4), np.int32))),
         (grid_3d, (np.zeros((2, 2, 2), np.int64),)),
         (checked, (f32,)),
+        (launch_sized, (np.zeros(8), np.int64(4), np.ones(8))),
     ]
     for dt in ("int32", "uint32", "int64", "uint64", "float32", "float64"):
         cases.append((atomics, (np.zeros(4, dt), np.zeros(8, dt))))
@@ -162,6 +174,8 @@ def test_every_representative_kernel_compiles_to_sm90_ptx_without_a_gpu(tmp_path
     assert "fma.rn.f32" in fma_ptx              # an explicit fma is one rounding
     wg_ptx = next(t for n, t in ptx.items() if n.endswith(":wg_sum"))
     assert "bar.sync" in wg_ptx and ".shared" in wg_ptx
+    sized_ptx = next(t for n, t in ptx.items() if n.endswith(":launch_sized"))
+    assert sized_ptx.count(".extern .shared") == 2 and "bar.sync" in sized_ptx   # both views of the one block
     atom = [t for n, t in ptx.items() if n.endswith(":atomics")]
     assert all("atom." in t for t in atom)
 

@@ -126,6 +126,9 @@ def test_an_index_past_the_launch_size_is_reported(backend, run):
 
 def test_a_negative_size_is_a_launch_error_naming_the_array(backend, run):
     out = np.zeros(4, dtype=np.int32)
+    run(measure, backend, 4, 4, out, np.int32(2))      # the same launch shape again: the cached fast path
+    with pytest.raises(LaunchError, match=r"local array 'tile' at .*-1 elements.*must not be negative"):
+        run(measure, backend, 4, 4, out, np.int32(-1))
     with pytest.raises(LaunchError, match=r"local array 'tile' at .*-2 elements.*must not be negative"):
         run(write_at, backend, 4, 4, out, np.int32(-2), np.int64(0))
 
@@ -135,3 +138,19 @@ def test_a_size_beyond_the_device_local_memory_is_a_launch_error(backend, run, c
     n = caps.max_local_memory // 4 + 1
     with pytest.raises(LaunchError, match=rf"need {4 * n} bytes per work-group.*allows {caps.max_local_memory}"):
         run(write_at, backend, 4, 4, out, np.int32(n), np.int64(0))
+
+
+def test_under_jax_jit_a_traced_size_is_a_launch_error_and_a_static_one_runs():
+    jax = pytest.importorskip("jax")
+    import jax.numpy as jnp
+
+    x = jnp.arange(16, dtype=jnp.float32)
+    out = jnp.zeros(16, jnp.float32)
+
+    def launch(x, out, n):
+        return reverse_groups.on("jax")[16, 4](x, out, n)
+
+    with pytest.raises(LaunchError, match="'tile' at .* depends on 'n', which has no value at this launch"):
+        jax.jit(launch)(x, out, np.int32(4))
+    got = jax.jit(launch, static_argnums=2)(x, out, 4)
+    np.testing.assert_array_equal(np.asarray(got), np.arange(16, dtype=np.float32).reshape(4, 4)[:, ::-1].ravel())

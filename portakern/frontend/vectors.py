@@ -49,15 +49,16 @@ def _simple(te: TExpr) -> bool:
     return isinstance(te.expr, (ir.Var, ir.Const))
 
 
-def make(lw: Any, items: Sequence[TExpr], node: ast.AST) -> VecValue:
+def make(lw: Any, items: Sequence[TExpr], node: ast.AST, user: bool = False) -> VecValue:
     """A vector of the scalars ``items``, unified to one type (NEP 50, as ``x * 0 + y`` would be).
-    An item holding an atomic is evaluated once, here (a lane may be read more than once)."""
+    ``user``: the items are a user's values (``pk.vec``); one holding an atomic is evaluated once,
+    here (a lane may be read more than once). Other items are lanes already, or loads."""
     vt = VType(items[0].type, items[0].weak)
     for it in items[1:]:
         vt = join(vt, VType(it.type, it.weak))
     out = []
     for it in items:
-        if any(isinstance(n, ir.Atomic) for n in walk(it.expr)):
+        if user and any(isinstance(n, ir.Atomic) for n in walk(it.expr)):
             it = lw.temp(it, node)
         out.append(ops.materialize(it, vt))
     return VecValue(tuple(out))
@@ -251,7 +252,7 @@ def builtin(lw: Any, name: str, node: ast.Call) -> Any:
             v = lw.value(a)
             items.extend(v.items if isinstance(v, VecValue) else (_scalar(lw, v, a),))
         _check_length(lw, len(items), node, "pk.vec()")
-        return make(lw, items, node)
+        return make(lw, items, node, user=True)
     arity = {"vload": 3, "vstore": 3, "dot": 2}.get(name, 1)
     if len(args) != arity:
         raise lw.err(node, f"{name}() takes {arity} argument{'s' if arity > 1 else ''}, got {len(args)}")

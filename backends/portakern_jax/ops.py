@@ -24,6 +24,7 @@ from portakern.codegen import vector_numerics as vn
 from . import math as jm
 from .autodiff import differentiated, no_reverse_mode
 from .layout import LaneLayout, uses_groups
+from .views import form_range, view_load, view_store
 
 # Tier-1 functions: XLA's float32 where measured inside the ceiling (jm.NATIVE_F32), else through
 # float64 (rounded once); float64 from accurate pieces where XLA's are not (math.py).
@@ -223,6 +224,37 @@ class JaxOps(LaneLayout):
             return vn.mod_float(jnp, a, b)
         return super().mod(a, b, t)
 
+    def compare_affine(self, op: str, a: Any, b: Any, forms: tuple) -> Any:
+        """``a <op> b`` for int64 sides with affine forms ``(a, b, a - b)``: a Python bool when the
+        ids' static ranges decide it on every lane (a mask known to be all-true costs nothing),
+        else the lane comparison. The difference's range decides only when both sides' ranges
+        fit int64 (then the wrapping ``a - b`` the forms describe is the exact difference)."""
+        ranges = [form_range(self, f) for f in forms] if self.use_affine else [None]
+        if all(r is not None and -(1 << 63) <= r[0] <= r[1] < (1 << 63) for r in ranges[:2]) and ranges[2]:
+            lo, hi = ranges[2]
+            decided = {"lt": (hi < 0, lo >= 0), "le": (hi <= 0, lo > 0), "gt": (lo > 0, hi <= 0),
+                       "ge": (lo >= 0, hi < 0), "eq": (lo == hi == 0, lo > 0 or hi < 0),
+                       "ne": (lo > 0 or hi < 0, lo == hi == 0)}[op]
+            if decided[0]:
+                return True
+            if decided[1]:
+                return False
+        return getattr(self, op)(a, b)
+
+    def tile_read(self, fwd: Callable[[], Any], plain: Callable[[], Any], dims: tuple[int, ...],
+                  forms: tuple, shape: tuple[int, ...]) -> Any:
+        """A read of a local tile (codegen/tiles.py): ``fwd()``, the value the tile's store wrote
+        there, when this launch makes that exact -- every work-group dimension wider than one is
+        a tile index (one writer per element), the groups divide the grid, the tile holds the
+        work-group, and each read index is within its work-group extent -- else ``plain()``."""
+        nd, wg = self.ndrange, self.workgroup
+        ok = self.use_affine and self.errors is None and all(
+            wg[d] == 1 or d in dims for d in range(len(nd))) and all(n % w == 0 for n, w in zip(nd, wg))
+        for d, f, size in zip(dims, forms, shape):
+            r = form_range(self, f) if ok else None
+            ok = r is not None and 0 <= r[0] and r[1] < min(wg[d], nd[d]) <= size
+        return fwd() if ok else plain()
+
     # -- memory -------------------------------------------------------------------------------------
     def _inbounds(self, a: Any, idx: tuple[Any, ...], pre: int) -> Any:
         ok: Any = True
@@ -251,12 +283,21 @@ class JaxOps(LaneLayout):
         out += [jnp.where(keep, i, 0) for i in idx[1:]]
         return tuple(out)
 
-    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
-        """Gather ``a[idx]`` on the active lanes (0 on inactive or out-of-bounds lanes)."""
+    #: whether loads and stores use their indices' affine forms (views.py); off where the lanes
+    #: are not the whole index space in row-major order
+    use_affine = True
+
+    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int, aff: Any = None) -> Any:
+        """Gather ``a[idx]`` on the active lanes (0 on inactive or out-of-bounds lanes);
+        ``aff``: the indices' affine forms (codegen/affine.py), when the renderer found them."""
         if m is False:
             return jnp.zeros((), a.dtype)
         if m is True and self.is_identity(idx, a, pre):
             return a[tuple(slice(0, n) for n in self.ndrange)].reshape(-1)
+        if aff is not None and self.use_affine:
+            view = view_load(self, a, aff, m)
+            if view is not None:
+                return view
         if m is True:
             starts = self._window(a, idx, pre)
             if starts is not None:
@@ -294,11 +335,19 @@ class JaxOps(LaneLayout):
 
     load_view = load
 
-    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
-        """``a`` with ``v`` scattered into ``a[idx]`` on the active lanes."""
+    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int, aff: Any = None) -> Any:
+        """``a`` with ``v`` scattered into ``a[idx]`` on the active lanes (``aff``: as for
+        :meth:`load`)."""
         if m is False:
             return a
         v = jnp.asarray(v, dtype=a.dtype)
+        if aff is not None and self.use_affine and not (m is True and self.is_identity(idx, a, pre)):
+            out = view_store(self, a, aff, v, m)
+            if out is not None:
+                fold = self.fold_of(v)
+                if fold is not None and out.shape == (self.num_groups_total, self.workgroup[-1]) and m is True:
+                    self.note_fold(out, fold)      # red[lid] = a widened fold: tree.py reads it
+                return out
         if m is True and self.is_identity(idx, a, pre):
             block = jnp.broadcast_to(v, (self.N,)).reshape(self.ndrange)
             if tuple(a.shape) == self.ndrange:
@@ -443,11 +492,12 @@ class JaxOps(LaneLayout):
         return tuple(jnp.broadcast_to(jnp.asarray(n, dtype=o.dtype), o.shape) for n, o in zip(new, old))
 
     def for_range(self, m: Any, start: Any, stop: Any, step: Any, body: Callable, st: tuple,
-                  exits: bool, wide: Any = None, tree: Any = None) -> tuple:
-        """``for v in range(start, stop, step)`` as one ``lax.while_loop`` (never unrolled), or,
-        with a plan ``wide`` and the same trip count on every lane, traced once over all its
-        iterations at once (widen.py), or with a plan ``tree``, as a work-group tree reduction on
-        static slices (tree.py)."""
+                  exits: bool, wide: Any = None, tree: Any = None, unroll: bool = False) -> tuple:
+        """``for v in range(start, stop, step)`` as one ``lax.while_loop``, or, with a plan
+        ``wide`` and the same trip count on every lane, traced once over all its iterations at
+        once (widen.py), or with a plan ``tree``, as a work-group tree reduction on static slices
+        (tree.py), or, ``unroll`` (an innermost loop) with at most ``UNROLL`` known iterations,
+        unrolled (:meth:`_unroll`)."""
         if m is False:
             return st
         given, st = st, self._norm(st)
@@ -467,6 +517,9 @@ class JaxOps(LaneLayout):
                     out = run_tree(self, range(b0, int(stop), b2), st, tree)
                     if out is not None:
                         return out
+
+                if unroll and trip <= UNROLL:
+                    return self._unroll(range(b0, int(stop), b2), body, st, static_mask, m)
 
                 def scan_body(j: Any, c: Any) -> Any:
                     lv, s = c
@@ -542,6 +595,17 @@ class JaxOps(LaneLayout):
         lv0 = self._lanes(m) & in_range(k0)
         return lax.while_loop(cond3, step3, (k0, lv0, st))[2]
 
+    def _unroll(self, ks: range, body: Callable, st: tuple, static_mask: bool, m: Any) -> tuple:
+        """A loop of known bounds traced once per iteration, its variable a constant: XLA fuses the
+        iterations into one pass, and an access indexed by the variable is a static slice.
+        Only innermost loops unroll: the traced size grows by at most ``UNROLL`` copies."""
+        lv: Any = True if static_mask else self._lanes(m)
+        for k in ks:
+            lv2, s2 = body(np.int64(k), lv, st)
+            lv = lv if static_mask else self._lanes(lv2)
+            st = self._like(s2, st)
+        return st
+
     def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0) -> tuple:
         """Run ``body`` while any lane is live, as one ``lax.while_loop``; ``line`` is the ``while``
         statement's source line (named when reverse-mode differentiation meets the loop)."""
@@ -574,6 +638,9 @@ for _name in _TIER1:      # the tier-1 methods of LaneOps, replaced by the accur
 _LOG, _RSQRT, _POW, _EXP = _tier1("log"), _tier1("rsqrt"), _tier1("pow"), _tier1("exp")
 JaxOps.exp = lambda self, a: self._made(_EXP(self, a), "exp")  # type: ignore[method-assign]  # noted for fmul
 
+
+#: loops of at most this many iterations (all nested unrolled loops together) are unrolled
+UNROLL = 32
 
 _SNAN_BITS = {4: (jnp.uint32, 0x7F800001), 8: (jnp.uint64, 0x7FF0000000000001)}
 

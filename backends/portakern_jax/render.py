@@ -12,5 +12,6 @@ UNSUPPORTED: frozenset[ir.Op] = frozenset()
 
 
 def render(kernel: ir.Kernel) -> str:
-    """The vectorised source of ``kernel`` (pure)."""
-    return vectorize.render(kernel, "jax", UNSUPPORTED)
+    """The vectorised source of ``kernel`` (pure), each load and store told the affine forms of
+    its indices (codegen/affine.py)."""
+    return vectorize.render(kernel, "jax", UNSUPPORTED, affine=True)

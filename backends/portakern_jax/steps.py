@@ -20,6 +20,7 @@ from .ops import JaxOps
 class StepOps(JaxOps):
     """JaxOps over the rows ``[lo, hi)`` of the first dimension, with only the general paths."""
 
+    use_affine = False
     # the ids of the step's lanes (LaneLayout's iotas span the whole index space)
     gid = LaneOps.gid
     lid = LaneOps.lid
@@ -38,5 +39,5 @@ class StepOps(JaxOps):
         return None
 
     def for_range(self, m: Any, start: Any, stop: Any, step: Any, body: Callable, st: tuple,
-                  exits: bool, wide: Any = None, tree: Any = None) -> tuple:
-        return super().for_range(m, start, stop, step, body, st, exits)
+                  exits: bool, wide: Any = None, tree: Any = None, unroll: bool = False) -> tuple:
+        return super().for_range(m, start, stop, step, body, st, exits, unroll=unroll)

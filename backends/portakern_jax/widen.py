@@ -149,7 +149,9 @@ class WideOps(JaxOps):
     def _flat(self, x: Any) -> Any:
         return x if isinstance(x, (bool, np.bool_)) or jnp.ndim(x) == 0 else jnp.reshape(x, (-1,))
 
-    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int) -> Any:
+    use_affine = False       # (the forms' loop variables are lane values here: windows are ours)
+
+    def load(self, a: Any, idx: tuple[Any, ...], m: Any, site: int, pre: int, aff: Any = None) -> Any:
         w = self._wide_window(a, idx, pre) if m is not False else None
         if w is None:          # a gather over the flat lanes
             flat = JaxOps.load(self, a, tuple(self._flat(i) for i in idx), self._flat(m), site, pre)
@@ -162,7 +164,8 @@ class WideOps(JaxOps):
 
     load_view = load
 
-    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int) -> Any:
+    def store(self, a: Any, idx: tuple[Any, ...], v: Any, m: Any, site: int, pre: int,
+              aff: Any = None) -> Any:
         w = self._wide_window(a, idx, pre) if m is not False else None
         if w is None or not (w[3] and w[4]):     # a scatter over the flat lanes
             return JaxOps.store(self, a, tuple(self._flat(i) for i in idx), self._flat(v), self._flat(m),

@@ -34,9 +34,11 @@ from ..ir import optable
 from ..ir.launch_local import launch_sized
 from ..ir.visit import access_sites, children, walk, walk_body
 from ..types import ArraySpace, ScalarType
+from .affine import AffineIndex, Form
 from .loopplan import plan_loop, plan_tree
 from .names import comment_text
 from .pysource import PySource
+from .tiles import find_tiles
 
 __all__ = ["render", "written_sites_safe"]
 
@@ -166,10 +168,16 @@ def written_sites_safe(kernel: ir.Kernel) -> bool:
 
 
 class _Renderer:
-    def __init__(self, kernel: ir.Kernel) -> None:
+    def __init__(self, kernel: ir.Kernel, affine: bool = False) -> None:
         self.k = kernel
         self.backend = "numpy"
         self.unsupported: frozenset[ir.Op] = frozenset()
+        #: the index forms passed to loads and stores as ``aff=`` (codegen/affine.py), or None
+        self.affine = AffineIndex(kernel) if affine else None
+        #: reads of local tiles with their forwarded values (codegen/tiles.py), by id of the Load
+        self.tiles = find_tiles(kernel, self.affine) if self.affine is not None else {}
+        self.site_of: dict[int, int] = {}       # a forwarded load -> the tile read's site
+        self.bounds: dict[str, list[str]] = {}     # loop variable -> its loop's bound temporaries
         self.src = PySource()
         self.consts: dict[tuple[str, str], str] = {}
         self.sites = access_sites(kernel)
@@ -280,15 +288,16 @@ class _Renderer:
             a = self.arr(s.array.name)
             idx = self.indices(s.array, s.indices, m)
             v = s.value
+            aff = self.aff(s)
             if (isinstance(v, ir.Binary) and v.op in _FUSED_STORE and not v.type.is_bool
-                    and not _has(v, (ir.Atomic,))):
+                    and not _has(v, (ir.Atomic,)) and not aff):
                 # the last operation writes straight into the destination (NumPy: ufunc out=)
                 lhs, rhs = self.expr(v.lhs, m), self.expr(v.rhs, m)
                 line(f"{a} = ops.store_op({_FUSED_STORE[v.op]!r}, {a}, {idx}, {lhs}, {rhs}, {m}, "
                      f"{self.site(s)}, {self.pre(s.array)})")
                 return
             val = self.expr(v, m)
-            line(f"{a} = ops.store({a}, {idx}, {val}, {m}, {self.site(s)}, {self.pre(s.array)})")
+            line(f"{a} = ops.store({a}, {idx}, {val}, {m}, {self.site(s)}, {self.pre(s.array)}{aff})")
         elif isinstance(s, ir.Evaluate):
             if isinstance(s.value, ir.Atomic):
                 self.atomic(s.value, m, old=False)      # its old values are not used
@@ -339,6 +348,7 @@ class _Renderer:
             t = self.tmp("_b")
             line(f"{t} = {self.expr(e, m)}")
             bounds.append(t)
+        self.bounds[s.var.name] = bounds
         carried = [c for c in self.carried(s.body) if c != self.var(s.var.name)]
         fn, lv, it = self.tmp("_loop"), self.tmp("_lv"), self.tmp("_it")
         st = f"({', '.join(carried)},)" if carried else "()"
@@ -352,6 +362,8 @@ class _Renderer:
             self.loops.pop()
             line(f"return {lv}, {st}")
         wide = wide or self.tree_plan(s, carried)
+        if self.affine is not None and not any(isinstance(n, (ir.For, ir.While)) for n in walk_body(s.body)):
+            wide += ", unroll=True"     # an innermost loop: the backend may unroll it
         ret, brk = _exits(s.body, True)
         exits = "True" if (ret or any(isinstance(n, ir.Break) for n in self.direct_breaks(s.body))) else "False"
         line(f"{st} = ops.for_range({m}, {', '.join(bounds)}, {fn}, {st}, {exits}{wide})")
@@ -424,7 +436,21 @@ class _Renderer:
 
     # -- expressions -------------------------------------------------------------------------------
     def site(self, node: object) -> int:
-        return self.sites[id(node)].number
+        return self.site_of[id(node)] if id(node) in self.site_of else self.sites[id(node)].number
+
+    def tile_read(self, e: ir.Load, m: str) -> str:
+        """A read of a local tile: ``ops.tile_read`` picks the forwarded value (tiles.py) or the
+        read itself, by the launch's work-group and the read indices' ranges."""
+        tr = self.tiles.pop(id(e))
+        for n in walk(tr.value):
+            if isinstance(n, ir.Load):
+                self.site_of[id(n)] = self.site(e)
+        fwd = self.expr(tr.value, m)
+        plain = self.expr(e, m)
+        self.tiles[id(e)] = tr
+        forms = "".join(self.form_text(f) + ", " for f in tr.index)
+        shape = tuple(e.array.type.shape or ())
+        return f"ops.tile_read(lambda: {fwd}, lambda: {plain}, {tr.dims!r}, ({forms}), {shape!r})"
 
     def pre(self, a: ir.ArrayRef) -> int:
         return 0 if a.type.space == ArraySpace.GLOBAL else 1
@@ -436,6 +462,27 @@ class _Renderer:
         elif a.type.space == ArraySpace.PRIVATE:
             parts.insert(0, "ops.lane")
         return "(" + ", ".join(parts) + ",)"
+
+    def aff(self, node: ir.Load | ir.Store) -> str:
+        """``, aff=(space, forms)`` for an access to a global or local array whose indices are all
+        affine in the ids (codegen/affine.py), else "". Each form is ``(lane terms, constant,
+        ((coef, value, bounds), ...))`` with the uniform atoms' values as expressions, and a loop
+        variable's ``bounds`` the (start, stop, step) of its loop (None for other atoms)."""
+        space = node.array.type.space
+        forms = self.affine.index(node) if self.affine is not None else None
+        if forms is None or space not in (ArraySpace.GLOBAL, ArraySpace.LOCAL):
+            return ""
+        parts = [self.form_text(f) for f in forms]
+        kind = "g" if space == ArraySpace.GLOBAL else "l"
+        return f", aff=({kind!r}, ({''.join(p + ', ' for p in parts)}))"
+
+    def form_text(self, f: Form) -> str:
+        atoms = []
+        for c, e in f.atoms:
+            loop = self.bounds.get(e.name) if isinstance(e, ir.Var) else None
+            bounds = f"({', '.join(loop)})" if loop is not None else "None"
+            atoms.append(f"({c}, {self.expr(e, 'True')}, {bounds}), ")
+        return f"({f.lanes!r}, {f.const}, ({''.join(atoms)}))"
 
     def materialise(self, text: str) -> str:
         t = self.tmp()
@@ -460,10 +507,13 @@ class _Renderer:
             return f"ops.{_IDX[e.op]}[{e.dim}]"
         if isinstance(e, ir.Shape):
             return f"ops.dim({self.arr(e.array.name)}, {e.dim})"
+        if isinstance(e, ir.Load) and id(e) in self.tiles:
+            return self.tile_read(e, m)
         if isinstance(e, ir.Load):
             a = self.arr(e.array.name)
             fn = "load" if e.array.name in self.mutable else "load_view"
-            return f"ops.{fn}({a}, {self.indices(e.array, e.indices, m)}, {m}, {self.site(e)}, {self.pre(e.array)})"
+            return (f"ops.{fn}({a}, {self.indices(e.array, e.indices, m)}, {m}, {self.site(e)}, "
+                    f"{self.pre(e.array)}{self.aff(e)})")
         if isinstance(e, ir.Atomic):
             return self.atomic(e, m)
         if isinstance(e, ir.Binary):
@@ -472,6 +522,11 @@ class _Renderer:
             a, b = sub(e.lhs), sub(e.rhs)
             ty = _stype(e.lhs)
             if e.op in _CMP:
+                sides = self.affine.compare(e) if self.affine is not None else None
+                if sides is not None:     # the backend may decide it from the ids' ranges
+                    fa, fb = sides
+                    forms = ", ".join(self.form_text(f) for f in (fa, fb, fa + fb.scale(-1)))
+                    return f"ops.compare_affine({_CMP[e.op]!r}, {a}, {b}, ({forms}))"
                 return f"ops.{_CMP[e.op]}({a}, {b})"
             if e.op is ir.Op.MUL and ty.is_float:
                 return f"ops.fmul({a}, {b})"   # jax keeps products unfused (no FMA contraction)
@@ -548,10 +603,13 @@ class _Renderer:
         return r
 
 
-def render(kernel: ir.Kernel, backend: str = "numpy", unsupported: frozenset[ir.Op] = frozenset()) -> str:
+def render(kernel: ir.Kernel, backend: str = "numpy", unsupported: frozenset[ir.Op] = frozenset(),
+           affine: bool = False) -> str:
     """Python source of ``build(C) -> kernel(ops, args)`` running ``kernel`` over all lanes at once.
     Pure: imports nothing, needs no device. Raises CompileError for a construct it cannot lower, and
-    for a math call in ``unsupported`` (the calls ``backend``'s lane operations lack)."""
-    r = _Renderer(kernel)
+    for a math call in ``unsupported`` (the calls ``backend``'s lane operations lack). ``affine``:
+    pass each load and store the affine forms of its indices (``aff=``, see :meth:`_Renderer.aff`),
+    for lane operations that turn them into slices."""
+    r = _Renderer(kernel, affine)
     r.backend, r.unsupported = backend, unsupported
     return r.render()

@@ -9,6 +9,7 @@ matmul) is shown but is never "the fastest peer": it is not a kernel written in 
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from collections.abc import Callable
@@ -125,7 +126,7 @@ class PeersPhase:
                       self._sync_for(p.fw), p.fw.to_host, case, ref, case.name in p.library)
         if cands:
             try:
-                times = timing.side_by_side([(c.run, c.sync) for c in cands], self.runner.plan,
+                times = timing.side_by_side([(c.run, c.sync) for c in cands], plan_for(self.runner.plan, len(cands)),
                                             [c.estimate for c in cands])
             except Exception as exc:  # noqa: BLE001
                 entry["error"] = f"while timing: {_short(exc)}"
@@ -134,6 +135,12 @@ class PeersPhase:
                 entry["times"][c.label].update(median_s=t.median_s, spread_s=t.spread_s, repeats=t.repeats)
             _verdict(entry, {c.label: t for c, t in zip(cands, times, strict=True)})
         return entry
+
+
+def plan_for(plan: timing.Plan, sides: int) -> timing.Plan:
+    """The measurement plan of a peers row: the per-backend plan's budget is for two sides (portakern and
+    its baseline); a row of ``sides`` gets as much per side, so its rounds are as many."""
+    return dataclasses.replace(plan, budget_s=plan.budget_s * max(1.0, sides / 2))
 
 
 def _verdict(entry: dict[str, Any], times: dict[str, timing.Timing]) -> None:

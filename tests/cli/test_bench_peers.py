@@ -158,3 +158,12 @@ def test_the_report_records_the_load_average_at_the_start_and_the_end_of_the_run
     for key in ("load_average_start", "load_average_end"):
         assert len(data["machine"][key]) == 3 and all(v >= 0 for v in data["machine"][key])
     assert "load average" in report.table(data).splitlines()[0]
+
+
+def test_a_peers_row_gets_the_per_backend_budget_for_every_two_sides() -> None:
+    from portakern.bench import peers, timing
+
+    plan = timing.Plan(budget_s=0.5)
+    assert peers.plan_for(plan, 12).budget_s == pytest.approx(3.0)
+    assert peers.plan_for(plan, 1).budget_s == pytest.approx(0.5)
+    assert peers.plan_for(plan, 12).min_repeats == plan.min_repeats

@@ -349,3 +349,26 @@ def test_bool_vectors_reduce_to_any_and_all(backend, run):
     out = np.zeros((3, 2), np.bool_)
     run(any_all, backend, 3, None, x, out)
     np.testing.assert_array_equal(out, [[True, True], [True, False], [False, False]])
+
+
+@pk.kernel
+def through_local_and_private(x, out):
+    # a float4 staged through work-group memory (read back by a neighbour) and a private array
+    i = pk.global_id(0)
+    lid = pk.local_id(0)
+    tile = pk.local_array((4, 4), pk.float32)
+    pk.vstore(tile, (lid, 0), pk.vload(x, (i, 0, 0), 4))
+    pk.barrier()
+    p = pk.private_array(8, pk.float32)
+    pk.vstore(p, 2, pk.vload(tile, ((lid + 1) % 4, 0), 4).wzyx)
+    pk.vstore(out, (i, 1, 0), pk.vload(p, 2, 4) + pk.vload(x, (i, 1, 0), 4))
+
+
+def test_vload_vstore_on_local_private_and_3d_arrays(backend, run):
+    x = np.arange(8 * 2 * 4, dtype=np.float32).reshape(8, 2, 4)
+    out = np.zeros_like(x)
+    run(through_local_and_private, backend, 8, 4, x, out)
+    i = np.arange(8)
+    nb = (i // 4) * 4 + (i % 4 + 1) % 4
+    np.testing.assert_array_equal(out[:, 1], x[nb, 0, ::-1] + x[:, 1])
+    np.testing.assert_array_equal(out[:, 0], 0)

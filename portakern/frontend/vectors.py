@@ -137,19 +137,37 @@ def select(lw: Any, c: Any, a: Any, b: Any, pending: list[ir.Stmt], node: ast.AS
 
 
 # ------------------------------------------------------------------------------------------ lanes
-def attribute(lw: Any, v: VecValue, node: ast.Attribute) -> Any:
-    """``v.x`` (a lane) or a swizzle ``v.yx``, ``v.xyz`` (a new vector)."""
-    attr = node.attr
-    if not attr or any(ch not in LANE_NAMES for ch in attr):
+def attr_lanes(lw: Any, v: VecValue, node: ast.Attribute) -> list[int]:
+    """The lanes an attribute names, as OpenCL C: ``x y z w`` and their swizzles (``yx``, ``xyz``),
+    ``s0``..``sf`` and theirs (``s73``), ``lo``/``hi`` (halves) and ``even``/``odd``."""
+    attr, n = node.attr, len(v)
+    if attr in ("lo", "hi", "even", "odd"):
+        if n % 2:
+            raise lw.err(node, f"'.{attr}' of {describe(v)}: it needs an even number of lanes",
+                         hint="take the lanes by name instead, e.g. v.xy")
+        return {"lo": list(range(n // 2)), "hi": list(range(n // 2, n)), "even": list(range(0, n, 2)),
+                "odd": list(range(1, n, 2))}[attr]
+    if len(attr) > 1 and attr[0] in "sS" and all(ch in "0123456789abcdefABCDEF" for ch in attr[1:]):
+        names, lanes = [f"s{ch}" for ch in attr[1:]], [int(ch, 16) for ch in attr[1:]]
+    elif attr and all(ch in LANE_NAMES for ch in attr):
+        names, lanes = list(attr), [LANE_NAMES.index(ch) for ch in attr]
+    else:
         raise lw.err(node, f"vectors have no attribute '{attr}'",
-                     hint="lanes are v.x, v.y, v.z, v.w (or v[k], k a compile-time int); swizzles such as "
-                     "v.yx, v.xyz")
-    lanes = [LANE_NAMES.index(ch) for ch in attr]
-    for ch, k in zip(attr, lanes):
-        if k >= len(v):
-            raise lw.err(node, f"{describe(v)} has no lane '{ch}'",
-                         hint=f"its lanes are {', '.join('v.' + c for c in LANE_NAMES[:len(v)])}")
-    if len(lanes) == 1:
+                     hint="lanes are v.x, v.y, v.z, v.w, v.s0 .. v.sf, or v[k] (k a compile-time int); swizzles "
+                     "such as v.yx, v.xyz, v.s73; halves v.lo, v.hi, v.even, v.odd")
+    for name, k in zip(names, lanes):
+        if k >= n:
+            raise lw.err(node, f"{describe(v)} has no lane '{name}'",
+                         hint=f"its lanes are v[0] .. v[{n - 1}] (v.s0 .. v.s{n - 1:x}"
+                         f"{', v.' + ', v.'.join(LANE_NAMES[:n]) if n <= 4 else ''})")
+    return lanes
+
+
+def attribute(lw: Any, v: VecValue, node: ast.Attribute) -> Any:
+    """``v.x`` (a lane) or a swizzle ``v.yx``, ``v.s73``, ``v.lo`` (a new vector)."""
+    lanes = attr_lanes(lw, v, node)
+    attr = node.attr
+    if len(lanes) == 1:     # a lane (also .lo of two lanes, as OpenCL)
         return v.items[lanes[0]]
     _check_length(lw, len(lanes), node, f"the swizzle '.{attr}'")
     return VecValue(tuple(v.items[k] for k in lanes))
@@ -219,10 +237,10 @@ def lane_target(lw: Any, target: ast.AST) -> tuple[str, int, TExpr] | None:
                      hint="assign the vector to a variable first, then its lanes: v = ...; v.x = 1.0")
     irname = lw.scope.var_name(base_node.id)
     if isinstance(target, ast.Attribute):
-        if len(target.attr) != 1:
+        lanes = attr_lanes(lw, base, target)
+        if len(lanes) != 1:
             raise lw.err(target, "assign one lane at a time (v.x = a), or the whole vector (v = pk.vec(...))")
-        attribute(lw, base, target)   # checks the lane name
-        k = LANE_NAMES.index(target.attr)
+        k = lanes[0]
     else:
         k = lane_index(lw, len(base), target.slice, target)  # type: ignore[attr-defined]
     return lane_var(irname, k), k, base.items[k]

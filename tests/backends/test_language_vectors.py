@@ -163,13 +163,17 @@ def float_surface(x, out, s):
             total += prev.x * prev.y          # noqa: F821
         prev = v.yx * k                       # noqa: F841 - read in the next iteration
     s[i, 7] = total
+    e = pk.vec(v, v * 10)                     # eight lanes: OpenCL's names
+    e.s6 = -1.0
+    s[i, 8] = e.s5 + e.hi.x * 100
+    s[i, 9] = pk.vsum(e.s73 * pk.vec(1.0, 1000.0)) + pk.dot(e.even, e.odd) * 0 + e.lo.lo.hi
     pk.vstore(out, (i, 4), pk.vec(pk.int32(v.xy), 9, -1))
 
 
 def test_lanes_swizzles_loops_helpers_and_lanewise_math(backend, run):
     x = np.array([[1, -4, 9, 16.5], [-2, 3, 0.25, -1]], np.float32)
     out = np.zeros((2, 8), np.float32)
-    s = np.zeros((2, 8), np.float64)
+    s = np.zeros((2, 10), np.float64)
     run(float_surface, backend, 2, None, x, out, s)
     w = x * [1, 2, 3, 4]
     w[:, 0] = 7
@@ -184,6 +188,10 @@ def test_lanes_swizzles_loops_helpers_and_lanewise_math(backend, run):
     np.testing.assert_array_equal(s[:, 5], x[:, 1])
     np.testing.assert_array_equal(s[:, 6], np.where(x[:, 3] > 0, x[:, 3].astype(np.float64) * 2, 0))
     np.testing.assert_array_equal(s[:, 7], (x[:, 1] * 0) * (x[:, 0] * 0) + (x[:, 1] * 1) * (x[:, 0] * 1))
+    e = np.c_[x, x * 10]
+    e[:, 6] = -1
+    np.testing.assert_array_equal(s[:, 8], e[:, 5] + e[:, 4] * 100)
+    np.testing.assert_array_equal(s[:, 9], e[:, 7] + e[:, 3] * 1000 + e[:, 1])
 
 
 @pk.kernel

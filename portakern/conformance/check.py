@@ -16,6 +16,7 @@ import numpy as np
 from .model import Outcome
 from .oracle import CEILINGS, atomic_float_ok, compare_exact, ulp_errors
 from .program import Case
+from .values import widen
 
 __all__ = ["Tally", "check_outputs", "tier1_limit", "load_bounds", "values_json"]
 
@@ -48,7 +49,7 @@ def tier1_limit(backend: str, op: str, dtype: str) -> float:
 
 def values_json(a: np.ndarray) -> list[Any]:
     """Array values as JSON-able Python values; floats as their repr ('nan', '-0.0', 'inf')."""
-    a = np.asarray(a)
+    a = widen(np.asarray(a))
     if a.dtype.kind == "f":
         return [repr(float(x)) for x in a.tolist()]
     if a.dtype.kind == "b":

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1, vec_leaves
-from .values import FLOAT_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
+from .values import FLOAT_DTYPES, HALF_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
 __all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
 
@@ -201,7 +201,7 @@ def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], o
             name, t = draw(st.sampled_from(outputs))
             if kind == "augstore" and t == "bool":
                 kind = "store"
-            out.append(Stmt(kind, name, t, _expr(draw, draw(st.sampled_from(NUM_DTYPES)), d, scope)))
+            out.append(Stmt(kind, name, t, _expr(draw, _stored_dtype(draw, t), d, scope)))
         elif kind == "if":
             cond = _expr(draw, "bool", d, scope)
             then = _stmts(draw, profile, scope, work, outputs, draw(st.integers(1, 2)), in_loop, depth + 1)
@@ -215,6 +215,12 @@ def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], o
         else:
             out.append(Stmt(kind, expr=_expr(draw, "bool", 1, scope)))
     return tuple(out)
+
+
+def _stored_dtype(draw, out_dtype: str) -> str:
+    """The dtype of a value stored into an output: any, but float32 into a half array (the language
+    refuses other values there without an explicit conversion)."""
+    return "float32" if out_dtype in HALF_DTYPES else draw(st.sampled_from(NUM_DTYPES))
 
 
 @st.composite
@@ -233,12 +239,13 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     """A random conformance :class:`Case`: program, launch shape and input values."""
     dtypes = NUM_DTYPES if backend_fp64 else tuple(t for t in NUM_DTYPES if t != "float64")
     n_in = draw(st.integers(1, 4))
-    inputs = tuple((f"x{k}", draw(st.sampled_from(dtypes + ("float32", "int32")))) for k in range(n_in))
+    inputs = tuple((f"x{k}", draw(st.sampled_from(dtypes + ("float32", "int32") + HALF_DTYPES)))
+                   for k in range(n_in))
     if not any(t in FLOAT_DTYPES for _, t in inputs):   # every program reads at least one float array
         inputs += ((f"x{n_in}", draw(st.sampled_from([d for d in FLOAT_DTYPES if d in dtypes]))),)
     scope = _Scope({})
-    for k, (_, t) in enumerate(inputs):
-        scope = scope.with_var(f"a{k}", t)
+    for k, (_, t) in enumerate(inputs):     # a half element loads as a float32
+        scope = scope.with_var(f"a{k}", "float32" if t in HALF_DTYPES else t)
     local = None
     wg_: int | None = draw(st.sampled_from((None,) + profile.wgs)) if isinstance(wg, str) else wg
     if wg_ is not None and draw(st.floats(0, 1)) < profile.p_local:
@@ -255,13 +262,13 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
     for name, t in work:  # every work variable is assigned before any statement may read it
         body.append(Stmt("assign", name, t, _expr(draw, t, profile.max_depth, scope)))
         scope = scope.with_var(name, t)
-    outputs = tuple((f"o{k}", draw(st.sampled_from(dtypes + ("bool",))))
+    outputs = tuple((f"o{k}", draw(st.sampled_from(dtypes + ("bool",) + HALF_DTYPES)))
                     for k in range(draw(st.integers(1, profile.max_outputs))))
     body += list(_stmts(draw, profile, scope, work, list(outputs), draw(st.integers(0, profile.max_stmts)),
                         False, 0))
     for name, t in outputs:  # every output gets a final store, so no element is left unwritten
-        body.append(Stmt("store", name, t, _expr(draw, draw(st.sampled_from(dtypes + ("bool",))),
-                                                  profile.max_depth, scope)))
+        vt = "float32" if t in HALF_DTYPES else draw(st.sampled_from(dtypes + ("bool",)))
+        body.append(Stmt("store", name, t, _expr(draw, vt, profile.max_depth, scope)))
     tier1 = []
     for k in range(draw(st.integers(0, profile.max_tier1))):
         op = draw(st.sampled_from(sorted(TIER1_OPS)))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .program import Case, Expr, Stmt
+from .values import is_float, widen
 
 __all__ = ["V", "Outcome", "evaluate", "cast", "binary", "min_max", "fma"]
 
@@ -44,12 +45,14 @@ class Outcome:
 
 
 def _is_float(a: np.ndarray) -> bool:
-    return a.dtype.kind == "f"
+    return is_float(a.dtype)
 
 
 def _subnormal(a: np.ndarray) -> np.ndarray:
     if not _is_float(a):
         return np.zeros(a.shape, bool)
+    if a.dtype.name == "bfloat16":         # ml_dtypes' type: NumPy's finfo does not know it
+        return (a != 0) & (np.abs(a.astype(np.float32)) < np.finfo(np.float32).smallest_normal)
     return (a != 0) & (np.abs(a) < np.finfo(a.dtype).smallest_normal)
 
 
@@ -203,7 +206,7 @@ class _Eval:
         val = cast(v.val, dtype)
         err = v.err
         fuse = np.zeros(self.lanes)
-        if np.dtype(dtype).kind != "f" or not _is_float(v.val):
+        if not is_float(np.dtype(dtype)) or not _is_float(v.val):
             err = np.where(v.err > 0, np.inf, 0.0)
         elif np.dtype(dtype).itemsize < v.val.dtype.itemsize:
             err = np.where(v.err > 0, v.err + _spacing(val), 0.0)
@@ -387,8 +390,8 @@ def evaluate(case: Case) -> dict[str, Outcome]:
     def padded(a: np.ndarray) -> np.ndarray:
         return np.concatenate([a, np.zeros(lanes - n, a.dtype)]) if lanes > n else a.copy()
 
-    for k, (name, _) in enumerate(case.inputs):
-        ev.env[f"a{k}"] = _leaf(padded(case.values[name]))
+    for k, (name, _) in enumerate(case.inputs):     # a half element loads as a float32, exactly
+        ev.env[f"a{k}"] = _leaf(padded(widen(case.values[name])))
     if case.local is not None:
         st = case.local
         s = ev.promote(ev.expr(st.expr), st.dtype)

@@ -12,6 +12,8 @@ capabilities still claim the contract (no FMA contraction, no denormal flushing)
   (they see the tile's previous contents);
 - ``mutant-fmin``: ``min``/``max`` return the number when one operand is NaN (C's ``fmin``);
 - ``mutant-nan-sign``: ``copysign(x, NaN)`` gives ``-|x|`` (x86's invalid-operation NaN is negative).
+- ``mutant-half-flush``: half loads and stores flush the half format's denormals to zero (a GPU's
+  flushing conversion instruction).
 """
 from __future__ import annotations
 
@@ -64,18 +66,33 @@ def _contract(n: Any) -> Any:
     return n
 
 
-def _flush_expr(e: Any) -> Any:
+def _flush_expr(e: Any, tiny: float | None = None) -> Any:
     t = e.type
-    tiny = 1.1754943508222875e-38 if t.bits == 32 else 2.2250738585072014e-308
+    if tiny is None:
+        tiny = 1.1754943508222875e-38 if t.bits == 32 else 2.2250738585072014e-308
     small = ir.Binary(ir.Op.LT, ir.Call(ir.Op.ABS, (e,), t), _const(tiny, t), bool_)
     return ir.Select(small, ir.Binary(ir.Op.MUL, e, _const(0.0, t), t), e, t)
 
 
 def _flush(n: Any) -> Any:
-    if isinstance(n, ir.Load) and n.type.is_float:
+    if isinstance(n, ir.Load) and n.type.is_float and not n.type.is_half:
         return _flush_expr(n)
-    if isinstance(n, (ir.Assign, ir.Store)) and isinstance(n.value.type, ScalarType) and n.value.type.is_float:
+    if isinstance(n, (ir.Assign, ir.Store)) and isinstance(n.value.type, ScalarType) and n.value.type.is_float \
+            and not n.value.type.is_half:
         return replace(n, value=_flush_expr(n.value))
+    return n
+
+
+#: the smallest normal of each half format: below it a flushing conversion gives zero
+_HALF_TINY = {"float16": 2.0 ** -14, "bfloat16": 2.0 ** -126}
+
+
+def _half_flush(n: Any) -> Any:
+    if isinstance(n, ir.Cast) and isinstance(n.value, ir.Load) and n.value.type.is_half:      # a half load
+        return _flush_expr(n, _HALF_TINY[n.value.type.name])
+    if isinstance(n, ir.Store) and isinstance(n.value, ir.Cast) and n.value.type.is_half:     # a half store
+        cast = n.value
+        return replace(n, value=replace(cast, value=_flush_expr(cast.value, _HALF_TINY[cast.type.name])))
     return n
 
 
@@ -137,6 +154,7 @@ MUTANTS: dict[str, tuple[Callable[[ir.Kernel], ir.Kernel], str]] = {
     "mutant-no-barrier": (_drop_barrier, "drops pk.barrier()"),
     "mutant-fmin": (_ir_pass(_fmin), "min/max drop NaN (C fmin/fmax)"),
     "mutant-nan-sign": (_ir_pass(_nan_sign), "copysign(x, NaN) reads x86's negative invalid-operation NaN: -|x|"),
+    "mutant-half-flush": (_ir_pass(_half_flush), "float16/bfloat16 conversions flush the format's denormals"),
 }
 
 

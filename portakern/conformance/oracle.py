@@ -19,6 +19,7 @@ import numpy as np
 
 from ..ir import optable
 from .model import Outcome
+from .values import widen
 
 __all__ = ["ExactResult", "compare_exact", "tier1_reference", "ulp_errors", "CEILINGS", "atomic_float_ok"]
 
@@ -42,11 +43,13 @@ def _float_equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def compare_exact(expected: np.ndarray, got: np.ndarray, facts: Outcome | None, *, flushes: bool = False,
                   contracts: bool = False) -> ExactResult:
-    """Compare ``got`` with ``expected`` by the tier-0 rules and the backend's capabilities."""
+    """Compare ``got`` with ``expected`` by the tier-0 rules and the backend's capabilities (half
+    arrays as their exact float32 values)."""
     expected = np.ascontiguousarray(expected)
     got = np.ascontiguousarray(np.asarray(got))
     if got.shape != expected.shape or got.dtype != expected.dtype:
         return ExactResult(expected.size, 0, np.arange(expected.size))
+    expected, got = widen(expected), widen(got)
     if expected.dtype.kind == "f":
         eq = _float_equal(expected, got)
     else:

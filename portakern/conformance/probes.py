@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .program import Batch, Case, Expr, Stmt
+from .values import HALF_DTYPES
 
 __all__ = ["probes", "repeated_launch_mismatch"]
 
@@ -57,13 +58,38 @@ def probes(fp64: bool = True) -> list[Batch]:
             continue
         out += _rewrite_probes(t)
     out += tree_reduction_probes() + signed_zero_probes() + double_rounding_probes() + domain_probes() + pow_half_probes()
-    out += cast_product_probes(fp64) + nan_sign_probes(fp64)
+    out += cast_product_probes(fp64) + nan_sign_probes(fp64) + half_probes()
     if not fp64:
         out = [b for b in out if not any("float64" in (t for _, t in c.inputs + c.outputs) for c in b.programs)]
     return out
 
 
 # ---- probes for the classes of disagreement found so far (each self-contained) -----------------------
+def _copy_probe(src: str, dst: str, values: np.ndarray) -> Batch:
+    """``o0[i] = x0[i]`` from ``src`` to ``dst`` (a half element loads as a float32)."""
+    n = len(values)
+    loaded = "float32" if src in HALF_DTYPES else src
+    case = Case((("x0", src),), (("o0", dst),), (Stmt("store", "o0", dst, _v("a0", loaded)),), n=n,
+                values={"x0": values, "o0": np.zeros(n, dtype=dst)})
+    return Batch((case,), n, None)
+
+
+def half_probes() -> list[Batch]:
+    """float16/bfloat16: the format's denormals, signed zero and largest value survive a load and a
+    store; float32 stores round to nearest even (ties both ways, the tie with zero, the overflow tie)."""
+    out = []
+    for t in HALF_DTYPES:
+        mant, emin = (10, -14) if t == "float16" else (7, -126)
+        top = (1 << (15 - mant)) - 1
+        edges = np.array([1, (1 << mant) - 1, 0x8001, 1 << mant, 0x8000, (top << mant) - 1], np.uint16)
+        out.append(_copy_probe(t, t, edges.view(np.dtype(t))))
+        half_ulp = 2.0 ** (-mant - 1)
+        ties = [1 + half_ulp, 1 + 3 * half_ulp, -(1 + half_ulp), 2.0 ** (emin - mant - 1),
+                3 * 2.0 ** (emin - mant - 1), (2 - half_ulp) * 2.0 ** (top >> 1)]
+        out.append(_copy_probe("float32", t, np.array(ties, np.float32)))
+    return out
+
+
 def tree_reduction_probes() -> list[Batch]:
     """The numba documentation's shared-memory ``array_sum`` shape: a ``while h < pk.local_size(0)`` tree
     with a barrier in the loop, once under ``if lid < pk.local_size(0):``. PoCL once miscompiled exactly

@@ -13,6 +13,7 @@ import numpy as np
 
 from .execute import build_kernel, case_key, make_args
 from .program import Batch, Case, prefix
+from .values import is_float
 
 __all__ = ["reproducer_script", "save_regression", "check_batch", "batch_python", "bits_array"]
 
@@ -20,18 +21,22 @@ __all__ = ["reproducer_script", "save_regression", "check_batch", "batch_python"
 def bits_array(dtype: str, bits: list[int]) -> np.ndarray:
     """An array of ``dtype`` from its raw bit patterns (exact for NaN payloads and -0.0)."""
     dt = np.dtype(dtype)
-    return np.array(bits, dtype=f"u{dt.itemsize}").view(dt) if dt.kind == "f" else np.array(bits, dtype=dt)
+    return np.array(bits, dtype=f"u{dt.itemsize}").view(dt) if is_float(dt) else np.array(bits, dtype=dt)
 
 
 def _bits(a: np.ndarray) -> list[int]:
-    if a.dtype.kind == "f":
+    if is_float(a.dtype):
         return [int(x) for x in a.view(f"u{a.dtype.itemsize}").tolist()]
     return [int(x) for x in a.tolist()]
 
 
+def _dtype_text(dt: np.dtype) -> str:
+    return "pk.bfloat16.dtype" if dt.name == "bfloat16" else f"np.{dt.name}"
+
+
 def _array_text(a: np.ndarray) -> str:
-    if a.dtype.kind == "f":
-        return f"np.array({_bits(a)}, dtype=np.uint{a.dtype.itemsize * 8}).view(np.{a.dtype.name})"
+    if is_float(a.dtype):
+        return f"np.array({_bits(a)}, dtype=np.uint{a.dtype.itemsize * 8}).view({_dtype_text(a.dtype)})"
     return f"np.array({[int(x) for x in a.tolist()]}, dtype=np.{a.dtype.name})"
 
 
@@ -48,7 +53,7 @@ def reproducer_script(batch: Batch, backend: str, expected: dict[str, Any] | Non
             text = _array_text(case.values[nm])
             if nm in case.strided:
                 a = case.values[nm]
-                lines.append(f"{p}{nm}_base = np.zeros({2 * a.size}, dtype=np.{a.dtype.name}); "
+                lines.append(f"{p}{nm}_base = np.zeros({2 * a.size}, dtype={_dtype_text(a.dtype)}); "
                              f"{p}{nm} = {p}{nm}_base[::2]; {p}{nm}[:] = {text}")
             else:
                 lines.append(f"{p}{nm} = {text}")

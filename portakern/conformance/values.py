@@ -12,17 +12,49 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-__all__ = ["special_values", "element_strategy", "array_strategy", "INT_DTYPES", "FLOAT_DTYPES", "NUM_DTYPES"]
+__all__ = ["special_values", "element_strategy", "array_strategy", "INT_DTYPES", "FLOAT_DTYPES", "NUM_DTYPES",
+           "HALF_DTYPES", "is_float", "widen"]
 
 INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 FLOAT_DTYPES = ("float32", "float64")
 NUM_DTYPES = INT_DTYPES + FLOAT_DTYPES
+try:    # registers np.dtype("bfloat16"); the conformance extra runs without it (float16 only)
+    import ml_dtypes  # noqa: F401
+    HALF_DTYPES: tuple[str, ...] = ("float16", "bfloat16")
+except ImportError:  # pragma: no cover - ml_dtypes comes with portakern[all]
+    HALF_DTYPES = ("float16",)
+
+
+def is_float(dt: np.dtype) -> bool:
+    """A float dtype, bfloat16 (whose NumPy kind is 'V') included."""
+    return dt.kind == "f" or dt.name == "bfloat16"
+
+
+def widen(a: np.ndarray) -> np.ndarray:
+    """A half array as float32 (exact: every half value is a float32); any other array as it is."""
+    return a.astype(np.float32) if a.dtype.name in HALF_DTYPES else a
+
+
+@lru_cache(maxsize=None)
+def _half_specials(dtype: str) -> tuple:
+    """The float32 table rounded to the half format, plus the format's own edges by bit pattern:
+    the smallest and largest denormal, the smallest normal, the largest finite, inf and a NaN."""
+    dt = np.dtype(dtype)
+    mant = 10 if dtype == "float16" else 7
+    top = (1 << (15 - mant)) - 1
+    edges = [1, (1 << mant) - 1, 1 << mant, (top << mant) - 1, top << mant, (top << mant) | (1 << (mant - 1))]
+    bits = np.array(edges + [b | 0x8000 for b in edges], np.uint16)
+    with np.errstate(all="ignore"):
+        rounded = np.array(special_values("float32"), np.float32).astype(dt)
+    return tuple(bits.view(dt)) + tuple(rounded)
 
 
 @lru_cache(maxsize=None)
 def special_values(dtype: str) -> tuple:
     """The special-value table of ``dtype`` plus the nextafter neighbours of its finite entries."""
     dt = np.dtype(dtype)
+    if dtype in HALF_DTYPES:
+        return _half_specials(dtype)
     if dt.kind == "b":
         return (np.False_, np.True_)
     if dt.kind in "iu":
@@ -68,6 +100,12 @@ def element_strategy(dtype: str) -> st.SearchStrategy:
         info = np.iinfo(dt)
         small = st.integers(max(info.min, -40), min(info.max, 40)).map(dt.type)
         return st.one_of(small, specials, pattern)
+    if dtype in HALF_DTYPES:      # ordinary values (float32s rounded once to the format) and denormals
+        moderate = st.floats(-30.0, 30.0, width=32).map(lambda v: np.float32(v).astype(dt))
+        mant = 10 if dtype == "float16" else 7
+        denormal = st.integers(1, (1 << mant) - 1).flatmap(
+            lambda m: st.sampled_from([m, m | 0x8000])).map(lambda b: _bits_to(dt, b))
+        return st.one_of(moderate, specials, pattern, denormal)
     moderate = st.floats(-30.0, 30.0, width=nbits).map(dt.type)
     unit = st.floats(-1.0, 1.0, width=nbits).map(dt.type)
     core = st.sampled_from([dt.type(v) for v in (0.0, np.nan, -0.0, np.inf, -np.inf)])

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen import phases
+from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
@@ -78,6 +79,11 @@ class NumbaRenderer(PyRenderer):
         # histogram): each thread may count into a private copy, merged atomically at its end
         self.privatizable = _privatizable(kernel) if self.flat and self.nd == 1 and not kernel.debug else []
         self.privatize = False               # rendering the privatised copy of the body
+        # lane-innermost phases (portakern.codegen.lane_loops), keyed by their statements' ids
+        self.lane_plans: dict[tuple[int, ...], LanePlan] = {}
+        self.lane_arrays: set[str] = set()   # scalars some lane-innermost phase keeps per lane
+        self.lane_now: set[str] = set()      # per-lane scalars of the phase being rendered
+        self.unchecked: set[int] = set()     # accesses whose bounds the block checked already
 
     # ------------------------------------------------------------------ hooks
     def index_query(self, q: ir.IndexQuery) -> str:
@@ -94,7 +100,7 @@ class NumbaRenderer(PyRenderer):
             return f"({self.expr(self.remat[name])})"
         if name in self.guniform:
             return f"v_{py_name(name)}"
-        if name in self.per_item and name not in self.promoted:
+        if name in self.lane_now or (name in self.per_item and name not in self.promoted):
             return f"_pk_s_{py_name(name)}[_pk_l]"
         return f"v_{py_name(name)}"
 
@@ -112,6 +118,8 @@ class NumbaRenderer(PyRenderer):
         return f"a_{py_name(arr.name)}[{', '.join(indices)}]"
 
     def check(self, node, idx):  # type: ignore[no-untyped-def]
+        if id(node) in self.unchecked:
+            return "True"
         if node.array.name in self.private:  # bounds of the work-item's own slice
             number = self.sites[id(node)].number
             return f"pk_check(_pk_err, {number}, {check_tuple(idx)}, a_{py_name(node.array.name)}.shape[1:])"
@@ -209,7 +217,7 @@ class NumbaRenderer(PyRenderer):
     def _declare_scalars(self, names: set[str], src: PySource) -> None:
         types = {v.name: v.type for v in self.kernel.locals}
         for name in sorted(names):
-            if name in types and name not in self.per_item | self.uniform | self.guniform:
+            if name in types and name not in self.per_item | self.uniform | self.guniform | self.lane_now:
                 src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
 
     def _locals_of(self, body: object) -> set[str]:
@@ -300,7 +308,7 @@ class NumbaRenderer(PyRenderer):
             for arr in self.private.values():
                 shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
                 src.line(f"a_{py_name(arr.name)} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
-            for name in sorted(self.per_item):
+            for name in sorted(self.per_item | self.lane_arrays):
                 src.line(f"_pk_s_{py_name(name)} = np.zeros(_pk_wgsz, {np_type(types[name])})")
                 arrays.append(f"_pk_s_{py_name(name)}")
             if self.has_return or self.padded:
@@ -323,6 +331,20 @@ class NumbaRenderer(PyRenderer):
         """Decide which scalars must live in per-work-item arrays (live across a phase boundary)."""
         p = phases.plan(self.kernel, self.remat, self.guniform)
         self.per_item, self.uniform = p.per_item, p.uniform
+        if not (self.padded or self.has_return or self.kernel.debug):
+            for run in p.runs:
+                self._plan_lanes(run)
+
+    def _plan_lanes(self, run: list[ir.Stmt]) -> None:
+        narrowed = self._narrowed(run)
+        stmts = narrowed[1] if narrowed is not None else run
+        reassigned = {n.target.name for n in walk_body(self.kernel.body) if isinstance(n, ir.Assign)}
+        params = {p.name for p in self.kernel.params} - reassigned
+        plan = plan_phase(stmts, lane_dim=self.nd - 1, uniform=params | self.uniform | self.guniform,
+                          remat=self.remat, carried=self.per_item, skip_arrays=set(self.private))
+        if plan is not None:
+            self.lane_plans[_run_key(run)] = plan
+            self.lane_arrays |= plan.lane_vars
 
     def _item_ids(self, src: PySource) -> None:
         """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""
@@ -368,10 +390,23 @@ class NumbaRenderer(PyRenderer):
         return (d, f"max(np.int64(0), min(_pk_w{d}, np.int64({self.expr(cond.rhs)})))"), list(run[0].then)
 
     def _phase(self, run: list[ir.Stmt], src: PySource) -> None:
+        plan = self.lane_plans.get(_run_key(run))
         narrowed = self._narrowed(run)
         bound = None
         if narrowed is not None:
             bound, run = narrowed
+        if plan is not None:
+            self._lane_phase(plan, bound, src)
+        else:
+            self._item_phase(run, bound, src)
+        if self.group_loops:
+            flag = self.group_loops[-1]
+            with src.block(f"if {flag}_brk"):
+                src.line("break")
+            with src.block(f"if {flag}_cnt"):
+                src.line("continue")
+
+    def _item_phase(self, run: list[ir.Stmt], bound: tuple[int, str] | None, src: PySource) -> None:
         with self._item_loop(src, bound):
             if self.padded:
                 out = " or ".join(f"_pk_g{d} >= _pk_n{d}" for d in range(self.nd))
@@ -393,12 +428,98 @@ class NumbaRenderer(PyRenderer):
                 self._store_back(src)
             finally:
                 self.promoted, self.spill = set(), []
-        if self.group_loops:
-            flag = self.group_loops[-1]
-            with src.block(f"if {flag}_brk"):
-                src.line("break")
-            with src.block(f"if {flag}_cnt"):
-                src.line("continue")
+
+    # -- lane-innermost phases (see portakern.codegen.lane_loops) ---------------------------------
+    def _lane_phase(self, plan: LanePlan, bound: tuple[int, str] | None, src: PySource) -> None:
+        """The phase as segments, each run for every lane of the last dimension before the next;
+        an interchanged loop runs its iterations outermost and the lanes innermost (contiguous)."""
+        last = self.nd - 1
+        mentioned = set().union(*(phases.var_names(seg.stmts) for seg in plan.segments))
+        types = {v.name: v.type for v in self.kernel.locals}
+        with ExitStack() as stack:
+            for d in range(last):
+                stop = bound[1] if bound is not None and d == bound[0] else f"_pk_w{d}"
+                stack.enter_context(src.block(f"for _pk_l{d} in range({stop})"))
+                src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
+            lanes = bound[1] if bound is not None and bound[0] == last else f"_pk_w{last}"
+            src.line(f"_pk_lw = {lanes}")
+            self.lane_now = plan.lane_vars | (self.per_item & mentioned)
+            try:
+                if plan.zeroed:
+                    with self._lanes("_pk_lw", src):
+                        for name in sorted(plan.zeroed):
+                            src.line(f"{self.var(name)} = {np_type(types[name])}(0)")
+                for seg in plan.segments:
+                    self._segment(seg, src)
+            finally:
+                self.lane_now = set()
+
+    @contextmanager
+    def _lanes(self, count: str, src: PySource, counter: tuple[str, str] | None = None) -> Iterator[None]:
+        """``for`` over the first ``count`` lanes of the last dimension (ids set per lane)."""
+        with src.block(f"for _pk_l{self.nd - 1} in range({count})"):
+            self._lane_ids(src, counter)
+            yield
+
+    def _lane_ids(self, src: PySource, counter: tuple[str, str] | None) -> None:
+        last = self.nd - 1
+        lin = "_pk_l0"
+        for d in range(1, self.nd):
+            lin = f"({lin}) * _pk_w{d} + _pk_l{d}"
+        src.line(f"_pk_l = {lin}")
+        src.line(f"_pk_g{last} = _pk_r{last} * _pk_w{last} + _pk_l{last}")
+        if counter is not None:   # a row-strided loop's variable: lane 0's value plus the lane
+            src.line(f"{self.var(counter[0])} = np.int64({counter[1]} + _pk_l{last})")
+
+    def _segment(self, seg: Segment, src: PySource) -> None:
+        loop, last = seg.loop, self.nd - 1
+        if loop is None:
+            self._lane_block(seg, "_pk_lw", src, None)
+        elif seg.strided:
+            base, stop = src.fresh("_pk_k"), src.fresh("_pk_stop")
+            src.line(f"_pk_l{last} = 0")
+            self._lane_ids(src, None)
+            src.line(f"{stop} = {self.expr(loop.stop)}")
+            with src.block(f"for {base} in range({self.expr(loop.start)}, {stop}, {self.expr(loop.step)})"):
+                # lane l runs this step while base + l < stop: a prefix of the lanes
+                src.line(f"_pk_nl = min(_pk_lw, {stop} - {base})")
+                self._lane_block(seg, "_pk_nl", src, (loop.var.name, base))
+        else:
+            src.line(f"_pk_l{last} = 0")
+            self._lane_ids(src, None)
+            self.emit_for(loop, src, lambda: self._lane_block(seg, "_pk_lw", src, None))
+
+    def _lane_block(self, seg: Segment, count: str, src: PySource, counter: tuple[str, str] | None) -> None:
+        """The segment's statements for ``count`` lanes; when every batched access is in bounds at
+        the first and the last lane, it is in bounds at every lane between, and runs unchecked."""
+        if not (seg.batched and self.sites):
+            self._lane_body(seg, count, src, counter)
+            return
+        last = self.nd - 1
+        src.line(f"_pk_ok = {count} > 0")
+        for edge in ("0", f"{count} - 1"):
+            src.line(f"_pk_l{last} = {edge}")
+            self._lane_ids(src, counter)
+            for b in seg.batched:
+                shape = f"{self.array(b.node.array.name)}.shape"
+                for d, (idx, affine) in enumerate(zip(b.indices, b.lane_affine)):
+                    if edge == "0" or affine:
+                        src.line(f"_pk_ok = _pk_ok and np.uint64({self.expr(idx)}) < np.uint64({shape}[{d}])")
+        with src.block("if _pk_ok"):
+            self.unchecked = {id(b.node) for b in seg.batched}
+            try:
+                self._lane_body(seg, count, src, counter)
+            finally:
+                self.unchecked = set()
+        with src.block("else"):
+            self._lane_body(seg, count, src, counter)
+
+    def _lane_body(self, seg: Segment, count: str, src: PySource, counter: tuple[str, str] | None) -> None:
+        with self._lanes(count, src, counter):
+            own = {seg.loop.var.name} if seg.loop is not None else set()   # set by the loop (or the lane)
+            self._declare_scalars(self._locals_of(seg.stmts) - self.lane_now - own, src)
+            self.depth = 0
+            self.stmts(seg.stmts, src)
 
     def _uniform(self, e: ir.Expr, src: PySource) -> str:
         """Evaluate a work-group-uniform expression as work-item 0 sees it."""
@@ -470,6 +591,11 @@ def _privatizable(kernel: ir.Kernel) -> list[str]:
                 and t.dtype.is_int and t.ndim == 1 and t.space == ArraySpace.GLOBAL):
             out.append(p.name)
     return out
+
+
+def _run_key(run: list[ir.Stmt]) -> tuple[int, ...]:
+    """A phase's identity: its statements, less the local array declarations (group-level)."""
+    return tuple(id(s) for s in run if not (isinstance(s, ir.DeclArray) and s.array.type.space == ArraySpace.LOCAL))
 
 
 def render(kernel: ir.Kernel) -> str:

@@ -164,10 +164,12 @@ def split(stmts: tuple[ir.Stmt, ...], is_group_stmt: Callable[[ir.Stmt], bool] =
 @dataclass
 class PhasePlan:
     """Where a group-level renderer keeps each scalar: ``per_item`` ones live across a phase boundary
-    (one copy per work-item); ``uniform`` are the loop variables of group-level loops (one copy)."""
+    (one copy per work-item); ``uniform`` are the loop variables of group-level loops (one copy);
+    ``runs`` the phases, in order (for per-phase plans such as ``lane_loops``)."""
 
     per_item: set[str]
     uniform: set[str]
+    runs: list[list[ir.Stmt]]
 
 
 def plan(kernel: ir.Kernel, remat: dict[str, ir.Expr], guniform: set[str]) -> PhasePlan:
@@ -211,4 +213,4 @@ def plan(kernel: ir.Kernel, remat: dict[str, ir.Expr], guniform: set[str]) -> Ph
                 per_item.add(name)
     per_item |= group_refs - params
     per_item -= uniform | set(remat) | guniform
-    return PhasePlan(per_item, uniform)
+    return PhasePlan(per_item, uniform, [run for run, _ in runs])

@@ -6,7 +6,14 @@ pyopencl, cupy): backends are imported lazily when first used.
 """
 from __future__ import annotations
 
-from .errors import BackendUnavailable, CompileError, KernelIndexError, LaunchError, PortakernError
+from .errors import (
+    BackendUnavailable,
+    CompileError,
+    KernelIndexError,
+    LaunchError,
+    MissingDependency,
+    PortakernError,
+)
 from .types import (
     Array,
     ArrayAnnotation,
@@ -37,6 +44,6 @@ from .runtime.registry import available_backends, backend_info, get_backend, reg
 __all__ = [
     "__version__", "kernel", "Kernel", "use", "available_backends", "backend_info", "get_backend",
     "register_backend", "PortakernError", "CompileError", "LaunchError", "BackendUnavailable",
-    "KernelIndexError", "Array", "ArrayAnnotation", "constant", "constexpr", "bool_", "int8", "int16", "int32",
+    "KernelIndexError", "MissingDependency", "Array", "ArrayAnnotation", "constant", "constexpr", "bool_", "int8", "int16", "int32",
     "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64", "float16", "bfloat16",
 ] + list(_lang.__all__)

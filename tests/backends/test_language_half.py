@@ -169,6 +169,39 @@ def test_vector_loads_and_stores_of_half_arrays_convert_each_lane(backend, run):
     assert _bits_equal(out, want).all()
 
 
+@pk.kernel
+def group_sums(x, out):
+    """Each work-group of 8 sums its float16 elements in float32 local memory; one bfloat16 per group."""
+    tile = pk.local_array(8, pk.float32)
+    lid = pk.local_id(0)
+    tile[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    if lid == 0:
+        total = pk.float32(0.0)
+        for k in range(8):
+            total += tile[k]
+        out[pk.group_id(0)] = total
+
+
+def test_half_arrays_in_work_group_kernels_with_local_memory(backend, run):
+    x = (np.arange(32, dtype=np.float32) * np.float32(1.25) - 7).astype(np.float16)
+    out = np.zeros(4, HALVES["bfloat16"])
+    run(group_sums, backend, 32, 8, x, out)
+    sums = [np.float32(0.0)] * 4
+    for g in range(4):
+        for k in range(8):
+            sums[g] = np.float32(sums[g] + np.float32(x[8 * g + k]))
+    assert out.tolist() == np.array(sums, np.float32).astype(HALVES["bfloat16"]).tolist()
+
+
+def test_strided_half_views_are_read_and_written_in_place(backend, run):
+    x = np.arange(16, dtype=np.float32).astype(HALVES["bfloat16"])[::2]
+    base = np.full(16, 9.0, np.float16)
+    out = base[::2]
+    run(copy, backend, 8, None, x, out)
+    assert base.tolist() == [v for k in range(8) for v in (2.0 * k, 9.0)]
+
+
 # ------------------------------------------------------------------------------ what is refused
 @pk.kernel
 def store_float64(x, out):
@@ -251,7 +284,16 @@ def test_bfloat16_without_ml_dtypes_is_a_missing_dependency(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "ml_dtypes", None)      # import ml_dtypes now raises ImportError
-    from portakern.errors import MissingDependency
-
-    with pytest.raises(MissingDependency, match=r"ml_dtypes.*portakern\[half\]"):
+    with pytest.raises(pk.MissingDependency, match=r"ml_dtypes.*portakern\[half\]"):
         pk.bfloat16.dtype  # noqa: B018 - the property is what raises
+
+
+def test_jax_arrays_of_half_dtypes_are_used_as_they_are():
+    jnp = pytest.importorskip("jax.numpy")
+    if "jax" not in pk.available_backends():
+        pytest.skip("jax is not available")
+    x = jnp.asarray(np.array([1.0, 2.0 ** -133, -3.5], np.float32).astype(HALVES["bfloat16"]))
+    out = jnp.zeros(3, jnp.float16)
+    res = copy.on("jax")[3](x, out)
+    assert res.dtype == jnp.float16
+    assert np.asarray(res).tolist() == [1.0, 0.0, -3.5]

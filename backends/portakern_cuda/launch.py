@@ -13,7 +13,7 @@ import numpy as np
 from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
-from portakern.ir.launch_local import carve, element_counts, launch_sized
+from portakern.ir.launch_local import LaunchSizes
 from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 from portakern.types import bfloat16, half_type_of
@@ -114,7 +114,7 @@ class CudaLauncher(Launcher):
         self.max_wg = int(device.handle["props"].get("maxThreadsPerBlock", 1024))
         self.layout = [(k, d) for k, d in launch_layout(kernel, pack_dims=False) if k in ("array", "scalar")]
         self.grids: dict[LaunchGrid, Any] = {}
-        self.sized = bool(launch_sized(kernel))     # local arrays sized at launch: dynamic shared memory
+        self.sized = LaunchSizes(kernel)             # local arrays sized at launch: dynamic shared memory
         self.shared_optin = _DEFAULT_DYNAMIC_SHARED
         # bounds checks: one error record per thread (a shared one would be reset, written and read
         # by several threads' launches interleaved, and report an error to the wrong thread)
@@ -164,7 +164,7 @@ class CudaLauncher(Launcher):
             err.fill(0)
             flat.append(err)
         if self.sized:                  # the dynamic shared memory the launch-sized arrays are carved from
-            shared = carve(self.kernel, element_counts(self.kernel, args))[1]
+            shared = self.sized.carve(self.sized.counts(args))[1]
             if shared > self.shared_optin:
                 self.fn.max_dynamic_shared_size_bytes = self.shared_optin = shared   # opt in beyond 48 KiB
             self.fn(g[0], g[1], tuple(flat), shared_mem=shared)

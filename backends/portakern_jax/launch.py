@@ -31,7 +31,7 @@ import numpy as np
 
 from portakern.codegen.vectorize import spin_wait_rows, spins_on_atomics
 from portakern.errors import CompileError, LaunchError
-from portakern.ir.launch_local import element_counts, launch_sized
+from portakern.ir.launch_local import LaunchSizes
 from portakern.ir.nodes import ArrayType, Kernel
 from portakern.ir.visit import index_error
 from portakern.runtime.backend import Launcher, LaunchGrid
@@ -99,7 +99,7 @@ class JaxLauncher(Launcher):
         self.fn = namespace["build"](constant)
         self.source = source                # with the IR, what decides a launch's lowering (diskcache)
         self.array_params = [i for i, p in enumerate(kernel.params) if isinstance(p.type, ArrayType)]
-        self.sized = bool(launch_sized(kernel))    # local arrays sized at launch: one trace per size
+        self.sized = LaunchSizes(kernel)           # local arrays sized at launch: one trace per size
         self._jitted: dict[LaunchGrid, Any] = {}
         self._aot: dict[tuple, Any] = {}
         # debug: XLA runs the index-error callbacks on its own threads, into the one ``errors`` list
@@ -174,7 +174,7 @@ class JaxLauncher(Launcher):
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         with x64():
             # the runtime checked that every size is concrete (launch_local: a traced one is a LaunchError)
-            sizes = element_counts(self.kernel, args) if self.sized else ()
+            sizes = self.sized.counts(args) if self.sized else ()
             for a in args:
                 if isinstance(a, jax.core.Tracer):
                     return self.trace(grid, args, sizes=sizes)

@@ -14,7 +14,7 @@ from portakern_numba.launch import as_bits, half_params, import_source
 
 from portakern.errors import BackendUnavailable, CompileError
 from portakern.ir import nodes as ir
-from portakern.ir.launch_local import carve, element_counts, launch_sized
+from portakern.ir.launch_local import LaunchSizes
 from portakern.runtime import config
 from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
@@ -101,7 +101,7 @@ class NumbaCudaLauncher(Launcher):
         self.fn = fn
         names = [p.name for p in kernel.params]
         self.written = [(name, names.index(name)) for name in kernel.written]
-        self.sized = bool(launch_sized(kernel))      # local arrays sized at launch: dynamic shared memory
+        self.sized = LaunchSizes(kernel)             # local arrays sized at launch: dynamic shared memory
         self.half = half_params(kernel)
         self.lock: Any = _SIMULATOR_LOCK if config.cuda_simulator() else contextlib.nullcontext()
 
@@ -121,7 +121,7 @@ class NumbaCudaLauncher(Launcher):
         saved = snapshot(self.kernel, args, lambda a: a.copy_to_host())
         if all(n > 0 for n in nd):
             try:
-                shared = carve(self.kernel, element_counts(self.kernel, args))[1] if self.sized else 0
+                shared = self.sized.carve(self.sized.counts(args))[1] if self.sized else 0
                 self.fn[blocks, threads, 0, shared](*[np.int64(v) for v in nd + wg], *as_bits(args, self.half), err)
             except NumbaError as exc:
                 raise CompileError(f"numba-cuda could not compile kernel '{self.kernel.name}': {exc}") from exc

@@ -16,7 +16,7 @@ import pyopencl.array as cla
 from portakern.codegen.cabi import launch_layout
 from portakern.errors import BackendUnavailable, CompileError, LaunchError
 from portakern.ir import nodes as ir
-from portakern.ir.launch_local import element_counts, launch_sized
+from portakern.ir.launch_local import LaunchSizes
 from portakern.runtime.backend import Capabilities, Device, Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 
@@ -274,17 +274,15 @@ class OpenCLLauncher(Launcher):
         names = ", ".join(f"a{i}" for i in range(p)) + ("," if p == 1 else "")
         written = ", ".join(f"{prm.name!r}: a{i}" for i, prm in enumerate(self.kernel.params)
                             if prm.name in self.kernel.written)
-        sized = launch_sized(self.kernel)
+        sized = LaunchSizes(self.kernel)
         src = (f"def run(g, l, n, args):\n"
                f"    {names} = args\n" if p else "def run(g, l, n, args):\n") + \
             ("    _ls = _local_bytes(args)\n" if sized else "") + \
             f"    knl(queue, g, l, {', '.join(flat)})\n" + f"    return {{{written}}}\n"
-        items = [d.array.type.dtype.dtype.itemsize for d in sized]
-        kernel = self.kernel
 
         def local_bytes(args: Sequence[Any]) -> list[int]:
             # OpenCL refuses a zero-sized __local argument: an empty array gets one element
-            return [max(n, 1) * i for n, i in zip(element_counts(kernel, args), items)]
+            return [max(n, 1) * i for n, i in zip(sized.counts(args), sized.itemsizes)]
 
         scope = {"knl": knl, "queue": self.queue, "err": err, "_sub": _sub_buffer, "_pack": pack,
                  "_u8": np.uint8, "_lm": cl.LocalMemory, "_local_bytes": local_bytes}

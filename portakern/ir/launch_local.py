@@ -15,7 +15,7 @@ from typing import Any
 
 from ..types import ArraySpace
 from . import nodes as ir
-from .visit import walk_body
+from .visit import walk, walk_body
 
 #: the alignment, in bytes, of each launch-sized array inside the dynamic block (CUDA's widest vector)
 ALIGN = 16
@@ -43,44 +43,66 @@ def static_local_bytes(kernel: ir.Kernel) -> int:
     return sum(seen.values())
 
 
-def evaluate(expr: ir.Expr, scalars: Mapping[str, Any]) -> int:
+def evaluate(expr: ir.Expr, values: Mapping[str, Any]) -> int:
     """The value of a launch size expression given the parameters' values (scalars, and arrays
     whose ``.shape`` it reads), as the kernel computes it: fixed-width wrapping arithmetic, ``x // 0 == 0``."""
     from ..frontend.ops import _fold_int, fold_cast
 
-    if isinstance(expr, ir.Const):
-        return int(expr.value)
-    if isinstance(expr, ir.Var):
-        return int(fold_cast(int(scalars[expr.name]), expr.type, expr.type))
-    if isinstance(expr, ir.Shape):
-        return int(scalars[expr.array.name].shape[expr.dim])
-    if isinstance(expr, ir.Cast):
-        return int(fold_cast(evaluate(expr.value, scalars), expr.value.type, expr.type))  # type: ignore[union-attr, arg-type]
-    if isinstance(expr, ir.Call) and expr.op in (ir.Op.MIN, ir.Op.MAX):
-        a, b = (evaluate(x, scalars) for x in expr.args)
-        return min(a, b) if expr.op is ir.Op.MIN else max(a, b)
-    if isinstance(expr, ir.Binary):
-        out = _fold_int(expr.op, evaluate(expr.lhs, scalars), evaluate(expr.rhs, scalars), expr.type, False)
-        if out is not None:
-            return out
-    raise ValueError(f"not a launch size expression: {type(expr).__name__}")   # the front end refuses it
+    def value(e: ir.Expr) -> int:
+        if isinstance(e, ir.Const):
+            return int(e.value)
+        if isinstance(e, ir.Var):
+            return int(fold_cast(int(values[e.name]), e.type, e.type))
+        if isinstance(e, ir.Shape):
+            return int(values[e.array.name].shape[e.dim])
+        if isinstance(e, ir.Cast):
+            return int(fold_cast(value(e.value), e.value.type, e.type))  # type: ignore[union-attr, arg-type]
+        if isinstance(e, ir.Call) and e.op in (ir.Op.MIN, ir.Op.MAX):
+            a, b = (value(x) for x in e.args)
+            return min(a, b) if e.op is ir.Op.MIN else max(a, b)
+        if isinstance(e, ir.Binary):
+            out = _fold_int(e.op, value(e.lhs), value(e.rhs), e.type, False)
+            if out is not None:
+                return out
+        raise ValueError(f"not a launch size expression: {type(e).__name__}")   # the front end refuses it
+
+    return value(expr)
 
 
-def element_counts(kernel: ir.Kernel, args: Sequence[object]) -> tuple[int, ...]:
-    """Each launch-sized array's element count for ``args`` (the launcher's, in parameter order)."""
-    values = {p.name: a for p, a in zip(kernel.params, args)}
-    return tuple(evaluate(d.size, values) for d in launch_sized(kernel))  # type: ignore[arg-type]
+class LaunchSizes:
+    """A kernel's local arrays sized at launch, prepared once (when the kernel is loaded) for the
+    per-launch work: their element counts for a launch's arguments and CUDA's carving of the block.
+    False when the kernel has none."""
 
+    def __init__(self, kernel: ir.Kernel) -> None:
+        self.decls = launch_sized(kernel)
+        self.static_bytes = static_local_bytes(kernel)
+        self.itemsizes = tuple(d.array.type.dtype.dtype.itemsize for d in self.decls)
+        #: the parameters each size reads (by name), and every one read with its position
+        self.reads = tuple(tuple(sorted({n.name if isinstance(n, ir.Var) else n.array.name
+                                         for n in walk(d.size) if isinstance(n, (ir.Var, ir.Shape))}))
+                           for d in self.decls)
+        read = {name for names in self.reads for name in names}
+        self.positions = {p.name: i for i, p in enumerate(kernel.params) if p.name in read}
 
-def carve(kernel: ir.Kernel, counts: Sequence[int]) -> tuple[tuple[int, ...], int]:
-    """(byte offset of each launch-sized array in one dynamic block, the block's size in bytes)."""
-    offsets = []
-    total = 0
-    for d, n in zip(launch_sized(kernel), counts):
-        total = -(-total // ALIGN) * ALIGN
-        offsets.append(total)
-        total += max(int(n), 0) * d.array.type.dtype.dtype.itemsize
-    return tuple(offsets), total
+    def __bool__(self) -> bool:
+        return bool(self.decls)
+
+    def counts(self, args: Sequence[Any]) -> tuple[int, ...]:
+        """Each array's element count for ``args`` (the launcher's, in parameter order)."""
+        values = {name: args[i] for name, i in self.positions.items()}
+        return tuple(evaluate(d.size, values) for d in self.decls)  # type: ignore[arg-type]
+
+    def carve(self, counts: Sequence[int]) -> tuple[tuple[int, ...], int]:
+        """(byte offset of each array in one dynamic block, the block's size in bytes): declaration
+        order, each start rounded up to ``ALIGN``."""
+        offsets = []
+        total = 0
+        for item, n in zip(self.itemsizes, counts):
+            total = -(-total // ALIGN) * ALIGN
+            offsets.append(total)
+            total += max(int(n), 0) * item
+        return tuple(offsets), total
 
 
 def size_problem(expr: ir.Expr, launch_args: frozenset[str] | set[str]) -> str | None:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailable, CompileError, LaunchError, PortakernError
-from ..ir.launch_local import launch_sized
+from ..ir.launch_local import LaunchSizes
 from . import args as A
 from . import cache, config, fastpath, registry
 from .backend import Backend, Capabilities, Device, LaunchGrid
@@ -197,7 +197,7 @@ class Compiled:
     artifact: bytes
     source: str
     names: tuple[str, ...]            # every parameter's name (constexprs included), by index
-    sized: tuple[Any, ...] = ()       # the DeclArrays of local arrays sized at launch (checked per launch)
+    sized: Any = ()                   # LaunchSizes: the local arrays sized at launch (checked per launch)
     constants: tuple[int, ...] = ()   # indices of pk.constant params (no written array may alias them)
 
 
@@ -271,7 +271,7 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
     names = [p.name for p in src.params]
     written = tuple(names.index(w) for w in kir.written if w in names)
     c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
-                 payload, source, tuple(names), launch_sized(kir),
+                 payload, source, tuple(names), LaunchSizes(kir),
                  tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)))
     kernel._compiled.put(key, c, kernel._plans)
     return c

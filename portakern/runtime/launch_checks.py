@@ -9,46 +9,39 @@ from typing import Any
 import numpy as np
 
 from ..errors import LaunchError
-from ..ir import nodes as ir
-from ..ir.launch_local import carve, evaluate, static_local_bytes
-from ..ir.visit import walk
+from ..ir.launch_local import evaluate
 from ..types import ArrayType
 
 __all__ = ["check_local_memory", "check_constant_aliasing"]
 
 
 def check_local_memory(c: Any, natives: Sequence[Any], kname: str) -> None:
-    """Local arrays sized at launch: each size known (not a traced value), not negative, and all the
-    work-group's local arrays within the device's ``max_local_memory``; else a LaunchError."""
-    params = c.ir.params
-    scalars: dict[str, Any] = {}
-    for p, a in zip(params, natives):
-        if isinstance(p.type, ArrayType):
-            scalars[p.name] = a                      # its shape may size an array
-            continue
+    """Local arrays sized at launch (``c.sized``, a :class:`LaunchSizes`): each size known (not a traced
+    value), not negative, and all the work-group's local arrays within the device's ``max_local_memory``;
+    else a LaunchError."""
+    sizes = c.sized
+    values = {}
+    for name, i in sizes.positions.items():
+        a = natives[i]
         try:
-            scalars[p.name] = int(a)
+            values[name] = a if isinstance(c.ir.params[i].type, ArrayType) else int(a)
         except Exception:  # noqa: BLE001 - a jax tracer (inside jax.jit) has no value yet
-            scalars[p.name] = None
-    counts = []
-    for d in c.sized:
-        where = f"local array '{d.array.name}' at {d.loc}"
-        unknown = [n.name for n in walk(d.size) if isinstance(n, ir.Var) and scalars.get(n.name) is None]
-        if unknown:
-            raise LaunchError(f"kernel '{kname}': the size of {where} depends on '{unknown[0]}', which has no "
-                              f"value at this launch (a traced value inside jax.jit?); pass it as a concrete number "
-                              "(mark it static in jax.jit, or make it a pk.constexpr parameter)")
-        n = evaluate(d.size, {k: v for k, v in scalars.items() if v is not None})
+            d = next(d for d, reads in zip(sizes.decls, sizes.reads) if name in reads)
+            raise LaunchError(f"kernel '{kname}': the size of local array '{d.array.name}' at {d.loc} depends on "
+                              f"'{name}', which has no value at this launch (a traced value inside jax.jit?); "
+                              "pass it as a concrete number (mark it static in jax.jit, or make it a "
+                              "pk.constexpr parameter)") from None
+    counts = tuple(evaluate(d.size, values) for d in sizes.decls)  # type: ignore[arg-type]
+    for d, n in zip(sizes.decls, counts):
         if n < 0:
-            raise LaunchError(f"kernel '{kname}': {where} would have {n} elements at this launch; "
-                              "a size must not be negative")
-        counts.append(n)
-    total = carve(c.ir, counts)[1] + static_local_bytes(c.ir)
+            raise LaunchError(f"kernel '{kname}': local array '{d.array.name}' at {d.loc} would have {n} elements "
+                              "at this launch; a size must not be negative")
+    total = sizes.carve(counts)[1] + sizes.static_bytes
     if total > c.caps.max_local_memory:
         raise LaunchError(f"kernel '{kname}': its local arrays need {total} bytes per work-group at this launch "
-                          f"({', '.join(f'{d.array.name}: {n}' for d, n in zip(c.sized, counts))} elements); "
-                          f"backend '{c.backend.name}' on {c.device.name} allows {c.caps.max_local_memory}; use smaller "
-                          "local arrays (e.g. a smaller work-group or tile)")
+                          f"({', '.join(f'{d.array.name}: {n}' for d, n in zip(sizes.decls, counts))} elements); "
+                          f"backend '{c.backend.name}' on {c.device.name} allows {c.caps.max_local_memory}; use "
+                          "smaller local arrays (e.g. a smaller work-group or tile)")
 
 
 def check_constant_aliasing(c: Any, values: Sequence[Any], names: Sequence[str], kname: str) -> None:

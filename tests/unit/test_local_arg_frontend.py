@@ -14,7 +14,7 @@ from portakern import types as T
 from portakern.codegen.cabi import launch_layout
 from portakern.frontend import analyze, specialize
 from portakern.ir import nodes as ir
-from portakern.ir.launch_local import ALIGN, carve, element_counts, evaluate, launch_sized, static_local_bytes
+from portakern.ir.launch_local import ALIGN, LaunchSizes, evaluate, launch_sized, static_local_bytes
 
 F32 = T.ArrayType(T.float32, 1)
 
@@ -84,7 +84,7 @@ def test_the_host_evaluates_a_size_with_the_kernels_wrapping_arithmetic():
             b = pk.local_array(pk.int64(n) * 2 // 0 + n % 7, pk.float32)
             out[0] = 1
     """, out=F32, n=T.int32)
-    sizes = element_counts(k, [np.zeros(1, np.float32), np.int32(2 ** 30 + 5)])
+    sizes = LaunchSizes(k).counts([np.zeros(1, np.float32), np.int32(2 ** 30 + 5)])
     # n * 2 wraps in int32 (as the kernel computes it); x // 0 == 0 by docs/semantics.md
     assert sizes == (-(2 ** 31) + 10, (2 ** 30 + 5) % 7)
     assert evaluate(ir.Call(ir.Op.MAX, (ir.Const(3, T.int64), ir.Var("n", T.int64)), T.int64), {"n": 9}) == 9
@@ -99,7 +99,7 @@ def test_carving_aligns_every_array_to_sixteen_bytes_in_declaration_order():
             out[0] = 1
     """, out=F32, n=T.int64)
     assert [d.array.name for d in launch_sized(k)] == ["a", "b", "c"]
-    offsets, total = carve(k, (3, 3, 4))
+    offsets, total = LaunchSizes(k).carve((3, 3, 4))
     assert ALIGN == 16 and offsets == (0, 16, 48) and total == 64
 
 

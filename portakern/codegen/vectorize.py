@@ -27,6 +27,7 @@ they can tell (NumPy at run time, JAX at trace time), so ``if m is not False:`` 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from ..errors import CompileError
 from ..ir import nodes as ir
@@ -177,6 +178,8 @@ class _Renderer:
         #: reads of local tiles with their forwarded values (codegen/tiles.py), by id of the Load
         self.tiles = find_tiles(kernel, self.affine) if self.affine is not None else {}
         self.site_of: dict[int, int] = {}       # a forwarded load -> the tile read's site
+        #: assignments that start an iteration-local variable of a ``while`` body (not carried)
+        self.fresh: set[int] = set()
         self.bounds: dict[str, list[str]] = {}     # loop variable -> its loop's bound temporaries
         self.src = PySource()
         self.consts: dict[tuple[str, str], str] = {}
@@ -283,7 +286,8 @@ class _Renderer:
         if isinstance(s, ir.Assign):
             val = self.expr(s.value, m)
             tgt = self.var(s.target.name)
-            line(f"{tgt} = {val}" if m == "True" else f"{tgt} = ops.merge({m}, {val}, {tgt})")
+            plain = m == "True" or id(s) in self.fresh
+            line(f"{tgt} = {val}" if plain else f"{tgt} = ops.merge({m}, {val}, {tgt})")
         elif isinstance(s, ir.Store):
             a = self.arr(s.array.name)
             idx = self.indices(s.array, s.indices, m)
@@ -413,9 +417,31 @@ class _Renderer:
                 out += self.direct_breaks(s.then) + self.direct_breaks(s.orelse)
         return out
 
+    def iteration_locals(self, s: ir.While) -> dict[str, ir.Assign]:
+        """Variables of a ``while`` body that are fresh in every iteration and dead outside it:
+        the body's first top-level statement that mentions one assigns it (unconditionally, from
+        other values), and nothing outside the body (its condition included) reads it. Their
+        values from an earlier iteration, or in lanes that are not live, are never observed, so
+        the loop need not carry them (one XLA fusion less per step on the jax backend)."""
+        outside = {n.name for stmt in self.k.body for n in _walk_outside(stmt, s) if isinstance(n, ir.Var)}
+        outside |= {n.name for n in walk(s.cond) if isinstance(n, ir.Var)}
+        out: dict[str, ir.Assign] = {}
+        seen: set[str] = set()
+        for stmt in s.body:
+            names = {n.name for n in walk(stmt) if isinstance(n, ir.Var)}
+            if isinstance(stmt, ir.Assign) and stmt.target.name not in seen | outside and not any(
+                    isinstance(n, ir.Var) and n.name == stmt.target.name for n in walk(stmt.value)):
+                out[stmt.target.name] = stmt
+            seen |= names | ({stmt.target.name} if isinstance(stmt, ir.Assign) else set())
+        return out
+
     def while_loop(self, s: ir.While, m: str) -> None:
         line = self.src.line
         carried = self.carried(s.body + (ir.Evaluate(s.cond),))   # the condition may hold an atomic
+        if self.affine is not None:
+            fresh = self.iteration_locals(s)
+            self.fresh |= {id(a) for a in fresh.values()}
+            carried = [c for c in carried if c not in {self.var(n) for n in fresh}]
         fn, lv, it = self.tmp("_loop"), self.tmp("_lv"), self.tmp("_it")
         st = f"({', '.join(carried)},)" if carried else "()"
         c0 = self.tmp("_c")
@@ -601,6 +627,15 @@ class _Renderer:
         with self.src.block(f"if {me} is not False"):
             self.src.line(f"{r} = ops.merge({me}, {self.expr(e.orelse, me)}, {r})")
         return r
+
+
+def _walk_outside(node: object, skip: object) -> Iterator[object]:
+    """The nodes under ``node`` (pre-order), except those of the subtree ``skip``."""
+    if node is skip:
+        return
+    yield node
+    for c in children(node):
+        yield from _walk_outside(c, skip)
 
 
 def render(kernel: ir.Kernel, backend: str = "numpy", unsupported: frozenset[ir.Op] = frozenset(),

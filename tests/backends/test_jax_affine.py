@@ -127,3 +127,29 @@ def loop_window(x, out, T: pk.constexpr):
 def test_uniform_loop_offsets_match(T):
     x = np.random.default_rng(1).standard_normal(100).astype(np.float32)
     run(loop_window, (60,), x, np.zeros(60, np.float32), T)
+
+
+@pk.kernel
+def fresh_in_while(x, out, keep):
+    # t is fresh in every iteration and dead after the loop (not carried); u is read after it
+    i = pk.global_id(0)
+    z = x[i]
+    n = 0
+    u = pk.float32(0.0)
+    while n < 6 and z < 50.0:
+        t = z * z + 1.0
+        if t > 30.0:
+            u = t
+            break
+        z = t - z
+        n += 1
+    out[i] = z
+    keep[i] = u + pk.float32(n)
+
+
+def test_iteration_local_while_variables_match_and_are_not_carried():
+    x = np.linspace(-4, 4, 64).astype(np.float32)
+    run(fresh_in_while, (64,), x, np.zeros(64, np.float32), np.zeros(64, np.float32))
+    src = fresh_in_while.on("jax").source(x, np.zeros(64, np.float32), np.zeros(64, np.float32), ndrange=64)
+    carried = [line for line in src.splitlines() if "= _st" in line]
+    assert carried and all("v_t" not in line and "v_u" in line for line in carried)

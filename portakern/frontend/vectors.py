@@ -129,9 +129,9 @@ def math(lw: Any, name: str, op: Op, args: list[Any], node: ast.AST) -> VecValue
 
 
 def select(lw: Any, c: Any, a: Any, b: Any, pending: list[ir.Stmt], node: ast.AST) -> Any:
-    """``pk.where(c, a, b)`` / ``a if c else b`` where one of them is a vector: lane by lane. A constant
-    condition picks one arm; otherwise both arms are evaluated (``pending``: their statements), as
-    OpenCL's ``select``."""
+    """``pk.where(c, a, b)`` / ``a if c else b`` where one of them is a vector and ``c`` is not a
+    constant (the caller picks the arm of a constant): lane by lane, both arms evaluated
+    (``pending``: their statements, in order), as OpenCL's ``select``."""
     lw.out.extend(pending)
     return lanewise(lw, lambda cc, x, y: ops.select(ops.to_bool(cc), x, y), (c, a, b), node)
 

@@ -391,8 +391,10 @@ class ExprLowering:
         a, pa = self.capture(lambda: self.number_or_vector(body))
         b, pb = self.capture(lambda: self.number_or_vector(orelse))
         if isinstance(cv, TExpr) and ops.to_bool(cv).is_const:
-            chosen, pend = (a, pa) if const_value(ops.to_bool(cv)) else (b, pb)
+            (chosen, pend), other = ((a, pa), b) if const_value(ops.to_bool(cv)) else ((b, pb), a)
             self.out.extend(pend)
+            if isinstance(other, VecValue) and isinstance(chosen, TExpr):   # a vector either way
+                return vectors.broadcast(self, chosen, len(other), node)
             return chosen
         if isinstance(cv, VecValue) or isinstance(a, VecValue) or isinstance(b, VecValue):
             return vectors.select(self, cv, a, b, pa + pb, node)

@@ -93,6 +93,11 @@ def lanewise(lw: Any, fn: Callable[..., TExpr], values: Sequence[Any], node: ast
 
 
 # ------------------------------------------------------------------------------------------ operators
+def broadcast(lw: Any, te: TExpr, n: int, node: ast.AST) -> VecValue:
+    """The scalar ``te`` (evaluated once) in each of ``n`` lanes."""
+    return make(lw, [te if _simple(te) else lw.temp(te, node)] * n, node)
+
+
 def binary(lw: Any, op: Op, a: Any, b: Any, node: ast.AST) -> VecValue:
     return lanewise(lw, lambda x, y: ops.binary(op, x, y), (a, b), node)
 

@@ -134,6 +134,9 @@ def scale_both(v, f):
     return v * f, pk.vsum(v)
 
 
+FLAG = False
+
+
 @pk.kernel
 def float_surface(x, out, s):
     i = pk.global_id(0)
@@ -167,6 +170,7 @@ def float_surface(x, out, s):
     e.s6 = -1.0
     s[i, 8] = e.s5 + e.hi.x * 100
     s[i, 9] = pk.vsum(e.s73 * pk.vec(1.0, 1000.0)) + pk.dot(e.even, e.odd) * 0 + e.lo.lo.hi
+    s[i, 9] += (v if FLAG else 0.5).w + (0.5 if FLAG else v).w * 1000   # a vector either way
     pk.vstore(out, (i, 4), pk.vec(pk.int32(v.xy), 9, -1))
 
 
@@ -191,7 +195,7 @@ def test_lanes_swizzles_loops_helpers_and_lanewise_math(backend, run):
     e = np.c_[x, x * 10]
     e[:, 6] = -1
     np.testing.assert_array_equal(s[:, 8], e[:, 5] + e[:, 4] * 100)
-    np.testing.assert_array_equal(s[:, 9], e[:, 7] + e[:, 3] * 1000 + e[:, 1])
+    np.testing.assert_array_equal(s[:, 9], e[:, 7] + e[:, 3] * 1000 + e[:, 1] + np.float32(0.5) + x[:, 3] * 1000)
 
 
 @pk.kernel

@@ -153,3 +153,20 @@ def test_iteration_local_while_variables_match_and_are_not_carried():
     src = fresh_in_while.on("jax").source(x, np.zeros(64, np.float32), np.zeros(64, np.float32), ndrange=64)
     carried = [line for line in src.splitlines() if "= _st" in line]
     assert carried and all("v_t" not in line and "v_u" in line for line in carried)
+
+
+@pk.kernel
+def reversed_tile(x, out, T: pk.constexpr):
+    # a tile read back reversed: forwarded only where the work-group is the whole tile
+    g = pk.group_id(0)
+    lid = pk.local_id(0)
+    tile = pk.local_array(T, pk.float32)
+    tile[lid] = x[g * T + lid] * 2.0
+    pk.barrier()
+    out[g * T + lid] = tile[T - 1 - lid]
+
+
+@pytest.mark.parametrize("W", [8, 4])        # 4: the read reaches elements no work-item stored
+def test_tile_reads_match_with_and_without_forwarding(W):
+    x = np.arange(32, dtype=np.float32)
+    run(reversed_tile, ((4 * W,), (W,)), x, np.zeros(32, np.float32), 8)     # four work-groups

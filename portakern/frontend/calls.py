@@ -222,6 +222,9 @@ class CallLowering(StmtLowering):
         if arr.ref.type.space == T.ArraySpace.PRIVATE:
             raise self.err(node, f"{name}() on a private array: private memory belongs to one work-item",
                            hint="use a plain update (p[k] += v), or a pk.local_array shared by the work-group")
+        if dtype.is_half:
+            raise self.err(node, f"kernel '{self.kernel_name}': {name}() does not support {dtype} arrays",
+                           hint="accumulate into a float32 array, then store it rounded into the half array")
         if dtype not in _ATOMIC_DTYPES:
             raise self.err(node, f"{name}() does not support {dtype} arrays",
                            hint="atomics work on int32, uint32, int64, uint64, float32 and float64")

@@ -294,7 +294,8 @@ def _annotation(src_fn: Callable[..., Any], name: str, ann: Any, loc: Loc) -> An
                            loc=loc, hint="use a scalar type (pk.float32), pk.Array[dtype, ndim] or pk.constexpr"
                            ) from None
     if st.is_half:
-        raise CompileError(f"parameter '{name}' is annotated {st!r}: {st} is an array storage type, not a "
+        raise CompileError(f"kernel '{src_fn.__name__}': parameter '{name}' is annotated {st!r}: {st} is an "
+                           "array storage type, not a "
                            "scalar type", loc=loc, hint=f"pass a float32 scalar, or annotate pk.Array[pk.{st}]")
     return st
 

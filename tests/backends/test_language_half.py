@@ -262,9 +262,16 @@ def test_unsupported_half_uses_are_compile_errors_naming_the_line(kernel, args, 
     assert "test_language_half.py:" in msg
 
 
-def test_storing_into_half_names_the_kernel():
-    with pytest.raises(pk.CompileError, match="kernel 'store_float64'"):
-        store_float64.on("numpy")[2](np.ones(2), np.zeros(2, np.float16))
+@pytest.mark.parametrize("kernel, args", [
+    (store_float64, (np.ones(2), np.zeros(2, np.float16))),
+    (half_cast, (np.ones(2, np.float32), np.zeros(2, np.float16))),
+    (half_local, (np.ones(2, np.float32), np.zeros(2, np.float32))),
+    (half_atomic, (np.ones(2, np.float32), np.zeros(2, np.float16))),
+    (half_scalar, (np.float32(1), np.zeros(1, np.float16))),
+])
+def test_refused_half_uses_name_the_kernel(kernel, args):
+    with pytest.raises(pk.CompileError, match=f"kernel '{kernel.__name__}'"):
+        kernel.on("numpy")[1](*args)
 
 
 def test_literals_and_explicit_float32_conversions_store_into_half():

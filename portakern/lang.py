@@ -25,7 +25,8 @@ from .ir import optable
 __all__ = [
     "Builtin", "Func", "func", "barrier", "local_array", "private_array", "where",
     "vec", "vload", "vstore", "vsum", "vmin", "vmax", "dot",
-    *(s.name for s in optable.SPECS.values() if s.node in ("index", "atomic", "call")),
+    "subgroup_size", "subgroup_local_id", "subgroup_id", "num_subgroups",
+    *(s.name for s in optable.SPECS.values() if s.node in ("index", "atomic", "call", "subgroup")),
 ]
 
 
@@ -63,7 +64,7 @@ def _kernel_only(name: str, doc: str) -> Builtin:
 # Index queries, atomics and math functions are made from ``portakern.ir.optable`` (one definition per op):
 # ``pk.global_id``, ``pk.atomic_cas``, ``pk.sqrt``, ``pk.erf``... are module attributes created here.
 for _spec in optable.SPECS.values():
-    if _spec.node in ("index", "atomic", "call"):
+    if _spec.node in ("index", "atomic", "call", "subgroup"):
         _doc = _spec.doc if _spec.node != "call" else (
             f"{_spec.name}({', '.join('xyz'[:_spec.arity])}): {_spec.doc}"
             + (f" (tier 1: within {_spec.ulp:g} ulp, docs/semantics.md)." if _spec.tier else " (exact)."))
@@ -76,6 +77,11 @@ local_array = _kernel_only(
     "local_array", "local_array(shape, dtype): work-group memory; shape an int or tuple of compile-time ints.")
 private_array = _kernel_only(
     "private_array", "private_array(shape, dtype): per-work-item memory; shape compile-time.")
+subgroup_size = _kernel_only("subgroup_size", "subgroup_size(): work-items per sub-group (32 on every backend).")
+subgroup_local_id = _kernel_only(
+    "subgroup_local_id", "subgroup_local_id(): this work-item's lane in its sub-group (local linear id % 32).")
+subgroup_id = _kernel_only("subgroup_id", "subgroup_id(): the sub-group's index in the work-group (local linear id // 32).")
+num_subgroups = _kernel_only("num_subgroups", "num_subgroups(): sub-groups per work-group.")
 where = Builtin("where", np.where, "where(cond, a, b): a where cond else b (only the chosen value is computed).")
 
 # ---------------------------------------------------------------------------------------- short vectors

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 from portakern.codegen.cfamily import CFamilyRenderer
+from portakern.codegen.subgroup_tree import reductions_as_shuffles
+from portakern.ir import nodes as ir
 from portakern.ir.nodes import Op
 
 _ULL = "unsigned long long"
+_FULL = "0xffffffffu"   # every lane: sub-group operations are reached by the whole work-group
 
 #: NVRTC options of docs/semantics.md: no contraction into FMA, no flush-to-zero, IEEE division and sqrt.
 NVRTC_OPTIONS = ("--fmad=false", "--ftz=false", "--prec-div=true", "--prec-sqrt=true", "-std=c++17")
@@ -62,3 +65,15 @@ class CudaRenderer(CFamilyRenderer):
                "float64": (f"({_ULL})__double_as_longlong({{x}})", "__longlong_as_double((long long)({x}))")}
     atomic_volatile = ""
     atomic_fence = "__threadfence();\n"
+    subgroup_templates = {
+        Op.SUBGROUP_SHUFFLE: f"__shfl_sync({_FULL}, {{v}}, (int)(({{a}}) & 31))",
+        Op.SUBGROUP_SHUFFLE_UP: f"__shfl_up_sync({_FULL}, {{v}}, (unsigned)(({{a}}) & 31))",
+        Op.SUBGROUP_SHUFFLE_DOWN: f"__shfl_down_sync({_FULL}, {{v}}, (unsigned)(({{a}}) & 31))",
+        Op.SUBGROUP_SHUFFLE_XOR: f"__shfl_xor_sync({_FULL}, {{v}}, (int)(({{a}}) & 31))",
+        Op.SUBGROUP_ANY: f"__any_sync({_FULL}, {{v}})",
+        Op.SUBGROUP_ALL: f"__all_sync({_FULL}, {{v}})",
+    }
+
+    def render(self, kernel: ir.Kernel) -> str:
+        """CUDA C++ with sub-group reductions written as warp shuffles in the documented tree order."""
+        return super().render(reductions_as_shuffles(kernel))

@@ -27,6 +27,7 @@ from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
+from portakern.codegen.subgroup_local import lower_subgroups_to_local
 from portakern.ir import nodes as ir
 from portakern.ir.visit import walk, walk_body
 from portakern.types import ArraySpace, ArrayType
@@ -600,4 +601,4 @@ def _run_key(run: list[ir.Stmt]) -> tuple[int, ...]:
 
 def render(kernel: ir.Kernel) -> str:
     """The Python module source for ``kernel`` (pure)."""
-    return NumbaRenderer(kernel).render()
+    return NumbaRenderer(lower_subgroups_to_local(kernel)).render()

@@ -20,6 +20,7 @@ from portakern import types as T
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
+from portakern.codegen.subgroup_local import lower_subgroups_to_local
 from portakern.ir import nodes as ir
 from portakern.ir.launch_local import ALIGN, launch_sized
 from portakern.ir.visit import walk_body
@@ -154,4 +155,4 @@ class NumbaCudaRenderer(PyRenderer):
 
 def render(kernel: ir.Kernel) -> str:
     """The Python module source for ``kernel`` (pure)."""
-    return NumbaCudaRenderer(kernel).render()
+    return NumbaCudaRenderer(lower_subgroups_to_local(kernel)).render()

@@ -64,7 +64,7 @@ class NumpyLauncher(Launcher):
         self.chunk_copy = written        # a later chunk's bounds failure must not follow earlier writes
         # work-group memory and barriers tie the lanes of a work-group together: such kernels run
         # the whole index space at once; any other kernel runs in chunks of rows (CHUNK_LANES)
-        self.chunked = not (kernel.uses_barrier or kernel.uses_local)
+        self.chunked = not (kernel.uses_barrier or kernel.uses_local or kernel.uses_subgroup)
         self.spins = spins_on_atomics(kernel)   # a lock: steps of one row (spin_wait_rows)
         self._local = threading.local()    # .ops: this thread's {grid: NumpyOps}
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from portakern.codegen.barrier_ifs import hoist_barriers_out_of_ifs
 from portakern.codegen.cfamily import CFamilyRenderer
+from portakern.codegen.subgroup_local import lower_subgroups_to_local
 from portakern.ir import nodes as ir
 from portakern.ir.nodes import Op
 
@@ -59,8 +60,9 @@ class OpenCLRenderer(CFamilyRenderer):
 
     def render(self, kernel: ir.Kernel) -> str:
         """OpenCL C with every barrier outside ``if``s: PoCL hangs on some conditional barriers
-        (docs/backends/opencl.md, "PoCL and barriers inside if")."""
-        return super().render(hoist_barriers_out_of_ifs(kernel))
+        (docs/backends/opencl.md, "PoCL and barriers inside if"), and sub-group operations
+        exchanged through local memory (PoCL has no sub-group extension)."""
+        return super().render(hoist_barriers_out_of_ifs(lower_subgroups_to_local(kernel)))
 
     def fp32_options(self) -> list[str]:
         """Build options that keep float32 division and sqrt correctly rounded (docs/semantics.md)."""

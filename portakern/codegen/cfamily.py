@@ -71,6 +71,9 @@ class CFamilyRenderer:
     atomic_volatile: ClassVar[str] = "volatile "
     #: a full memory fence (a C statement) around compare-and-swap and exchange, which build locks
     atomic_fence: ClassVar[str] = ""
+    #: native sub-group operations: op -> template over {v} (the value, as a 32/64-bit type) and {a}
+    #: (the int64 lane argument); a dialect without them lowers ``ir.Subgroup`` before rendering
+    subgroup_templates: ClassVar[dict[ir.Op, str]] = {}
 
     # -- data helpers the prelude uses ----------------------------------------------------------
     def ctype(self, t: ScalarType) -> str:
@@ -339,6 +342,12 @@ class _KernelEmitter:
             b.line("return;")
         elif isinstance(s, ir.Barrier):
             b.line(self.r.barrier if id(s) in self.global_fences else self.r.barrier_local or self.r.barrier)
+        elif isinstance(s, ir.Subgroup) and s.op in self.r.subgroup_templates:
+            t = s.target.type
+            wire = self.r.ctype(t) if t.bits >= 32 else "int"      # shuffles move 32- and 64-bit values
+            arg = "" if s.arg is None else self.expr(s.arg)
+            call = self.r.subgroup_templates[s.op].format(v=f"({wire})({self.expr(s.value)})", a=arg)
+            b.line(f"{self.name(s.target.name)} = ({self.r.ctype(t)}){call};")
         else:
             raise CompileError(f"the {self.r.dialect} renderer has no rule for statement {type(s).__name__}",
                                getattr(s, "loc", None))

@@ -34,7 +34,8 @@ from ..types import ArraySpace
 
 __all__ = ["TreePlan", "WidePlan", "plan_loop", "plan_tree", "reduction_identity"]
 
-_REJECT = (ir.Break, ir.Continue, ir.Return, ir.Barrier, ir.Atomic, ir.DeclArray, ir.For, ir.While)
+_REJECT = (ir.Break, ir.Continue, ir.Return, ir.Barrier, ir.Subgroup, ir.Atomic, ir.DeclArray, ir.For,
+           ir.While)
 _BINARY = {ir.Op.ADD: "add", ir.Op.MUL: "mul", ir.Op.AND: "and", ir.Op.OR: "or", ir.Op.XOR: "xor"}
 _CALL = {ir.Op.MIN: "min", ir.Op.MAX: "max"}
 

@@ -21,6 +21,7 @@ from ..ir import optable
 from ..runtime.backend import LaunchGrid, default_workgroup
 from . import vector_numerics as vn
 from .vectorize import LANE_METHODS
+from .vector_subgroup import SubgroupLaneOps
 
 __all__ = ["LaneOps"]
 
@@ -28,7 +29,7 @@ __all__ = ["LaneOps"]
 _I64 = np.int64
 
 
-class LaneOps:
+class LaneOps(SubgroupLaneOps):
     """Shared lane semantics. Subclasses set ``xp`` and implement memory and loop operations."""
 
     xp: Any = np

@@ -94,7 +94,7 @@ def _assigned(stmts: tuple[ir.Stmt, ...]) -> tuple[list[str], list[str]]:
     vars_: dict[str, None] = {}
     arrays: dict[str, None] = {}
     for node in walk_body(stmts):
-        if isinstance(node, ir.Assign):
+        if isinstance(node, (ir.Assign, ir.Subgroup)):
             vars_[node.target.name] = None
         elif isinstance(node, ir.For):
             vars_[node.var.name] = None
@@ -151,7 +151,7 @@ def spin_wait_rows(kernel: ir.Kernel, workgroup: tuple[int, ...]) -> int:
     work-item of a 1-D launch) per step, or one row of work-groups when work-items share a group
     (barriers, local memory), so a lock taken by one work-item, or by one work-group, is released
     before the next step spins on it (docs/language.md, "Atomics and locks")."""
-    return int(workgroup[0]) if kernel.uses_barrier or kernel.uses_local else 1
+    return int(workgroup[0]) if kernel.uses_barrier or kernel.uses_local or kernel.uses_subgroup else 1
 
 
 def written_sites_safe(kernel: ir.Kernel) -> bool:
@@ -333,6 +333,13 @@ class _Renderer:
             self.while_loop(s, m)
         elif isinstance(s, ir.Barrier):
             line("pass  # barrier: lanes run in lockstep")
+        elif isinstance(s, ir.Subgroup):
+            val = self.expr(s.value, m)
+            arg = "None" if s.arg is None else self.expr(s.arg, m)
+            r = self.materialise(f"ops.subgroup({s.op.value!r}, {val}, {arg}, {s.target.type.name!r}, {m}, "
+                                 f"{s.loc.line})")
+            tgt = self.var(s.target.name)
+            line(f"{tgt} = {r}" if m == "True" else f"{tgt} = ops.merge({m}, {r}, {tgt})")
         else:
             raise CompileError(f"the vectorising backends do not support {type(s).__name__}",
                                getattr(s, "loc", None))

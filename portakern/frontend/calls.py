@@ -19,6 +19,7 @@ from .intrinsics import Intrinsic
 from .scope import FuncContext, Scope
 from .source import func_source
 from .stmt import StmtLowering, may_return
+from .subgroup import SUBGROUP_CALLS, SUBGROUP_QUERIES, lower_subgroup_call, subgroup_query
 from .values import NONE, ArrayValue, PyObject, TExpr, TupleValue, TypeValue, VecValue, const_value
 
 #: Hints for Python functions people reach for in kernels.
@@ -113,6 +114,11 @@ class CallLowering(StmtLowering):
             return NONE
         if name in ATOMIC_OPS:
             return self.atomic(name, node)
+        if name in SUBGROUP_QUERIES:
+            self._arity(node, name, 0)
+            return subgroup_query(name, self.grid_ndim)
+        if name in SUBGROUP_CALLS:
+            return lower_subgroup_call(self, name, node)
         if name == "range":
             raise self.err(node, "range() can only be used as the iterable of a for loop",
                            hint="for i in range(n): ...")

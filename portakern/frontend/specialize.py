@@ -177,10 +177,11 @@ def _assemble(src: FunctionSource, params: list[ir.Param], body: tuple[ir.Stmt, 
               debug: bool, boundscheck: bool) -> ir.Kernel:
     local_vars: dict[str, ir.Var] = {}
     written: set[str] = set()
-    uses_barrier = uses_local = False
+    uses_barrier = uses_local = uses_subgroup = False
     for n in walk_body(body):
-        if isinstance(n, ir.Assign):
+        if isinstance(n, (ir.Assign, ir.Subgroup)):
             local_vars.setdefault(n.target.name, n.target)
+            uses_subgroup = uses_subgroup or isinstance(n, ir.Subgroup)
         elif isinstance(n, ir.For):
             local_vars.setdefault(n.var.name, n.var)
         elif isinstance(n, (ir.Store, ir.Atomic)):
@@ -202,6 +203,7 @@ def _assemble(src: FunctionSource, params: list[ir.Param], body: tuple[ir.Stmt, 
         debug=bool(debug),
         loc=src.loc(fdef),
         boundscheck=bool(boundscheck),
+        uses_subgroup=uses_subgroup,
     )
 
 

@@ -258,7 +258,23 @@ class Barrier:
     loc: Loc = NOLOC
 
 
-Stmt = Assign | Store | Evaluate | DeclArray | If | For | While | Break | Continue | Return | Barrier
+@dataclass(frozen=True, slots=True)
+class Subgroup:
+    """``target = op(value, arg)`` across the work-item's sub-group: the ``SUBGROUP_SIZE`` work-items
+    of its work-group whose local linear ids ``llid`` (int64, built by the front end from the index
+    queries) share ``llid // SUBGROUP_SIZE``. ``arg`` (int64) is set exactly for ``SUBGROUP_SHUFFLES``.
+    Shuffles and reductions: ``value.type == target.type`` (reductions: not bool_); any/all: bool_.
+    Reached by every work-item of the work-group, as ``Barrier`` (docs/language.md)."""
+
+    op: Op
+    target: Var
+    value: Expr
+    llid: Expr
+    arg: Expr | None = None
+    loc: Loc = NOLOC
+
+
+Stmt = Assign | Store | Evaluate | DeclArray | If | For | While | Break | Continue | Return | Barrier | Subgroup
 
 
 # ----------------------------------------------------------------------------------------- kernel
@@ -280,7 +296,8 @@ class Kernel:
     needs an explicit work-group. ``written`` names the array params the kernel stores or atomics to.
     ``boundscheck`` asks for bounds checks (an out-of-bounds access is skipped and reported);
     ``debug`` implies them and also asks the launcher to restore written arrays on a failure
-    (``checks_bounds`` is the one flag a renderer reads); ``loc`` is the ``def`` line. ``grid_ndim`` (1 to 3) is the
+    (``checks_bounds`` is the one flag a renderer reads); ``loc`` is the ``def`` line. ``uses_subgroup``: the body holds a ``Subgroup``
+    (the launch then needs a work-group of a multiple of ``SUBGROUP_SIZE`` work-items). ``grid_ndim`` (1 to 3) is the
     launch's number of dimensions: ``pk.`` index queries of a dimension at or above it are a
     CompileError, the compat layer's CUDA intrinsics of one were folded to ``Const`` (0 for ids, 1 for
     sizes), so every ``IndexQuery.dim < grid_ndim``.
@@ -298,6 +315,7 @@ class Kernel:
     loc: Loc = NOLOC
     meta: tuple[tuple[str, str], ...] = field(default=())
     boundscheck: bool = False
+    uses_subgroup: bool = False
 
     @property
     def checks_bounds(self) -> bool:

@@ -29,7 +29,8 @@ from ..errors import CompileError
 
 __all__ = ["Op", "OpSpec", "SPECS", "CALLS", "TIER1", "BY_NAME", "ARITHMETIC", "BITWISE", "COMPARISONS", "LOGICAL",
            "UNARY", "FLOAT_MATH", "NUMERIC_MATH", "CLASSIFY", "MATH", "INDEX_QUERIES", "ATOMICS", "INT_ATOMICS",
-           "TIER0_MATH", "ARITY", "unsupported", "docs_list"]
+           "TIER0_MATH", "ARITY", "SUBGROUP_SHUFFLES", "SUBGROUP_REDUCTIONS", "SUBGROUP_OPS", "SUBGROUP_SIZE",
+           "SUBGROUP_MAX_WORKGROUP", "unsupported", "docs_list"]
 
 
 class Op(enum.Enum):
@@ -116,6 +117,16 @@ class Op(enum.Enum):
     ATOMIC_XOR = "atomic_xor"
     ATOMIC_XCHG = "atomic_xchg"
     ATOMIC_CAS = "atomic_cas"
+    # Sub-group operations (``Subgroup`` statements)
+    SUBGROUP_SHUFFLE = "subgroup_shuffle"
+    SUBGROUP_SHUFFLE_UP = "subgroup_shuffle_up"
+    SUBGROUP_SHUFFLE_DOWN = "subgroup_shuffle_down"
+    SUBGROUP_SHUFFLE_XOR = "subgroup_shuffle_xor"
+    SUBGROUP_REDUCE_ADD = "subgroup_reduce_add"
+    SUBGROUP_REDUCE_MIN = "subgroup_reduce_min"
+    SUBGROUP_REDUCE_MAX = "subgroup_reduce_max"
+    SUBGROUP_ANY = "subgroup_any"
+    SUBGROUP_ALL = "subgroup_all"
 
 
 #: Typing rules (``OpSpec.typing``). Calls: ``float`` takes and gives one float type (the front end casts
@@ -129,7 +140,8 @@ TYPINGS = ("float", "numeric", "classify", "same", "compare", "bool", "int64", "
 class OpSpec:
     """One operation.
 
-    ``node`` is the IR node carrying it (``binary``, ``unary``, ``call``, ``index``, ``atomic``); ``name`` its
+    ``node`` is the IR node carrying it (``binary``, ``unary``, ``call``, ``index``, ``atomic``,
+    ``subgroup``); ``name`` its
     kernel-language name (``pk.<name>``) or operator symbol; ``tier`` its docs/semantics.md tier (0 bit-exact,
     1 within ``ulp``). ``aliases`` are the ``module.attr`` spellings that name it in a kernel (resolved by
     identity; a missing attribute is skipped). ``ufunc`` is NumPy's function of the same meaning (the host
@@ -319,6 +331,22 @@ _add(OpSpec(Op.ATOMIC_CAS, "atomic", "atomic_cas", 4, "element",
             "atomic_cas(arr, index, expected, value): arr[index] = value if it holds expected "
             "(floats compared by bit pattern); returns the old value."))
 
+# ---------------------------------------------------------------------------------------- sub-groups
+# docs/language.md "Sub-groups" (the lane rules are CUDA's) and docs/semantics.md (the reduction order)
+for _op, _args, _doc in (
+        (Op.SUBGROUP_SHUFFLE, "v, lane", "v of lane (lane & 31) of this sub-group (CUDA __shfl_sync)"),
+        (Op.SUBGROUP_SHUFFLE_UP, "v, d", "v of lane - (d & 31), or this lane's own v below lane 0"),
+        (Op.SUBGROUP_SHUFFLE_DOWN, "v, d", "v of lane + (d & 31), or this lane's own v past lane 31"),
+        (Op.SUBGROUP_SHUFFLE_XOR, "v, m", "v of lane ^ (m & 31) (CUDA __shfl_xor_sync)"),
+        (Op.SUBGROUP_REDUCE_ADD, "v", "the sub-group's sum, in the fixed tree order of docs/semantics.md"),
+        (Op.SUBGROUP_REDUCE_MIN, "v", "the sub-group's minimum"),
+        (Op.SUBGROUP_REDUCE_MAX, "v", "the sub-group's maximum")):
+    _add(OpSpec(_op, "subgroup", _op.value, _args.count(",") + 1, "same", f"{_op.value}({_args}): {_doc}."))
+_add(OpSpec(Op.SUBGROUP_ANY, "subgroup", "subgroup_any", 1, "bool",
+            "subgroup_any(p): True when p holds on some lane of the sub-group."))
+_add(OpSpec(Op.SUBGROUP_ALL, "subgroup", "subgroup_all", 1, "bool",
+            "subgroup_all(p): True when p holds on every lane of the sub-group."))
+
 assert set(SPECS) == set(Op), set(Op) - set(SPECS)
 
 
@@ -350,12 +378,22 @@ INT_ATOMICS = frozenset({Op.ATOMIC_AND, Op.ATOMIC_OR, Op.ATOMIC_XOR})
 #: Tier 0 (bit-exact) ops of docs/semantics.md among the math calls; every other FLOAT_MATH op is tier 1.
 TIER0_MATH = frozenset(s.op for s in CALLS if s.tier == 0)
 ARITY = {s.op: s.arity for s in CALLS}
+SUBGROUP_SHUFFLES = frozenset({Op.SUBGROUP_SHUFFLE, Op.SUBGROUP_SHUFFLE_UP, Op.SUBGROUP_SHUFFLE_DOWN,
+                               Op.SUBGROUP_SHUFFLE_XOR})
+#: sub-group reductions and the binary op (``Binary`` or ``Call``) that combines two lanes' values
+SUBGROUP_REDUCTIONS = {Op.SUBGROUP_REDUCE_ADD: Op.ADD, Op.SUBGROUP_REDUCE_MIN: Op.MIN,
+                       Op.SUBGROUP_REDUCE_MAX: Op.MAX, Op.SUBGROUP_ANY: Op.OR, Op.SUBGROUP_ALL: Op.AND}
+SUBGROUP_OPS = _ops(node="subgroup")
+#: the portable sub-group size: every backend declares it (``Capabilities.subgroup_size``)
+SUBGROUP_SIZE = 32
+#: the largest work-group of a kernel with sub-group operations (the emulations' scratch size)
+SUBGROUP_MAX_WORKGROUP = 1024
 
 
 def unsupported(op: Op, backend: str, loc: Any = None) -> CompileError:
     """The error for an operation ``backend`` declares it does not support."""
     spec = SPECS[op]
-    what = f"pk.{spec.name}()" if spec.node in ("call", "index", "atomic") else f"operator '{spec.name}'"
+    what = f"pk.{spec.name}()" if spec.node in ("call", "index", "atomic", "subgroup") else f"operator '{spec.name}'"
     return CompileError(f"{what} is not supported by the {backend} backend", loc,
                         hint="run this kernel on another backend (docs/backends/ lists what each lacks)")
 

@@ -81,6 +81,9 @@ def _stmt(s: ir.Stmt, depth: int, out: list[str]) -> None:
         out.append(f"{pad}return")
     elif isinstance(s, ir.Barrier):
         out.append(f"{pad}barrier()")
+    elif isinstance(s, ir.Subgroup):
+        args = format_expr(s.value) + ("" if s.arg is None else f", {format_expr(s.arg)}")
+        out.append(f"{pad}{s.target.name} = {s.op.value}({args}) : {s.target.type}  # llid {format_expr(s.llid)}")
     else:
         out.append(f"{pad}<{type(s).__name__}>")
 
@@ -100,6 +103,8 @@ def format_kernel(kernel: ir.Kernel) -> str:
         flags.append("barrier")
     if kernel.uses_local:
         flags.append("local")
+    if kernel.uses_subgroup:
+        flags.append("subgroup")
     if kernel.debug:
         flags.append("debug")
     elif kernel.boundscheck:

@@ -1,5 +1,8 @@
 """IR-to-IR rewriting over the frozen nodes: the helper passes are written with.
 
+``map_statements(stmts, fn)`` replaces each simple statement by a list of statements (a pass that turns
+one statement into several), and ``FreshLocals`` names the variables a pass adds.
+
 ``rewrite(node, fn)`` rebuilds ``node`` bottom-up: each child is rewritten first, then ``fn`` sees the
 node (with its new children) and returns a replacement, or None to keep it. A subtree nothing changed is
 returned as the SAME object, and a node shared between two places is rewritten once (both places get
@@ -12,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
+from ..types import ScalarType
 from . import nodes as ir
 from .visit import _is_node
 
-__all__ = ["rewrite", "rewrite_kernel"]
+__all__ = ["FreshLocals", "map_statements", "rewrite", "rewrite_kernel"]
 
 N = TypeVar("N")
 
@@ -62,3 +66,33 @@ def rewrite_kernel(kernel: ir.Kernel, fn: Callable[[Any], Any | None]) -> ir.Ker
     if all(a is b for a, b in zip(body, kernel.body)):
         return kernel
     return replace(kernel, body=body)
+
+
+def map_statements(stmts: tuple[ir.Stmt, ...], fn: Callable[[ir.Stmt], list[ir.Stmt] | None]
+                   ) -> tuple[ir.Stmt, ...]:
+    """``stmts`` with every simple statement ``s`` (at any depth inside ``if``/``for``/``while``)
+    replaced by ``fn(s)``, or kept where ``fn`` returns None."""
+    out: list[ir.Stmt] = []
+    for s in stmts:
+        if isinstance(s, ir.If):
+            out.append(replace(s, then=map_statements(s.then, fn), orelse=map_statements(s.orelse, fn)))
+        elif isinstance(s, (ir.For, ir.While)):
+            out.append(replace(s, body=map_statements(s.body, fn)))
+        else:
+            new = fn(s)
+            out += [s] if new is None else new
+    return tuple(out)
+
+
+class FreshLocals:
+    """Fresh scalar variables named ``<prefix><n>`` that no local of ``kernel`` already uses."""
+
+    def __init__(self, kernel: ir.Kernel, prefix: str) -> None:
+        taken = {v.name for v in kernel.locals}
+        self._names = (f"{prefix}{i}" for i in range(1 << 30) if f"{prefix}{i}" not in taken)
+        self.made: list[ir.Var] = []
+
+    def __call__(self, t: ScalarType) -> ir.Var:
+        v = ir.Var(next(self._names), t)
+        self.made.append(v)
+        return v

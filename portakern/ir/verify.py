@@ -114,8 +114,31 @@ class _Verifier:
                 self.fail(s, f"{type(s).__name__} outside a loop")
         elif isinstance(s, (ir.Return, ir.Barrier)):
             pass
+        elif isinstance(s, ir.Subgroup):
+            self.subgroup(s)
         else:
             self.fail(s, f"unknown statement {type(s).__name__}")
+
+    def subgroup(self, s: ir.Subgroup) -> None:
+        if s.op not in ir.SUBGROUP_OPS:
+            self.fail(s, "not a sub-group op")
+        if not self.kernel.uses_subgroup:
+            self.fail(s, "a Subgroup statement in a kernel whose uses_subgroup is False")
+        if s.target.name not in self.locals:
+            self.fail(s, f"assigned variable '{s.target.name}' is not in kernel.locals")
+        t = self.var(s.target)
+        if self.expr(s.value) != t:
+            self.fail(s, f"a Subgroup gives its value's type ({s.value.type}), not {t}")  # type: ignore[union-attr]
+        if self.expr(s.llid) != _INT64:
+            self.fail(s, "a Subgroup's local linear id is int64")
+        if (s.arg is not None) != (s.op in ir.SUBGROUP_SHUFFLES):
+            self.fail(s, "a Subgroup has a lane argument exactly when it is a shuffle")
+        if s.arg is not None and self.expr(s.arg) != _INT64:
+            self.fail(s, "a shuffle's lane argument is int64")
+        if s.op in (Op.SUBGROUP_ANY, Op.SUBGROUP_ALL) and t != _BOOL:
+            self.fail(s, f"{s.op.value} takes and gives bool_")
+        if s.op in (Op.SUBGROUP_REDUCE_ADD, Op.SUBGROUP_REDUCE_MIN, Op.SUBGROUP_REDUCE_MAX) and t.is_bool:
+            self.fail(s, f"{s.op.value} does not apply to bool_")
 
     def cond(self, e: ir.Expr, owner: object) -> None:
         if self.expr(e) != _BOOL:

@@ -6,6 +6,9 @@ from typing import Iterator
 
 from . import nodes as ir
 
+#: the name prefix of arrays a lowering pass adds (their accesses are numbered after the kernel's own)
+SCRATCH_PREFIX = "__pk_sg_"
+
 
 def children(node: object) -> Iterator[object]:
     """The IR nodes directly inside ``node`` (expressions and statements), in field order."""
@@ -52,9 +55,12 @@ class AccessSite:
 def access_sites(kernel: ir.Kernel) -> dict[int, AccessSite]:
     """Map ``id(node)`` of every Load/Store/Atomic of ``kernel`` to its :class:`AccessSite`."""
     sites: dict[int, AccessSite] = {}
-    for node in walk_body(kernel.body):
+    accesses = [n for n in walk_body(kernel.body) if isinstance(n, (ir.Load, ir.Store, ir.Atomic))]
+    # the scratch arrays of a lowering pass (codegen/subgroup_local.py) come last, so that the
+    # original kernel's numbers are those of the lowered one
+    for node in sorted(accesses, key=lambda n: n.array.name.startswith(SCRATCH_PREFIX)):
         # a node the front end shares between statements is one site, numbered once
-        if isinstance(node, (ir.Load, ir.Store, ir.Atomic)) and id(node) not in sites:
+        if id(node) not in sites:
             sites[id(node)] = AccessSite(len(sites), node.array.name, node.array.type.ndim, node.loc)
     return sites
 

@@ -46,6 +46,7 @@ class Capabilities:
     #: read-only); an array that does not fit, after the earlier parameters, is passed as a global one
     max_constant_memory: int = 0
     max_constant_args: int = 0
+    subgroup_size: int = 32               # work-items per sub-group (ir.SUBGROUP_SIZE on every backend)
     needs_gpu: bool = False
     extra: tuple[tuple[str, str], ...] = ()
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import BackendUnavailable, CompileError, LaunchError, PortakernError
+from ..ir import nodes as ir
 from ..ir.launch_local import LaunchSizes
 from . import args as A
 from . import cache, config, fastpath, registry
@@ -104,7 +105,8 @@ def _plain(x: Any) -> bool:
 def check_grid(c: Compiled, nd: tuple[int, ...], wg: tuple[int, ...] | None, kname: str) -> None:
     """Barrier/local kernels need an explicit workgroup dividing the ndrange; any workgroup must fit."""
     if c.needs_workgroup:
-        why = "pk.barrier()" if c.ir.uses_barrier else "pk.local_array"
+        why = ("pk.barrier()" if c.ir.uses_barrier else "pk.local_array" if c.ir.uses_local
+               else "sub-group operations")
         if wg is None:
             raise LaunchError(f"kernel '{kname}' uses {why}, so it needs an explicit workgroup: "
                               f"kernel[ndrange, workgroup]; got ndrange {nd} and no workgroup")
@@ -115,9 +117,23 @@ def check_grid(c: Compiled, nd: tuple[int, ...], wg: tuple[int, ...] | None, kna
         size = 1
         for w in wg:
             size *= w
+        if c.ir.uses_subgroup:
+            check_subgroup_workgroup(c, wg, size, kname)
         if size > c.caps.max_workgroup_size:
             raise LaunchError(f"kernel '{kname}': workgroup {wg} has {size} work-items; backend "
                               f"'{c.backend.name}' allows at most {c.caps.max_workgroup_size}")
+
+
+def check_subgroup_workgroup(c: Compiled, wg: tuple[int, ...], size: int, kname: str) -> None:
+    """A kernel with sub-group operations runs whole sub-groups of the portable size (docs/language.md)."""
+    sg = ir.SUBGROUP_SIZE
+    if c.caps.subgroup_size != sg:
+        raise LaunchError(f"kernel '{kname}' uses sub-group operations, but backend '{c.backend.name}' has "
+                          f"sub-groups of {c.caps.subgroup_size} work-items, not the portable {sg}")
+    if size % sg or size > ir.SUBGROUP_MAX_WORKGROUP:
+        raise LaunchError(f"kernel '{kname}' uses sub-group operations: its workgroup {wg} has {size} "
+                          f"work-items, which must be a multiple of the sub-group size {sg} and at most "
+                          f"{ir.SUBGROUP_MAX_WORKGROUP}, e.g. kernel[ndrange, 256]")
 
 
 # --------------------------------------------------------------------------------------- backends
@@ -270,8 +286,8 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
             launcher = backend.load(kir, payload, device)
     names = [p.name for p in src.params]
     written = tuple(names.index(w) for w in kir.written if w in names)
-    c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local), backend, device, caps,
-                 payload, source, tuple(names), LaunchSizes(kir),
+    c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local or kir.uses_subgroup), backend,
+                 device, caps, payload, source, tuple(names), LaunchSizes(kir),
                  tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)))
     kernel._compiled.put(key, c, kernel._plans)
     return c

@@ -20,7 +20,8 @@ from .. import types as T
 from ..errors import PortakernError
 from ..frontend import ops
 from ..frontend.intrinsics import Intrinsic
-from ..frontend.values import ArrayValue, TExpr, TupleValue, TypeValue
+from ..frontend.subgroup import lower_subgroup_call
+from ..frontend.values import ArrayValue, TExpr, TupleValue, TypeValue, const_value
 from ..ir import nodes as ir
 from ..ir.nodes import Op
 
@@ -267,16 +268,47 @@ def _atomic(cuda_name: str, pk_name: str) -> Call:
     return Call(f"cuda.atomic.{cuda_name}", rule)
 
 
-_NO_WARPS = "portakern has no sub-group (warp) operations yet"
-_WARP_HINT = "exchange values through a cuda.shared.array and cuda.syncthreads()"
+#: numba.cuda warp function -> the sub-group builtin it lowers to (the first argument, the mask, must be
+#: the full 0xffffffff: portakern's sub-group operations are reached by the whole work-group)
+WARP_OPS: dict[str, str] = {
+    "shfl_sync": "subgroup_shuffle", "shfl_up_sync": "subgroup_shuffle_up",
+    "shfl_down_sync": "subgroup_shuffle_down", "shfl_xor_sync": "subgroup_shuffle_xor",
+    "any_sync": "subgroup_any", "all_sync": "subgroup_all",
+}
+FULL_MASK = 0xFFFFFFFF
+_MASK_HINT = ("pass the full mask 0xffffffff and let every thread of the block reach the call; "
+              "docs/language.md, \"Sub-groups\"")
 
 
-def refused_warp_ops() -> dict[str, Intrinsic]:
-    """Warp-level numba.cuda functions: each a CompileError naming it."""
-    names = ("shfl_sync", "shfl_up_sync", "shfl_down_sync", "shfl_xor_sync", "all_sync", "any_sync",
-             "eq_sync", "ballot_sync", "match_any_sync", "match_all_sync", "activemask", "lanemask_lt",
+def is_full_mask(value: object) -> bool:
+    """``value`` is an int whose low 32 bits are all set (0xffffffff, or -1)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value & FULL_MASK == FULL_MASK
+
+
+def _warp(cuda_name: str, pk_name: str) -> Call:
+    """``cuda.shfl_down_sync(mask, value, delta)`` and friends: the sub-group builtin, full mask only."""
+    params = ("mask", "value", "delta") if pk_name.startswith("subgroup_shuffle") else ("mask", "predicate")
+
+    def rule(lw: Any, node: ast.Call) -> Any:
+        args = _args(lw, node, f"cuda.{cuda_name}", params, len(params))
+        mask = lw.expr(args[0])
+        if not (mask.is_const and is_full_mask(const_value(mask))):
+            raise lw.err(node, f"cuda.{cuda_name}: only the full mask 0xffffffff is supported", hint=_MASK_HINT)
+        call = ast.copy_location(ast.Call(func=node.func, args=args[1:], keywords=[]), node)
+        return lower_subgroup_call(lw, pk_name, call)
+    return Call(f"cuda.{cuda_name}", rule)
+
+
+_NO_WARPS = "portakern has no such warp operation (only shuffles, any and all, with the full mask)"
+_WARP_HINT = "use cuda.shfl_*_sync/any_sync/all_sync with mask 0xffffffff, or a cuda.shared.array and cuda.syncthreads()"
+
+
+def warp_names() -> dict[str, Intrinsic]:
+    """Warp-level numba.cuda functions: the sub-group builtins, or a CompileError naming the function."""
+    names = ("eq_sync", "ballot_sync", "match_any_sync", "match_all_sync", "activemask", "lanemask_lt",
              "syncwarp")
-    return {n: Refused(f"cuda.{n}", _NO_WARPS, _WARP_HINT) for n in names}
+    refused: dict[str, Intrinsic] = {n: Refused(f"cuda.{n}", _NO_WARPS, _WARP_HINT) for n in names}
+    return refused | {c: _warp(c, p) for c, p in WARP_OPS.items()}
 
 
 def kernel_names() -> dict[str, Intrinsic]:
@@ -311,5 +343,5 @@ def kernel_names() -> dict[str, Intrinsic]:
                                      "use cuda.syncthreads()"),
         "threadfence_system": Refused("cuda.threadfence_system", "portakern has no system-wide fence"),
     }
-    names.update(refused_warp_ops())
+    names.update(warp_names())
     return names

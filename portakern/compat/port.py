@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .. import lang
 from .cuda import scalar_casts
-from .cuda_intrinsics import ATOMICS, WARP_SIZE, single_literal
+from .cuda_intrinsics import ATOMICS, WARP_OPS, WARP_SIZE, is_full_mask, single_literal
 
 _DIM3 = {"threadIdx": "local_id", "blockIdx": "group_id", "blockDim": "local_size", "gridDim": "num_groups"}
 _AXES = {"x": 0, "y": 1, "z": 2}
@@ -122,6 +122,8 @@ class _Rewriter:
         if name == "shared.array" and node.args and isinstance(node.args[0], ast.Constant) \
                 and node.args[0].value == 0:
             return self.dynamic_shared(node)
+        if name in WARP_OPS:
+            return self.warp(node, name)
         pk_name = None
         if name in _RENAMED:
             pk_name = _RENAMED[name]
@@ -140,6 +142,24 @@ class _Rewriter:
                 if value is not None:   # a local ``N = 100``: the language sizes arrays at compile time
                     self.replace(item, str(value))
         for child in list(node.args) + [k.value for k in node.keywords]:
+            self.body(child)
+        return True
+
+    def warp(self, node: ast.Call, name: str) -> bool:
+        """``cuda.shfl_down_sync(0xffffffff, v, d)`` -> ``pk.subgroup_shuffle_down(v, d)`` (the mask dropped:
+        only a literal full one is translated, as the language's sub-group operations need the whole group)."""
+        try:
+            mask = ast.literal_eval(node.args[0]) if node.args else None
+        except ValueError:
+            mask = None
+        if len(node.args) < 2 or node.keywords or not is_full_mask(mask):
+            self.note(node, f"cuda.{name} is not translated: only a call with the literal full mask 0xffffffff "
+                      "and positional arguments is")
+            return True
+        first = node.args[1]
+        self.edits.append((self.offset(node.lineno, node.col_offset), self.offset(first.lineno, first.col_offset),
+                           f"pk.{WARP_OPS[name]}("))
+        for child in node.args[1:]:
             self.body(child)
         return True
 

@@ -116,3 +116,21 @@ def test_a_launch_through_another_name_is_listed_not_silently_left() -> None:
     """)
     left = port_source(text).untranslated
     assert any("'f[...](...)'" in line and line.startswith("8:") for line in left), left
+
+
+WARP_MODULE = textwrap.dedent("""\
+    from numba import cuda
+
+    @cuda.jit
+    def warp(out):
+        i = cuda.grid(1)
+        out[i] = cuda.shfl_down_sync(0xFFFFFFFF, out[i], cuda.threadIdx.x % 4) + cuda.any_sync(0xFFFF, 1)
+""")
+
+
+def test_port_maps_full_mask_warp_shuffles_to_subgroup_builtins() -> None:
+    p = port_source(WARP_MODULE)
+    assert "    out[i] = pk.subgroup_shuffle_down(out[i], pk.local_id(0) % 4) + cuda.any_sync(0xFFFF, 1)" \
+        in p.text.splitlines()
+    assert any(n.startswith("6: cuda.any_sync is not translated: only a call with the literal full mask")
+               for n in p.untranslated)

@@ -20,8 +20,8 @@ from ..ir import nodes as ir
 from ..ir import optable
 from ..runtime.backend import LaunchGrid, default_workgroup
 from . import vector_numerics as vn
-from .vectorize import LANE_METHODS
 from .vector_subgroup import SubgroupLaneOps
+from .vectorize import LANE_METHODS
 
 __all__ = ["LaneOps"]
 

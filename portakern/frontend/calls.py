@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -210,7 +211,7 @@ class CallLowering(StmtLowering):
         size = ops.int_index(it)
         problem = size_problem(size.expr, self.state.launch_args)
         if problem is not None:
-            problem = problem.replace("'__pk_p_", "'")     # an assigned parameter's copy: the user's name
+            problem = re.sub(r"'__pk_(?:p|f\d+)_", "'", problem)   # a copy of a (helper's) parameter: its name
             raise self.err(node, f"the size of local_array() must be known at launch: {problem}",
                            hint="compute it from the kernel's int parameters and array shapes with + - * // % "
                            "min max (e.g. pk.local_array(n * 2, pk.float32)), or use compile-time ints "

@@ -68,6 +68,36 @@ def test_a_size_not_known_at_launch_is_refused_with_the_reason(body, why):
     assert "must be known at launch" in text and why in text
 
 
+def test_a_helper_may_size_a_local_array_by_the_kernel_parameter_it_is_passed():
+    g: dict[str, object] = {"pk": pk}
+    text = textwrap.dedent("""
+        @pk.func
+        def stage(x, m):
+            t = pk.local_array(m * 2, pk.float32)
+            return t[0]
+
+        @pk.func
+        def bumped(x, m):
+            m = m + 1
+            t = pk.local_array(m, pk.float32)
+            return t[0]
+
+        def f(x, out, n):
+            out[0] = stage(x, n)
+
+        def h(x, out, n):
+            out[0] = bumped(x, n)
+    """)
+    filename = f"<local-arg-test-{next(_COUNTER)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    exec(compile(text, filename, "exec"), g)  # noqa: S102
+    k = specialize(analyze(g["f"]), {"x": F32, "out": F32, "n": T.int32}, {}, 1, False)
+    (decl,) = launch_sized(k)
+    assert {v.name for v in _vars(decl.size)} == {"n"}
+    with pytest.raises(pk.CompileError, match="'m' is not a scalar parameter of the kernel"):
+        specialize(analyze(g["h"]), {"x": F32, "out": F32, "n": T.int32}, {}, 1, False)
+
+
 def test_only_local_arrays_sized_by_one_int_may_be_sized_at_launch():
     assert "1-D" in refusal("def f(out, n):\n    a = pk.local_array((n, 2), pk.float32)\n    out[0] = 1\n",
                             out=F32, n=T.int32)

@@ -36,7 +36,7 @@ _TIER1: dict[str, Callable[..., Any]] = {
     "log10": jnp.log10, "log1p": jm.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
     "asin": jm.asin, "acos": jnp.arccos, "atan": jnp.arctan, "atan2": jnp.arctan2,
     "sinh": jm.sinh, "cosh": jm.cosh, "tanh": jm.tanh, "pow": jnp.power, "hypot": jnp.hypot,
-    "rsqrt": lambda x: 1 / jnp.sqrt(x),
+    "rsqrt": lambda x: 1 / jnp.sqrt(x), "cbrt": jm.cbrt,
 }
 
 

@@ -32,7 +32,7 @@ MATH_NAMES: dict[str, tuple[str | None, int]] = {
 __all__ = ["np", "math", "cuda", "CACHE", "fma", "mul_f32", "mul_f64",
            "atomic_fmin_f32", "atomic_fmax_f32", "atomic_fmin_f64", "atomic_fmax_f64",
            "atomic_fxchg_f32", "atomic_fxchg_f64", "atomic_fcas_f32", "atomic_fcas_f64", *sorted(_generic.HELPERS),
-           *(f"m_{name}" for name in MATH_NAMES)]
+           "m_cbrt", *(f"m_{name}" for name in MATH_NAMES)]
 
 # inline="always" inlines at Numba-IR level: besides saving calls, it is what lets compile_ptx work
 # with no GPU (an out-of-line device function asks the driver for the current device's compute capability).
@@ -56,6 +56,8 @@ def _math_function(name: str, ufunc: str | None, arity: int):  # type: ignore[no
 
 for _name, (_ufunc, _arity) in MATH_NAMES.items():
     globals()[f"m_{_name}"] = _math_function(_name, _ufunc, _arity)
+# cbrt: libdevice's on a device (cuda.cbrt); the simulator's cuda.cbrt is ``a ** (1/3)``, NaN for a < 0
+m_cbrt = _device((lambda a: np.cbrt(np.float64(a))) if SIMULATOR else (lambda a: cuda.cbrt(a)))
 
 if SIMULATOR:
     @cuda.jit(device=True)

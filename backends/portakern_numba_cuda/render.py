@@ -39,6 +39,7 @@ class NumbaCudaRenderer(PyRenderer):
 
     # math calls go through the prelude's m_<name> (libm on a device, NaN-returning in the simulator)
     math_templates = {op: t.replace("math.", "m_") for op, t in PyRenderer.math_templates.items()}
+    math_templates[ir.Op.CBRT] = "m_cbrt({0})"     # libdevice's cbrt (1 ulp), not the CPU prelude's
 
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)

@@ -294,6 +294,38 @@ def trunc_f64(x):
 
 
 
+def prod_err(a, b, p):
+    """``a * b - p`` exactly, for ``p = RN(a * b)`` (Dekker's product: no FMA, no overflow for
+    |a|, |b| < 2**400). Operators only, so the jax backend applies it to arrays too."""
+    c = 134217729.0 * a
+    ah = c - (c - a)
+    al = a - ah
+    c = 134217729.0 * b
+    bh = c - (c - b)
+    bl = b - bh
+    return ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def cbrt_f64(x):
+    """Cube root within 0.5 ulp and a hair: ``pow(|x|, 1/3)`` (a few dozen ulp) and one Newton step
+    whose residual ``y**3 - |x|`` is computed exactly (libm's and LLVM's cbrt measure 2.6 ulp).
+    |x| is scaled by 2**+-300 into [2**-600, 2**600] first, so no product over- or underflows."""
+    if x == 0.0 or x != x or math.isinf(x):
+        return np.float64(x)
+    a = math.fabs(x)
+    k = 1.0
+    if a < 2.0 ** -600:
+        a, k = a * 2.0 ** 300, 2.0 ** -100
+    elif a > 2.0 ** 600:
+        a, k = a * 2.0 ** -300, 2.0 ** 100
+    y = math.pow(a, 1.0 / 3.0)
+    p = y * y
+    q = p * y
+    r = (q - a) + (prod_err(p, y, q) + prod_err(y, y, p) * y)   # y**3 - a; q - a is exact
+    y = (y - r / (3.0 * p)) * k
+    return np.float64(math.copysign(y, x))
+
+
 # ------------------------------------------------------------------ small integer helpers
 def abs_i64(a):
     """Wrapping abs: abs(INT64_MIN) == INT64_MIN."""

@@ -67,6 +67,7 @@ class Op(enum.Enum):
     # Math calls (``Call``)
     SQRT = "sqrt"
     RSQRT = "rsqrt"
+    CBRT = "cbrt"
     EXP = "exp"
     EXP2 = "exp2"
     EXPM1 = "expm1"
@@ -265,6 +266,8 @@ _TIER1_DOMAIN = ((-100.0, 100.0, False),)
 _call(Op.SQRT, "square root, correctly rounded")
 _call(Op.RSQRT, "1 / sqrt(x)", tier=1, ulp=2, ufunc=None, math_name=None, host=_host_rsqrt,
       py="({T}(1.0) / math.sqrt({0}))", mp=lambda mp, x: 1 / mp.sqrt(x), domain=((1e-30, 1e30, True),))
+_call(Op.CBRT, "cube root (negative for negative x)", tier=1, ulp=2, py="cbrt_f64(np.float64({0}))",
+      mp=lambda mp, x: mp.sign(x) * mp.cbrt(abs(x)), domain=((-1e3, 1e3, False),))
 _call(Op.EXP, "e**x", tier=1, ulp=3, domain=_TIER1_DOMAIN)
 _call(Op.EXP2, "2**x", tier=1, ulp=3, py="math.pow({T}(2.0), {0})", mp=lambda mp, x: mp.power(2, x),
       domain=((-150, 130, False),))

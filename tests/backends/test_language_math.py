@@ -218,3 +218,25 @@ def test_copysign_never_reads_a_nans_sign(backend, run, need_fp64, dtype):
     assert not np.signbit(out[0][:7]).any()
     np.testing.assert_array_equal(out[1], np.abs(x))
     assert not np.signbit(out[1]).any()
+
+
+@pk.kernel
+def cube_roots(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        out[0, i] = pk.cbrt(x[i])
+        out[1, i] = math.cbrt(x[i])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cbrt_is_real_for_negative_arguments_and_keeps_special_values(backend, run, need_fp64, dtype):
+    need_fp64(dtype)
+    x = np.array([27.0, -8.0, 2.0, -1e-3, 1e30, -7e-30, 0.0, -0.0, np.inf, -np.inf, np.nan], dtype=dtype)
+    out = np.full((2, x.size), 9.0, dtype=dtype)
+    run(cube_roots, backend, x.size, None, x, out)
+    finite = slice(0, 6)
+    expected = np.array([3.0, -2.0, 2.0 ** (1 / 3), -0.1, 1e10, -math.pow(7e-30, 1 / 3)])
+    for row in out:
+        np.testing.assert_allclose(row[finite], expected, rtol=_rtol(dtype), atol=0)
+        np.testing.assert_array_equal(row[6:10], x[6:10])                 # +-0 and +-inf are their own roots
+        assert np.signbit(row[7]) and not np.signbit(row[6]) and np.isnan(row[10])

@@ -145,9 +145,9 @@ def test_a_repeated_tiny_launch_compiles_once_with_full_optimisation(monkeypatch
     compiled_with = []
     real = launch_mod._compile
 
-    def spy(jitted, args, opts, device):
+    def spy(jitted, args, opts, *rest):
         compiled_with.append(opts)
-        return real(jitted, args, opts, device)
+        return real(jitted, args, opts, *rest)
 
     monkeypatch.setattr(launch_mod, "_compile", spy)
 

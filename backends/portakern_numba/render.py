@@ -311,7 +311,8 @@ class NumbaRenderer(PyRenderer):
                 src.line(f"a_{py_name(arr.name)} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
             for name in sorted(self.per_item | self.lane_arrays):
                 src.line(f"_pk_s_{py_name(name)} = np.zeros(_pk_wgsz, {np_type(types[name])})")
-                arrays.append(f"_pk_s_{py_name(name)}")
+                if name in self.per_item:  # a lane-only slot is written (or zeroed) before it is read
+                    arrays.append(f"_pk_s_{py_name(name)}")
             if self.has_return or self.padded:
                 src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
                 arrays.append("_pk_dn")

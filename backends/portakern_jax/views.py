@@ -2,9 +2,9 @@
 
 The lanes of a launch are the row-major coordinates ``(group_id(0), local_id(0), group_id(1),
 ...)`` (a dimension the work-group does not split has one coordinate, its global id). An index
-``sum(K * coordinate) + u`` with positive ``K`` that do not overlap (each ``K`` at least the span
-of the smaller ones) and a uniform ``u`` of known static range addresses, lane by lane, a
-strided block of the array: a ``dynamic_slice`` of ``span`` elements from ``u``, cut by reshapes
+``sum(K * coordinate) + u`` whose ``|K|`` do not overlap (each at least the span of the smaller
+ones; a negative ``K`` reads its coordinate's axis reversed) and a uniform ``u`` of known static
+range addresses, lane by lane, a strided block of the array: a ``dynamic_slice`` of ``span`` elements from ``u``, cut by reshapes
 and slices into one axis per coordinate, transposed into lane order and broadcast over the
 coordinates the index does not use. A store is the same block put back with a
 ``dynamic_update_slice`` (with a select where the block has gaps or the store is masked); lanes
@@ -89,8 +89,9 @@ def _static_range(v: Any, bounds: tuple | None) -> tuple[int, int] | None:
 
 
 def _plan(ops: Any, a: Any, aff: tuple, load: bool) -> tuple | None:
-    """Per array dimension ``(start, span, [(coordinate, K, size)] K-descending)`` plus the pads
-    (loads past the array), or None when the access is no such view."""
+    """Per array dimension ``(start, span, [(coordinate, |K|, size)] K-descending)``, the pads
+    (loads past the array), the lane coordinates' sizes, the coordinates used and those walked
+    backwards; None when the access is no such view."""
     cs = coords(ops)
     if cs is None or ops.lanes_nd != ops.ndrange:
         return None
@@ -107,15 +108,20 @@ def _plan(ops: Any, a: Any, aff: tuple, load: bool) -> tuple | None:
     if len(forms) != a.ndim:
         return None
     used: set[int] = set()
+    rev: set[int] = set()
     dims, pads = [], []
     for (lanes, _, _), form, size in zip(forms, forms, a.shape):
         ks: dict[int, int] = {}
         for k, d, c in lanes:
             for coord, f in made[(k, d)]:
                 ks[coord] = ks.get(coord, 0) + c * f
-        terms = sorted(((co, K, sizes[co]) for co, K in ks.items() if K and sizes[co] > 1),
+        # a negative coefficient walks its coordinate backwards: the block from the last
+        # element, that coordinate's axis reversed
+        shift = sum(K * (sizes[co] - 1) for co, K in ks.items() if K < 0 and sizes[co] > 1)
+        rev.update(co for co, K in ks.items() if K < 0 and sizes[co] > 1)
+        terms = sorted(((co, abs(K), sizes[co]) for co, K in ks.items() if K and sizes[co] > 1),
                        key=lambda t: -t[1])
-        if any(K < 0 or co in used for co, K, _ in terms):
+        if any(co in used for co, _, _ in terms):
             return None
         used.update(co for co, _, _ in terms)
         span = 1
@@ -126,13 +132,14 @@ def _plan(ops: Any, a: Any, aff: tuple, load: bool) -> tuple | None:
         start, r = _uniform(form)
         if r is None:
             return None
-        lo, hi = r[0], r[1] + span - 1
+        start = start + np.int64(shift)
+        lo, hi = r[0] + shift, r[1] + shift + span - 1
         pad = (max(0, -lo), max(0, hi - (size - 1)))
         if pad != (0, 0) and (not load or ops.errors is not None or max(pad) > HALO):
             return None
         dims.append((start + np.int64(pad[0]), span, terms))
         pads.append(pad)
-    return dims, pads, sizes, used
+    return dims, pads, sizes, used, rev
 
 
 def _unfold(x: Any, axis: int, terms: list[tuple[int, int, int]]) -> Any:
@@ -179,7 +186,7 @@ def view_load(ops: Any, a: Any, aff: tuple, m: Any) -> Any | None:
     plan = _plan(ops, a, aff, load=True)
     if plan is None:
         return None
-    dims, pads, sizes, _ = plan
+    dims, pads, sizes, _, rev = plan
     if any(p != (0, 0) for p in pads):
         a = jnp.pad(a, pads)
     x = lax.dynamic_slice(a, [d[0] for d in dims], [d[1] for d in dims])
@@ -188,6 +195,8 @@ def view_load(ops: Any, a: Any, aff: tuple, m: Any) -> Any | None:
         x = _unfold(x, axis, terms)
         axis += len(terms)
     axes = _axes(dims)
+    if rev:
+        x = lax.rev(x, tuple(i for i, co in enumerate(axes) if co in rev))
     if not axes:         # the same element in every lane: a uniform value
         x = x.reshape(())
         return x if m is True else jnp.where(m, x, jnp.zeros((), a.dtype))
@@ -202,7 +211,7 @@ def view_store(ops: Any, a: Any, aff: tuple, v: Any, m: Any) -> Any | None:
     plan = _plan(ops, a, aff, load=False)
     if plan is None:
         return None
-    dims, _, sizes, used = plan
+    dims, _, sizes, used, rev = plan
     shape = tuple(sizes)
     x = jnp.broadcast_to(jnp.asarray(v, a.dtype), (ops.N,)).reshape(shape)
     mask = None if m is True else jnp.broadcast_to(m, (ops.N,)).reshape(shape)
@@ -227,6 +236,10 @@ def view_store(ops: Any, a: Any, aff: tuple, v: Any, m: Any) -> Any | None:
     if perm != list(range(len(perm))):
         x = jnp.transpose(x, perm)
         mask = None if mask is None else jnp.transpose(mask, perm)
+    if rev:
+        flip = tuple(i for i, co in enumerate(axes) if co in rev)
+        x = lax.rev(x, flip)
+        mask = None if mask is None else lax.rev(mask, flip)
     written = mask if mask is not None else jnp.ones(x.shape, bool)
     axis = 0
     for _, _, terms in dims:

@@ -170,3 +170,19 @@ def reversed_tile(x, out, T: pk.constexpr):
 def test_tile_reads_match_with_and_without_forwarding(W):
     x = np.arange(32, dtype=np.float32)
     run(reversed_tile, ((4 * W,), (W,)), x, np.zeros(32, np.float32), 8)     # four work-groups
+
+
+@pk.kernel
+def reverse_rows(x, out):
+    # negative coefficients: a row read backwards, a column written backwards
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    out[x.shape[0] - 1 - i, j] = x[i, x.shape[1] - 1 - j] + x[i, j]
+
+
+def test_reversed_accesses_are_reversed_views():
+    x = np.arange(6 * 8, dtype=np.float32).reshape(6, 8)
+    out = run(reverse_rows, (6, 8), x, np.zeros((6, 8), np.float32))[0]
+    np.testing.assert_array_equal(out, (x[:, ::-1] + x)[::-1])
+    p = prims(reverse_rows, (6, 8), x, np.zeros((6, 8), np.float32))
+    assert "gather" not in p and "scatter" not in p and "rev" in p

@@ -13,7 +13,20 @@ from functools import lru_cache
 import numpy as np
 from hypothesis import strategies as st
 
-from .program import TIER1_OPS, TREE_OPS, AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1, vec_leaves
+from .program import (
+    SUBGROUP_STAGE_OPS,
+    TIER1_OPS,
+    TREE_OPS,
+    AtomicSpec,
+    Batch,
+    Case,
+    Expr,
+    LocalStage,
+    Stmt,
+    SubgroupStage,
+    Tier1,
+    vec_leaves,
+)
 from .values import FLOAT_DTYPES, HALF_DTYPES, INT_DTYPES, NUM_DTYPES, array_strategy
 
 __all__ = ["Profile", "QUICK", "FULL", "TINY", "PROFILES", "DEFAULT_EXAMPLES", "cases", "batches"]
@@ -30,7 +43,8 @@ class Profile:
     max_n: int = 40
     p_local: float = 0.2
     p_atomic: float = 0.25
-    wgs: tuple[int, ...] = (4, 8, 16)
+    p_subgroup: float = 0.4            # where the work-group is a multiple of the sub-group size (32)
+    wgs: tuple[int, ...] = (4, 8, 16, 32)
 
 
 QUICK = Profile()
@@ -256,6 +270,14 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
         local = LocalStage(_expr(draw, t, 2, scope), t, draw(st.integers(1, wg_ - 1)), tree,
                            bool(tree) and draw(st.booleans()), size)
         scope = scope.with_var("w", t)
+    subgroup = None
+    if wg_ is not None and wg_ % 32 == 0 and draw(st.floats(0, 1)) < profile.p_subgroup:
+        op = draw(st.sampled_from(SUBGROUP_STAGE_OPS))
+        t = "bool" if op in ("any", "all") else draw(st.sampled_from(dtypes if op.startswith("reduce")
+                                                                     else dtypes + ("bool",)))
+        subgroup = SubgroupStage(op, _expr(draw, t, 2, scope), t, draw(st.sampled_from([0, 1, 3, -1])),
+                                 draw(st.integers(-3, 40)))
+        scope = scope.with_var("g", t)
     n_work = draw(st.integers(1, 3))
     work = [(f"v{k}", draw(st.sampled_from(dtypes + ("bool",)))) for k in range(n_work)]
     body: list[Stmt] = []
@@ -295,7 +317,7 @@ def cases(draw, profile: Profile = QUICK, backend_fp64: bool = True, n: int | No
         atomic = AtomicSpec(op, t, draw(st.integers(1, 5)), ex)
     if n is None:
         n = draw(st.integers(1, profile.max_n))
-    case = Case(inputs, outputs, tuple(body), tuple(tier1), local, atomic, n, wg_)
+    case = Case(inputs, outputs, tuple(body), tuple(tier1), local, atomic, n, wg_, subgroup=subgroup)
     arrays = [name for name, _ in inputs] + case.written()
     strided = frozenset(draw(st.sets(st.sampled_from(arrays), max_size=2)))
     case.strided = strided

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .program import Case, Expr, Stmt
+from .program import Case, Expr, Stmt, SubgroupStage
 from .values import is_float, widen
 
 __all__ = ["V", "Outcome", "evaluate", "cast", "binary", "min_max", "fma"]
@@ -379,6 +379,29 @@ def _tree(tile: V, op: str, wg: int, dtype: str) -> V:
     return V(val.ravel(), err.ravel(), np.zeros(val.size), sub.ravel())
 
 
+def _subgroup(s: V, sg: SubgroupStage, lanes: int) -> V:
+    """``g`` of a :class:`SubgroupStage` (``lanes`` a multiple of 32; a 1-D launch, so a sub-group is 32
+    consecutive lanes): shuffles move values with their facts; reductions fold halves in docs/semantics.md's
+    tree, a result touched by a value a contracting backend may change getting an unbounded error."""
+    lane = np.arange(lanes) % 32
+    if sg.op.startswith("shuffle"):
+        d = (lane * sg.mul + sg.shift) & 31
+        src = {"shuffle": d, "shuffle_xor": lane ^ d, "shuffle_up": np.where(lane >= d, lane - d, lane),
+               "shuffle_down": np.where(lane + d < 32, lane + d, lane)}[sg.op]
+        idx = np.arange(lanes) - lane + src
+        return V(s.val[idx], s.err[idx], s.fuse[idx], s.sub[idx])
+    op = {"reduce_add": "+", "reduce_min": "min", "reduce_max": "max", "any": "|", "all": "&"}[sg.op]
+    val, err, sub = (a.reshape(-1, 32) for a in (s.val, s.err, s.sub))
+    h = 16
+    while h:
+        a, b = val[:, :h], val[:, h:2 * h]
+        val = min_max(op, a, b) if op in ("min", "max") else binary(op, a, b, sg.dtype)
+        err = np.where((err[:, :h] > 0) | (err[:, h:2 * h] > 0), np.inf, 0.0)
+        sub = sub[:, :h] | sub[:, h:2 * h] | _subnormal(val)
+        h //= 2
+    return V(*(np.repeat(x[:, 0], 32) for x in (val, err, np.zeros(val.shape), sub)))
+
+
 def evaluate(case: Case) -> dict[str, Outcome]:
     """Run ``case`` on the model; return the expected contents of every written array except the
     tier-1 results (``f*``), whose oracle is the correctly rounded reference of ``oracle.py``."""
@@ -404,6 +427,13 @@ def evaluate(case: Case) -> dict[str, Outcome]:
         lid = np.arange(lanes) % wg
         src = np.arange(lanes) - lid + (lid + st.shift) % wg
         ev.env["w"] = V(s.val[src], s.err[src], s.fuse[src], s.sub[src])
+    if case.subgroup is not None:
+        sg = case.subgroup
+        u = ev.promote(ev.expr(sg.expr), sg.dtype)
+        nothing = np.zeros(lanes, np.dtype(sg.dtype))
+        u = V(np.where(guard, u.val, nothing), np.where(guard, u.err, 0.0), np.where(guard, u.fuse, 0.0),
+              np.where(guard, u.sub, False))
+        ev.env["g"] = _subgroup(u, sg, lanes)
     out: dict[str, V] = {}
     for name, _ in case.outputs:
         out[name] = _leaf(padded(case.values[name]))

@@ -117,6 +117,25 @@ class LocalStage:
 
 
 @dataclass(frozen=True)
+class SubgroupStage:
+    """A sub-group operation (docs/language.md, "Sub-groups"): every work-item computes ``expr`` (0 past
+    the end of the arrays) into ``u`` of ``dtype``, then ``g = pk.subgroup_<op>(u)``, with the lane
+    argument ``pk.subgroup_local_id() * mul + shift`` for the shuffles. Every result is independent of
+    the interleaving: shuffles move values exactly, reductions follow docs/semantics.md's one tree."""
+
+    op: str          # one of SUBGROUP_STAGE_OPS
+    expr: Expr
+    dtype: str       # bool for any/all
+    mul: int = 0
+    shift: int = 0
+
+
+#: the sub-group operations the generator draws (``pk.subgroup_<op>``)
+SUBGROUP_STAGE_OPS = ("shuffle", "shuffle_up", "shuffle_down", "shuffle_xor", "reduce_add", "reduce_min",
+                      "reduce_max", "any", "all")
+
+
+@dataclass(frozen=True)
 class AtomicSpec:
     """``pk.atomic_<op>(acc, i % buckets, expr)`` on the array ``acc`` of ``dtype``."""
 
@@ -141,11 +160,17 @@ class Case:
     strided: frozenset[str] = frozenset()        # arrays passed as strided (every other element) views
     values: dict[str, np.ndarray] = field(default_factory=dict)   # inputs and initial outputs
     constant: frozenset[str] = frozenset()       # inputs annotated pk.constant (read-only, constant memory)
+    subgroup: SubgroupStage | None = None
+
+    @property
+    def grouped(self) -> bool:
+        """Whether the program synchronises work-groups (a local stage or a sub-group stage)."""
+        return self.local is not None or self.subgroup is not None
 
     @property
     def ndrange(self) -> int:
         """The launch's ndrange: ``n``, padded to a multiple of the work-group when barriers need it."""
-        if self.local is not None and self.wg:
+        if self.grouped and self.wg:
             return -(-self.n // self.wg) * self.wg
         return self.n
 
@@ -192,6 +217,9 @@ class Case:
                 out.add("tree_loop")
             if self.local.size:
                 out.add("local_arg")
+        if self.subgroup is not None:
+            out.update(self.subgroup.expr.ops())
+            out.add("subgroup_" + self.subgroup.op)
         if self.constant:
             out.add("constant")
         if self.atomic is not None:
@@ -316,6 +344,12 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
                   f"        {p}s = {tn}({render_expr(st.expr, p)})",
                   f"    {p}tile[lid] = {p}s", "    pk.barrier()", *_tree_lines(st, p),
                   f"    {p}w = {p}tile[(lid + {st.shift}) % {wg}]"]
+    if case.subgroup is not None:
+        sg = case.subgroup
+        tn = _type_name(sg.dtype)
+        lane = f", pk.subgroup_local_id() * {sg.mul} + {sg.shift}" if sg.op.startswith("shuffle") else ""
+        lines += [f"    {p}u = {tn}(0)", guard, *loads, f"        {p}u = {tn}({render_expr(sg.expr, p)})",
+                  f"    {p}g = pk.subgroup_{sg.op}({p}u{lane})"]
     lines += [guard, *loads]
     body: list[str] = []
     _render_stmts(case.body, "        ", body, p)
@@ -382,7 +416,7 @@ class Batch:
 
     @property
     def ndrange(self) -> int:
-        if any(c.local is not None for c in self.programs) and self.wg:
+        if any(c.grouped for c in self.programs) and self.wg:
             return -(-self.n // self.wg) * self.wg
         return self.n
 

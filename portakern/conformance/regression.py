@@ -75,7 +75,7 @@ def batch_python(batch: Batch) -> str:
         progs.append(f"Case(inputs={case.inputs!r}, outputs={case.outputs!r}, body={case.body!r}, "
                      f"tier1={case.tier1!r}, local={case.local!r}, atomic={case.atomic!r}, n={case.n!r}, "
                      f"wg={case.wg!r}, strided=frozenset({sorted(case.strided)!r}), values={{{values}}}, "
-                     f"constant=frozenset({sorted(case.constant)!r}))")
+                     f"constant=frozenset({sorted(case.constant)!r}), subgroup={case.subgroup!r})")
     return f"Batch(programs=({', '.join(progs)},), n={batch.n!r}, wg={batch.wg!r})"
 
 
@@ -91,7 +91,7 @@ def save_regression(batch: Batch, backend: str, problem: str, directory: str | P
         f'"""Regression saved by `portakern conformance --seed {seed}` on backend {backend!r}.\n\n'
         f"Found: {problem[:500]}\n\nThe kernel:\n\n" + "\n".join("    " + ln for ln in source.splitlines())
         + '\n"""\n'
-        "from portakern.conformance.program import AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, Tier1  # noqa: F401\n"
+        "from portakern.conformance.program import AtomicSpec, Batch, Case, Expr, LocalStage, Stmt, SubgroupStage, Tier1  # noqa: F401\n"
         "from portakern.conformance.regression import bits_array, check_batch\n\n"
         f"BATCH = {batch_python(batch)}\n\n\n"
         f"def test_{safe}_{key}_matches_the_oracle():\n"

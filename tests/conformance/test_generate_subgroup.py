@@ -60,7 +60,7 @@ def test_the_model_reduction_is_the_documented_tree_not_a_plain_sum():
 def test_the_generator_draws_every_subgroup_operation():
     seen: set[str] = set()
 
-    @settings(max_examples=300, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=1000, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(cases(wg=32))
     def draw(case):

@@ -102,7 +102,8 @@ class NumbaRenderer(PyRenderer):
         if name in self.guniform:
             return f"v_{py_name(name)}"
         if name in self.lane_now or (name in self.per_item and name not in self.promoted):
-            return f"_pk_s_{py_name(name)}[_pk_l]"
+            # unsigned, as every index (see ``element``): a signed one blocks vectorising the lanes
+            return f"_pk_s_{py_name(name)}[np.uint64(_pk_l)]"
         return f"v_{py_name(name)}"
 
     def _store_back(self, src: PySource) -> None:

@@ -96,7 +96,7 @@ def counts(x, h):
     assert plan is None
 
 
-def test_an_accumulator_read_before_it_is_written_starts_at_zero():
+def test_a_scalar_defined_first_in_the_loop_body_needs_no_per_lane_slot():
     plan = _plan("""
 def carry(x, out):
     for c in range(pk.local_id(0), x.shape[0], 64):

@@ -43,7 +43,7 @@ class Profile:
     max_n: int = 40
     p_local: float = 0.2
     p_atomic: float = 0.25
-    p_subgroup: float = 0.4            # where the work-group is a multiple of the sub-group size (32)
+    p_subgroup: float = 0.75           # where the work-group is a multiple of the sub-group size (32)
     wgs: tuple[int, ...] = (4, 8, 16, 32)
 
 

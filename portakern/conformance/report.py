@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from ..ir import optable
+from .program import SUBGROUP_STAGE_OPS
 from .runner import BackendResult
 
 __all__ = ["Report", "OP_CLASSES"]
@@ -27,6 +28,7 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
     "barrier/local": ("barrier", "tree_loop", "local_arg", "constant"),
     "atomics": ("atomic_add", "atomic_sub", "atomic_min", "atomic_max", "atomic_and", "atomic_or", "atomic_xor",
                 "atomic_xchg", "atomic_cas"),
+    "sub-groups": tuple(f"subgroup_{op}" for op in SUBGROUP_STAGE_OPS),
 }
 
 

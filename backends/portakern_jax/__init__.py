@@ -102,6 +102,12 @@ class JaxBackend(Backend):
         except Exception:  # noqa: BLE001 - never raises
             return False
 
+    def native_shape(self, native: Any) -> tuple[tuple[int, ...], np.dtype, bool]:
+        aval = getattr(native, "aval", None)   # (tracers too) one attribute instead of two properties
+        if aval is None:
+            return super().native_shape(native)
+        return (tuple(aval.shape), np.dtype(aval.dtype), True)
+
     def from_host(self, array: np.ndarray, device: Device) -> Any:
         from .launch import from_host
 

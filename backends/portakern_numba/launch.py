@@ -151,7 +151,8 @@ class NumbaLauncher(Launcher):
     """Calls the generated ``_pk_kernel`` with the grid, the arguments and the error record.
 
     The hot path does as little Python as possible: each thread allocates its error record once
-    and resets it by one store, and the grid tuple of the last launch is reused. The record is per
+    and resets it only after a check fired (then the launch raises), and the grid tuple of the last
+    launch is reused. The record is per
     thread because Python threads switch between the reset, the call and the read-back: a shared
     one would report another thread's index error (or lose this one).
     """
@@ -165,30 +166,29 @@ class NumbaLauncher(Launcher):
         self.written = [(name, arrays.index(name)) for name in kernel.written]
         self.half = half_params(kernel)
         self._local = threading.local()       # .err: this thread's error record
-        self._last: tuple[Any, tuple[int, ...]] = (None, ())
+        self._last: tuple[Any, tuple[tuple[int, ...], bool]] = (None, ((), True))
         self.debug = kernel.debug             # only then a launch snapshots what it writes
 
-    def _grid(self, grid: LaunchGrid) -> tuple[int, ...]:
-        key = (grid.ndrange, grid.workgroup)
+    def _grid(self, grid: LaunchGrid) -> tuple[tuple[int, ...], bool]:
+        """(ndrange + workgroup as ints, whether the index space is empty), kept for the last grid."""
         last = self._last                      # one read: another thread may replace it meanwhile
-        if last[0] == key:
+        if last[0] is grid or last[0] == grid:  # (the runtime passes the same LaunchGrid object again)
             return last[1]
         nd = tuple(int(n) for n in grid.ndrange)
         wg = tuple(int(w) for w in grid.workgroup) if grid.workgroup else default_workgroup(nd)
         flat = nd + wg
-        self._last = (key, flat)
-        return flat
+        self._last = (grid, (flat, 0 in flat))
+        return flat, 0 in flat
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
-        flat = self._grid(grid)
+        flat, empty = self._grid(grid)
         try:
             err = self._local.err
         except AttributeError:
             err = self._local.err = new_record()
-        err[0] = 0
         saved = snapshot(self.kernel, args, np.copy) if self.debug else ()
-        if 0 not in flat:
-            call = as_bits(args, self.half)
+        if not empty:
+            call = as_bits(args, self.half) if self.half else args
             try:
                 if self._cold:              # compile (or load) with the module registered, then run unlocked
                     fn = self.fn
@@ -198,8 +198,14 @@ class NumbaLauncher(Launcher):
                 self.fn(*flat, *call, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
-        if err[0]:
-            raise_recorded(self.kernel, err, saved, np.copyto)
+            except BaseException:
+                err[0] = 0                  # (an interrupted launch leaves no failure for the next one)
+                raise
+        if err[0]:                          # the record stays zeroed until a check fires: reset it then
+            try:
+                raise_recorded(self.kernel, err, saved, np.copyto)
+            finally:
+                err[0] = 0
         return {name: args[i] for name, i in self.written}
 
 

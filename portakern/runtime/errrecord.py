@@ -1,7 +1,8 @@
 """The bounds-check error record every compiled backend shares, and restore-on-failure for ``debug``.
 
 With bounds checks on (``ir.Kernel.checks_bounds``) the generated code receives one int64 record of
-``ERR_WORDS`` words, zeroed before each launch, and the FIRST failing access writes into it
+``ERR_WORDS`` words, zeroed when a launch starts (a launcher may keep one zeroed record and reset it
+only after a failure), and the FIRST failing access writes into it
 (``pk_check<n>`` of portakern/codegen/cprelude.py, ``pk_check`` of portakern/codegen/pyprelude.py):
 
 - word 0: the flag, non-zero after a failure (the C code sets its low 32 bits by compare-and-swap so

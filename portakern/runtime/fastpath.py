@@ -41,7 +41,7 @@ class Plan:
     """Guards and everything needed to launch one cached specialisation again."""
 
     __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
-                 "written", "kernel", "preference", "generation")
+                 "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized")
 
     def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
@@ -52,13 +52,17 @@ class Plan:
         self.written = frozenset(c.written)
         self.preference = registry.CPU_PREFERENCE
         self.generation = registry._generation
+        # decided once here rather than on every launch
+        self.scoped = how != "kernel.on(...)"             # routed by pk.use, PORTAKERN_BACKEND or the arrays
+        self.aliasing = bool(c.constants and self.written)
+        self.sized = bool(c.sized)
 
     def run(self, args: Sequence[Any], results: Any) -> Any:
         """Launch when every guard holds; else return MISS (nothing has run or been touched)."""
         guards = self.guards
         if len(args) != len(guards):
             return MISS
-        if self.how != "kernel.on(...)":
+        if self.scoped:
             # identity: each ``with pk.use(...)`` block records its own plan
             if current_backend.get() is not self.ctx or config.default_backend() != self.env:
                 return MISS
@@ -90,7 +94,7 @@ class Plan:
                     return MISS
                 natives.append(a)
             elif kind is _N:
-                if type(a) is not g[1] or not backend.owns(a):
+                if type(a) is not g[1]:                 # (owns() is decided by the type: it held when recorded)
                     return MISS
                 shape, dtype, contiguous = backend.native_shape(a)
                 if dtype != g[2] or len(shape) != g[3] or (g[4] and not contiguous):
@@ -99,9 +103,9 @@ class Plan:
             elif type(a) is not g[1] or a != g[2] or (g[3] and math.copysign(1.0, a) != g[3]):
                 return MISS                             # a constexpr with another value (or zero sign)
         kernel = self.kernel
-        if self.c.constants and self.written:
+        if self.aliasing:
             check_constant_aliasing(self.c, args, self.c.names, kernel.__name__)
-        if self.c.sized:                                # local arrays sized by this launch's scalars
+        if self.sized:                                  # local arrays sized by this launch's scalars
             check_local_memory(self.c, natives, kernel.__name__)
         kernel._stats.memory_hits += 1
         cache._GLOBAL.memory_hits += 1

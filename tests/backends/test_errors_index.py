@@ -133,3 +133,27 @@ def test_debug_kernel_in_bounds_runs_normally(backend, run):
     run(in_bounds, backend, 7, None, x, out)
     np.testing.assert_array_equal(out[:5], x)
     np.testing.assert_array_equal(out[5:], 0)
+
+
+@pk.kernel
+def checked_copy(x, idx, out):
+    i = pk.global_id(0)
+    out[i] = x[idx[i]]
+
+
+checked_copy_debug = pk.kernel(checked_copy.fn, debug=True)   # jax checks bounds only with debug
+
+
+def test_failed_check_does_not_leak_into_later_launches(backend, run):
+    # launchers may keep one error record and reset it only after a failure: a failed launch, a
+    # second failed launch, then good launches (cached, on the same thread) must each report their own
+    kern = checked_copy_debug if backend == "jax" else checked_copy
+    x = np.arange(4, dtype=np.float32)
+    out = np.zeros(4, np.float32)
+    for bad in (7, 9):
+        with pytest.raises(pk.KernelIndexError) as info:
+            run(kern, backend, 4, None, x, np.array([0, 1, bad, 3], np.int32), out)
+        assert str(bad) in str(info.value)
+    for _ in range(2):
+        got = run(kern, backend, 4, None, x, np.array([3, 2, 1, 0], np.int32), out)
+        np.testing.assert_array_equal(np.asarray(got), [3, 2, 1, 0])

@@ -181,7 +181,8 @@ class NumbaLauncher(Launcher):
         return flat, 0 in flat
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
-        flat, empty = self._grid(grid)
+        last = self._last
+        flat, empty = last[1] if last[0] is grid else self._grid(grid)
         try:
             err = self._local.err
         except AttributeError:
@@ -206,6 +207,9 @@ class NumbaLauncher(Launcher):
                 raise_recorded(self.kernel, err, saved, np.copyto)
             finally:
                 err[0] = 0
+        if len(self.written) == 1:          # (a literal: no comprehension frame)
+            name, i = self.written[0]
+            return {name: args[i]}
         return {name: args[i] for name, i in self.written}
 
 

@@ -179,8 +179,7 @@ class Backend(abc.ABC):
     # -- arrays ---------------------------------------------------------------------------------
     @abc.abstractmethod
     def owns(self, obj: Any) -> bool:
-        """True when ``obj`` is this backend's native array type (routes launches to it). Never raises.
-        Decided by ``type(obj)`` alone: a cached launch checks the exact type instead of calling it."""
+        """True when ``obj`` is this backend's native array type (routes launches to it). Never raises."""
 
     def adopt(self, obj: Any, device: Device) -> Any:
         """Wrap a foreign array (``__dlpack__``, ``__cuda_array_interface__``) zero-copy, or return None."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import portakern as pk
-from portakern.runtime import registry
+from portakern.runtime import config, registry
 from portakern.runtime.testing import FakeDeviceArray, make_fake_backend
 
 
@@ -64,6 +64,19 @@ def test_environment_variable_sets_the_process_backend(two_backends, monkeypatch
     monkeypatch.setenv("PORTAKERN_BACKEND", "fake-b")
     copy[4](np.ones(4), np.zeros(4))
     assert _ran_on(b) and not _ran_on(a)
+
+
+def test_the_environment_variable_is_read_at_each_launch(two_backends, monkeypatch):
+    a, b = two_backends
+    monkeypatch.setenv("PORTAKERN_BACKEND", "fake-b")
+    copy[4](np.ones(4), np.zeros(4))
+    monkeypatch.setenv("PORTAKERN_BACKEND", "fake-a")
+    copy[4](np.ones(4), np.zeros(4))
+    assert _ran_on(a) and _ran_on(b)
+    monkeypatch.setenv("PORTAKERN_BACKEND", "")          # empty: unset, the arrays decide
+    assert config.default_backend() is None
+    monkeypatch.delenv("PORTAKERN_BACKEND")
+    assert config.default_backend() is None
 
 
 def test_use_wins_over_the_environment_variable(two_backends, monkeypatch):

@@ -218,8 +218,8 @@ def vload_past_the_end(x, out):
 
 
 def test_vload_checks_every_lane_like_scalar_loads(backend):
-    if backend == "cuda" and not pk.get_backend("cuda").is_available():
-        pytest.skip("bounds errors are reported at launch; cuda here is compile-only")
+    if backend in ("cuda", "numba-cuda") and not pk.get_backend(backend).is_available():
+        pytest.skip(f"bounds errors are reported at launch; {backend} here is compile-only")
     x = np.arange(8, dtype=np.float32)
     with pytest.raises(pk.KernelIndexError) as info:
         vload_past_the_end.on(backend)[2](x, np.zeros(2, np.float32))

@@ -41,7 +41,7 @@ class Plan:
     """Guards and everything needed to launch one cached specialisation again."""
 
     __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
-                 "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized", "inplace")
+                 "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized", "single")
 
     def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
@@ -56,9 +56,12 @@ class Plan:
         self.scoped = how != "kernel.on(...)"             # routed by pk.use, PORTAKERN_BACKEND or the arrays
         self.aliasing = bool(c.constants and self.written)
         self.sized = bool(c.sized)
-        # one written host array: when the launcher hands back that very array, it is the result
+        # one written array: (its position, name, whether the result is the argument itself: a host
+        # array the launcher hands back as it is, or a native array of an in-place backend)
         w = tuple(c.written)
-        self.inplace = (w[0], c.names[w[0]]) if len(w) == 1 and kinds[w[0]] == A.HOST else None
+        self.single = None
+        if len(w) == 1 and kinds[w[0]] in (A.HOST, A.NATIVE):
+            self.single = (w[0], c.names[w[0]], kinds[w[0]] == A.HOST, c.caps.in_place)
 
     def run(self, args: Sequence[Any], results: Any) -> Any:
         """Launch when every guard holds; else return MISS (nothing has run or been touched)."""
@@ -119,9 +122,14 @@ class Plan:
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             raise LaunchError(f"backend '{backend.name}' failed to run kernel '{kernel.__name__}': "
                               f"{type(exc).__name__}: {exc}") from exc
-        inplace = self.inplace
-        if inplace is not None and type(out) is dict and out.get(inplace[1]) is args[inplace[0]]:
-            return args[inplace[0]]                     # what results() returns then, without its loop
+        single = self.single                            # what results() returns, without its loop:
+        if single is not None and type(out) is dict:
+            res = out.get(single[1])
+            if single[2]:
+                if res is args[single[0]]:              # the host array itself
+                    return res
+            elif res is not None:                       # a native array: the new one, or the argument
+                return args[single[0]] if single[3] else res
         return results(self.c, self.kinds, args, args, out)   # guarded: every value is its original
 
 

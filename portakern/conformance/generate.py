@@ -109,8 +109,11 @@ def _expr(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     if depth <= 0 or draw(st.integers(0, 4)) == 0:
         return _leaf(draw, dtype, scope)
     sub = depth - 1
-    if draw(st.integers(0, 15)) == 0:   # one lane of a short-vector expression
+    pick = draw(st.integers(0, 15))
+    if pick == 0:   # one lane of a short-vector expression
         return _vector(draw, dtype, sub, scope)
+    if pick == 1:   # a node computed by a @pk.func helper returning two values
+        return _helper(draw, dtype, sub, scope)
     if dtype == "bool":
         kind = draw(st.sampled_from(["cmp", "cmp", "logic", "not", "classify", "cast"]))
         if kind == "cmp":
@@ -199,6 +202,16 @@ def _vector(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
         widen = k == 0 or draw(st.booleans())
         fillers.append(tuple(_leaf(draw, leaf.dtype, scope) for _ in range(width - 1)) if widen else None)
     return Expr("vec", "", (inner,), dtype, (lane, width, tuple(fillers)))
+
+
+def _helper(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
+    """An operator node moved into a ``@pk.func`` that returns it with its first operand (``return a, b``),
+    taken by index or by a second helper that unpacks both (``q0, q1 = h(...)``): the front end's
+    multi-value helpers and their inlining, checked against the node's own value."""
+    inner = _expr(draw, dtype, depth + 1, scope)
+    if inner.kind not in ("bin", "logic", "un", "call", "cast", "sel") or not inner.args:
+        return inner
+    return Expr("helper", "", (inner,), dtype, (draw(st.sampled_from(["index", "unpack"])), draw(st.integers(0, 1))))
 
 
 def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], outputs: list[tuple[str, str]],

@@ -222,7 +222,7 @@ class _Eval:
             return _leaf(np.full(self.lanes, e.value, dtype=np.dtype(e.dtype)))
         if k == "cast":
             return self.cast(self.expr(e.args[0]), e.dtype)
-        if k == "vec":      # one lane of a vector expression: that lane's scalar expression
+        if k in ("vec", "helper"):   # one lane of a vector expression; a node computed by a @pk.func
             return self.expr(e.args[0])
         args = [self.expr(a) for a in e.args]
         sub = np.zeros(self.lanes, bool)

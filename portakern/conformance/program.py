@@ -11,6 +11,7 @@ argument stored too, so the oracle can measure their ULP error on the exact argu
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,10 @@ class Expr:
     bool for comparisons), ``logic`` (``and``/``or``), ``un`` (``neg``, ``~``, ``not``), ``call``
     (``pk.<op>(...)``, tier-0 math), ``cast`` (``pk.<dtype>(x)``), ``sel`` (``a if c else b``, or
     ``pk.where`` when ``op == "where"``), ``vec`` (``value`` = (lane, width, fillers): ``args[0]``
-    rendered with short vectors, one lane taken; see :func:`vec_leaves`).
+    rendered with short vectors, one lane taken; see :func:`vec_leaves`), ``helper`` (``args[0]``, an
+    operator node, computed by a ``@pk.func`` over its operands that returns two values; ``value`` =
+    (variant, position): ``"index"`` takes ``h(...)[position]``, ``"unpack"`` calls a second helper that
+    unpacks ``q0, q1 = h(...)``; see :func:`helper_defs`).
     """
 
     kind: str
@@ -57,7 +61,18 @@ class Expr:
                 out.add("select")
             elif e.kind == "vec":
                 out.add("vector")
+            elif e.kind == "helper":
+                out.add("helper_" + e.value[0])
             stack.extend(e.args)
+        return out
+
+    def walk(self) -> list[Expr]:
+        """Every node of this tree, this one first."""
+        out, stack = [], [self]
+        while stack:
+            e = stack.pop()
+            out.append(e)
+            stack.extend(reversed(e.args))
         return out
 
 
@@ -194,37 +209,45 @@ class Case:
         inputs = {n for n, _ in self.inputs} | set(self.scalars())
         return [n for n in self.param_names() if n not in inputs]
 
-    def ops(self) -> set[str]:
-        """Every op name used by the program."""
-        out: set[str] = set()
+    def exprs(self) -> list[Expr]:
+        """Every top-level expression of the program, in rendering order."""
+        out: list[Expr] = []
+        if self.local is not None:
+            out.append(self.local.expr)
+        if self.subgroup is not None:
+            out.append(self.subgroup.expr)
 
         def visit(stmts: tuple[Stmt, ...]) -> None:
             for s in stmts:
                 if s.expr is not None:
-                    out.update(s.expr.ops())
+                    out.append(s.expr)
                 visit(s.body)
                 visit(s.orelse)
 
         visit(self.body)
-        for t in self.tier1:
-            out.add(t.op)
-            for a in t.args:
-                out.update(a.ops())
+        out += [a for t in self.tier1 for a in t.args]
+        if self.atomic is not None:
+            out.append(self.atomic.expr)
+        return out
+
+    def ops(self) -> set[str]:
+        """Every op name used by the program."""
+        out: set[str] = set()
+        for e in self.exprs():
+            out.update(e.ops())
+        out.update(t.op for t in self.tier1)
         if self.local is not None:
-            out.update(self.local.expr.ops())
             out.add("barrier")
             if self.local.tree:
                 out.add("tree_loop")
             if self.local.size:
                 out.add("local_arg")
         if self.subgroup is not None:
-            out.update(self.subgroup.expr.ops())
             out.add("subgroup_" + self.subgroup.op)
         if self.constant:
             out.add("constant")
         if self.atomic is not None:
             out.add("atomic_" + self.atomic.op)
-            out.update(self.atomic.expr.ops())
         return out
 
 
@@ -240,7 +263,7 @@ def vec_leaves(e: Expr) -> list[Expr]:
     so does a ``vec`` node inside (its lane is a scalar)."""
     if e.kind in ("var", "lit"):
         return [e]
-    if e.kind in ("logic", "vec") or (e.kind == "un" and e.op == "not"):
+    if e.kind in ("logic", "vec", "helper") or (e.kind == "un" and e.op == "not"):
         return []
     args = e.args[1:] if e.kind == "sel" and e.op == "if" else e.args
     return [leaf for a in args for leaf in vec_leaves(a)]
@@ -255,7 +278,7 @@ def _render_vec(e: Expr, p: str, fillers: Any, lane: int) -> str:
             return render_expr(e, p)
         items = list(other[:lane]) + [e] + list(other[lane:])
         return f"pk.vec({', '.join(render_expr(x, p) for x in items)})"
-    if e.kind in ("logic", "vec") or (e.kind == "un" and e.op == "not"):
+    if e.kind in ("logic", "vec", "helper") or (e.kind == "un" and e.op == "not"):
         return render_expr(e, p)
     if e.kind == "sel" and e.op == "if":
         c = render_expr(e.args[0], p)
@@ -270,6 +293,11 @@ def render_expr(e: Expr, p: str = "") -> str:
         lane, width, fillers = e.value
         text = _render_vec(e.args[0], p, iter(fillers), lane)
         return f"{text}.{'xyzw'[lane]}" if lane < 4 and width % 2 == 0 else f"{text}[{lane}]"
+    if e.kind == "helper":
+        node = e.args[0]
+        args = ", ".join(render_expr(x, p) for x in node.args)
+        name = _helper_name(e)
+        return f"{name}({args})[{e.value[1]}]" if e.value[0] == "index" else f"u{name}({args})"
     a = [render_expr(x, p) for x in e.args]
     if e.kind == "var":
         return f"{p}{e.value}"
@@ -384,6 +412,37 @@ def _tree_lines(st: LocalStage, p: str) -> list[str]:
                     f"{ind}    {p}h *= 2", f"{ind}    pk.barrier()"]
 
 
+def _helper_body(e: Expr) -> str:
+    node = e.args[0]
+    return _render_node(node, [f"a{k}" for k in range(len(node.args))])
+
+
+def _helper_name(e: Expr) -> str:
+    """A name that the helper's text decides, so equal helpers in one kernel are defined once."""
+    digest = hashlib.sha1(f"{_helper_body(e)}|{e.value[1]}".encode()).hexdigest()[:10]
+    return f"_h{digest}"
+
+
+def helper_defs(programs: tuple[Case, ...]) -> list[str]:
+    """The ``@pk.func`` definitions the programs' ``helper`` nodes call (module level, after the kernel):
+    ``_hX`` returns the operator's result and its first operand, in the node's order; ``u_hX`` calls it
+    and unpacks both."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for e in (x for c in programs for top in c.exprs() for x in top.walk() if x.kind == "helper"):
+        name = _helper_name(e)
+        params = ", ".join(f"a{k}" for k in range(len(e.args[0].args)))
+        if name not in seen:
+            seen.add(name)
+            pair = ("a0", _helper_body(e)) if e.value[1] == 1 else (_helper_body(e), "a0")
+            lines += ["", "", "@pk.func", f"def {name}({params}):", f"    return {pair[0]}, {pair[1]}"]
+        if e.value[0] == "unpack" and "u" + name not in seen:
+            seen.add("u" + name)
+            lines += ["", "", "@pk.func", f"def u{name}({params}):", f"    q0, q1 = {name}({params})",
+                      f"    return q{e.value[1]}"]
+    return lines
+
+
 def prefix(k: int, count: int) -> str:
     """The name prefix of program ``k`` of a batch (none when the batch holds one program)."""
     return "" if count == 1 else f"p{k}_"
@@ -401,7 +460,7 @@ def render_source(batch: Batch | Case, name: str) -> str:
         lines.append("    lid = pk.local_id(0)")
     for k, c in enumerate(progs):
         lines += render_block(c, batch.wg, prefix(k, len(progs)))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + helper_defs(progs)) + "\n"
 
 
 @dataclass

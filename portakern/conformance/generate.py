@@ -204,12 +204,15 @@ def _vector(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     return Expr("vec", "", (inner,), dtype, (lane, width, tuple(fillers)))
 
 
+_HELPER_KINDS = ("bin", "logic", "un", "call", "cast", "sel")
+
+
 def _helper(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     """An operator node moved into a ``@pk.func`` that returns it with its first operand (``return a, b``),
     taken by index or by a second helper that unpacks both (``q0, q1 = h(...)``): the front end's
     multi-value helpers and their inlining, checked against the node's own value."""
     inner = _expr(draw, dtype, depth + 1, scope)
-    if inner.kind not in ("bin", "logic", "un", "call", "cast", "sel") or not inner.args:
+    if inner.kind not in _HELPER_KINDS or not inner.args:
         return inner
     return Expr("helper", "", (inner,), dtype, (draw(st.sampled_from(["index", "unpack"])), draw(st.integers(0, 1))))
 
@@ -223,7 +226,10 @@ def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], o
         d = profile.max_depth
         if kind == "assign" or (kind in ("if", "for") and depth >= 2):
             name, t = draw(st.sampled_from(work))
-            out.append(Stmt("assign", name, t, _expr(draw, t, d, scope)))
+            value = _expr(draw, t, d, scope)
+            if value.kind in _HELPER_KINDS and value.args and draw(st.integers(0, 7)) == 0:
+                value = Expr("helper", "", (value,), value.dtype, ("inplace", 0))   # a helper writes it in place
+            out.append(Stmt("assign", name, t, value))
         elif kind in ("store", "augstore"):
             name, t = draw(st.sampled_from(outputs))
             if kind == "augstore" and t == "bool":

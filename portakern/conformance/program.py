@@ -38,7 +38,8 @@ class Expr:
     rendered with short vectors, one lane taken; see :func:`vec_leaves`), ``helper`` (``args[0]``, an
     operator node, computed by a ``@pk.func`` over its operands that returns two values; ``value`` =
     (variant, position): ``"index"`` takes ``h(...)[position]``, ``"unpack"`` calls a second helper that
-    unpacks ``q0, q1 = h(...)``; see :func:`helper_defs`).
+    unpacks ``q0, q1 = h(...)``, ``"inplace"`` (only as an ``assign``'s whole value) calls a helper that
+    writes the node into a private array the kernel passes and then reads back; see :func:`helper_defs`).
     """
 
     kind: str
@@ -294,8 +295,9 @@ def render_expr(e: Expr, p: str = "") -> str:
         text = _render_vec(e.args[0], p, iter(fillers), lane)
         return f"{text}.{'xyzw'[lane]}" if lane < 4 and width % 2 == 0 else f"{text}[{lane}]"
     if e.kind == "helper":
-        node = e.args[0]
-        args = ", ".join(render_expr(x, p) for x in node.args)
+        if e.value[0] == "inplace":
+            raise ValueError("an in-place helper is an assignment's whole value (see _render_stmts)")
+        args = ", ".join(render_expr(x, p) for x in e.args[0].args)
         name = _helper_name(e)
         return f"{name}({args})[{e.value[1]}]" if e.value[0] == "index" else f"u{name}({args})"
     a = [render_expr(x, p) for x in e.args]
@@ -335,7 +337,13 @@ def _render_stmts(stmts: tuple[Stmt, ...], indent: str, lines: list[str], p: str
     if not stmts:
         lines.append(indent + "pass")
     for s in stmts:
-        if s.kind == "assign":
+        if s.kind == "assign" and _is_inplace(s.expr):
+            assert s.expr is not None
+            args = ", ".join(render_expr(x, p) for x in s.expr.args[0].args)
+            buf = f"{p}hp_{s.expr.dtype}"
+            lines.append(f"{indent}w{_helper_name(s.expr)}({buf}, {args})")
+            lines.append(f"{indent}{p}{s.target} = {_type_name(s.dtype)}({buf}[0])")
+        elif s.kind == "assign":
             assert s.expr is not None
             lines.append(f"{indent}{p}{s.target} = {_type_name(s.dtype)}({render_expr(s.expr, p)})")
         elif s.kind == "store":
@@ -363,7 +371,7 @@ def render_block(case: Case, wg: int | None, p: str) -> list[str]:
     first = p + (case.inputs[0][0] if case.inputs else case.written()[0])
     loads = [f"        {p}a{k} = {p}{nm}[i]" for k, (nm, _) in enumerate(case.inputs)]
     guard = f"    if i < {first}.shape[0]:"
-    lines: list[str] = []
+    lines: list[str] = [f"    {p}hp_{t} = pk.private_array(1, {_type_name(t)})" for t in inplace_dtypes(case)]
     if case.local is not None:
         st = case.local
         tn = _type_name(st.dtype)
@@ -412,6 +420,15 @@ def _tree_lines(st: LocalStage, p: str) -> list[str]:
                     f"{ind}    {p}h *= 2", f"{ind}    pk.barrier()"]
 
 
+def _is_inplace(e: Expr | None) -> bool:
+    return e is not None and e.kind == "helper" and e.value[0] == "inplace"
+
+
+def inplace_dtypes(case: Case) -> list[str]:
+    """The dtypes of the private arrays a program's in-place helpers write (one array per dtype)."""
+    return sorted({e.dtype for e in case.exprs() if _is_inplace(e)})
+
+
 def _helper_body(e: Expr) -> str:
     node = e.args[0]
     return _render_node(node, [f"a{k}" for k in range(len(node.args))])
@@ -432,6 +449,11 @@ def helper_defs(programs: tuple[Case, ...]) -> list[str]:
     for e in (x for c in programs for top in c.exprs() for x in top.walk() if x.kind == "helper"):
         name = _helper_name(e)
         params = ", ".join(f"a{k}" for k in range(len(e.args[0].args)))
+        if e.value[0] == "inplace":
+            if "w" + name not in seen:
+                seen.add("w" + name)
+                lines += ["", "", "@pk.func", f"def w{name}(r, {params}):", f"    r[0] = {_helper_body(e)}"]
+            continue
         if name not in seen:
             seen.add(name)
             pair = ("a0", _helper_body(e)) if e.value[1] == 1 else (_helper_body(e), "a0")

@@ -23,7 +23,7 @@ OP_CLASSES: dict[str, tuple[str, ...]] = {
     "compare/logic": ("<", "<=", ">", ">=", "==", "!=", "and", "or", "not", "select"),
     "casts": ("cast",),
     "short vectors": ("vector",),
-    "multi-value helpers": ("helper_index", "helper_unpack"),
+    "multi-value helpers": ("helper_index", "helper_unpack", "helper_inplace"),
     "tier-0 math": tuple(s.name for s in optable.CALLS if s.tier == 0),
     "tier-1 math": tuple(s.name for s in optable.TIER1),
     "barrier/local": ("barrier", "tree_loop", "local_arg", "constant"),

@@ -1,7 +1,8 @@
 """The conformance generator draws multi-value ``@pk.func`` helpers (program.py's ``helper`` node): an
 operator node moved into a helper that returns it beside its first operand (``return a0, a0 * a1``),
-taken by index or unpacked by a second helper (``q0, q1 = h(...)``). The model evaluates the node
-itself, so every backend's inlining of tuple returns is checked bit for bit."""
+taken by index or unpacked by a second helper (``q0, q1 = h(...)``), or written by a helper into a
+private array the kernel passes and reads back (``w_h(hp, x, y); v = hp[0]``). The model evaluates the
+node itself, so every backend's inlining of tuple returns and of in-place updates is checked bit for bit."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,6 +50,28 @@ def test_a_generated_helper_gives_the_model_value(variant, position):
     np.testing.assert_array_equal(got["o1"], [3, -4, 0, -2**31])       # floor division; x // 0 == 0; MIN // -1
 
 
+@pytest.mark.parametrize("backend_name", ["numpy", "numba", "opencl", "jax"])
+@pytest.mark.parametrize("dtype", ["float64", "int16", "bool"])
+def test_an_in_place_helper_writes_the_callers_private_array(backend_name, dtype):
+    if backend_name not in pk.available_backends():
+        pytest.skip(f"{backend_name} is not available here")
+    a0, a1 = _var("a0", dtype), _var("a1", dtype)
+    op = "!=" if dtype == "bool" else "-"
+    node = Expr("bin", op, (a0, a1), dtype)
+    body = (Stmt("assign", "v0", dtype, Expr("helper", "", (node,), dtype, ("inplace", 0))),
+            Stmt("store", "o0", dtype, _var("v0", dtype)))
+    x0 = np.array([1, 0, 1, 0, 3, 2], dtype=dtype)
+    x1 = np.array([1, 1, 0, 0, 5, 0], dtype=dtype)
+    case = Case(((("x0", dtype), ("x1", dtype))), (("o0", dtype),), body, n=6,
+                values={"x0": x0, "x1": x1, "o0": np.zeros(6, dtype)})
+    src = render_source(case, "k")
+    assert f"hp_{dtype} = pk.private_array(1, pk." in src and "r[0] = " in src, src
+    batch = Batch((case,), 6, None)
+    got = launch_case(batch, build_kernel(batch), backend_name)["o0"]
+    np.testing.assert_array_equal(got, evaluate(case)["o0"].val, err_msg=src)
+    np.testing.assert_array_equal(got, x0 != x1 if dtype == "bool" else x0 - x1)
+
+
 def test_helpers_are_defined_once_per_kernel_with_both_variants():
     case = _helper_case("index", 1)
     other = _helper_case("unpack", 1)
@@ -59,14 +82,14 @@ def test_helpers_are_defined_once_per_kernel_with_both_variants():
     exec(compile(src, "<helpers>", "exec"), ns)        # noqa: S102 - the test's own generated source
 
 
-def test_the_generator_draws_both_helper_variants():
+def test_the_generator_draws_every_helper_variant():
     seen: set[str] = set()
 
-    @settings(max_examples=80, derandomize=True, database=None, deadline=None,
+    @settings(max_examples=150, derandomize=True, database=None, deadline=None,
               suppress_health_check=list(HealthCheck))
     @given(cases())
     def draw(case):
         seen.update(op for op in case.ops() if op.startswith("helper_"))
 
     draw()
-    assert seen == {"helper_index", "helper_unpack"}
+    assert seen == {"helper_index", "helper_unpack", "helper_inplace"}

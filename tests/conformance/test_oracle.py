@@ -133,7 +133,7 @@ def test_the_generator_draws_guarded_tree_loops_bounded_by_work_group_queries() 
 
     trees: list = []
 
-    @settings(database=None, derandomize=True, max_examples=80, deadline=None)
+    @settings(database=None, derandomize=True, max_examples=200, deadline=None)
     @given(cases(replace(QUICK, p_local=1.0), True, 24, 8))     # every program has work-group memory
     def draw(case) -> None:
         if case.local is not None and case.local.tree:

@@ -91,8 +91,8 @@ def tier1_reference(op: str, args: list[np.ndarray]) -> tuple[np.ndarray, np.nda
     float32). For float64 arguments mpmath evaluates at 120 bits where the float64 result is finite and
     nonzero; the correction (exact - float64 reference, as float64) keeps the sub-ulp part.
     """
-    a64 = [np.asarray(a).astype(np.float64) for a in args]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):        # (a signalling NaN argument warns as it widens)
+        a64 = [np.asarray(a).astype(np.float64) for a in args]
         ref = np.asarray(_F64[op](*a64), dtype=np.float64)
     if args[0].dtype != np.float64:
         return ref, None

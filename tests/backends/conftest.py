@@ -127,3 +127,22 @@ def checkout_env(tmp_path: Path) -> dict[str, str]:
                PORTAKERN_CACHE_DIR=str(tmp_path / "child-cache"))
     env.pop("PORTAKERN_BOUNDSCHECK", None)
     return env
+
+
+#: backends where every kernel compile costs seconds (Numba's): a parameter wrapped in ``SWEEP`` runs
+#: there only under ``-m slow`` (the default run keeps the other values of the sweep on every
+#: backend, and every value on the others)
+COSTLY_COMPILES = frozenset({"numba"})
+
+
+def SWEEP(value: Any) -> Any:  # noqa: N802 - reads as a marker in a parametrize list
+    """``pytest.param(value)`` marked ``sweep``: one more value of a sweep, sampled on costly backends."""
+    return pytest.param(*(value if isinstance(value, tuple) else (value,)), marks=pytest.mark.sweep)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        spec = getattr(item, "callspec", None)
+        if spec is not None and item.get_closest_marker("sweep") and spec.params.get("backend") in COSTLY_COMPILES:
+            item.add_marker(pytest.mark.slow)

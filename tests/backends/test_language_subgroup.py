@@ -9,6 +9,7 @@ import pytest
 
 import portakern as pk
 from portakern.errors import CompileError, LaunchError
+from tests.backends.conftest import SWEEP
 
 SG = 32
 N, WG = 128, 64
@@ -57,7 +58,7 @@ def shuffles(x, src, out):
     out[3, i] = pk.subgroup_shuffle_xor(v, s)
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int32", "uint64", "float32", "float64"])
+@pytest.mark.parametrize("dtype", ["int8", "float64", *map(SWEEP, ["int32", "uint64", "float32"])])
 def test_shuffles_follow_cuda_lane_rules(backend, run, need_fp64, dtype):
     need_fp64(dtype)
     rng = np.random.default_rng(1)
@@ -115,7 +116,7 @@ def test_the_tree_order_differs_from_a_left_to_right_sum():
     assert not np.array_equal(naive, tree_reduce(x, np.add))
 
 
-@pytest.mark.parametrize("dtype", ["int8", "int32", "uint32", "int64"])
+@pytest.mark.parametrize("dtype", ["int8", "uint32", *map(SWEEP, ["int32", "int64"])])
 def test_integer_reductions_wrap(backend, run, dtype):
     info = np.iinfo(dtype)
     x = np.random.default_rng(3).integers(info.min, info.max, N, dtype=dtype, endpoint=True)

@@ -50,6 +50,7 @@ import numpy as np
 import pytest
 
 import portakern as pk
+from tests.backends.conftest import SWEEP
 
 WARP = 32
 
@@ -138,8 +139,8 @@ def _warp_sums(v: np.ndarray) -> np.ndarray:
 @pytest.mark.parametrize("dtype,n,blocks,block_size", [
     ("float32", 2048, 2, 128),       # nIsPow2
     ("float32", 1500, 2, 128),       # not a power of two
-    ("int32", 2048, 2, 64),
-    ("float64", 1000, 2, 64),
+    SWEEP(("int32", 2048, 2, 64)),
+    SWEEP(("float64", 1000, 2, 64)),
 ])
 def test_reduce6_matches_numpy(backend, run, need_fp64, dtype, n, blocks, block_size):
     need_fp64(dtype)

@@ -35,7 +35,7 @@ except ImportError:  # pragma: no cover - numba is installed with portakern[numb
 
 
 if njit is not None:
-    @njit(parallel=True, cache=True)
+    @njit(parallel=True, cache=__name__.startswith("portakern_benchmarks."))   # see baselines/numba_.py
     def _triad(a, b, c, s):  # noqa: ANN001 - a numba kernel
         for i in prange(a.shape[0]):
             a[i] = b[i] + s * c[i]

@@ -13,7 +13,11 @@ from .. import cases as C
 
 Run = Callable[[], dict[str, Any]]
 # cache=True: baseline compile time is not measured, and a second bench run should not pay it again.
-_jit = njit(parallel=True, cache=True, fastmath=False)
+# Only under the name the bench imports the suite by: Numba's cache is keyed by the file, and an entry
+# written while this module was imported as ``benchmarks.baselines.numba_`` names that package, so
+# loading it in the bench failed with "No module named 'benchmarks'" (seen after an ad-hoc import).
+_CACHE = __name__.startswith("portakern_benchmarks.")
+_jit = njit(parallel=True, cache=_CACHE, fastmath=False)
 
 
 @_jit
@@ -118,7 +122,7 @@ def _matmul(a, b, c):  # noqa: ANN001
                 c[i, j] += aik * b[k, j]
 
 
-@njit(inline="always", cache=True)
+@njit(inline="always", cache=_CACHE)
 def _cnd(d):  # noqa: ANN001
     k = np.float32(1.0) / (np.float32(1.0) + np.float32(0.2316419) * abs(d))
     c = np.float32(0.3989422804014327) * math.exp(np.float32(-0.5) * d * d) * (

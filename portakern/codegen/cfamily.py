@@ -22,6 +22,7 @@ from ..ir import optable
 from ..ir.launch_local import ALIGN, launch_sized
 from ..ir.visit import access_sites, walk_body
 from ..types import ArraySpace, ArrayType, ScalarType
+from .bounds_facts import proven_in_bounds
 from .builder import SourceBuilder
 from .cabi import ENTRY_NAME, ERR_WORDS, launch_layout, mangle  # noqa: F401 - re-exported: the ABI
 from .cbarrier import barriers_needing_global_fence
@@ -164,6 +165,8 @@ class _KernelEmitter:
         self.b = SourceBuilder()
         self.pre = Prelude(r)
         self.sites = access_sites(kernel) if kernel.checks_bounds else {}
+        # accesses their guards prove in bounds (codegen/bounds_facts.py): rendered without a check
+        self.proven = proven_in_bounds(kernel) if self.sites else frozenset()
         self.names: dict[str, str] = {}
         self.uses_fp64 = False
         self.loop_counter = 0
@@ -406,7 +409,7 @@ class _KernelEmitter:
         if s.array.type.dtype.is_bool:
             val = f"({self.r.storage(s.array.type.dtype)})({val})"
         a = self.name(s.array.name)
-        if self.sites:
+        if self.sites and id(s) not in self.proven:
             self.b.line(f"if ({self.check(s)}) {a}[pk_o{self.sites[id(s)].number}] = {val};")
         else:
             self.b.line(f"{a}[{self.offset(s.array, s.indices)}] = {val};")
@@ -475,7 +478,7 @@ class _KernelEmitter:
 
     def x_Load(self, e: ir.Load) -> str:
         a = self.name(e.array.name)
-        if self.sites:
+        if self.sites and id(e) not in self.proven:
             site = self.sites[id(e)].number
             ref = f"({self.check(e)} ? {a}[pk_o{site}] : 0)"
         else:
@@ -490,7 +493,7 @@ class _KernelEmitter:
         else:
             fn = self.pre.atomic(op, e.type, e.array.type.space)
             a, v = self.name(e.array.name), self.expr(e.value)
-        if self.sites:
+        if self.sites and id(e) not in self.proven:
             site = self.sites[id(e)].number
             return f"({self.check(e)} ? {fn}(&{a}[pk_o{site}], {v}) : 0)"
         return f"{fn}(&{a}[{self.offset(e.array, e.indices)}], {v})"

@@ -26,6 +26,7 @@ from ..ir import nodes as ir
 from ..ir import optable
 from ..ir.visit import access_sites
 from ..types import ScalarType
+from .bounds_facts import proven_in_bounds
 from .names import py_name
 from .pysource import PySource
 
@@ -102,6 +103,8 @@ class PyRenderer:
     def __init__(self, kernel: ir.Kernel) -> None:
         self.kernel = kernel
         self.sites = access_sites(kernel) if kernel.checks_bounds else {}
+        # accesses their guards prove in bounds (codegen/bounds_facts.py): rendered without a check
+        self.proven = proven_in_bounds(kernel) if self.sites else frozenset()
         self._steps = 0       # names run-time loop steps: a counter, so the source is the same in every process
 
     # ------------------------------------------------------------------ hooks for backends
@@ -279,6 +282,8 @@ class PyRenderer:
 
     def check(self, node: ir.Load | ir.Store | ir.Atomic, idx: list[str]) -> str:
         """A bounds check that records the first failure in ``_pk_err`` and is False then."""
+        if id(node) in self.proven:
+            return "True"
         shape = f"{self.array(node.array.name)}.shape"
         return f"pk_check(_pk_err, {self.sites[id(node)].number}, {check_tuple(idx)}, {shape})"
 

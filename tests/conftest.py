@@ -77,6 +77,8 @@ def pytest_collection_modifyitems(config, items):
     so a child run can cover a deterministic sample of a long sweep; the slow marker runs all of it."""
     k = int(os.environ.get("PORTAKERN_TEST_SAMPLE", "1") or 1)
     if k > 1:
-        keep = [it for it in items if zlib.crc32(it.nodeid.encode()) % k == 0]
-        config.hook.pytest_deselected(items=[it for it in items if it not in keep])
+        keep, drop = [], []
+        for it in items:
+            (keep if zlib.crc32(it.nodeid.encode()) % k == 0 else drop).append(it)
+        config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -141,8 +141,7 @@ class _Prover:
         if isinstance(e, ir.Var):
             if e.name not in self.fixed:
                 return None
-            value = self.fixed[e.name]
-            inner = self.term(value) if isinstance(value, (ir.Var, ir.IndexQuery, ir.Binary)) else None
+            inner = self.term(self.fixed[e.name])
             return inner if inner is not None else (("v", e.name), 0)
         if isinstance(e, ir.Binary) and e.op in (Op.ADD, Op.SUB):
             c = self.const(e.rhs)

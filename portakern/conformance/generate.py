@@ -207,12 +207,17 @@ def _vector(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
 _HELPER_KINDS = ("bin", "logic", "un", "call", "cast", "sel")
 
 
+def _helperable(e: Expr) -> bool:
+    """An operator node with operands, which a ``@pk.func`` over those operands can compute."""
+    return e.kind in _HELPER_KINDS and bool(e.args)
+
+
 def _helper(draw, dtype: str, depth: int, scope: _Scope) -> Expr:
     """An operator node moved into a ``@pk.func`` that returns it with its first operand (``return a, b``),
     taken by index or by a second helper that unpacks both (``q0, q1 = h(...)``): the front end's
     multi-value helpers and their inlining, checked against the node's own value."""
     inner = _expr(draw, dtype, depth + 1, scope)
-    if inner.kind not in _HELPER_KINDS or not inner.args:
+    if not _helperable(inner):
         return inner
     return Expr("helper", "", (inner,), dtype, (draw(st.sampled_from(["index", "unpack"])), draw(st.integers(0, 1))))
 
@@ -227,7 +232,7 @@ def _stmts(draw, profile: Profile, scope: _Scope, work: list[tuple[str, str]], o
         if kind == "assign" or (kind in ("if", "for") and depth >= 2):
             name, t = draw(st.sampled_from(work))
             value = _expr(draw, t, d, scope)
-            if value.kind in _HELPER_KINDS and value.args and draw(st.integers(0, 7)) == 0:
+            if _helperable(value) and draw(st.integers(0, 7)) == 0:
                 value = Expr("helper", "", (value,), value.dtype, ("inplace", 0))   # a helper writes it in place
             out.append(Stmt("assign", name, t, value))
         elif kind in ("store", "augstore"):

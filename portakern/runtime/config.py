@@ -25,7 +25,8 @@ def default_backend() -> str | None:
 
 # CPython's os.environ keeps the encoded variables in ``_data`` (updated by every assignment and
 # deletion through os.environ); where it is absent the plain lookup is used.
-_RAW: dict | None = getattr(os.environ, "_data", None) if isinstance(getattr(os.environ, "_data", None), dict) else None
+_DATA = getattr(os.environ, "_data", None)
+_RAW: dict | None = _DATA if isinstance(_DATA, dict) else None
 try:
     _BACKEND_KEY = os.environ.encodekey("PORTAKERN_BACKEND")  # type: ignore[attr-defined]
 except AttributeError:  # pragma: no cover - not CPython's os._Environ

@@ -70,7 +70,7 @@ def capabilities(device: Device) -> Capabilities:
     return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True, flushes_denormals=False,
                         contracts_fma=False, max_workgroup_size=int(props.get("maxThreadsPerBlock", 1024)),
                         max_local_memory=shared,
-                        needs_gpu=True, extra=(("compute_capability", device.key.rsplit("sm_", 1)[-1]),))
+                        needs_gpu=True, specialises_shapes=True, extra=(("compute_capability", device.key.rsplit("sm_", 1)[-1]),))
 
 
 def build(kernel: ir.Kernel, source: str, device: Device, target: str | None) -> bytes:

@@ -45,7 +45,8 @@ class NumbaBackend(Backend):
     def capabilities(self, device: Device) -> Capabilities:
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
                             flushes_denormals=False, contracts_fma=False, strided_arrays=True,
-                            in_place=True, max_workgroup_size=1024, max_local_memory=HOST_LOCAL_MEMORY)
+                            in_place=True, max_workgroup_size=1024, max_local_memory=HOST_LOCAL_MEMORY,
+                            specialises_shapes=True)
 
     def version(self) -> str:
         try:  # the installed distribution's version, without importing numba

@@ -48,7 +48,7 @@ class NumbaCudaBackend(Backend):
     def capabilities(self, device: Device) -> Capabilities:
         return Capabilities(fp64=True, int64_atomics=True, native_float_atomics=True,
                             flushes_denormals=False, contracts_fma=False, strided_arrays=False,
-                            in_place=True, max_workgroup_size=1024, needs_gpu=True,
+                            in_place=True, max_workgroup_size=1024, needs_gpu=True, specialises_shapes=True,
                             max_local_memory=48 * 1024)   # numba-cuda does not opt in beyond 48 KiB
 
     def version(self) -> str:

@@ -160,6 +160,7 @@ def capabilities(device: Device) -> Capabilities:
         native_float_atomics=False,
         flushes_denormals=not (d.single_fp_config & _FP_DENORM),
         contracts_fma=False,
+        specialises_shapes=True,
         max_workgroup_size=int(d.max_work_group_size),
         max_local_memory=int(d.local_mem_size),
         max_constant_memory=int(d.max_constant_buffer_size),

@@ -17,6 +17,14 @@ before the top-level statement holding the access, so it holds one value whereve
 access read it. Every value involved is int64 and the constants are small, so no step wraps around:
 the proof is the same in the language's wrapping arithmetic as in the integers. Anything else keeps
 its check. Facts come only from the ``then`` branch of an ``if`` (never from a negated condition).
+
+**Shape relations.** A guard usually bounds one array's shape (``if i < x.shape[0]: out[i] = x[i]``)
+and the other arrays it indexes are the same size at every launch that matters. The upper bound of an
+access of ``B`` in dimension ``e`` also follows from a fact about ``A.shape[d]`` when
+``B.shape[e] >= A.shape[d]``. ``shape_relations`` lists the relations (``(B, e, A, d)``) that would
+prove more accesses; the runtime evaluates them on each launch's arrays and specialises the kernel on
+the ones that hold (``Kernel.shape_ge``), so ``proven_in_bounds`` may use exactly those. A launch whose
+arrays break a relation runs a specialisation compiled without it, with its checks.
 """
 from __future__ import annotations
 
@@ -33,10 +41,29 @@ _NONNEG = (Op.GLOBAL_ID, Op.LOCAL_ID, Op.GROUP_ID)
 
 #: a base term: ("q", op, dim) for an index query, ("v", name) for a fixed variable
 Term = tuple
+#: ``B.shape[e] >= A.shape[d]`` as (B, e, A, d)
+Relation = tuple[str, int, str, int]
 
 
 def proven_in_bounds(kernel: ir.Kernel) -> frozenset[int]:
-    """``id()`` of every Load/Store/Atomic of ``kernel`` whose bounds its guards prove."""
+    """``id()`` of every Load/Store/Atomic of ``kernel`` whose bounds its guards prove, using the shape
+    relations the kernel was specialised on (``kernel.shape_ge``) and no others."""
+    proven: dict[int, frozenset[Relation]] = {}
+    _prove(kernel, proven)
+    held = frozenset(kernel.shape_ge)
+    return frozenset(i for i, needs in proven.items() if needs <= held)
+
+
+def shape_relations(kernel: ir.Kernel) -> tuple[Relation, ...]:
+    """The shape relations (``B.shape[e] >= A.shape[d]``, as (B, e, A, d)) that would prove accesses
+    the guards alone do not, sorted; empty when none would help."""
+    proven: dict[int, frozenset[Relation]] = {}
+    _prove(kernel, proven)
+    return tuple(sorted(set().union(*proven.values()))) if proven else ()
+
+
+def _prove(kernel: ir.Kernel, proven: dict[int, frozenset[Relation]]) -> None:
+    """Fill ``proven``: id() of each provable access -> the shape relations its proof needs."""
     counts: dict[str, int] = {}
     for n in walk_body(kernel.body):
         if isinstance(n, (ir.Assign, ir.Subgroup)):
@@ -44,17 +71,15 @@ def proven_in_bounds(kernel: ir.Kernel) -> frozenset[int]:
         elif isinstance(n, ir.For):
             counts[n.var.name] = counts.get(n.var.name, 0) + 2      # a loop variable changes
     params = {p.name for p in kernel.params if isinstance(p.type, ArrayType)}
-    proven: set[int] = set()
     fixed: dict[str, ir.Expr] = {}
     for stmt in kernel.body:
         _Prover(fixed, params, proven).stmts((stmt,), ())
         if isinstance(stmt, ir.Assign) and counts.get(stmt.target.name) == 1:
             fixed[stmt.target.name] = stmt.value
-    return frozenset(proven)
 
 
 class _Prover:
-    def __init__(self, fixed: dict[str, ir.Expr], params: set[str], out: set[int]) -> None:
+    def __init__(self, fixed: dict[str, ir.Expr], params: set[str], out: dict[int, frozenset[Relation]]) -> None:
         self.fixed, self.params, self.out = fixed, params, out
 
     # -- statements: carry the facts of the enclosing ifs' then-branches
@@ -72,8 +97,10 @@ class _Prover:
 
     def accesses(self, node: object, facts: tuple) -> None:
         for n in walk(node):
-            if isinstance(n, (ir.Load, ir.Store, ir.Atomic)) and facts and self.in_bounds(n, facts):
-                self.out.add(id(n))
+            if isinstance(n, (ir.Load, ir.Store, ir.Atomic)) and facts:
+                needs = self.in_bounds(n, facts)
+                if needs is not None:
+                    self.out[id(n)] = needs
 
     # -- facts: (term, kind, bound) with kind "lo" (term >= bound, an int) or "hi" (term <= S - k - 1:
     #    bound = (array name, dim, k))
@@ -98,26 +125,33 @@ class _Prover:
             out.append((t[0], "lo", c + (1 if op is Op.LT else 0)))
         return out
 
-    def in_bounds(self, n: ir.Load | ir.Store | ir.Atomic, facts: tuple) -> bool:
+    def in_bounds(self, n: ir.Load | ir.Store | ir.Atomic, facts: tuple) -> frozenset[Relation] | None:
+        """The shape relations that prove ``n`` in bounds (empty: its guards alone), or None."""
         arr = n.array
         if arr.name not in self.params or arr.type.space != ArraySpace.GLOBAL:
-            return False
+            return None
+        needs: list[Relation] = []
         for d, idx in enumerate(n.indices):
             t = self.term(idx)
             if t is None:
-                return False
+                return None
             base, c = t
             lo = 0 if base[0] == "q" and base[1] in _NONNEG else None
             for term, kind, bound in facts:
                 if term == base and kind == "lo":
                     lo = bound if lo is None else max(lo, bound)
             if lo is None or lo + c < 0:
-                return False
-            # base <= S - 1 - k with S = arr.shape[d]: base + c < S when c <= k
-            if not any(term == base and kind == "hi" and bound[0] == arr.name and bound[1] == d and c <= bound[2]
-                       for term, kind, bound in facts):
-                return False
-        return True
+                return None
+            # base <= S - 1 - k with S = A.shape[d']: base + c < S when c <= k, and S <= arr.shape[d]
+            # when A is arr and d' is d, or by the relation (arr, d, A, d')
+            shapes = [(bound[0], bound[1]) for term, kind, bound in facts
+                      if term == base and kind == "hi" and c <= bound[2] and bound[0] in self.params]
+            if (arr.name, d) in shapes:
+                continue
+            if not shapes:
+                return None
+            needs.append((arr.name, d, *min(shapes)))
+        return frozenset(needs)
 
     # -- expressions
     def resolve(self, e: ir.Expr) -> ir.Expr:

@@ -300,7 +300,9 @@ class Kernel:
     (the launch then needs a work-group of a multiple of ``SUBGROUP_SIZE`` work-items). ``grid_ndim`` (1 to 3) is the
     launch's number of dimensions: ``pk.`` index queries of a dimension at or above it are a
     CompileError, the compat layer's CUDA intrinsics of one were folded to ``Const`` (0 for ids, 1 for
-    sizes), so every ``IndexQuery.dim < grid_ndim``.
+    sizes), so every ``IndexQuery.dim < grid_ndim``. ``shape_ge`` lists shape relations that hold at
+    every launch of this specialisation, ``(B, e, A, d)`` for ``B.shape[e] >= A.shape[d]`` (the runtime
+    checks them per launch; codegen/bounds_facts.py uses them to prove accesses in bounds).
     """
 
     name: str
@@ -316,6 +318,7 @@ class Kernel:
     meta: tuple[tuple[str, str], ...] = field(default=())
     boundscheck: bool = False
     uses_subgroup: bool = False
+    shape_ge: tuple[tuple[str, int, str, int], ...] = ()
 
     @property
     def checks_bounds(self) -> bool:

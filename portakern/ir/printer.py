@@ -112,6 +112,8 @@ def format_kernel(kernel: ir.Kernel) -> str:
     lines = [f"kernel {kernel.name}({params})  {' '.join(flags)}"]
     if kernel.written:
         lines.append(f"  # writes: {', '.join(kernel.written)}")
+    if kernel.shape_ge:
+        lines.append("  # assumes: " + ", ".join(f"{b}.shape[{e}] >= {a}.shape[{d}]" for b, e, a, d in kernel.shape_ge))
     if kernel.locals:
         lines.append("  # locals: " + ", ".join(f"{v.name}: {v.type}" for v in kernel.locals))
     _block(kernel.body, 1, lines)

@@ -301,8 +301,13 @@ def verify(kernel: ir.Kernel) -> ir.Kernel:
         raise VerifyError(f"kernel '{kernel.name}': grid_ndim {kernel.grid_ndim} is not 1, 2 or 3")
     v = _Verifier(kernel)
     v.body(kernel.body, 0)
-    params = {p.name for p in kernel.params if isinstance(p.type, T.ArrayType)}
+    params = {p.name: p.type.ndim for p in kernel.params if isinstance(p.type, T.ArrayType)}
     for name in kernel.written:
         if name not in params:
             raise VerifyError(f"kernel '{kernel.name}': written names '{name}', which is not an array parameter")
+    for rel in kernel.shape_ge:
+        for name, dim in (rel[:2], rel[2:]):
+            if name not in params or not 0 <= dim < params[name]:
+                raise VerifyError(f"kernel '{kernel.name}': shape relation {rel} names '{name}' dimension {dim}, "
+                                  "which is not a dimension of an array parameter")
     return kernel

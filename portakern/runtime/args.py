@@ -365,6 +365,18 @@ def _adopt(name: str, backend: Backend, device: Device, obj: Any, kname: str) ->
     return native
 
 
+def shape_facts(relations: Sequence[tuple[int, int, int, int]], kinds: Sequence[int], values: Sequence[Any],
+                backend: Backend) -> tuple[bool, ...]:
+    """For each relation (i, e, j, d): whether argument i's extent in dimension e is at least argument j's
+    in dimension d (the shape relations a kernel is specialised on; host or native arrays)."""
+    return tuple(_extent(kinds[i], values[i], e, backend) >= _extent(kinds[j], values[j], d, backend)
+                 for i, e, j, d in relations)
+
+
+def _extent(kind: int, value: Any, dim: int, backend: Backend) -> int:
+    return int(value.shape[dim] if kind == HOST else backend.native_shape(value)[0][dim])
+
+
 def arg_types(params: Sequence[Any], sig: tuple[Any, ...]) -> dict[str, Any]:
     """The ``arg_types`` mapping ``frontend.specialize`` takes, rebuilt from a signature."""
     out: dict[str, Any] = {}

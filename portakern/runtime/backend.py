@@ -48,6 +48,9 @@ class Capabilities:
     max_constant_args: int = 0
     subgroup_size: int = 32               # work-items per sub-group (ir.SUBGROUP_SIZE on every backend)
     needs_gpu: bool = False
+    #: renders bounds checks that shape relations can prove away (codegen/bounds_facts.py): the runtime then
+    #: specialises each kernel on which of its shape relations hold at the launch (one compile per pattern)
+    specialises_shapes: bool = False
     extra: tuple[tuple[str, str], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:

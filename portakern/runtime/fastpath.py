@@ -41,7 +41,8 @@ class Plan:
     """Guards and everything needed to launch one cached specialisation again."""
 
     __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
-                 "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized", "single")
+                 "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized", "single",
+                 "relations", "facts")
 
     def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
@@ -56,6 +57,7 @@ class Plan:
         self.scoped = how != "kernel.on(...)"             # routed by pk.use, PORTAKERN_BACKEND or the arrays
         self.aliasing = bool(c.constants and self.written)
         self.sized = bool(c.sized)
+        self.relations, self.facts = c.relations, c.facts   # the shape relations c is specialised on
         # one written array: (its position, name, whether the result is the argument itself: a host
         # array the launcher hands back as it is, or a native array of an in-place backend)
         w = tuple(c.written)
@@ -108,6 +110,8 @@ class Plan:
                 natives.append(a)
             elif type(a) is not g[1] or a != g[2] or (g[3] and math.copysign(1.0, a) != g[3]):
                 return MISS                             # a constexpr with another value (or zero sign)
+        if self.relations and A.shape_facts(self.relations, self.kinds, args, backend) != self.facts:
+            return MISS                                 # another shape pattern: another specialisation
         kernel = self.kernel
         if self.aliasing:
             check_constant_aliasing(self.c, args, self.c.names, kernel.__name__)

@@ -96,14 +96,15 @@ class Kernel:
             device = Device(b.name, f"compile-only:{target or 'default'}", "no device (compile only)")
         try:
             caps = b.capabilities(device)
-        except Exception:  # noqa: BLE001 - no device: layout rules of the default capabilities
-            caps = Capabilities()
+        except Exception:  # noqa: BLE001 - no device (cuda): the default capabilities, with the shape
+            caps = Capabilities(specialises_shapes=True)   # specialisation every compiled backend does
         bound = A.classify(src.params, args, self.__name__)
         sig = A.signature(src.params, bound, b, device, caps, self.__name__)
         grid_ndim = self._grid_ndim(src, ndrange, ndim)
         kir = launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)
+        kir, relations, facts = launch.assume_shapes(kir, bound, src.params, b, caps)
         key = (b.name, device.key, sig, grid_ndim, src.frozen_values())
-        return src, b, device, kir, key
+        return src, b, device, kir, key + (facts,) if relations else key
 
     def source(self, backend: str, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
         """The source ``backend`` generates for these example arguments (CUDA C, OpenCL C, Python).

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -215,6 +215,8 @@ class Compiled:
     names: tuple[str, ...]            # every parameter's name (constexprs included), by index
     sized: Any = ()                   # LaunchSizes: the local arrays sized at launch (checked per launch)
     constants: tuple[int, ...] = ()   # indices of pk.constant params (no written array may alias them)
+    relations: tuple[tuple[int, int, int, int], ...] = ()   # shape relations specialised on (param indices)
+    facts: tuple[bool, ...] = ()      # which of them hold for this specialisation (args.shape_facts)
 
 
 def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict[str, Any],
@@ -231,6 +233,23 @@ def specialize_for(kernel: Any, src: Any, sig: tuple[Any, ...], constexprs: dict
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         raise CompileError(f"internal error while compiling kernel '{kernel.__name__}': "
                            f"{type(exc).__name__}: {exc} (please report)") from exc
+
+
+def assume_shapes(kir: Any, b: A.Bound, params: Sequence[Any], backend: Backend,
+                  caps: Capabilities) -> tuple[Any, tuple[tuple[int, int, int, int], ...], tuple[bool, ...]]:
+    """``kir`` specialised on the shape relations that hold for this launch's arrays (docs/safety.md,
+    "Accesses the guards prove"), the relations as parameter indices, and which of them hold."""
+    if not (caps.specialises_shapes and kir.checks_bounds):
+        return kir, (), ()
+    from ..codegen.bounds_facts import shape_relations
+
+    rels = shape_relations(kir)
+    if not rels:
+        return kir, (), ()
+    index = {p.name: i for i, p in enumerate(params)}
+    relations = tuple((index[x], e, index[y], d) for x, e, y, d in rels)
+    facts = A.shape_facts(relations, b.kinds, b.values, backend)
+    return replace(kir, shape_ge=tuple(r for r, held in zip(rels, facts) if held)), relations, facts
 
 
 def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backend, device: Device,
@@ -255,7 +274,7 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
     return source, bytes(payload), False
 
 
-def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], constexprs: dict[str, Any],
+def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], b: A.Bound,
                   grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
     """Specialise, build (or load from disk) and load one signature; store it in the memory cache.
 
@@ -265,13 +284,14 @@ def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, .
         c = kernel._compiled.get(key)
         if c is not None and c.backend is backend:
             return c
-        return _compile_entry(kernel, src, key, sig, constexprs, grid_ndim, backend, device, caps)
+        return _compile_entry(kernel, src, key, sig, b, grid_ndim, backend, device, caps)
 
 
-def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], constexprs: dict[str, Any],
+def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], b: A.Bound,
                    grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
-    kir = specialize_for(kernel, src, sig, constexprs, grid_ndim)
-    source, payload, from_disk = build(kernel, src, kir, key, backend, device)
+    kir = specialize_for(kernel, src, sig, b.constexprs, grid_ndim)
+    kir, relations, facts = assume_shapes(kir, b, src.params, backend, caps)
+    source, payload, from_disk = build(kernel, src, kir, key + (facts,) if relations else key, backend, device)
     try:
         with _framework_errors(backend, kernel, "load"):
             launcher = backend.load(kir, payload, device)
@@ -288,7 +308,8 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
     written = tuple(names.index(w) for w in kir.written if w in names)
     c = Compiled(kir, launcher, written, bool(kir.uses_barrier or kir.uses_local or kir.uses_subgroup), backend,
                  device, caps, payload, source, tuple(names), LaunchSizes(kir),
-                 tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)))
+                 tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)),
+                 relations, facts)
     kernel._compiled.put(key, c, kernel._plans)
     return c
 
@@ -380,10 +401,17 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     key = (backend.name, device.key, sig, len(nd), frozen)
     c = kernel._compiled.get(key)
     if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
-        c = compile_entry(kernel, src, key, sig, b.constexprs, len(nd), backend, device, caps)
+        c = compile_entry(kernel, src, key, sig, b, len(nd), backend, device, caps)
     else:
         kernel._stats.memory_hits += 1
         cache._GLOBAL.memory_hits += 1
+    if c.relations:                                  # specialised on shape relations: these arrays' own
+        facts = A.shape_facts(c.relations, b.kinds, b.values, backend)
+        if facts != c.facts:
+            vkey = key + (facts,)
+            v = kernel._compiled.get(vkey)
+            c = v if v is not None and v.backend is backend else \
+                compile_entry(kernel, src, vkey, sig, b, len(nd), backend, device, caps)
     if c.needs_workgroup or wg is not None:
         check_grid(c, nd, wg, kname)
     for i in c.written:

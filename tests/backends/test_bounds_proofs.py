@@ -64,3 +64,43 @@ def test_a_stencil_reads_its_neighbours_and_its_output_stays_checked(backend, ru
         return                     # (its out-of-bounds stores are dropped, tested in test_boundscheck_default)
     with pytest.raises(pk.KernelIndexError, match="array 'out'"):   # out smaller than u: its store is checked
         run(stencil, backend, (5, 6), None, u, np.zeros((4, 6), np.float32))
+
+
+def _stencil_want(u: np.ndarray) -> np.ndarray:
+    want = u.copy()
+    want[1:-1, 1:-1] = u[:-2, 1:-1] + u[2:, 1:-1] + u[1:-1, :-2] * u[1:-1, 2:]
+    return want
+
+
+def test_each_launch_is_checked_against_its_own_shapes(backend, run):
+    """The store into ``out`` is proven when ``out`` is at least ``u``'s shape, so kernels are specialised
+    on that per launch: equal shapes (twice: the second launch takes the cached fast path), a larger
+    ``out`` (the relation holds), then a smaller one (it does not: checked, and reported) and equal again."""
+    u = np.arange(30, dtype=np.float32).reshape(5, 6)
+    want = _stencil_want(u)
+    for _ in range(2):
+        got = run(stencil, backend, (5, 6), None, u, np.zeros_like(u))
+        np.testing.assert_array_equal(np.asarray(got), want)
+    big = np.full((6, 7), -1.0, np.float32)
+    got = np.asarray(run(stencil, backend, (5, 6), None, u, big))
+    np.testing.assert_array_equal(got[:5, :6], want)
+    assert (got[5:, :] == -1).all() and (got[:, 6:] == -1).all()
+    for small in [(5, 5), (4, 6)]:
+        if backend == "jax":                       # out of bounds is defined there: the store is dropped
+            got = np.asarray(run(stencil, backend, (5, 6), None, u, np.zeros(small, np.float32)))
+            np.testing.assert_array_equal(got, want[:small[0], :small[1]])
+            continue
+        with pytest.raises(pk.KernelIndexError, match=rf"array 'out' of shape \({small[0]}, {small[1]}\)"):
+            run(stencil, backend, (5, 6), None, u, np.zeros(small, np.float32))
+    got = run(stencil, backend, (5, 6), None, u, np.zeros_like(u))
+    np.testing.assert_array_equal(np.asarray(got), want)
+
+
+@pytest.mark.parametrize("name", ["numba", "opencl", "cuda", "numba-cuda"])
+def test_the_store_runs_unchecked_exactly_where_the_shapes_prove_it(name):
+    u = np.zeros((5, 6), np.float32)
+    same = stencil.source(name, u, np.zeros_like(u), ndim=2)
+    larger = stencil.source(name, u, np.zeros((6, 6), np.float32), ndim=2)
+    smaller = stencil.source(name, u, np.zeros((5, 5), np.float32), ndim=2)
+    assert "pk_check" not in same and same == larger
+    assert "pk_check" in smaller

@@ -1,9 +1,14 @@
 """codegen/bounds_facts.py: which accesses their guards prove in bounds (and, as much, which they do not)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pytest
+
 import portakern as pk  # noqa: F401 - the kernels' sources name it
-from portakern.codegen.bounds_facts import proven_in_bounds
+from portakern.codegen.bounds_facts import proven_in_bounds, shape_relations
 from portakern.ir import nodes as N
+from portakern.ir.verify import VerifyError, verify
 from portakern.ir.visit import walk_body
 from tests.unit.frontend_kit import arr, lower, make
 
@@ -34,6 +39,48 @@ def test_a_stencil_proves_its_neighbours_but_not_another_arrays_store():
                 out[i, j] = u[i, j]
     """
     assert _names(src, 2, u=arr(ndim=2), out=arr(ndim=2)) == ["u"] * 5     # out's shape is not u's
+
+
+JACOBI = """
+    def jacobi(u, out):
+        i = pk.global_id(0)
+        j = pk.global_id(1)
+        if i < u.shape[0] and j < u.shape[1]:
+            out[i, j] = u[i, j]
+            out[j, i] = u[i, j]
+    """
+
+
+def test_a_store_into_another_array_is_proven_through_the_shape_relations_it_needs():
+    k = lower(make(JACOBI), 2, u=arr(ndim=2), out=arr(ndim=2))
+    # out[i, j] needs out.shape[0] >= u.shape[0] and out.shape[1] >= u.shape[1]; out[j, i] the crossed pair
+    assert shape_relations(k) == (("out", 0, "u", 0), ("out", 0, "u", 1), ("out", 1, "u", 0), ("out", 1, "u", 1))
+    stores = [n for n in walk_body(k.body) if isinstance(n, N.Store)]
+    for held, proven in [((), []), ((("out", 0, "u", 0),), []),
+                         ((("out", 0, "u", 0), ("out", 1, "u", 1)), [0]),
+                         (shape_relations(k), [0, 1])]:
+        ids = proven_in_bounds(replace(k, shape_ge=held))
+        assert [i for i, s in enumerate(stores) if id(s) in ids] == proven, held
+        assert sum(isinstance(n, N.Load) and id(n) in ids for n in walk_body(k.body)) == 2   # u's own
+
+
+def test_no_relation_is_asked_for_what_the_guards_prove_alone_or_cannot_prove():
+    src = """
+    def k(u, v, out):
+        i = pk.global_id(0)
+        if i < u.shape[0]:
+            out[i - 1] = u[i]                 # i - 1 may be -1: no relation can help
+            v[i * 2] = u[i]                   # not of the form v + c
+    """
+    assert shape_relations(lower(make(src), 1, u=arr(), v=arr(), out=arr())) == ()
+
+
+def test_the_verifier_refuses_a_relation_naming_no_array_dimension():
+    k = lower(make(JACOBI), 2, u=arr(ndim=2), out=arr(ndim=2))
+    verify(replace(k, shape_ge=(("out", 1, "u", 1),)))
+    for bad in [("out", 2, "u", 0), ("nope", 0, "u", 0), ("out", 0, "u", -1)]:
+        with pytest.raises(VerifyError, match="shape relation"):
+            verify(replace(k, shape_ge=(bad,)))
 
 
 def test_offsets_beyond_what_the_guard_gives_keep_their_checks():

@@ -10,7 +10,8 @@ The semantic helpers of the numbers contract come from ``portakern.codegen.pypre
 - ``rmw_and/rmw_or/rmw_xor``, ``xchg_bits`` and ``cas_old`` (``atomicrmw and/or/xor/xchg``, ``cmpxchg``
   returning the old value; floats exchange and compare by bit pattern);
 - ``cas_ok``: ``cmpxchg`` on the element's bits, used by the float ``atomic_fmin/atomic_fmax`` loops
-  (LLVM's ``atomicrmw fmin`` has the wrong NaN and -0.0 rules for the contract).
+  (LLVM's ``atomicrmw fmin`` has the wrong NaN and -0.0 rules for the contract);
+- ``expf_v``/``logf_v`` (``vmath.py``): float32 ``exp``/``log`` that LLVM can vectorise.
 """
 from __future__ import annotations
 
@@ -25,9 +26,11 @@ from numba.extending import intrinsic
 
 from portakern.codegen import pyprelude as _generic
 
+from .vmath import expf_v, logf_v  # noqa: F401 - exported to the generated kernels
+
 __all__ = ["np", "math", "numba", "fma", "rmw_add", "rmw_sub", "rmw_min", "rmw_max", "rmw_and", "rmw_or",
            "rmw_xor", "xchg_bits", "cas_old", "cas_ok",
-           "atomic_fmin", "atomic_fmax", "priv_add", "priv_sub", *sorted(_generic.HELPERS)]
+           "atomic_fmin", "atomic_fmax", "priv_add", "priv_sub", "expf_v", "logf_v", *sorted(_generic.HELPERS)]
 
 _jit = numba.njit(cache=True, error_model="numpy")
 

@@ -34,7 +34,7 @@ from portakern.types import ArraySpace, ArrayType
 
 Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
-PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"))
+PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"), Path(__file__).with_name("vmath.py"))
 JIT_OPTIONS = "parallel=True, error_model='numpy', fastmath=False"  # cache: launch.VerifiedCache
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
@@ -55,6 +55,8 @@ class NumbaRenderer(PyRenderer):
     """The CPU structure: flat ``prange`` or work-groups with barrier phases."""
 
     backend = "numba"
+    #: float32 exp/log from tier-0 operations, so item loops vectorise (vmath.py)
+    typed_math = {(ir.Op.EXP, "float32"): "expf_v({0})", (ir.Op.LOG, "float32"): "logf_v({0})"}
 
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)

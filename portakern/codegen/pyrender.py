@@ -98,6 +98,8 @@ class PyRenderer:
     math_templates: dict[Op, str] = {s.op: s.py for s in optable.CALLS if s.py}
     #: math calls this backend cannot render (a CompileError naming op and backend)
     unsupported_math: frozenset[Op] = frozenset()
+    #: (op, argument type name) -> a template used instead of ``math_templates`` for that type
+    typed_math: dict[tuple[Op, str], str] = {}
     backend = "Python"
 
     def __init__(self, kernel: ir.Kernel) -> None:
@@ -259,7 +261,7 @@ class PyRenderer:
             name = ("fmin" if op is Op.MIN else "fmax") if t.is_float else ("imin" if op is Op.MIN else "imax")
             return f"{name}({args[0]}, {args[1]})"
         arg_t = _scalar(e.args[0])
-        template = self.math_templates.get(op)
+        template = self.typed_math.get((op, arg_t.name)) or self.math_templates.get(op)
         if template is None or op in self.unsupported_math:
             raise optable.unsupported(op, self.backend)
         text = template.format(*args, T=np_type(arg_t))

@@ -1,0 +1,63 @@
+"""numba's vectorisable float32 exp and log (portakern_numba/vmath.py): C's special values, and the
+correctly rounded result (against float64 libm rounded once) on a wide sample and at the edges."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import portakern as pk
+
+pytest.importorskip("numba")
+
+
+@pk.kernel
+def exp_log(x, e, lg):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        e[i] = pk.exp(x[i])
+        lg[i] = pk.log(x[i])
+
+
+def _run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    e, lg = np.zeros_like(x), np.zeros_like(x)
+    exp_log.on("numba")[x.size](x, e, lg)
+    return e, lg
+
+
+def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    """Distance in float32 steps (same-sign finite values)."""
+    return np.abs(got.view(np.int32).astype(np.int64) - want.view(np.int32).astype(np.int64))
+
+
+def test_special_values_follow_c():
+    tiny = np.float32(1e-45)
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, -1.0, 1.0, tiny, 89.0, 88.72, -87.4, -103.9, -104.0, -200.0],
+                 np.float32)
+    e, lg = _run(x)
+    with np.errstate(all="ignore"):
+        want_e = np.exp(x.astype(np.float64)).astype(np.float32)
+        want_lg = np.log(x.astype(np.float64)).astype(np.float32)
+    np.testing.assert_array_equal(e, want_e)          # nan, inf, 0, denormals and overflow included
+    np.testing.assert_array_equal(lg, want_lg)        # log(0) = log(-0) = -inf, log(-1) = nan, log(inf) = inf
+    assert e[3] == 1.0 and lg[6] == 0.0 and np.signbit(lg[6]) == 0
+
+
+def test_results_are_rounded_once_from_float64():
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(-104, 89, 200_000), rng.uniform(-1, 1, 50_000),
+                        np.exp(rng.uniform(-103, 88, 50_000))]).astype(np.float32)
+    e, lg = _run(x)
+    with np.errstate(all="ignore"):
+        want_e = np.exp(x.astype(np.float64)).astype(np.float32)
+        want_lg = np.log(x.astype(np.float64)).astype(np.float32)
+    ok = x > 0
+    # equal but for the rare double-rounding ties, and never more than one step away
+    assert _ulps(e, want_e).max() <= 1 and (e != want_e).mean() < 1e-4
+    assert _ulps(lg[ok], want_lg[ok]).max() <= 1 and (lg[ok] != want_lg[ok]).mean() < 1e-4
+
+
+def test_float32_calls_use_them_and_float64_keeps_libm():
+    f32 = exp_log.source("numba", *(np.zeros(4, np.float32) for _ in range(3)))
+    f64 = exp_log.source("numba", *(np.zeros(4, np.float64) for _ in range(3)))
+    assert "expf_v(" in f32 and "logf_v(" in f32 and "math.exp(" not in f32
+    assert "expf_v(" not in f64 and "math.exp(" in f64 and "math.log(" in f64

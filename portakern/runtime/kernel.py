@@ -102,9 +102,8 @@ class Kernel:
         sig = A.signature(src.params, bound, b, device, caps, self.__name__)
         grid_ndim = self._grid_ndim(src, ndrange, ndim)
         kir = launch.specialize_for(self, src, sig, bound.constexprs, grid_ndim)
-        kir, relations, facts = launch.assume_shapes(kir, bound, src.params, b, caps)
-        key = (b.name, device.key, sig, grid_ndim, src.frozen_values())
-        return src, b, device, kir, key + (facts,) if relations else key
+        kir = launch.assume_shapes(kir, bound, src.params, b, caps)[0]
+        return src, b, device, kir, (b.name, device.key, sig, grid_ndim, src.frozen_values())
 
     def source(self, backend: str, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
         """The source ``backend`` generates for these example arguments (CUDA C, OpenCL C, Python).

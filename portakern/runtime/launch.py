@@ -275,23 +275,27 @@ def build(kernel: Any, src: Any, kir: Any, key: tuple[Any, ...], backend: Backen
 
 
 def compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], b: A.Bound,
-                  grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
-    """Specialise, build (or load from disk) and load one signature; store it in the memory cache.
+                  grid_ndim: int, backend: Backend, device: Device, caps: Capabilities,
+                  memo: tuple[Any, ...] | None = None) -> Compiled:
+    """Specialise, build (or load from disk) and load one signature; store it in the memory cache
+    under ``memo`` (default ``key``; a shape-relation variant adds its pattern there, while its disk
+    entry is told apart by its source).
 
     Under the kernel cache's lock: threads that miss on the same signature at once wait for the
     first one's result instead of each compiling it."""
+    memo = key if memo is None else memo
     with kernel._compiled.lock:
-        c = kernel._compiled.get(key)
+        c = kernel._compiled.get(memo)
         if c is not None and c.backend is backend:
             return c
-        return _compile_entry(kernel, src, key, sig, b, grid_ndim, backend, device, caps)
+        return _compile_entry(kernel, src, key, memo, sig, b, grid_ndim, backend, device, caps)
 
 
-def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, ...], b: A.Bound,
-                   grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
+def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], memo: tuple[Any, ...], sig: tuple[Any, ...],
+                   b: A.Bound, grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
     kir = specialize_for(kernel, src, sig, b.constexprs, grid_ndim)
     kir, relations, facts = assume_shapes(kir, b, src.params, backend, caps)
-    source, payload, from_disk = build(kernel, src, kir, key + (facts,) if relations else key, backend, device)
+    source, payload, from_disk = build(kernel, src, kir, key, backend, device)
     try:
         with _framework_errors(backend, kernel, "load"):
             launcher = backend.load(kir, payload, device)
@@ -310,7 +314,7 @@ def _compile_entry(kernel: Any, src: Any, key: tuple[Any, ...], sig: tuple[Any, 
                  device, caps, payload, source, tuple(names), LaunchSizes(kir),
                  tuple(i for i, p in enumerate(src.params) if getattr(p.annotation, "constant", False)),
                  relations, facts)
-    kernel._compiled.put(key, c, kernel._plans)
+    kernel._compiled.put(memo, c, kernel._plans)
     return c
 
 
@@ -399,19 +403,11 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     sig = A.signature(params, b, backend, device, caps, kname)
     frozen = src.frozen_values()
     key = (backend.name, device.key, sig, len(nd), frozen)
-    c = kernel._compiled.get(key)
-    if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
-        c = compile_entry(kernel, src, key, sig, b, len(nd), backend, device, caps)
-    else:
-        kernel._stats.memory_hits += 1
-        cache._GLOBAL.memory_hits += 1
+    c = _entry(kernel, src, key, None, sig, b, len(nd), backend, device, caps)
     if c.relations:                                  # specialised on shape relations: these arrays' own
         facts = A.shape_facts(c.relations, b.kinds, b.values, backend)
         if facts != c.facts:
-            vkey = key + (facts,)
-            v = kernel._compiled.get(vkey)
-            c = v if v is not None and v.backend is backend else \
-                compile_entry(kernel, src, vkey, sig, b, len(nd), backend, device, caps)
+            c = _entry(kernel, src, key, key + (facts,), sig, b, len(nd), backend, device, caps)
     if c.needs_workgroup or wg is not None:
         check_grid(c, nd, wg, kname)
     for i in c.written:
@@ -443,6 +439,17 @@ def run(kernel: Any, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous:
     if plan_key is not None and not staged:
         fastpath.record(kernel, plan_key, c, b, params, grid, src, frozen, how)
     return result
+
+
+def _entry(kernel: Any, src: Any, key: tuple[Any, ...], memo: tuple[Any, ...] | None, sig: tuple[Any, ...],
+           b: A.Bound, grid_ndim: int, backend: Backend, device: Device, caps: Capabilities) -> Compiled:
+    """The memory cache's entry under ``memo`` (default ``key``), compiled on a miss."""
+    c = kernel._compiled.get(key if memo is None else memo)
+    if c is None or c.backend is not backend:        # (a re-registered backend of the same name)
+        return compile_entry(kernel, src, key, sig, b, grid_ndim, backend, device, caps, memo)
+    kernel._stats.memory_hits += 1
+    cache._GLOBAL.memory_hits += 1
+    return c
 
 
 def _results(c: Compiled, b: A.Bound, out: Any, staged: dict[int, np.ndarray]) -> Any:

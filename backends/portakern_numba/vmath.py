@@ -15,6 +15,10 @@ once to float32, so they are correctly rounded but for double-rounding cases (me
 
 Special values follow C: ``exp(nan) = nan``, ``exp(-inf) = 0``, ``log(0) = -inf``, ``log(x < 0) = nan``,
 ``log(inf) = inf``. Each is a select, not a branch, so the loop stays straight-line code.
+
+Both are inlined by Numba itself (``inline="always"``): left to LLVM, a kernel's large parallel gufunc
+called them as functions (the inliner's cost threshold), which kept the loop scalar and made softmax's
+``exp`` cost 4x libm's (98 ms against 20 ms single-threaded at 8192 x 1024).
 """
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ from numba.extending import intrinsic
 
 __all__ = ["expf_v", "logf_v"]
 
-_jit = numba.njit(cache=True, error_model="numpy")
+_jit = numba.njit(cache=True, error_model="numpy", inline="always")
 
 
 @intrinsic

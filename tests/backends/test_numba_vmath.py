@@ -61,3 +61,36 @@ def test_float32_calls_use_them_and_float64_keeps_libm():
     f64 = exp_log.source("numba", *(np.zeros(4, np.float64) for _ in range(3)))
     assert "expf_v(" in f32 and "logf_v(" in f32 and "math.exp(" not in f32
     assert "expf_v(" not in f64 and "math.exp(" in f64 and "math.log(" in f64
+
+
+def _library_irs(lib, seen: set) -> list[tuple[str, str]]:  # noqa: ANN001 - a Numba CodeLibrary
+    out = []
+    for sub in lib._linking_libraries:
+        if id(sub) not in seen:
+            seen.add(id(sub))
+            out.append((sub.name, sub.get_llvm_str()))
+            out.extend(_library_irs(sub, seen))
+    return out
+
+
+def test_they_are_inlined_into_the_parallel_loop():
+    """A call that stays a call keeps the loop scalar and costs ~4x libm's time (LLVM's inliner left
+    expf_v out of large gufuncs when it was a plain njit function: softmax 98 -> 20 ms single-threaded)."""
+    import gc
+
+    from portakern_numba.launch import Launcher
+
+    from benchmarks.kernels import softmax
+    x = np.random.default_rng(1).uniform(-3.0, 3.0, (4, 256)).astype(np.float32)
+    out = np.zeros_like(x)
+    softmax.on("numba")[(4, 16), (1, 16)](x, out, 16, 4)   # a row-strided loop between tree reductions
+    e = np.exp(x.astype(np.float64) - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(out, e / e.sum(axis=1, keepdims=True), rtol=2e-6)
+    launchers = [o for o in gc.get_objects() if isinstance(o, Launcher) and o.kernel.name == "softmax"]
+    assert launchers
+    lib = launchers[-1].fn.overloads[launchers[-1].fn.signatures[0]].library
+    gufuncs = [ir for name, ir in _library_irs(lib, set()) if "parfor_gufunc" in name]
+    assert gufuncs, "the kernel's parallel loop was not found"
+    for ir in gufuncs:
+        calls = [ln for ln in ir.splitlines() if "call " in ln and "expf_v" in ln]
+        assert not calls, calls[:2]

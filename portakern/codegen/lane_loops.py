@@ -224,8 +224,8 @@ def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], rema
                        remat)
         segments.append(Segment(s.body, s, strided, _batched(s.body, inner, remat, skip_arrays)))
     flush()
-    if not any(seg.loop is not None for seg in segments):
-        return None   # nothing to interchange: the plain lane loop is already this plan
+    if not any(seg.loop is not None or seg.batched for seg in segments):
+        return None   # nothing to interchange or check per block: the plain lane loop is this plan
     return LanePlan(tuple(segments), *_lane_vars(segments, run, carried, remat, uniform))
 
 

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen import phases
-from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase
+from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase, unrolled
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
@@ -506,10 +506,15 @@ class NumbaRenderer(PyRenderer):
             src.line(f"_pk_l{last} = {edge}")
             self._lane_ids(src, counter)
             for b in seg.batched:
-                shape = f"{self.array(b.node.array.name)}.shape"
-                for d, (idx, affine) in enumerate(zip(b.indices, b.lane_affine)):
-                    if edge == "0" or affine:
-                        src.line(f"_pk_ok = _pk_ok and np.uint64({self.expr(idx)}) < np.uint64({shape}[{d}])")
+                # an access in a short constant loop: at both ends of its variable as well
+                ends = [None] if b.loop is None else list(unrolled(b.loop) or ())
+                for end in ends:
+                    if b.loop is not None:
+                        src.line(f"{self.var(b.loop.var.name)} = np.int64({end})")
+                    shape = f"{self.array(b.node.array.name)}.shape"
+                    for d, (idx, affine) in enumerate(zip(b.indices, b.lane_affine)):
+                        if edge == "0" or affine:
+                            src.line(f"_pk_ok = _pk_ok and np.uint64({self.expr(idx)}) < np.uint64({shape}[{d}])")
         with src.block("if _pk_ok"):
             self.unchecked = {id(b.node) for b in seg.batched}
             try:

@@ -42,6 +42,9 @@ class BatchedAccess:
     node: ir.Load | ir.Store
     indices: tuple[ir.Expr, ...]
     lane_affine: tuple[bool, ...]
+    #: the short loop (see ``unrolled``) the access sits in: an index may be ``loop var + uniform``
+    #: instead, and is checked at the loop's first and last values as well (``lane_affine`` is True)
+    loop: ir.For | None = None
 
 
 @dataclass(frozen=True)
@@ -137,10 +140,12 @@ def _operands(e: ir.Expr) -> list[ir.Expr]:
 
 
 def _batched(stmts: tuple[ir.Stmt, ...], facts: _Facts, remat: dict[str, ir.Expr],
-             skip_arrays: set[str]) -> tuple[BatchedAccess, ...]:
+             skip_arrays: set[str], loop: ir.For | None = None) -> tuple[BatchedAccess, ...]:
     """Loads and stores of ``stmts`` (one lane's body) whose indices have lane facts 0 or 1, their
     indices expanded over names that hold still for the block: straight-line assignments at the top
-    of ``stmts`` are substituted; a name assigned anywhere deeper is not known."""
+    of ``stmts`` are substituted; a name assigned anywhere deeper is not known, except the variable
+    of a short constant loop (``unrolled``), whose body is searched with that variable as a second
+    affine name (an index may follow the lane or the loop, never both: ``lane + k`` has no fact)."""
     deep = _assigned([c for s in stmts for c in _nested(s)])
     top = {s.target.name for s in stmts if isinstance(s, ir.Assign)}
     env: dict[str, ir.Expr] = dict(remat)
@@ -163,10 +168,16 @@ def _batched(stmts: tuple[ir.Stmt, ...], facts: _Facts, remat: dict[str, ir.Expr
                 kinds = [sub.of(i) for i in idx]
                 if all(k is not None for k in kinds) and not any(
                         isinstance(v, ir.Var) and v.name in (top | deep) for i in idx for v in walk(i)):
-                    out.append(BatchedAccess(n, idx, tuple(k == 1 for k in kinds)))
+                    out.append(BatchedAccess(n, idx, tuple(k == 1 for k in kinds), loop))
 
     for s in stmts:
-        visit(s)
+        if loop is None and unrolled(s) is not None:
+            # its variable runs through constants: an index "var + uniform" is decided at its ends
+            assert isinstance(s, ir.For)
+            inner = _Facts(facts.lane_dim, known, facts.lane_names | {s.var.name}, {})
+            out.extend(_batched(s.body, inner, remat, skip_arrays, loop=s))
+        else:
+            visit(s)
         if isinstance(s, ir.Assign) and s.target.name not in deep:
             env[s.target.name] = expand(s.value)
     # one site may be reached through several statements (shared nodes): keep the first
@@ -215,8 +226,8 @@ def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], rema
 
     for i, s in enumerate(run):
         strided = _interchangeable(s, run[:i] + run[i + 1:], facts, carried)
-        if strided is None or not isinstance(s, ir.For):
-            plain.append(s)
+        if strided is None or not isinstance(s, ir.For) or (strided is False and unrolled(s) is not None):
+            plain.append(s)     # (a short constant loop stays inside the lane loop: see ``unrolled``)
             continue
         flush()
         var = s.var.name
@@ -227,6 +238,31 @@ def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], rema
     if not any(seg.loop is not None or seg.batched for seg in segments):
         return None   # nothing to interchange or check per block: the plain lane loop is this plan
     return LanePlan(tuple(segments), *_lane_vars(segments, run, carried, remat, uniform))
+
+
+#: the most iterations of a loop kept inside the lane loop (LLVM unrolls it in full)
+UNROLL_MAX = 16
+
+
+def unrolled(s: ir.Stmt) -> tuple[int, int] | None:
+    """(first, last) value of a loop's variable when the loop is short, constant and straight-line:
+    ``for k in range(T)`` with ``T <= UNROLL_MAX`` constant, a body of assignments and stores only,
+    and the variable never assigned in it. Such a loop stays inside the lane loop instead of being
+    interchanged with it: LLVM unrolls it in full and vectorises the lanes, with a carried value
+    (``acc += ta[li, k] * tb[k, lj]``) kept in a register across the iterations rather than loaded
+    and stored at every step (the tiled matmul: 4x)."""
+    if not (isinstance(s, ir.For) and all(isinstance(e, ir.Const) and type(e.value) is int
+                                          for e in (s.start, s.stop, s.step))):
+        return None
+    start, stop, step = s.start.value, s.stop.value, s.step.value   # type: ignore[attr-defined]
+    if step <= 0 or stop <= start or s.var.type.name != _INT64:
+        return None
+    trips = (stop - start + step - 1) // step
+    if trips > UNROLL_MAX or s.var.name in _assigned(s.body):
+        return None
+    if not all(isinstance(t, (ir.Assign, ir.Store)) for t in s.body):
+        return None
+    return start, start + (trips - 1) * step
 
 
 def _interchangeable(s: ir.Stmt, rest: tuple[ir.Stmt, ...], facts: _Facts, carried: set[str]) -> bool | None:

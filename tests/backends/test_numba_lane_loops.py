@@ -199,3 +199,54 @@ def test_tree_levels_check_bounds_once_per_block_and_keep_the_bits():
 def test_a_tree_level_that_reads_past_its_local_array_is_reported():
     with pytest.raises(pk.KernelIndexError, match="out of bounds"):
         tree_sum.on("numba")[64, 16](np.zeros(64, np.float32), np.zeros(4, np.float32), 16, 4, 15)
+
+
+@pk.kernel
+def short_loop(x, out, T: pk.constexpr, EXTRA: pk.constexpr):
+    # a short constant loop inside a barrier phase (a matmul tile step): it stays inside the lane
+    # loop, checked at the ends of its variable; EXTRA = 1 reads past ``ta`` at the last step only
+    li = pk.local_id(0)
+    lj = pk.local_id(1)
+    ta = pk.local_array((4, 8), pk.float32)
+    tb = pk.local_array((8, 8), pk.float32)
+    ta[li, lj] = x[pk.global_id(0), pk.global_id(1)]
+    tb[li, lj] = x[pk.global_id(0), pk.global_id(1)] * pk.float32(0.5)
+    tb[li + 4, lj] = pk.float32(1.0) - x[pk.global_id(0), pk.global_id(1)]
+    pk.barrier()
+    acc = pk.float32(0.0)
+    for k in range(T):
+        acc += ta[li, k + EXTRA] * tb[k, lj]
+    out[pk.global_id(0), pk.global_id(1)] = acc
+
+
+def test_short_constant_loops_stay_inside_the_lanes_checked_at_their_ends():
+    x = np.random.default_rng(5).standard_normal((8, 16)).astype(np.float32)
+    _assert_same_bits(short_loop, (8, 16), (4, 8), x, np.zeros((8, 16), np.float32), 8, 0)
+    src = short_loop.source("numba", x, np.zeros((8, 16), np.float32), 8, 0, ndrange=(8, 16))
+    # the loop's ends are checked once per block, then the loop runs unchecked inside each lane
+    assert "= np.int64(7)\n" in src and src.count("for v_u_u_pku_i") >= 2
+    body = src[src.index("if _pk_ok:"):]
+    assert "a_ta[np.uint64((_pk_l0)), np.uint64(" in body and "a_tb[np.uint64(v_k), np.uint64((_pk_l1))] if True" in body
+
+
+def test_a_short_loop_that_reads_past_its_tile_at_the_last_step_is_reported():
+    with pytest.raises(pk.KernelIndexError, match="out of bounds"):
+        short_loop.on("numba")[(8, 16), (4, 8)](np.zeros((8, 16), np.float32), np.zeros((8, 16), np.float32), 8, 1)
+
+
+def test_only_short_constant_straight_line_loops_are_kept_inside():
+    from portakern.codegen.lane_loops import UNROLL_MAX, unrolled
+    from portakern.ir import nodes as ir
+    from portakern.types import int64
+
+    k = ir.Var("k", int64)
+
+    def loop(start, stop, step, body=()):  # type: ignore[no-untyped-def]
+        return ir.For(k, ir.Const(start, int64), ir.Const(stop, int64), ir.Const(step, int64), tuple(body))
+
+    assert unrolled(loop(0, 16, 1)) == (0, 15)
+    assert unrolled(loop(2, 11, 3)) == (2, 8)
+    assert unrolled(loop(0, UNROLL_MAX + 1, 1)) is None          # too long: interchanged as before
+    assert unrolled(loop(0, 0, 1)) is None and unrolled(loop(4, 0, -1)) is None
+    assert unrolled(loop(0, 4, 1, [ir.Assign(k, ir.Const(1, int64))])) is None   # assigns its variable
+    assert unrolled(loop(0, 4, 1, [loop(0, 2, 1)])) is None      # nested loops are not unrolled here

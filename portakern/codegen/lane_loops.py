@@ -251,10 +251,12 @@ def unrolled(s: ir.Stmt) -> tuple[int, int] | None:
     interchanged with it: LLVM unrolls it in full and vectorises the lanes, with a carried value
     (``acc += ta[li, k] * tb[k, lj]``) kept in a register across the iterations rather than loaded
     and stored at every step (the tiled matmul: 4x)."""
-    if not (isinstance(s, ir.For) and all(isinstance(e, ir.Const) and type(e.value) is int
-                                          for e in (s.start, s.stop, s.step))):
+    if not isinstance(s, ir.For):
         return None
-    start, stop, step = s.start.value, s.stop.value, s.step.value   # type: ignore[attr-defined]
+    ends = [e.value for e in (s.start, s.stop, s.step) if isinstance(e, ir.Const) and type(e.value) is int]
+    if len(ends) != 3:
+        return None
+    start, stop, step = (int(v) for v in ends)
     if step <= 0 or stop <= start or s.var.type.name != _INT64:
         return None
     trips = (stop - start + step - 1) // step

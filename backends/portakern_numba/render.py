@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen import phases
+from portakern.codegen.guard_split import GuardSplit, split_guards
 from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase, unrolled
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
@@ -254,8 +255,38 @@ class NumbaRenderer(PyRenderer):
                 src.line(f"_pk_q{d} = {rest} // _pk_n{d}")
                 rest = f"_pk_q{d}"
             src.line(f"_pk_g0 = {rest}")
-            with src.block(f"for _pk_g{nd - 1} in range(_pk_s, min({last}, _pk_s + _pk_cl))"):
-                self._flat_item(src)
+            split = split_guards(self.kernel, nd - 1)
+            if split is None:
+                with src.block(f"for _pk_g{nd - 1} in range(_pk_s, min({last}, _pk_s + _pk_cl))"):
+                    self._flat_item(src)
+                return
+            self._split_row(split, src)
+
+    def _split_row(self, split: GuardSplit, src: PySource) -> None:
+        """The row's work-items in two loops (codegen/guard_split.py): the middle range, where every
+        guard on the last dimension's id holds, with those guards made True; the two ends of the row
+        with the body as written."""
+        g = f"_pk_g{self.nd - 1}"
+        src.line(f"_pk_e = min(_pk_n{self.nd - 1}, _pk_s + _pk_cl)")
+        src.line("_pk_lo = _pk_s")
+        src.line("_pk_hi = _pk_e")
+        for op, bound in split.bounds:
+            src.line(f"_pk_b = np.int64({self.expr(bound)})")
+            if op == "ge":
+                src.line("_pk_lo = max(_pk_lo, _pk_b)")
+            elif op == "gt":      # j > b: from b + 1 (b < _pk_e <= INT64_MAX: no overflow)
+                src.line("_pk_lo = max(_pk_lo, _pk_b + 1) if _pk_b < _pk_e else _pk_e")
+            elif op == "lt":
+                src.line("_pk_hi = min(_pk_hi, _pk_b)")
+            else:                 # j <= b: up to b + 1
+                src.line("_pk_hi = min(_pk_hi, _pk_b + 1) if _pk_b < _pk_hi else _pk_hi")
+        src.line("_pk_lo = min(_pk_lo, _pk_e)")
+        src.line("_pk_hi = max(_pk_hi, _pk_lo)")
+        with src.block("for _pk_t in range((_pk_lo - _pk_s) + (_pk_e - _pk_hi))"):
+            src.line(f"{g} = _pk_s + _pk_t if _pk_t < _pk_lo - _pk_s else _pk_hi + (_pk_t - (_pk_lo - _pk_s))")
+            self._flat_item(src)
+        with src.block(f"for {g} in range(_pk_lo, _pk_hi)"):
+            self._flat_item(src, split.body)
 
     def _flat_privatized(self, src: PySource) -> None:
         """Atomic counters into a private copy per chunk of work-items, merged with one atomic add
@@ -284,11 +315,11 @@ class NumbaRenderer(PyRenderer):
             with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
                 self._flat_item(src)
 
-    def _flat_item(self, src: PySource) -> None:
+    def _flat_item(self, src: PySource, body: tuple[ir.Stmt, ...] | None = None) -> None:
         if self.has_return:
             src.line("_pk_ret = False")
         self._declare_scalars(self._locals_of(self.kernel.body), src)
-        self.stmts(self.kernel.body, src)
+        self.stmts(self.kernel.body if body is None else body, src)
 
     # -- work-groups and phases ------------------------------------------------------------------
     def _groups(self, src: PySource) -> None:

@@ -97,6 +97,17 @@ def f2i_i64(x, lo_edge, hi_excl, lo, hi):
     return np.int64(x)
 
 
+def clamp_f2i(x, lo, hi, nan, check_nan):
+    """``min(max(int(x), lo), hi)`` for a float ``x`` and integral bounds ``lo <= hi`` held exactly
+    in ``x``'s type: truncation toward zero commutes with a clamp to integers, so ``x`` is clamped as
+    a float and converted once, in range (no saturation guards); NaN gives ``nan`` (``min(max(0,
+    lo), hi)``), tested only when ``check_nan`` (NaN already gives ``lo`` otherwise). Returns int64."""
+    c = x if x > lo else lo
+    c = c if c < hi else hi
+    r = np.int64(c)
+    return np.int64(nan) if check_nan and x != x else r
+
+
 def f2u_u64(x):
     """Saturating float64 -> uint64: NaN -> 0, negatives -> 0, >= 2**64 -> 2**64-1."""
     if x != x or x < 1.0:

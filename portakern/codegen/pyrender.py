@@ -292,8 +292,39 @@ class PyRenderer:
     # ------------------------------------------------------------------ statements (item level)
     def stmts(self, body: tuple[ir.Stmt, ...], src: PySource) -> None:
         """Emit ``body`` for one work-item."""
-        for s in body:
-            self.stmt(s, src)
+        i = 0
+        while i < len(body):
+            fused = self._clamped_cast(body[i], body[i + 1]) if i + 1 < len(body) else None
+            if fused is not None:       # ``v = int(f)`` then ``v = min(max(v, lo), hi)``: one statement
+                src.line(fused)
+                i += 2
+                continue
+            self.stmt(body[i], src)
+            i += 1
+
+    def _clamped_cast(self, first: ir.Stmt, second: ir.Stmt) -> str | None:
+        """``v = int(f); v = min(max(v, lo), hi)`` (constant integral bounds, either nesting) as one
+        assignment through the prelude's ``clamp_f2i``: the float is clamped and converted once, in
+        range, instead of a saturating conversion and then an integer clamp (a histogram's bin). The
+        results are the same for every ``f``, NaN and infinities included (see ``clamp_f2i``)."""
+        if not (isinstance(first, ir.Assign) and isinstance(second, ir.Assign)
+                and first.target.name == second.target.name and isinstance(first.value, ir.Cast)):
+            return None
+        conv, dst = first.value, first.target.type
+        src_t = _scalar(conv.value)
+        if not (src_t.is_float and not src_t.is_half and dst.is_int and dst.name != "uint64" and conv.type == dst):
+            return None
+        bounds = _clamp_bounds(second.value, first.target.name)
+        if bounds is None:
+            return None
+        lo, hi = bounds
+        exact = 1 << (24 if src_t.bits == 32 else 53)
+        if not (dst.min <= lo <= hi <= dst.max and -exact <= lo and hi <= exact):
+            return None
+        nan = min(max(0, lo), hi)
+        F = np_type(src_t)
+        return (f"{self.var(first.target.name)} = {np_type(dst)}(clamp_f2i({self.expr(conv.value)}, "
+                f"{F}({float(lo)!r}), {F}({float(hi)!r}), {nan}, {nan != lo}))")
 
     def stmt(self, s: ir.Stmt, src: PySource) -> None:
         """Emit one statement for one work-item."""
@@ -345,3 +376,27 @@ class PyRenderer:
 
     def _s_Barrier(self, s: ir.Barrier, src: PySource) -> None:
         self.emit_barrier(src)
+
+
+def _clamp_bounds(e: ir.Expr, name: str) -> tuple[int, int] | None:
+    """(lo, hi) when ``e`` is ``min(max(name, lo), hi)`` or ``max(min(name, hi), lo)`` (either operand
+    order) with integer constants, else None."""
+    def split(c: ir.Expr, op: ir.Op) -> tuple[ir.Expr, int] | None:
+        if not (isinstance(c, ir.Call) and c.op is op and len(c.args) == 2):
+            return None
+        a, b = c.args
+        if isinstance(b, ir.Const) and type(b.value) is int:
+            return a, b.value
+        if isinstance(a, ir.Const) and type(a.value) is int:
+            return b, a.value
+        return None
+
+    for outer, inner in ((ir.Op.MIN, ir.Op.MAX), (ir.Op.MAX, ir.Op.MIN)):
+        o = split(e, outer)
+        i = split(o[0], inner) if o is not None else None
+        if o is None or i is None or not (isinstance(i[0], ir.Var) and i[0].name == name):
+            continue
+        lo, hi = (i[1], o[1]) if outer is ir.Op.MIN else (o[1], i[1])
+        # max(min(v, hi), lo) with lo > hi gives lo everywhere: not a clamp, left as written
+        return (lo, hi) if lo <= hi else None
+    return None

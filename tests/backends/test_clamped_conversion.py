@@ -53,3 +53,13 @@ def test_the_pair_renders_as_one_clamp_then_conversion():
     # a clamp whose bounds a float32 cannot hold exactly keeps the two steps
     src = bins.source("numba", x, np.zeros(4, np.int32), np.float32(1), -(2**24) - 1, 3, 0)
     assert "clamp_f2i(" not in src and "f2i_i64(" in src
+
+
+def test_numba_cuda_runs_the_same_helper(run):  # type: ignore[no-untyped-def]
+    """numba-cuda shares the Python renderer: the same values, through the simulator (or compiled to PTX)."""
+    x = _values(np.float32)[:60]
+    want = np.full(x.size, 12345, np.int32)
+    bins.on("numpy")[x.size](x, want, np.float32(1.0), -4, 3, 0)
+    got = np.full(x.size, 12345, np.int32)
+    res = run(bins, "numba-cuda", x.size, None, x, got, np.float32(1.0), -4, 3, 0)
+    np.testing.assert_array_equal(res["out"] if isinstance(res, dict) else got, want)

@@ -235,8 +235,10 @@ def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], rema
                        remat)
         segments.append(Segment(s.body, s, strided, _batched(s.body, inner, remat, skip_arrays)))
     flush()
-    if not any(seg.loop is not None or seg.batched for seg in segments):
-        return None   # nothing to interchange or check per block: the plain lane loop is this plan
+    if not any(seg.loop is not None or any(b.loop is not None for b in seg.batched) for seg in segments):
+        # nothing to interchange and no short loop to check at its ends: the plain lane loop is this
+        # plan (block-checking plain statements alone would compile each phase twice for little)
+        return None
     return LanePlan(tuple(segments), *_lane_vars(segments, run, carried, remat, uniform))
 
 

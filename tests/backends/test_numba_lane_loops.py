@@ -173,7 +173,8 @@ def test_row_max_keeps_the_nan_and_signed_zero_rules_when_vectorised(special):
 
 @pk.kernel
 def tree_sum(x, out, W: pk.constexpr, LOG_W: pk.constexpr, EXTRA: pk.constexpr):
-    # a tree reduction: each level is a phase with no loop, narrowed to the lanes below ``s``;
+    # a tree reduction: each level is a phase with no loop, narrowed to the lanes below ``s``
+    # (lane by lane, checked per access: a second, unchecked copy would double its compile time);
     # EXTRA > 0 makes the last level read past ``red`` (reported, never silently read)
     lid = pk.local_id(0)
     red = pk.local_array(W, pk.float32)
@@ -188,12 +189,9 @@ def tree_sum(x, out, W: pk.constexpr, LOG_W: pk.constexpr, EXTRA: pk.constexpr):
         out[pk.group_id(0)] = red[0]
 
 
-def test_tree_levels_check_bounds_once_per_block_and_keep_the_bits():
+def test_tree_levels_keep_the_bits():
     x = np.random.default_rng(3).standard_normal(64).astype(np.float32)
     _assert_same_bits(tree_sum, 64, 16, x, np.zeros(4, np.float32), 16, 4, 0)
-    src = tree_sum.source("numba", x, np.zeros(4, np.float32), 16, 4, 0, ndrange=64)
-    # the level's two loads and its store run unchecked when the block's first and last lanes pass
-    assert "a_red[np.uint64((_pk_l0))] = ((a_red[np.uint64((_pk_l0))] if True else" in src
 
 
 def test_a_tree_level_that_reads_past_its_local_array_is_reported():

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from ..ir import nodes as ir
 from ..ir.rewrite import rewrite
 from ..ir.visit import walk, walk_body
+from ..types import ArraySpace
 from .phases import defined_first as _defined_first
 from .phases import var_names as _names
 
@@ -200,13 +201,14 @@ def _nested(s: ir.Stmt) -> list[ir.Stmt]:
 
 
 def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], remat: dict[str, ir.Expr],
-               carried: set[str], skip_arrays: set[str]) -> LanePlan | None:
+               carried: set[str], skip_arrays: set[str], repeated: bool = False) -> LanePlan | None:
     """The lane-innermost plan of one barrier-free phase, or None when it must run lane by lane.
 
     ``lane_dim`` is the work-group dimension the lanes run along (the last); ``uniform`` names the
     scalars with one value per work-group (parameters, group-level loop variables); ``remat`` the
     scalars recomputed from their defining expression; ``carried`` the scalars that already live in
-    per-lane arrays (live across phases); ``skip_arrays`` arrays whose bounds are per lane (private).
+    per-lane arrays (live across phases); ``skip_arrays`` arrays whose bounds are per lane (private);
+    ``repeated`` that a group-level loop runs the phase again and again.
     """
     # a rematerialised scalar's assignment renders as nothing: its uses recompute it
     run = tuple(s for s in run if not (isinstance(s, ir.Assign) and s.target.name in remat))
@@ -235,9 +237,11 @@ def plan_phase(run: Sequence[ir.Stmt], *, lane_dim: int, uniform: set[str], rema
                        remat)
         segments.append(Segment(s.body, s, strided, _batched(s.body, inner, remat, skip_arrays)))
     flush()
-    if not any(seg.loop is not None or any(b.loop is not None for b in seg.batched) for seg in segments):
-        # nothing to interchange and no short loop to check at its ends: the plain lane loop is this
-        # plan (block-checking plain statements alone would compile each phase twice for little)
+    if not any(seg.loop is not None or any(b.loop is not None or (repeated and b.node.array.type.space == ArraySpace.GLOBAL)
+                                           for b in seg.batched) for seg in segments):
+        # nothing to interchange, no short loop, and no global array checked once per block in a
+        # phase a group-level loop repeats (matmul's tile loads): the plain lane loop is this plan.
+        # Block-checking every plain phase compiled each one twice (3.6x on a barrier-heavy kernel).
         return None
     return LanePlan(tuple(segments), *_lane_vars(segments, run, carried, remat, uniform))
 

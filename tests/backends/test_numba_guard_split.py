@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import portakern as pk
+from benchmarks.kernels import jacobi2d as jacobi
 
 pytest.importorskip("numba")
 I64 = np.iinfo(np.int64)
@@ -22,19 +23,6 @@ def banded(x, out, lo: pk.int64, hi: pk.int64):
             out[i, j] = x[i, j - 1] + x[i, j + 1]
         else:
             out[i, j] = -x[i, j]
-
-
-@pk.kernel
-def jacobi(u, out):
-    i = pk.global_id(0)
-    j = pk.global_id(1)
-    n = u.shape[0]
-    m = u.shape[1]
-    if i < n and j < m:
-        if i > 0 and i < n - 1 and j > 0 and j < m - 1:
-            out[i, j] = 0.25 * (u[i - 1, j] + u[i + 1, j] + u[i, j - 1] + u[i, j + 1])
-        else:
-            out[i, j] = u[i, j]
 
 
 def _same(kern, ndrange, *args):  # type: ignore[no-untyped-def]

@@ -62,14 +62,21 @@ def shape_relations(kernel: ir.Kernel) -> tuple[Relation, ...]:
     return tuple(sorted(set().union(*proven.values()))) if proven else ()
 
 
-def _prove(kernel: ir.Kernel, proven: dict[int, frozenset[Relation]]) -> None:
-    """Fill ``proven``: id() of each provable access -> the shape relations its proof needs."""
+def assignment_counts(kernel: ir.Kernel) -> dict[str, int]:
+    """How often each scalar of ``kernel`` is assigned (a loop variable counts twice: it changes). A
+    name assigned once, by a top-level statement, is *fixed* after that statement."""
     counts: dict[str, int] = {}
     for n in walk_body(kernel.body):
         if isinstance(n, (ir.Assign, ir.Subgroup)):
             counts[n.target.name] = counts.get(n.target.name, 0) + 1
         elif isinstance(n, ir.For):
-            counts[n.var.name] = counts.get(n.var.name, 0) + 2      # a loop variable changes
+            counts[n.var.name] = counts.get(n.var.name, 0) + 2
+    return counts
+
+
+def _prove(kernel: ir.Kernel, proven: dict[int, frozenset[Relation]]) -> None:
+    """Fill ``proven``: id() of each provable access -> the shape relations its proof needs."""
+    counts = assignment_counts(kernel)
     params = {p.name for p in kernel.params if isinstance(p.type, ArrayType)}
     fixed: dict[str, ir.Expr] = {}
     for stmt in kernel.body:

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..ir import nodes as ir
-from ..ir.visit import walk_body
 from ..types import ArrayType, bool_
+from .bounds_facts import assignment_counts
 
 Op = ir.Op
 _INT64 = "int64"
@@ -42,12 +42,7 @@ class GuardSplit:
 
 def split_guards(kernel: ir.Kernel, dim: int) -> GuardSplit | None:
     """The split of the loop over ``global_id(dim)``, or None when no ``if`` tests it."""
-    counts: dict[str, int] = {}
-    for n in walk_body(kernel.body):
-        if isinstance(n, (ir.Assign, ir.Subgroup)):
-            counts[n.target.name] = counts.get(n.target.name, 0) + 1
-        elif isinstance(n, ir.For):
-            counts[n.var.name] = counts.get(n.var.name, 0) + 2
+    counts = assignment_counts(kernel)
     scalars = {p.name for p in kernel.params if not isinstance(p.type, ArrayType) and p.name not in counts}
     s = _Splitter(dim, scalars)
     body: list[ir.Stmt] = []

@@ -85,7 +85,6 @@ class NumbaRenderer(PyRenderer):
         self.privatize = False               # rendering the privatised copy of the body
         # lane-innermost phases (portakern.codegen.lane_loops), keyed by their statements' ids
         self.lane_plans: dict[tuple[int, ...], LanePlan] = {}
-        self._looped: set[int] | None = None
         self.lane_arrays: set[str] = set()   # scalars some lane-innermost phase keeps per lane
         self.lane_now: set[str] = set()      # per-lane scalars of the phase being rendered
         self.unchecked: set[int] = set()     # accesses whose bounds the block checked already
@@ -369,29 +368,20 @@ class NumbaRenderer(PyRenderer):
         p = phases.plan(self.kernel, self.remat, self.guniform)
         self.per_item, self.uniform = p.per_item, p.uniform
         if not (self.padded or self.has_return or self.kernel.debug):
-            for run in p.runs:
-                self._plan_lanes(run)
+            for run, looped in zip(p.runs, p.looped):
+                self._plan_lanes(run, looped)
 
-    def _plan_lanes(self, run: list[ir.Stmt]) -> None:
+    def _plan_lanes(self, run: list[ir.Stmt], looped: bool) -> None:
         narrowed = self._narrowed(run)
         stmts = narrowed[1] if narrowed is not None else run
         reassigned = {n.target.name for n in walk_body(self.kernel.body) if isinstance(n, ir.Assign)}
         params = {p.name for p in self.kernel.params} - reassigned
         plan = plan_phase(stmts, lane_dim=self.nd - 1, uniform=params | self.uniform | self.guniform,
                           remat=self.remat, carried=self.per_item, skip_arrays=set(self.private),
-                          repeated=bool(run) and id(run[0]) in self._in_group_loops())
+                          repeated=looped)
         if plan is not None:
             self.lane_plans[_run_key(run)] = plan
             self.lane_arrays |= plan.lane_vars
-
-    def _in_group_loops(self) -> set[int]:
-        """id() of every statement inside a loop that holds a barrier (a group-level loop)."""
-        if self._looped is None:
-            self._looped = set()
-            for n in walk_body(self.kernel.body):
-                if isinstance(n, (ir.For, ir.While)) and any(isinstance(b, ir.Barrier) for b in walk_body(n.body)):
-                    self._looped |= {id(t) for t in walk_body(n.body)}
-        return self._looped
 
     def _item_ids(self, src: PySource) -> None:
         """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""

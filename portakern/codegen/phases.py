@@ -165,11 +165,13 @@ def split(stmts: tuple[ir.Stmt, ...], is_group_stmt: Callable[[ir.Stmt], bool] =
 class PhasePlan:
     """Where a group-level renderer keeps each scalar: ``per_item`` ones live across a phase boundary
     (one copy per work-item); ``uniform`` are the loop variables of group-level loops (one copy);
-    ``runs`` the phases, in order (for per-phase plans such as ``lane_loops``)."""
+    ``runs`` the phases, in order (for per-phase plans such as ``lane_loops``), and ``looped`` for
+    each whether a group-level loop runs it again and again."""
 
     per_item: set[str]
     uniform: set[str]
     runs: list[list[ir.Stmt]]
+    looped: list[bool]
 
 
 def plan(kernel: ir.Kernel, remat: dict[str, ir.Expr], guniform: set[str]) -> PhasePlan:
@@ -213,4 +215,4 @@ def plan(kernel: ir.Kernel, remat: dict[str, ir.Expr], guniform: set[str]) -> Ph
                 per_item.add(name)
     per_item |= group_refs - params
     per_item -= uniform | set(remat) | guniform
-    return PhasePlan(per_item, uniform, [run for run, _ in runs])
+    return PhasePlan(per_item, uniform, [run for run, _ in runs], [in_loop for _, in_loop in runs])

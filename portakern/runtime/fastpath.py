@@ -29,6 +29,8 @@ from .launch_checks import check_constant_aliasing, check_local_memory
 __all__ = ["MISS", "Plan", "record", "current_backend"]
 
 MISS = object()
+_instances = registry._instances                # (the registry's dict itself, never rebound: one lookup less)
+_GLOBAL_STATS = cache._GLOBAL
 DEFAULT_CPU = "the default CPU backend"          # launch.choose_backend's word for that route
 
 #: ``with pk.use(...)``: (backend name, device spec) for the current context.
@@ -42,13 +44,17 @@ class Plan:
 
     __slots__ = ("c", "guards", "kinds", "grid", "src", "frozen", "how", "ctx", "env", "backend", "device",
                  "written", "kernel", "preference", "generation", "scoped", "aliasing", "sized", "single",
-                 "relations", "facts")
+                 "relations", "facts", "name", "host_is_native", "stats")
 
     def __init__(self, kernel: Any, c: Any, guards: tuple[Any, ...], kinds: list[int], grid: Any, src: Any,
                  frozen: Any, how: str, ctx: Any, env: Any) -> None:
         self.kernel, self.c, self.guards, self.kinds, self.grid = kernel, c, guards, kinds, grid
         self.src, self.frozen, self.how, self.ctx, self.env = src, frozen, how, ctx, env
         self.backend: Backend = c.backend
+        self.name = c.backend.name
+        # a host backend's from_host returns the array itself: the launch skips the call
+        self.host_is_native = type(c.backend).from_host is Backend.from_host_identity
+        self.stats = kernel._stats
         self.device = c.device
         self.written = frozenset(c.written)
         self.preference = registry.CPU_PREFERENCE
@@ -79,7 +85,7 @@ class Plan:
                 return MISS
         backend = self.backend
         # (no outside values read: nothing to compare; the slots a kernel reads are fixed when analysed)
-        if registry._instances.get(backend.name) is not backend or (self.frozen and self.src.frozen_values() != self.frozen):
+        if _instances.get(self.name) is not backend or (self.frozen and self.src.frozen_values() != self.frozen):
             return MISS
         natives: list[Any] = []
         hosts: list[Any] = []
@@ -96,7 +102,7 @@ class Plan:
                     if h is a:                          # one array passed twice: the general path
                         return MISS
                 hosts.append(a)
-                natives.append(backend.from_host(a, device))
+                natives.append(a if self.host_is_native else backend.from_host(a, device))
             elif kind is _S:
                 if type(a) is not g[1]:
                     return MISS
@@ -117,8 +123,8 @@ class Plan:
             check_constant_aliasing(self.c, args, self.c.names, kernel.__name__)
         if self.sized:                                  # local arrays sized by this launch's scalars
             check_local_memory(self.c, natives, kernel.__name__)
-        kernel._stats.memory_hits += 1
-        cache._GLOBAL.memory_hits += 1
+        self.stats.memory_hits += 1
+        _GLOBAL_STATS.memory_hits += 1
         try:
             out = self.c.launcher(self.grid, natives)
         except (PortakernError, MemoryError):

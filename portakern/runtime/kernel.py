@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import CompileError, LaunchError, PortakernError
 from . import args as A
-from . import cache, config, launch, registry
+from . import cache, config, fastpath, launch, registry
 from .backend import Capabilities, Device
 from .memory_cache import SpecialisationCache
 
@@ -41,6 +41,8 @@ class Kernel:
         self._compiled = SpecialisationCache()   # bounded: PORTAKERN_MEMORY_CACHE_SIZE
         self._plans: dict[Any, Any] = {}      # fast-path plans (runtime/fastpath.py), same bound
         self._stats = cache.CacheStats()
+        self._launches: dict[Any, _Launch] = {}   # kernel[grid] objects, by exact-int subscript
+        self._bound: dict[str, BoundKernel] = {}  # kernel.on(name) objects (no device given)
         functools.update_wrapper(self, fn)  # type: ignore[arg-type]
 
     # -- front end ---------------------------------------------------------------------------------
@@ -59,8 +61,7 @@ class Kernel:
 
     # -- launching -----------------------------------------------------------------------------------
     def __getitem__(self, grid: Any) -> _Launch:
-        nd, wg, ambiguous = launch.parsed_grid(grid, self.__name__)
-        return _Launch(self, nd, wg, ambiguous, None, None)
+        return _launch_for(self._launches, self, grid, None, None)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise LaunchError(f"kernel '{self.__name__}' is launched over an index space: "
@@ -70,7 +71,16 @@ class Kernel:
         """This kernel bound to ``backend`` (and ``device``): ``kernel.on("opencl")[n](...)``."""
         if not isinstance(backend, str):
             raise LaunchError(f"kernel.on(backend): backend must be a name such as 'numpy', got {backend!r}")
-        return BoundKernel(self, registry.canonical_name(backend), device)
+        if device is None:                     # kept per name: ``kernel.on("numba")[n](x)`` in a loop
+            hit = self._bound.get(backend)
+            if hit is not None:
+                return hit
+        bound = BoundKernel(self, registry.canonical_name(backend), device)
+        if device is None:
+            if len(self._bound) >= 64:
+                self._bound.clear()
+            self._bound[backend] = bound
+        return bound
 
     # -- compiling without launching -----------------------------------------------------------------
     def _grid_ndim(self, src: Any, ndrange: Any, ndim: Any) -> int:
@@ -163,14 +173,14 @@ class Kernel:
 class BoundKernel:
     """A kernel bound to a backend and device by ``kernel.on(...)``."""
 
-    __slots__ = ("kernel", "backend", "device")
+    __slots__ = ("kernel", "backend", "device", "_launches")
 
     def __init__(self, kernel: Kernel, backend: str, device: Any) -> None:
         self.kernel, self.backend, self.device = kernel, backend, device
+        self._launches: dict[Any, _Launch] = {}
 
     def __getitem__(self, grid: Any) -> _Launch:
-        nd, wg, ambiguous = launch.parsed_grid(grid, self.kernel.__name__)
-        return _Launch(self.kernel, nd, wg, ambiguous, self.backend, self.device)
+        return _launch_for(self._launches, self.kernel, grid, self.backend, self.device)
 
     def source(self, *args: Any, ndrange: Any = None, ndim: int | None = None) -> str:
         """The generated source on the bound backend."""
@@ -186,19 +196,51 @@ class BoundKernel:
 
 
 class _Launch:
-    """``kernel[grid]``: call it with the arguments to run the kernel."""
+    """``kernel[grid]``: call it with the arguments to run the kernel. Immutable, so one object serves
+    every ``kernel[grid]`` with the same exact-int subscript (``_launch_for``), from any thread."""
 
-    __slots__ = ("kernel", "nd", "wg", "ambiguous", "backend", "device")
+    __slots__ = ("kernel", "nd", "wg", "ambiguous", "backend", "device", "plan_key")
 
     def __init__(self, kernel: Kernel, nd: tuple[int, ...], wg: tuple[int, ...] | None, ambiguous: bool,
                  backend: str | None, device: Any) -> None:
         self.kernel, self.nd, self.wg, self.ambiguous = kernel, nd, wg, ambiguous
         self.backend, self.device = backend, device
+        key: Any = (backend, device, nd, wg, ambiguous)      # launch.run's key of the kernel's fast-path plans
+        try:
+            hash(key)
+        except TypeError:                                     # an unhashable device object: no fast path
+            key = _NO_PLAN
+        self.plan_key = key
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if kwargs:
             args = _bind_keywords(self.kernel, args, kwargs)
+        plan = self.kernel._plans.get(self.plan_key)         # launch.run's first step, without its call
+        if plan is not None:
+            result = plan.run(args, launch.results_of)
+            if result is not fastpath.MISS:
+                return result
         return launch.run(self.kernel, self.nd, self.wg, self.ambiguous, args, self.backend, self.device)
+
+
+_NO_PLAN = object()      # never a key of Kernel._plans
+
+
+def _launch_for(memo: dict[Any, _Launch], kernel: Kernel, grid: Any, backend: str | None, device: Any) -> _Launch:
+    """The ``_Launch`` for ``kernel[grid]``, kept in ``memo`` when the subscript is exact ints (``True == 1``
+    and ``1.0 == 1`` must not find an int's entry; ``launch.parsed_grid`` reports them)."""
+    plain = launch.plain_grid(grid)
+    if plain:
+        hit = memo.get(grid)
+        if hit is not None:
+            return hit
+    nd, wg, ambiguous = launch.parsed_grid(grid, kernel.__name__)
+    made = _Launch(kernel, nd, wg, ambiguous, backend, device)
+    if plain:
+        if len(memo) >= 64:          # launch loops reuse a few grids; a sweep of sizes must not grow it
+            memo.clear()
+        memo[grid] = made
+    return made
 
 
 def _bind_keywords(kernel: Kernel, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:

@@ -86,7 +86,7 @@ _launch_grids: dict[tuple[Any, Any], LaunchGrid] = {}     # frozen dataclasses a
 
 def parsed_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...] | None, bool]:
     """``parse_grid`` memoised on the subscript (launch loops reuse a few grids)."""
-    if type(item) is int or _plain(item):      # True == 1 and 1.0 == 1: only exact ints are memoised
+    if plain_grid(item):                         # True == 1 and 1.0 == 1: only exact ints are memoised
         hit = _grids.get(item)
         if hit is None:
             hit = parse_grid(item, kname)
@@ -97,9 +97,17 @@ def parsed_grid(item: Any, kname: str) -> tuple[tuple[int, ...], tuple[int, ...]
     return parse_grid(item, kname)
 
 
-def _plain(x: Any) -> bool:
+def plain_grid(x: Any) -> bool:
+    """Whether a grid subscript is made of exact ints, None and tuples only (safe to memoise by value)."""
     t = type(x)
-    return t is int or x is None or (t is tuple and all(_plain(v) for v in x))
+    if t is int or x is None:
+        return True
+    if t is not tuple:
+        return False
+    for v in x:                                  # (a loop, not all(...): no generator on the launch path)
+        if type(v) is not int and not plain_grid(v):
+            return False
+    return True
 
 
 def check_grid(c: Compiled, nd: tuple[int, ...], wg: tuple[int, ...] | None, kname: str) -> None:

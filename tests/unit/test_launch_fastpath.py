@@ -207,3 +207,56 @@ def test_cached_launches_on_the_default_backend_notice_a_new_registration(fakes,
     finally:
         registry.unregister_backend("fp-new")
     assert (_launches(a), _launches(new)) == (2, 1)
+
+
+def test_a_subscript_of_exact_ints_gives_one_launch_object_and_nothing_else_shares_it():
+    """kernel[grid] is kept per subscript (launch loops reuse a few grids), but only for exact ints:
+    True == 1 and 1.0 == 1, and those must still get the general path's error."""
+    assert add_offset[4] is add_offset[4] and add_offset[(4,), (2,)] is add_offset[(4,), (2,)]
+    assert add_offset[4] is not add_offset[(4,)]           # equal grids, separate entries: both work
+    assert add_offset.on("numpy") is add_offset.on("numpy")
+    assert add_offset.on("numpy")[4] is add_offset.on("numpy")[4]
+    assert add_offset.on("numpy")[4] is not add_offset[4]  # the route is part of the object
+    add_offset[1]
+    for bad, word in ((True, "ndrange must contain ints"), (1.0, "ndrange must be an int"),
+                      ((1, True), "workgroup must contain ints")):
+        with pytest.raises(pk.LaunchError, match=word):
+            add_offset[bad](np.zeros(1), np.zeros(1))
+    with pytest.raises(pk.LaunchError, match="backend must be a name"):
+        add_offset.on(["numpy"])                           # unhashable: the usual error, not a TypeError
+    for n in range(1, 300):                                # a sweep of sizes keeps the memo bounded
+        add_offset[n]
+    assert len(add_offset._launches) <= 64
+
+
+def test_a_backend_overriding_an_identity_from_host_is_still_called(fakes):
+    """The fast path skips from_host only for a backend class whose from_host is
+    Backend.from_host_identity itself, never for a subclass that overrides it."""
+    from portakern.runtime.backend import Backend
+
+    base = make_fake_backend("fp-ident")
+    base.impls["add_offset"] = lambda g, x, out: out.__setitem__(slice(None), x + OFFSET)
+    base.from_host = Backend.from_host_identity
+    seen = []
+
+    class Overriding(base):
+        name = "fp-over"
+
+        def from_host(self, array, device):
+            seen.append(array.shape)
+            return array
+
+    for cls, calls in ((base, 0), (Overriding, 6)):                     # 2 arrays x 3 launches
+        registry.register_backend(cls.name, cls)
+        try:
+            seen.clear()
+            hits = add_offset.cache_info()["memory_hits"]
+            x, out = np.arange(3.0), np.zeros(3)
+            for _ in range(3):
+                out[:] = 0
+                add_offset.on(cls.name)[3](x, out)
+                np.testing.assert_array_equal(out, x + OFFSET)
+            assert add_offset.cache_info()["memory_hits"] - hits == 2        # launches 2 and 3: the fast path
+            assert len(seen) == calls
+        finally:
+            registry.unregister_backend(cls.name)

@@ -1,6 +1,7 @@
 """Loading, launching and PTX compilation for ``numba-cuda`` (the only file of this backend importing
 ``numba.cuda``). Only the public ``numba.cuda`` API is used (``jit``, ``to_device``, ``as_cuda_array``,
-``compile_ptx``, ``atomic``...), so numba-cuda stays swappable.
+``compile_ptx``, ``atomic``...), so numba-cuda stays swappable; ``simfix.py`` mends a race of the
+simulator's shared arrays when it runs there.
 """
 from __future__ import annotations
 
@@ -104,6 +105,10 @@ class NumbaCudaLauncher(Launcher):
         self.sized = LaunchSizes(kernel)             # local arrays sized at launch: dynamic shared memory
         self.half = half_params(kernel)
         self.lock: Any = _SIMULATOR_LOCK if config.cuda_simulator() else contextlib.nullcontext()
+        if config.cuda_simulator():
+            from . import simfix
+
+            simfix.install()
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
         with self.lock:

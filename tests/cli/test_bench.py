@@ -263,3 +263,20 @@ def test_an_unwritable_output_path_is_reported_not_raised(tmp_path: Path, capsys
                              "--no-probe", "--no-compile", "--no-progress", "--json", str(target)])
     assert status == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_the_dispatch_path_script_times_every_step_on_the_fast_path() -> None:
+    """benchmarks/dispatch_path.py: each of its five steps launches the kernel (x grows by one each
+    time) and the steps after the first launch are cache hits, not compiles."""
+    from benchmarks import dispatch_path
+    from benchmarks.kernels import tiny
+
+    x, fns = dispatch_path.steps("numpy")
+    builds = tiny.cache_info()["builds"] + tiny.cache_info()["disk_hits"]
+    before = float(x[0])
+    for f in fns.values():
+        f()
+    assert float(x[0]) == before + 5
+    assert tiny.cache_info()["builds"] + tiny.cache_info()["disk_hits"] == builds
+    best = dispatch_path.measure("numpy", rounds=1, launches=3)
+    assert set(best) == set(fns) and all(0 < v < 1e6 for v in best.values())

@@ -232,12 +232,14 @@ class OpenCLLauncher(Launcher):
         self._local = threading.local()           # .state: this thread's (run, err, err_host)
         self._thread_state()                      # the loading thread's, built now: errors show at load
 
-    def _thread_state(self) -> tuple[Any, Any, np.ndarray]:
-        """This thread's (run, error buffer or None, host copy of the error record)."""
+    def _thread_state(self) -> tuple[Any, Any, np.ndarray, list[bool]]:
+        """This thread's (run, error buffer or None, host copy of the error record, [whether the buffer
+        is known to hold zeros]). The buffer starts zeroed, and a kernel writes it only when a check
+        fails, so a launch refills it only after a failure or an interrupted launch (one enqueue less)."""
         err_host = new_record()
-        err = cl.Buffer(self.handle.context, cl.mem_flags.READ_WRITE, err_host.nbytes) \
-            if self.kernel.checks_bounds else None
-        state = (self._make_runner(cl.Kernel(self.program, self.entry), err), err, err_host)
+        err = cl.Buffer(self.handle.context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR,
+                        hostbuf=err_host) if self.kernel.checks_bounds else None
+        state = (self._make_runner(cl.Kernel(self.program, self.entry), err), err, err_host, [True])
         self._local.state = state
         return state
 
@@ -311,18 +313,23 @@ class OpenCLLauncher(Launcher):
         if g is None:                         # an empty index space runs nothing
             return {prm.name: a for prm, a in zip(self.kernel.params, args) if prm.name in self.kernel.written}
         try:
-            run, err, err_host = self._local.state
+            run, err, err_host, zeroed = self._local.state
         except AttributeError:
-            run, err, err_host = self._thread_state()
+            run, err, err_host, zeroed = self._thread_state()
         try:
             if err is None:
                 return run(g[0], g[1], g[2], args)
             saved = snapshot(self.kernel, args, lambda a: a.get())
-            cl.enqueue_fill_buffer(self.queue, err, self.zero, 0, err_host.nbytes)
+            if not zeroed[0]:
+                cl.enqueue_fill_buffer(self.queue, err, self.zero, 0, err_host.nbytes)
+            zeroed[0] = False                 # until this launch's record is read back clean
             out = run(g[0], g[1], g[2], args)
         except cl.Error as exc:
             raise self._explain(exc, args) from exc
         cl.enqueue_copy(self.queue, err_host, err)
+        if not err_host[0]:
+            zeroed[0] = True
+            return out
         raise_recorded(self.kernel, err_host, saved, lambda a, copy: a.set(copy))
         return out
 

@@ -105,6 +105,18 @@ def test_padded_work_items_do_nothing_and_global_size_is_the_ndrange(n, wg):
     assert sizes[0] == n
 
 
+def test_alternating_grids_on_one_launcher_each_run_their_own_size():
+    """The launcher keeps its last grid by identity: switching between grids (new LaunchGrid objects
+    of equal value included) must never reuse another grid's sizes."""
+    k = fill_ids.on("opencl")
+    for n, wg in [(10, None), (7, 4), (10, None), (10, 5), (7, 4), (7, None), (7, None)]:
+        out = np.full(n, -1, np.int64)
+        sizes = np.zeros(1, np.int64)
+        (k[n] if wg is None else k[n, wg])(out, sizes)
+        np.testing.assert_array_equal(out, np.arange(n))
+        assert sizes[0] == n
+
+
 @pk.kernel(debug=True)
 def read_2d(img, out):
     i = pk.global_id(0)

@@ -41,25 +41,43 @@ def test_opencl_an_interrupted_failing_launch_leaves_nothing_for_the_next(monkey
     record is read back: the next launch must refill the record, not report the stale failure."""
     if "opencl" not in pk.available_backends():
         pytest.skip("opencl is not available")
-    import pyopencl as cl
+    import portakern_opencl.launch as ocl
 
     launch = shifted_copy.on("opencl")[8]
     x = np.arange(16, dtype=np.float32)
     out = np.zeros(8, np.float32)
     launch(x, out, 0)                                    # built, its record clean
-    real_copy = cl.enqueue_copy
+    real_read = ocl.read_record
     calls = {"n": 0}
 
-    def interrupted(queue, dest, src, *a, **kw):
-        if calls["n"] == 0 and isinstance(dest, np.ndarray) and dest.dtype == np.int64:
+    def interrupted(queue, host, buf):
+        if calls["n"] == 0:
             calls["n"] += 1
             queue.finish()                               # the failing kernel has run and recorded
             raise KeyboardInterrupt
-        return real_copy(queue, dest, src, *a, **kw)
+        return real_read(queue, host, buf)
 
-    monkeypatch.setattr(cl, "enqueue_copy", interrupted)
+    monkeypatch.setattr(ocl, "read_record", interrupted)
     with pytest.raises(KeyboardInterrupt):
         launch(x, out, 10)
     assert calls["n"] == 1
     res = launch(x, out, 3)
     np.testing.assert_array_equal(np.asarray(res), x[3:11])
+
+
+def test_opencl_both_record_readers_read_the_whole_record():
+    """The direct read and PyOpenCL's enqueue_copy (the fallback) give the same words."""
+    if "opencl" not in pk.available_backends():
+        pytest.skip("opencl is not available")
+    import portakern_opencl.launch as ocl
+    import pyopencl as cl
+
+    from portakern.runtime import registry
+
+    dev = registry.resolve_device(registry.get_backend("opencl"), None)
+    words = np.arange(1, 19, dtype=np.int64)
+    buf = cl.Buffer(dev.handle.context, cl.mem_flags.READ_WRITE | cl.mem_flags.COPY_HOST_PTR, hostbuf=words)
+    for read in (ocl.read_record, lambda q, h, b: cl.enqueue_copy(q, h, b)):
+        host = np.zeros(18, np.int64)
+        read(dev.handle.queue, host, buf)
+        np.testing.assert_array_equal(host, words)

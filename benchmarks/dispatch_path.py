@@ -9,9 +9,10 @@
 - ``plan``: the kernel's recorded fast-path plan (guards, counters, result) and the launcher;
 - ``launcher``: the backend's compiled launcher alone.
 
-No sync is needed: these backends return when the kernel has run. One Numba thread
-(``NUMBA_NUM_THREADS=1``), so the OpenMP wake-up is not in the figures. Best of ``--rounds``,
-microseconds per launch. docs/benchmarks.md (Dispatch) quotes it.
+No sync is needed: these backends return when the kernel has run. Run as a script it uses one Numba
+thread (``NUMBA_NUM_THREADS=1`` unless set, before Numba starts), so the OpenMP wake-up is not in the
+figures; imported, it leaves the process's settings alone. Best of ``--rounds``, microseconds per
+launch. docs/benchmarks.md (Dispatch) quotes it.
 """
 from __future__ import annotations
 
@@ -19,18 +20,17 @@ import argparse
 import os
 import time
 from collections.abc import Callable
-
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-
-import numpy as np  # noqa: E402
-
-from portakern.runtime import launch  # noqa: E402
-
-from .kernels import tiny  # noqa: E402
+from typing import Any
 
 
-def steps(backend: str) -> tuple[np.ndarray, dict[str, Callable[[], object]]]:
+def steps(backend: str) -> tuple[Any, dict[str, Callable[[], object]]]:
     """The array ``tiny`` adds one to, and the five ways of launching it on ``backend``."""
+    import numpy as np
+
+    from portakern.runtime import launch
+
+    from .kernels import tiny
+
     x = np.zeros(1, np.float32)
     bound = tiny.on(backend)
     kept = bound[1]
@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--launches", type=int, default=20000)
     args = p.parse_args(argv)
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")    # (a script: Numba has not started yet)
     for k, v in measure(args.backend, args.rounds, args.launches).items():
         print(f"{k:10s} {v:6.2f} us")
     print(f"load average {os.getloadavg()[0]:.2f}")

@@ -268,8 +268,12 @@ def test_an_unwritable_output_path_is_reported_not_raised(tmp_path: Path, capsys
 def test_the_dispatch_path_script_times_every_step_on_the_fast_path() -> None:
     """benchmarks/dispatch_path.py: each of its five steps launches the kernel (x grows by one each
     time) and the steps after the first launch are cache hits, not compiles."""
+    import os
+
     from benchmarks import dispatch_path
     from benchmarks.kernels import tiny
+
+    threads = os.environ.get("NUMBA_NUM_THREADS")
 
     x, fns = dispatch_path.steps("numpy")
     builds = tiny.cache_info()["builds"] + tiny.cache_info()["disk_hits"]
@@ -280,3 +284,4 @@ def test_the_dispatch_path_script_times_every_step_on_the_fast_path() -> None:
     assert tiny.cache_info()["builds"] + tiny.cache_info()["disk_hits"] == builds
     best = dispatch_path.measure("numpy", rounds=1, launches=3)
     assert set(best) == set(fns) and all(0 < v < 1e6 for v in best.values())
+    assert os.environ.get("NUMBA_NUM_THREADS") == threads     # imported, it changes no process setting

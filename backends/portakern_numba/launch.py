@@ -166,7 +166,7 @@ class NumbaLauncher(Launcher):
         self.fn = fn
         self.module = module                # compiles (first calls) happen with it registered
         self._cold = True
-        self._serial: Any = None            # the parallel=False build, made at the first one-group launch
+        self._serial = self._serial_build()  # made now (no compile yet): no thread can see a half-made one
         self._serial_cold = True
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
@@ -193,14 +193,11 @@ class NumbaLauncher(Launcher):
         chunk, on one thread, either way, and this build neither wakes the OpenMP pool (45-56 us a launch
         under OMP_WAIT_POLICY=PASSIVE here, against 0.3-0.6 us) nor pays the parallel compile (1.48 s
         against 0.15 s for a one-store kernel). Same source, same operations: the same bits."""
-        fn = self._serial
-        if fn is None:
-            options = dict(self.fn.targetoptions)
-            options["parallel"] = False
-            options.pop("nopython", None)       # (njit is nopython already, and warns when told)
-            fn = numba.njit(**options)(self.fn.py_func)
-            fn._cache = VerifiedCache(self.module, "serial")
-            self._serial = fn
+        options = dict(self.fn.targetoptions)
+        options["parallel"] = False
+        options.pop("nopython", None)           # (njit is nopython already, and warns when told)
+        fn = numba.njit(**options)(self.fn.py_func)
+        fn._cache = VerifiedCache(self.module, "serial")
         return fn
 
     def __call__(self, grid: LaunchGrid, args: Sequence[Any]) -> Mapping[str, Any]:
@@ -215,7 +212,7 @@ class NumbaLauncher(Launcher):
             call = as_bits(args, self.half) if self.half else args
             try:
                 if one:                     # one work-group: the serial build (see _serial_build)
-                    fn = self._serial if self._serial is not None else self._serial_build()
+                    fn = self._serial
                     if self._serial_cold:
                         with registered(self.module):
                             fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *call, err)))

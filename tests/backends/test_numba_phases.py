@@ -217,11 +217,15 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
         "    i = pk.global_id(0)\n"
         "    y[i] = x[i] * 2.0 + 1.0\n"
         "x = np.arange(8, dtype=np.float32); y = np.zeros_like(x)\n"
-        "k.on('numba')[8](x, y)\n"
+        "k.on('numba')[8](x, y)\n"                  # one work-group: the serial build
         "assert y[3] == 7.0\n"
+        "x = np.arange(600, dtype=np.float32); y = np.zeros_like(x)\n"
+        "k.on('numba')[600](x, y)\n"                # three work-groups: the parallel build
+        "assert y[599] == 1199.0\n"
         "import sys\n"
         "assert not [n for n in sys.modules if n.startswith('pk_numba_')], 'module left in sys.modules'\n"
-        "hits = sum(sum(c.launcher.fn.stats.cache_hits.values()) for c in k._compiled.values())\n"
+        "hits = sum(sum(f.stats.cache_hits.values()) for c in k._compiled.values()\n"
+        "           for f in (c.launcher.fn, c.launcher._serial))\n"   # (8 items, one group: the serial build)
         "import gc, weakref\n"
         "module = weakref.ref(next(iter(k._compiled.values())).launcher.module)\n"
         "k.clear_cache(); gc.collect()\n"
@@ -231,7 +235,7 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
     for proc in runs:
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
-    assert int(runs[1].stdout.split()[-1]) >= 1       # second one loads the cached machine code
+    assert int(runs[1].stdout.split()[-1]) >= 2       # second one loads both builds' machine code
     assert runs[1].stdout.split()[-2] == "True"       # and its module is collectable once dropped
     assert list((tmp_path / "cache" / "numba-object").glob("*.bin"))
     assert not list((tmp_path / "cache").rglob("__pycache__"))   # Numba's own (unchecked) cache is unused

@@ -165,9 +165,9 @@ class NumbaLauncher(Launcher):
         self.kernel = kernel
         self.fn = fn
         self.module = module                # compiles (first calls) happen with it registered
-        self._cold = True
         self._serial = self._serial_build()  # made now (no compile yet): no thread can see a half-made one
-        self._serial_cold = True
+        self._builds = (fn, self._serial)     # by "one work-group": the parallel build, the serial one
+        self._cold = [True, True]             # per build: not yet compiled (or loaded) in this process
         arrays = [p.name for p in kernel.params]
         self.written = [(name, arrays.index(name)) for name in kernel.written]
         self.half = half_params(kernel)
@@ -211,20 +211,12 @@ class NumbaLauncher(Launcher):
         if not empty:
             call = as_bits(args, self.half) if self.half else args
             try:
-                if one:                     # one work-group: the serial build (see _serial_build)
-                    fn = self._serial
-                    if self._serial_cold:
-                        with registered(self.module):
-                            fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *call, err)))
-                        self._serial_cold = False
-                    fn(*flat, *call, err)
-                else:
-                    if self._cold:          # compile (or load) with the module registered, then run unlocked
-                        fn = self.fn
-                        with registered(self.module):
-                            fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *call, err)))
-                        self._cold = False
-                    self.fn(*flat, *call, err)
+                fn = self._builds[one]      # one work-group: the serial build (see _serial_build)
+                if self._cold[one]:         # compile (or load) with the module registered, then run unlocked
+                    with registered(self.module):
+                        fn.compile(tuple(fn.typeof_pyval(a) for a in (*flat, *call, err)))
+                    self._cold[one] = False
+                fn(*flat, *call, err)
             except NumbaError as exc:
                 raise CompileError(f"numba could not compile kernel '{self.kernel.name}': {exc}") from exc
             except BaseException:

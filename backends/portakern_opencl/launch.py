@@ -25,6 +25,7 @@ _FP_DENORM = 1                                      # CL_FP_DENORM
 _FP_CORRECTLY_ROUNDED_DIVIDE_SQRT = 128             # CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT
 #: launch grids whose hardware sizes one launcher remembers (all are forgotten beyond it)
 _MAX_GRIDS = 1024
+_HINT = 'pip install "portakern[opencl]" (PyOpenCL with the PoCL CPU device), or set PORTAKERN_OPENCL_DEVICE'
 
 
 def _record_reader() -> Any:
@@ -39,7 +40,6 @@ def _record_reader() -> Any:
 
 #: the launcher's read of the error record after each bounds-checked launch
 read_record = _record_reader()
-_HINT = 'pip install "portakern[opencl]" (PyOpenCL with the PoCL CPU device), or set PORTAKERN_OPENCL_DEVICE'
 
 
 class DeviceHandle:

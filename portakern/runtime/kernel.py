@@ -77,7 +77,7 @@ class Kernel:
                 return hit
         bound = BoundKernel(self, registry.canonical_name(backend), device)
         if device is None:
-            if len(self._bound) >= 64:
+            if len(self._bound) >= _MEMO_SIZE:
                 self._bound.clear()
             self._bound[backend] = bound
         return bound
@@ -224,6 +224,7 @@ class _Launch:
 
 
 _NO_PLAN = object()      # never a key of Kernel._plans
+_MEMO_SIZE = 64          # kept launch objects per kernel (and bound kernels per kernel); cleared beyond
 
 
 def _launch_for(memo: dict[Any, _Launch], kernel: Kernel, grid: Any, backend: str | None, device: Any) -> _Launch:
@@ -237,7 +238,7 @@ def _launch_for(memo: dict[Any, _Launch], kernel: Kernel, grid: Any, backend: st
     nd, wg, ambiguous = launch.parsed_grid(grid, kernel.__name__)
     made = _Launch(kernel, nd, wg, ambiguous, backend, device)
     if plain:
-        if len(memo) >= 64:          # launch loops reuse a few grids; a sweep of sizes must not grow it
+        if len(memo) >= _MEMO_SIZE:  # launch loops reuse a few grids; a sweep of sizes must not grow it
             memo.clear()
         memo[grid] = made
     return made

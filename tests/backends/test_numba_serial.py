@@ -34,10 +34,10 @@ def test_one_work_group_uses_the_serial_build_and_matches_the_parallel_one_bit_f
     one = np.zeros((1, 256), np.float32)
     softmax.on("numba")[(1, 16), (1, 16)](x[:1], one, 16, 4)        # one group: serial
     lau = _launcher("softmax")
-    assert not lau._serial_cold and lau._cold and lau._serial.signatures and not lau.fn.signatures
+    assert not lau._cold[1] and lau._cold[0] and lau._serial.signatures and not lau.fn.signatures
     many = np.zeros_like(x)
     softmax.on("numba")[(3, 16), (1, 16)](x, many, 16, 4)           # three groups: parallel
-    assert not lau._cold
+    assert not lau._cold[0]
     assert lau._serial.signatures and lau.fn.signatures
     np.testing.assert_array_equal(one[0], many[0])                  # the same row, the same bits
     np.testing.assert_allclose(many, _reference(x), rtol=2e-6)

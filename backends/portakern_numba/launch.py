@@ -38,8 +38,9 @@ from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 from portakern.types import ArrayType
 
-#: the modules whose compiled helpers generated kernels call; importable in any process.
-HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
+#: the modules whose compiled helpers generated kernels call; importable in any process (Numba's own
+#: ``min``/``max`` of the loop bounds live in numba.cpython.builtins)
+HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude", "numba.cpython.builtins")
 
 # Modules by name, weakly: the same source loaded twice shares one module while either is alive,
 # and a module whose kernels were all dropped can be collected.

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 
 from portakern.codegen import phases
-from portakern.codegen.guard_split import GuardSplit, split_guards
+from portakern.codegen.guard_split import GuardSplit, clip_guards, split_guards
 from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase, unrolled
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
@@ -235,8 +235,15 @@ class NumbaRenderer(PyRenderer):
             if self.privatizable:
                 self._flat_privatized(src)
                 return
-            with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
-                self._flat_item(src)
+            clip = clip_guards(self.kernel, 0)
+            if clip is None:
+                with src.block("for _pk_g0 in numba.prange(_pk_n0)"):
+                    self._flat_item(src)
+                return
+            src.line("_pk_hi = _pk_n0")
+            self._narrow(clip.bounds, src)
+            with src.block("for _pk_g0 in numba.prange(max(_pk_hi, np.int64(0)))"):
+                self._flat_item(src, clip.body)
             return
         # 2-D/3-D: prange over the rows (every dimension but the last, collapsed), an inner loop
         # over the last dimension: no division per work-item, and the inner loop vectorises. When
@@ -256,11 +263,19 @@ class NumbaRenderer(PyRenderer):
                 rest = f"_pk_q{d}"
             src.line(f"_pk_g0 = {rest}")
             split = split_guards(self.kernel, nd - 1)
-            if split is None:
+            if split is not None:
+                self._split_row(split, src)
+                return
+            clip = clip_guards(self.kernel, nd - 1)
+            if clip is None:
                 with src.block(f"for _pk_g{nd - 1} in range(_pk_s, min({last}, _pk_s + _pk_cl))"):
                     self._flat_item(src)
                 return
-            self._split_row(split, src)
+            src.line(f"_pk_hi = min({last}, _pk_s + _pk_cl)")
+            self._narrow(clip.bounds, src)
+            src.line("_pk_hi = max(_pk_hi, _pk_s)")    # (a range whose stop is far below its start wraps)
+            with src.block(f"for _pk_g{nd - 1} in range(_pk_s, _pk_hi)"):
+                self._flat_item(src, clip.body)
 
     def _split_row(self, split: GuardSplit, src: PySource) -> None:
         """The row's work-items in two loops (codegen/guard_split.py): the middle range, where every
@@ -270,7 +285,19 @@ class NumbaRenderer(PyRenderer):
         src.line(f"_pk_e = min(_pk_n{self.nd - 1}, _pk_s + _pk_cl)")
         src.line("_pk_lo = _pk_s")
         src.line("_pk_hi = _pk_e")
-        for op, bound in split.bounds:
+        self._narrow(split.bounds, src)
+        src.line("_pk_lo = min(_pk_lo, _pk_e)")
+        src.line("_pk_hi = max(_pk_hi, _pk_lo)")
+        with src.block("for _pk_t in range((_pk_lo - _pk_s) + (_pk_e - _pk_hi))"):
+            src.line(f"{g} = _pk_s + _pk_t if _pk_t < _pk_lo - _pk_s else _pk_hi + (_pk_t - (_pk_lo - _pk_s))")
+            self._flat_item(src)
+        with src.block(f"for {g} in range(_pk_lo, _pk_hi)"):
+            self._flat_item(src, split.body)
+
+    def _narrow(self, bounds: tuple[tuple[str, ir.Expr], ...], src: PySource) -> None:
+        """Narrow ``[_pk_lo, _pk_hi)`` (``_pk_hi`` at most ``_pk_e`` where a lower bound is given) to
+        the ids where every ``id op bound`` holds; no step overflows int64."""
+        for op, bound in bounds:
             src.line(f"_pk_b = np.int64({self.expr(bound)})")
             if op == "ge":
                 src.line("_pk_lo = max(_pk_lo, _pk_b)")
@@ -280,13 +307,6 @@ class NumbaRenderer(PyRenderer):
                 src.line("_pk_hi = min(_pk_hi, _pk_b)")
             else:                 # j <= b: up to b + 1
                 src.line("_pk_hi = min(_pk_hi, _pk_b + 1) if _pk_b < _pk_hi else _pk_hi")
-        src.line("_pk_lo = min(_pk_lo, _pk_e)")
-        src.line("_pk_hi = max(_pk_hi, _pk_lo)")
-        with src.block("for _pk_t in range((_pk_lo - _pk_s) + (_pk_e - _pk_hi))"):
-            src.line(f"{g} = _pk_s + _pk_t if _pk_t < _pk_lo - _pk_s else _pk_hi + (_pk_t - (_pk_lo - _pk_s))")
-            self._flat_item(src)
-        with src.block(f"for {g} in range(_pk_lo, _pk_hi)"):
-            self._flat_item(src, split.body)
 
     def _flat_privatized(self, src: PySource) -> None:
         """Atomic counters into a private copy per chunk of work-items, merged with one atomic add

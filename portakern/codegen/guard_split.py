@@ -11,7 +11,14 @@ them, as in bounds_facts), in the conditions of the kernel's ``if`` statements. 
 the middle range ``[lo, hi)`` (every ``j OP E`` true there) with those conditions replaced by True,
 and the rest of the row with the body as written, so each work-item does exactly what it did. The
 body is compiled twice, so a kernel is split only where a test picks between two branches or bounds
-the row from below (a border); an elementwise ``if i < n and j < m:`` is left as it is.
+the row from below (a border).
+
+An elementwise kernel (``if i < n: out[i] = ...``, or ``if i >= n: return`` before the work) is
+*clipped* instead (``clip_guards``): the loop stops at the bound, and the test is made True, in one
+copy of the body. That is exact only when a work-item past the bound has no effect at all, so it is
+taken only when every other top-level statement assigns a scalar from an expression without loads
+or atomics (integer ``x // 0`` is 0 by the language, so such an expression never raises). The test
+in the loop is what kept it from vectorising on CPUs without masked stores (AVX2: 3x on saxpy).
 
 Only ``if`` conditions are rewritten (their conjuncts), so every load and store keeps its node:
 bounds proofs and check sites keyed by node stay valid in both copies.
@@ -21,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..ir import nodes as ir
+from ..ir.visit import walk
 from ..types import ArrayType, bool_
 from .bounds_facts import assignment_counts
 
@@ -28,7 +36,9 @@ Op = ir.Op
 _INT64 = "int64"
 _CMP = {Op.LT: "lt", Op.LE: "le", Op.GT: "gt", Op.GE: "ge"}
 _SWAP = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le"}     # E < j is j > E
+_NEGATE = {"ge": "lt", "gt": "le"}                        # return when j >= E: the rest runs for j < E
 _TRUE = ir.Const(True, bool_)
+_FALSE = ir.Const(False, bool_)
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,43 @@ def split_guards(kernel: ir.Kernel, dim: int) -> GuardSplit | None:
     if not s.bounds or not (s.chooses or any(op in ("gt", "ge") for op, _ in s.bounds)):
         return None     # only an upper bound that skips work: the ends are empty, the copy would not pay
     return GuardSplit(tuple(s.bounds), tuple(body))
+
+
+def clip_guards(kernel: ir.Kernel, dim: int) -> GuardSplit | None:
+    """Upper bounds on ``global_id(dim)`` past which a work-item does nothing, and the body to run
+    below them; None unless the body is pure scalar assignments around one guard with a condition
+    that reads no memory: an ``if`` without ``else`` whose condition has conjuncts ``j < E`` /
+    ``j <= E`` (made True) and only pure assignments after it, or ``if ...: return`` whose condition
+    has disjuncts ``j >= E`` / ``j > E`` (dropped: the items below every bound run the rest)."""
+    counts = assignment_counts(kernel)
+    scalars = {p.name for p in kernel.params if not isinstance(p.type, ArrayType) and p.name not in counts}
+    s = _Splitter(dim, scalars)
+    for n, stmt in enumerate(kernel.body):
+        if isinstance(stmt, ir.Assign) and _pure(stmt.value):
+            if counts.get(stmt.target.name) == 1:
+                s.fixed[stmt.target.name] = stmt.value
+            continue
+        if not isinstance(stmt, ir.If) or stmt.orelse or not _pure(stmt.cond):
+            return None
+        head, rest = kernel.body[:n], kernel.body[n + 1:]
+        if len(stmt.then) == 1 and isinstance(stmt.then[0], ir.Return):
+            cond = s.exits(stmt.cond)
+            if cond is not _FALSE:
+                rest = (replace(stmt, cond=cond),) + rest
+        else:
+            cond = s.cond(stmt.cond)
+            if not all(isinstance(t, ir.Assign) and _pure(t.value) for t in rest):
+                return None
+            rest = (replace(stmt, cond=cond),) + rest
+        if cond is stmt.cond or any(op not in ("lt", "le") for op, _ in s.bounds):
+            return None
+        return GuardSplit(tuple(s.bounds), head + rest)
+    return None
+
+
+def _pure(e: ir.Expr) -> bool:
+    """True when ``e`` reads no memory (no load can fail, no atomic acts); nothing else raises."""
+    return not any(isinstance(n, (ir.Load, ir.Atomic)) for n in walk(e))
 
 
 class _Splitter:
@@ -100,6 +147,24 @@ class _Splitter:
             return c
         self.bounds.append((op, e))
         return _TRUE
+
+    def exits(self, c: ir.Expr) -> ir.Expr:
+        """``c`` (an early return's test) with its disjuncts ``j >= E`` / ``j > E`` dropped (False when
+        nothing is left), each recorded as the bound ``j < E`` / ``j <= E`` of the items that go on."""
+        if isinstance(c, ir.Binary) and c.op is Op.LOR:
+            lhs, rhs = self.exits(c.lhs), self.exits(c.rhs)
+            if lhs is _FALSE:
+                return rhs
+            if rhs is _FALSE:
+                return lhs
+            return c if (lhs is c.lhs and rhs is c.rhs) else replace(c, lhs=lhs, rhs=rhs)
+        mark = len(self.bounds)
+        if self.cond(c) is _TRUE and len(self.bounds) == mark + 1 and self.bounds[mark][0] in _NEGATE:
+            op, e = self.bounds[mark]
+            self.bounds[mark] = (_NEGATE[op], e)
+            return _FALSE
+        del self.bounds[mark:]
+        return c
 
     def resolve(self, e: ir.Expr) -> ir.Expr:
         while isinstance(e, ir.Var) and e.name in self.fixed:

@@ -52,3 +52,60 @@ def test_the_middle_of_the_row_runs_without_the_tests_on_its_id():
     src = jacobi.source("numba", np.zeros((8, 8), np.float32), np.zeros((8, 8), np.float32))
     middle = src[src.index("for _pk_g1 in range(_pk_lo, _pk_hi)"):]
     assert "if (v_i < v_n):" in middle and "v_j < " not in middle and "v_j > " not in middle
+
+
+# -- clipped loops (clip_guards): the loop stops at the bound, one copy of the body -------------------
+@pk.kernel
+def scaled(x, out, lim: pk.int64):
+    i = pk.global_id(0)
+    k = i * 2
+    if i < out.shape[0] and i <= lim:
+        out[i] = x[i] * 3.0 + pk.float32(k)
+
+
+@pk.kernel
+def early(x, out, lim: pk.int64):
+    i = pk.global_id(0)
+    if i >= x.shape[0] or i > lim:
+        return
+    out[i] = x[i] - 1.0
+
+
+@pk.kernel
+def rows(x, out, lim: pk.int64):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    if i < x.shape[0] and j < x.shape[1] and j <= lim:
+        out[i, j] = x[i, j] * 2.0
+
+
+@pytest.mark.parametrize("lim", [0, 5, 99, 1000, -1, -7, I64.min, I64.max, I64.max - 1])
+@pytest.mark.parametrize("kern", [scaled, early])
+def test_a_clipped_1d_loop_matches_numpy_bit_for_bit(kern, lim):
+    x = np.random.default_rng(3).standard_normal(100).astype(np.float32)
+    _same(kern, 137, x, np.full_like(x, 7.0), np.int64(lim))      # a launch larger than the arrays
+    _same(kern, 60, x, np.full_like(x, 7.0), np.int64(lim))       # and a smaller one
+
+
+@pytest.mark.parametrize("lim", [0, 3, 39, -1, I64.min, I64.max])
+@pytest.mark.parametrize("shape", [(1, 1), (3, 40), (300, 9)])
+def test_a_clipped_row_matches_numpy_bit_for_bit(shape, lim):
+    x = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
+    _same(rows, (shape[0] + 1, shape[1] + 3), x, np.full(shape, 7.0, np.float32), np.int64(lim))
+
+
+def test_a_clipped_loop_has_no_test_on_its_id_and_still_checks_other_bounds():
+    x = np.zeros(16, np.float32)
+    src = scaled.source("numba", x, x, np.int64(3))
+    loop = src[src.index("numba.prange("):]
+    assert "prange(max(_pk_hi" in src and "v_i <" not in loop
+    assert rows.source("numba", np.zeros((4, 4), np.float32), np.zeros((4, 4), np.float32), np.int64(3)).count(
+        "range(_pk_s, _pk_hi)") == 1
+    # bounds not implied by the clipped guard are still checked: out is shorter than x here
+    @pk.kernel
+    def shifted(x, out):
+        i = pk.global_id(0)
+        if i < x.shape[0]:
+            out[i + 1] = x[i]
+    with pytest.raises(pk.PortakernError, match="out"):
+        shifted.on("numba")[8](np.zeros(8, np.float32), np.zeros(8, np.float32))

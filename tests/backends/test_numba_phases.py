@@ -222,9 +222,18 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
         "x = np.arange(600, dtype=np.float32); y = np.zeros_like(x)\n"
         "k.on('numba')[600](x, y)\n"                # three work-groups: the parallel build
         "assert y[599] == 1199.0\n"
+        "@pk.kernel\n"
+        "def k2(x, y):\n"                            # loop bounds narrowed with Numba's min/max
+        "    i = pk.global_id(0)\n"
+        "    j = pk.global_id(1)\n"
+        "    if i < x.shape[0] and j < x.shape[1]:\n"
+        "        y[i, j] = x[i, j] + 1.0\n"
+        "x = np.ones((30, 40), np.float32); y = np.zeros_like(x)\n"
+        "k2.on('numba')[(32, 48)](x, y)\n"
+        "assert (y == 2.0).all()\n"
         "import sys\n"
         "assert not [n for n in sys.modules if n.startswith('pk_numba_')], 'module left in sys.modules'\n"
-        "hits = sum(sum(f.stats.cache_hits.values()) for c in k._compiled.values()\n"
+        "hits = sum(sum(f.stats.cache_hits.values()) for kk in (k, k2) for c in kk._compiled.values()\n"
         "           for f in (c.launcher.fn, c.launcher._serial))\n"   # (8 items, one group: the serial build)
         "import gc, weakref\n"
         "module = weakref.ref(next(iter(k._compiled.values())).launcher.module)\n"
@@ -235,7 +244,7 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
     for proc in runs:
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
-    assert int(runs[1].stdout.split()[-1]) >= 2       # second one loads both builds' machine code
+    assert int(runs[1].stdout.split()[-1]) >= 3       # second one loads both builds' machine code, and k2's
     assert runs[1].stdout.split()[-2] == "True"       # and its module is collectable once dropped
     assert list((tmp_path / "cache" / "numba-object").glob("*.bin"))
     assert not list((tmp_path / "cache").rglob("__pycache__"))   # Numba's own (unchecked) cache is unused

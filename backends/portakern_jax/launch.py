@@ -228,7 +228,10 @@ class JaxLauncher(Launcher):
                 keys.append((t, a.aval, a.sharding))
             else:
                 return                          # anything else: the full path every time
-        self._last = (grid, tuple(keys), exe, wide)
+        # what ``exe(args)`` calls once it has run (jax.stages.Compiled: its C++ call), one Python
+        # frame less a launch; ``exe`` itself where that attribute is missing
+        call = getattr(exe, "_call", None)
+        self._last = (grid, tuple(keys), call if callable(call) else exe, wide)
 
     def _again(self, keys: tuple, args: Sequence[Any]) -> bool:
         """True when ``args`` have the types ``_remember`` recorded (the same executable takes them

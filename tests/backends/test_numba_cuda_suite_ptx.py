@@ -4,7 +4,7 @@ The main test process runs numba-cuda in Numba's CUDA simulator, where ``numba.c
 not the real compiler; so this runs the language suite once more in a child process without the
 simulator. There "numba-cuda" has no device, and the suite's ``run`` helper compiles each kernel to
 PTX for sm_90 (which must succeed) before skipping the launch. The default run compiles a fixed
-sixth of the kernels (``PORTAKERN_TEST_SAMPLE=6``); ``-m slow`` compiles all of them.
+tenth of the kernels (``PORTAKERN_TEST_SAMPLE=10``); ``-m slow`` compiles all of them.
 """
 from __future__ import annotations
 
@@ -35,9 +35,9 @@ _NOT_CHILD = pytest.mark.skipif(os.environ.get("PORTAKERN_PTX_CHILD") == "1", re
 
 @_NOT_CHILD
 def test_a_fixed_sample_of_the_language_suite_compiles_to_sm90_ptx_without_the_simulator() -> None:
-    # all ~180 kernels take ~3 minutes of Numba compiles: the default run takes a fixed sixth of them
-    compiled, tail = _child(6)
-    assert compiled >= 18, f"only {compiled} kernels reached the PTX compiler\n{tail}"
+    # all ~180 kernels take ~3 minutes of Numba compiles: the default run takes a fixed tenth of them
+    compiled, tail = _child(10)
+    assert compiled >= 12, f"only {compiled} kernels reached the PTX compiler\n{tail}"
 
 
 @_NOT_CHILD

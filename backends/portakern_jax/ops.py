@@ -636,9 +636,13 @@ class JaxOps(LaneLayout):
             st = self._like(s2, st)
         return st
 
-    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0) -> tuple:
+    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0, unroll: int = 1) -> tuple:
         """Run ``body`` while any lane is live, as one ``lax.while_loop``; ``line`` is the ``while``
-        statement's source line (named when reverse-mode differentiation meets the loop)."""
+        statement's source line (named when reverse-mode differentiation meets the loop). ``unroll``
+        iterations run per test of the live lanes: a lane that finished is masked off in the next
+        one, as it would be in the next trip, so the results are the same; the test (an ``any``
+        over every lane, several XLA reductions on the CPU) is paid once per ``unroll`` iterations,
+        and XLA fuses the iterations' elementwise work (mandelbrot: 20 -> 12 ms with 2)."""
         if lv is False:
             return st
         st = self._norm(st)
@@ -651,8 +655,13 @@ class JaxOps(LaneLayout):
             lv2, s2 = body(lv1, s)
             return self._lanes(lv2), self._like(s2, s)
 
+        def steps(c: Any) -> Any:
+            for _ in range(unroll):
+                c = step(c)
+            return c
+
         try:
-            out = lax.while_loop(cond, step, (self._lanes(lv), st))[1]
+            out = lax.while_loop(cond, steps if unroll > 1 else step, (self._lanes(lv), st))[1]
         except ValueError as exc:       # reverse-mode partial evaluation of the loop (older jax)
             if "Reverse-mode" not in str(exc):
                 raise

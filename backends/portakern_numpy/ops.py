@@ -242,9 +242,10 @@ class NumpyOps(LaneOps):
             kv = kv + step
         return st
 
-    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0) -> tuple:
+    def while_loop(self, lv: Any, body: Callable, st: tuple, line: int = 0, unroll: int = 1) -> tuple:
         """Run ``body`` while any lane is live (``body`` narrows the mask itself); ``line`` is the
-        ``while`` statement's source line (for backends that report errors at it)."""
+        ``while`` statement's source line (for backends that report errors at it); ``unroll``, how many
+        iterations a backend may run per test of the live lanes (here: one, the test is cheap)."""
         while lv is not False:
             lv, st = body(lv, st)
         return st

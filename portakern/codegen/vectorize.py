@@ -465,7 +465,8 @@ class _Renderer:
             line(f"{c1} = {self.expr(s.cond, lv)}")
             line(f"{lv} = ops.mand({lv}, {c1})")
             line(f"return {lv}, {st}")
-        line(f"{st} = ops.while_loop({lv}, {fn}, {st}, {s.loc.line})")
+        unroll = f", {WHILE_UNROLL}" if _scalar_loop(s) else ""
+        line(f"{st} = ops.while_loop({lv}, {fn}, {st}, {s.loc.line}{unroll})")
 
     # -- expressions -------------------------------------------------------------------------------
     def site(self, node: object) -> int:
@@ -634,6 +635,20 @@ class _Renderer:
         with self.src.block(f"if {me} is not False"):
             self.src.line(f"{r} = ops.merge({me}, {self.expr(e.orelse, me)}, {r})")
         return r
+
+
+#: iterations of a scalar ``while`` loop run per test of its live lanes (``ops.while_loop``'s ``unroll``)
+WHILE_UNROLL = 2
+#: the most IR nodes such a loop's body and condition may have (the body is traced that many times)
+_UNROLL_NODES = 400
+_NOT_SCALAR = (ir.Store, ir.Atomic, ir.For, ir.While, ir.Barrier, ir.Subgroup, ir.Return, ir.DeclArray)
+
+
+def _scalar_loop(s: ir.While) -> bool:
+    """A small loop that only computes scalars: no writes, atomics, nested loops, barriers or
+    ``return`` (a masked-off extra iteration of it does nothing at all)."""
+    nodes = [*walk_body(s.body), *walk(s.cond)]
+    return len(nodes) <= _UNROLL_NODES and not any(isinstance(n, _NOT_SCALAR) for n in nodes)
 
 
 def _walk_outside(node: object, skip: object) -> Iterator[object]:

@@ -205,3 +205,69 @@ def neighbour_checked(x, out):
 def test_reads_past_the_edge_with_debug_still_raise():
     with pytest.raises(pk.KernelIndexError):
         neighbour_checked.on("jax")[8](np.arange(8, dtype=np.float32), np.zeros(8, np.float32))
+
+
+# -- scalar while loops: two iterations per test of the live lanes --------------------------------
+@pk.kernel
+def collatz(x, steps, top):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        n = x[i]
+        k = 0
+        peak = n
+        while n != 1:
+            if n % 2 == 0:
+                n = n // 2
+            else:
+                n = 3 * n + 1
+            peak = max(peak, n)
+            k += 1
+            if k >= 300:
+                break
+        steps[i] = k
+        top[i] = peak
+
+
+@pk.kernel
+def count_down_and_store(x, out):
+    i = pk.global_id(0)
+    if i < x.shape[0]:
+        n = x[i]
+        while n > 0:
+            out[i] = out[i] + n        # a write in the body: one iteration per test
+            n -= 1
+
+
+def _unrolled(src: str) -> list[bool]:
+    """For each while loop of the generated source: does it run two iterations per test?"""
+    return [ln.rstrip().endswith(", 2)") for ln in src.splitlines() if "ops.while_loop(" in ln]
+
+
+def _both(kern, n, *arrays):  # type: ignore[no-untyped-def]
+    outs = []
+    for be in ("numpy", "jax"):
+        copies = [a.copy() for a in arrays]
+        res = kern.on(be)[n](*copies)
+        res = res if isinstance(res, tuple) else (res,) if res is not None else tuple(copies[1:])
+        outs.append([np.asarray(r) for r in res])
+    for a, b in zip(*outs, strict=True):
+        assert a.dtype == b.dtype and a.tobytes() == b.tobytes()
+    return outs[1]
+
+
+def test_a_scalar_while_loop_runs_two_iterations_per_test_with_every_trip_count():
+    # every trip count from 0 (x = 1) up, odd and even, a break at 300, launch larger than the data
+    x = np.array([1, 2, 3, 6, 7, 9, 27, 97, 871, 1, 5, 2**20], np.int64)
+    src = collatz.source("jax", x, np.zeros_like(x), np.zeros_like(x))
+    assert _unrolled(src) == [True]
+    steps, top = _both(collatz, 16, x, np.zeros_like(x), np.zeros_like(x))
+    assert list(steps[:9]) == [0, 1, 7, 8, 16, 19, 111, 118, 178] and steps[11] == 20
+    assert top[6] == 9232
+
+
+def test_a_while_loop_that_writes_tests_its_lanes_after_every_iteration():
+    x = np.array([0, 1, 2, 5, 3], np.int64)
+    src = count_down_and_store.source("jax", x, np.zeros_like(x))
+    assert _unrolled(src) == [False]
+    (out,) = _both(count_down_and_store, 5, x, np.zeros_like(x))
+    assert list(out) == [0, 1, 3, 15, 6]

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 from ..ir import nodes as ir
 from ..ir.visit import walk, walk_body
+from ..types import ArraySpace
 
 __all__ = ["has_barrier", "var_names", "defined_first", "is_uniform", "rematerializable", "group_uniform",
-           "split", "plan", "PhasePlan", "PURE"]
+           "quiet_local_loads", "split", "plan", "PhasePlan", "PURE"]
 
 Op = ir.Op
 
@@ -63,11 +64,14 @@ def defined_first(name: str, run: list[ir.Stmt] | tuple[ir.Stmt, ...]) -> bool:
     return True
 
 
-def is_uniform(e: ir.Expr, uniform_names: set[str]) -> bool:
-    """True when ``e`` has one value across a work-group: no loads, atomics or per-item ids, and only
-    the variables ``uniform_names``."""
+def is_uniform(e: ir.Expr, uniform_names: set[str], loads: frozenset[int] = frozenset()) -> bool:
+    """True when ``e`` has one value across a work-group: no loads (but those whose ``id`` is in
+    ``loads``, see :func:`quiet_local_loads`), atomics or per-item ids, and only the variables
+    ``uniform_names``."""
     for n in walk(e):
         if not isinstance(n, PURE):
+            if isinstance(n, ir.Load) and id(n) in loads:
+                continue
             return False
         if isinstance(n, ir.IndexQuery) and n.op in _VARYING:
             return False
@@ -104,11 +108,63 @@ def rematerializable(kernel: ir.Kernel) -> dict[str, ir.Expr]:
     return out
 
 
+def _static_trips(s: ir.For) -> bool:
+    """True when the loop surely runs at least once (constant bounds)."""
+    a, b, c = s.start, s.stop, s.step
+    if not all(isinstance(x, ir.Const) for x in (a, b, c)):
+        return False
+    return (c.value > 0 and a.value < b.value) or (c.value < 0 and a.value > b.value)  # type: ignore[union-attr,operator]
+
+
+def _barrier_at(s: ir.Stmt, end: int) -> bool:
+    """True when every execution of ``s`` has a barrier as its first (``end=0``) or last (``end=-1``)
+    action: a barrier, a loop that surely runs whose body has, or an ``if`` both of whose branches have."""
+    if isinstance(s, ir.Barrier):
+        return True
+    if isinstance(s, ir.For):
+        return bool(s.body) and _static_trips(s) and _barrier_at(s.body[end], end)
+    if isinstance(s, ir.If):
+        return bool(s.then) and bool(s.orelse) and _barrier_at(s.then[end], end) and _barrier_at(s.orelse[end], end)
+    return False
+
+
+def _writes(node: object, name: str) -> bool:
+    return any(isinstance(n, (ir.Store, ir.Atomic)) and n.array.name == name for n in walk(node))
+
+
+def quiet_local_loads(kernel: ir.Kernel) -> frozenset[int]:
+    """The loads, in the values of the kernel body's top-level assignments, that read one element of
+    a local array every work-item sees the same: a constant index inside the array's fixed shape (no
+    bounds error is possible), and no store or atomic to that array anywhere between the barriers
+    around the assignment (statements whose barriers might not run are searched whole). Between
+    barriers no work-item changes that element, so each work-item reads the value the group reads once
+    (``red[0]`` after a tree reduction: softmax's max and sum, layernorm's mean and variance)."""
+    body = kernel.body
+    out: set[int] = set()
+    for n, s in enumerate(body):
+        if not isinstance(s, ir.Assign):
+            continue
+        for ld in walk(s.value):
+            if not isinstance(ld, ir.Load):
+                continue
+            t = ld.array.type
+            if t.space != ArraySpace.LOCAL or t.shape is None or not all(
+                    isinstance(i, ir.Const) and 0 <= i.value < dim for i, dim in zip(ld.indices, t.shape)):
+                continue
+            name = ld.array.name
+            before = next((k for k in range(n - 1, -1, -1) if _barrier_at(body[k], -1)), -1)
+            after = next((k for k in range(n + 1, len(body)) if _barrier_at(body[k], 0)), len(body))
+            if not any(_writes(t2, name) for t2 in body[before + 1:after]):
+                out.add(id(ld))
+    return frozenset(out)
+
+
 def group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
     """Scalars every assignment of which sits directly in a group-level statement list (the kernel
     body, or the body of an if/for/while holding a barrier) and assigns a uniform value. Such a
     scalar is the same for every work-item, so the group keeps one copy and assigns it once
-    (splitting a barrier-free phase there is legal: it only removes interleavings)."""
+    (splitting a barrier-free phase there is legal: it only removes interleavings). A uniform value
+    may read local memory where :func:`quiet_local_loads` says every work-item reads the same."""
     group_assigns: dict[str, list[ir.Assign]] = {}
     group_loop_vars: set[str] = set()
 
@@ -132,12 +188,22 @@ def group_uniform(kernel: ir.Kernel, remat: dict[str, ir.Expr]) -> set[str]:
     cands = {name for name, lst in group_assigns.items()
              if all_assigns.get(name) == len(lst) and name not in remat
              and name not in {p.name for p in kernel.params}}
+    loads = quiet_local_loads(kernel)
+    # rematerialised scalars (assigned once, recomputed where read) whose expression is uniform
+    steady: set[str] = set()
+    grown = True
+    while grown:
+        grown = False
+        for name, e in remat.items():
+            if name not in steady and is_uniform(e, params | steady):
+                steady.add(name)
+                grown = True
     changed = True
     while changed:
         changed = False
-        known = cands | params | group_loop_vars
+        known = cands | params | group_loop_vars | steady
         for name in sorted(cands):
-            if not all(is_uniform(a.value, known) for a in group_assigns[name]):
+            if not all(is_uniform(a.value, known, loads) for a in group_assigns[name]):
                 cands.discard(name)
                 changed = True
     return cands

@@ -103,3 +103,50 @@ def test_uniformity() -> None:
     assert not phases.is_uniform(n, set())
     assert phases.defined_first("a", [N.Assign(N.Var("a", T.int64), n)])
     assert not phases.defined_first("a", [N.Assign(N.Var("a", T.int64), N.Var("a", T.int64))])
+
+
+# -- local loads every work-item reads the same (phases.quiet_local_loads) --------------------------
+ROW_MEAN = """
+def k(x, out, cols: pk.int64):
+    lid = pk.local_id(0)
+    red = pk.local_array(16, pk.float32)
+    red[lid] = x[pk.global_id(0)]
+    pk.barrier()
+    for step in range(4):
+        s = 8 >> step
+        if lid < s:
+            red[lid] = red[lid] + red[lid + s]
+        pk.barrier()
+    mean = red[0] / pk.float32(cols)
+    BETWEEN
+    out[pk.global_id(0)] = x[pk.global_id(0)] - mean
+"""
+
+
+def _quiet(between: str = "", first: str = "mean = red[0] / pk.float32(cols)"):  # type: ignore[no-untyped-def]
+    src = ROW_MEAN.replace("BETWEEN", between or "pk.barrier()").replace("mean = red[0] / pk.float32(cols)", first)
+    k = lower(make(src), x=arr(), out=arr(), cols=T.int64)
+    loads = phases.quiet_local_loads(k)
+    return k, loads, phases.group_uniform(k, phases.rematerializable(k))
+
+
+def test_a_tree_reductions_result_is_one_value_for_the_whole_group() -> None:
+    k, loads, guniform = _quiet()
+    assert len(loads) == 1 and "mean" in guniform
+    # a later phase may write red again: the barrier before it ends the interval
+    k, loads, guniform = _quiet("pk.barrier()\n    red[lid] = 0.0")
+    assert len(loads) == 1 and "mean" in guniform
+
+
+def test_a_load_that_another_work_item_may_overwrite_is_per_item() -> None:
+    # the same interval writes red after the read (no barrier between): not uniform
+    assert _quiet("red[lid] = 0.0")[1:] == (frozenset(), {"step", "s"})
+    # ... or an atomic on it
+    assert not _quiet("pk.atomic_add(red, lid, 1.0)")[1]
+    # an index that is not a constant, one outside the array, a loop that may not run (its
+    # barrier may not separate the read from the writes before it)
+    assert not _quiet(first="mean = red[lid] / pk.float32(cols)")[1]
+    assert not _quiet(first="mean = red[16] / pk.float32(cols)")[1]
+    src = ROW_MEAN.replace("range(4)", "range(cols)").replace("BETWEEN", "pk.barrier()")
+    k = lower(make(src), x=arr(), out=arr(), cols=T.int64)
+    assert not phases.quiet_local_loads(k)

@@ -109,3 +109,20 @@ def test_a_clipped_loop_has_no_test_on_its_id_and_still_checks_other_bounds():
             out[i + 1] = x[i]
     with pytest.raises(pk.PortakernError, match="out"):
         shifted.on("numba")[8](np.zeros(8, np.float32), np.zeros(8, np.float32))
+
+
+@pk.kernel
+def cube(x, out, lim: pk.int64):
+    i = pk.global_id(0)
+    j = pk.global_id(1)
+    k = pk.global_id(2)
+    if k >= x.shape[2] or k > lim or i >= x.shape[0] or j >= x.shape[1]:
+        return
+    out[i, j, k] = x[i, j, k] + 1.0
+
+
+@pytest.mark.parametrize("lim", [0, 4, I64.min, I64.max])
+def test_a_clipped_3d_launch_matches_numpy_bit_for_bit(lim):
+    x = np.random.default_rng(5).standard_normal((3, 4, 9)).astype(np.float32)
+    assert "range(_pk_s, _pk_hi)" in cube.source("numba", x, x, np.int64(lim))
+    _same(cube, (4, 5, 11), x, np.full_like(x, 7.0), np.int64(lim))

@@ -25,6 +25,7 @@ bounds proofs and check sites keyed by node stay valid in both copies.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from ..ir import nodes as ir
@@ -97,6 +98,17 @@ def clip_guards(kernel: ir.Kernel, dim: int) -> GuardSplit | None:
     return None
 
 
+def _fold(c: ir.Binary, f: Callable[[ir.Expr], ir.Expr], unit: ir.Const) -> ir.Expr:
+    """``c`` (an ``and``/``or``) with ``f`` applied to both sides; a side that became ``unit`` (True
+    for ``and``, False for ``or``) is dropped."""
+    lhs, rhs = f(c.lhs), f(c.rhs)
+    if lhs is unit:
+        return rhs
+    if rhs is unit:
+        return lhs
+    return c if (lhs is c.lhs and rhs is c.rhs) else replace(c, lhs=lhs, rhs=rhs)
+
+
 def _pure(e: ir.Expr) -> bool:
     """True when ``e`` reads no memory (no load can fail, no atomic acts); nothing else raises."""
     return not any(isinstance(n, (ir.Load, ir.Atomic)) for n in walk(e))
@@ -126,12 +138,7 @@ class _Splitter:
     def cond(self, c: ir.Expr) -> ir.Expr:
         """``c`` with its conjuncts that compare ``j`` against a row-uniform value made True."""
         if isinstance(c, ir.Binary) and c.op is Op.LAND:
-            lhs, rhs = self.cond(c.lhs), self.cond(c.rhs)
-            if lhs is _TRUE:
-                return rhs
-            if rhs is _TRUE:
-                return lhs
-            return c if (lhs is c.lhs and rhs is c.rhs) else replace(c, lhs=lhs, rhs=rhs)
+            return _fold(c, self.cond, _TRUE)
         if not (isinstance(c, ir.Binary) and c.op in _CMP):
             return c
         if getattr(c.lhs.type, "name", None) != _INT64 or getattr(c.rhs.type, "name", None) != _INT64:
@@ -152,12 +159,7 @@ class _Splitter:
         """``c`` (an early return's test) with its disjuncts ``j >= E`` / ``j > E`` dropped (False when
         nothing is left), each recorded as the bound ``j < E`` / ``j <= E`` of the items that go on."""
         if isinstance(c, ir.Binary) and c.op is Op.LOR:
-            lhs, rhs = self.exits(c.lhs), self.exits(c.rhs)
-            if lhs is _FALSE:
-                return rhs
-            if rhs is _FALSE:
-                return lhs
-            return c if (lhs is c.lhs and rhs is c.rhs) else replace(c, lhs=lhs, rhs=rhs)
+            return _fold(c, self.exits, _FALSE)
         mark = len(self.bounds)
         if self.cond(c) is _TRUE and len(self.bounds) == mark + 1 and self.bounds[mark][0] in _NEGATE:
             op, e = self.bounds[mark]

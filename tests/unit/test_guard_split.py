@@ -86,14 +86,17 @@ def test_a_kernel_without_such_guards_is_not_split():
     assert _bounds(src, x=arr(ndim=2), out=arr(ndim=2)) is None
 
 
-def test_an_elementwise_guard_alone_is_not_worth_a_second_copy():
-    src = """
+ELEMENTWISE_2D = """
     def f(x, out):
         i = pk.global_id(0)
         j = pk.global_id(1)
         if i < x.shape[0] and j < x.shape[1]:
             out[i, j] = x[i, j]
     """
+
+
+def test_an_elementwise_guard_alone_is_not_worth_a_second_copy():
+    src = ELEMENTWISE_2D
     assert _bounds(src, x=arr(ndim=2), out=arr(ndim=2)) is None
     with_else = src.replace("out[i, j] = x[i, j]", "out[i, j] = x[i, j]\n        else:\n            out[0, 0] = 1.0")
     assert _bounds(with_else, x=arr(ndim=2), out=arr(ndim=2)) == [("lt", "x.shape[1]")]
@@ -184,13 +187,6 @@ def test_a_nested_guard_is_not_a_bound_of_the_loop():
 
 
 def test_a_2d_kernel_clips_its_last_dimension_and_keeps_the_test_on_the_first():
-    src = """
-    def f(x, out):
-        i = pk.global_id(0)
-        j = pk.global_id(1)
-        if i < x.shape[0] and j < x.shape[1]:
-            out[i, j] = x[i, j]
-    """
-    k, clip, bounds = _clip(src, dim=1, nd=2, x=arr(ndim=2), out=arr(ndim=2))
+    k, clip, bounds = _clip(ELEMENTWISE_2D, dim=1, nd=2, x=arr(ndim=2), out=arr(ndim=2))
     assert bounds == [("lt", "x.shape[1]")]
     assert [format_expr(s.cond) for s in clip.body if isinstance(s, N.If)] == ["(i < x.shape[0])"]

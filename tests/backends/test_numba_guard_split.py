@@ -126,3 +126,22 @@ def test_a_clipped_3d_launch_matches_numpy_bit_for_bit(lim):
     x = np.random.default_rng(5).standard_normal((3, 4, 9)).astype(np.float32)
     assert "range(_pk_s, _pk_hi)" in cube.source("numba", x, x, np.int64(lim))
     _same(cube, (4, 5, 11), x, np.full_like(x, 7.0), np.int64(lim))
+
+
+@pk.kernel
+def early_then_more_returns(x, out):
+    i = pk.global_id(0)
+    if i >= x.shape[0]:
+        return
+    if x[i] < 0.0:
+        return
+    out[i] = x[i] * 2.0
+    if i > 3:
+        return
+    out[i] = out[i] + 1.0
+
+
+def test_returns_after_the_clipped_one_still_end_their_work_items():
+    x = np.array([1, -1, 2, -3, 4, 5, -6, 7], np.float32)
+    assert "prange(max(_pk_hi" in early_then_more_returns.source("numba", x, x)
+    _same(early_then_more_returns, 11, x, np.full(8, 9.0, np.float32))

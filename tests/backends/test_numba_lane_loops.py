@@ -248,3 +248,37 @@ def test_only_short_constant_straight_line_loops_are_kept_inside():
     assert unrolled(loop(0, 0, 1)) is None and unrolled(loop(4, 0, -1)) is None
     assert unrolled(loop(0, 4, 1, [ir.Assign(k, ir.Const(1, int64))])) is None   # assigns its variable
     assert unrolled(loop(0, 4, 1, [loop(0, 2, 1)])) is None      # nested loops are not unrolled here
+
+
+def test_a_guard_the_blocks_bounds_check_proves_is_not_tested_per_lane():
+    # reduce_sum's `if j < n: acc += x[j]`: where the block's check found x[j] in bounds at its first
+    # and last lane, j < n holds at every lane (a test per lane kept AVX2 from vectorising the loop)
+    x = np.zeros(4096, np.float32)
+    src = suite.reduce_sum.source("numba", x, np.zeros(4, np.float32), 256, 4, 8, ndrange=(1024,))
+    fast = src[src.index("if _pk_ok:"):src.index("else:", src.index("if _pk_ok:"))]
+    assert "if True:" in fast and "v_j <" not in fast
+    assert "v_j <" in src                             # the block that failed its check still tests
+
+
+@pk.kernel
+def guard_after_reassignment(x, out, PER: pk.constexpr):
+    lid = pk.local_id(0)
+    acc = pk.float32(0.0)
+    for k in range(PER):
+        j = pk.group_id(0) * WG * PER + lid + k * WG
+        acc += x[j]
+        j = j + 1                       # the guard reads another value than the checked access
+        if j < x.shape[0]:
+            acc += 1.0
+    red = pk.local_array(WG, pk.float32)          # a work-group kernel: its phases run lane loops
+    red[lid] = acc
+    pk.barrier()
+    out[pk.global_id(0)] = red[(lid + 1) % WG]
+
+
+def test_a_guard_on_a_reassigned_index_is_still_tested():
+    x = np.arange(2 * WG * 3, dtype=np.float32)       # every x[j] in bounds; j + 1 is not, once
+    _assert_same_bits(guard_after_reassignment, 2 * WG, WG, x, np.zeros(2 * WG, np.float32), 3)
+    src = guard_after_reassignment.source("numba", x, np.zeros(2 * WG, np.float32), 3, ndrange=(2 * WG,))
+    fast = src[src.index("if _pk_ok:"):src.index("else:", src.index("if _pk_ok:"))]
+    assert "v_j <" in fast

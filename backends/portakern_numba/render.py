@@ -24,7 +24,7 @@ from pathlib import Path
 
 from portakern.codegen import phases
 from portakern.codegen.guard_split import GuardSplit, clip_guards, split_guards
-from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase, unrolled
+from portakern.codegen.lane_loops import LanePlan, Segment, plan_phase, proved_guards, unrolled
 from portakern.codegen.names import comment_text, py_name
 from portakern.codegen.pyrender import PyRenderer, check_tuple, np_type, prelude_digest
 from portakern.codegen.pysource import PySource
@@ -46,13 +46,6 @@ _PRIV_CHUNKS = 64
 _PRIV_MIN_WORK = 8
 #: work-group kernels: chunks of groups (each chunk allocates the group's arrays once)
 _GROUP_CHUNKS = 1024
-
-
-def _conjuncts(c: ir.Expr) -> list[ir.Expr]:
-    """The operands of a chain of ``and``s (``c`` itself otherwise)."""
-    if isinstance(c, ir.Binary) and c.op is Op.LAND:
-        return _conjuncts(c.lhs) + _conjuncts(c.rhs)
-    return [c]
 
 
 def _has_return(body: tuple[ir.Stmt, ...]) -> bool:
@@ -95,7 +88,7 @@ class NumbaRenderer(PyRenderer):
         self.lane_arrays: set[str] = set()   # scalars some lane-innermost phase keeps per lane
         self.lane_now: set[str] = set()      # per-lane scalars of the phase being rendered
         self.unchecked: set[int] = set()     # accesses whose bounds the block checked already
-        self.known_true: set[int] = set()    # guards ``v < a.shape[d]`` that check proved true
+        self.known_true: frozenset[int] = frozenset()   # guards the block's check proved (proved_guards)
 
     # ------------------------------------------------------------------ hooks
     def index_query(self, q: ir.IndexQuery) -> str:
@@ -582,54 +575,14 @@ class NumbaRenderer(PyRenderer):
                             src.line(f"_pk_ok = _pk_ok and np.uint64({self.expr(idx)}) < np.uint64({shape}[{d}])")
         with src.block("if _pk_ok"):
             self.unchecked = {id(b.node) for b in seg.batched}
-            self.known_true = self._proved_guards(seg)
+            self.known_true = proved_guards(seg, self.remat)
             try:
                 self._lane_body(seg, count, src, counter)
             finally:
                 self.unchecked = set()
-                self.known_true = set()
+                self.known_true = frozenset()
         with src.block("else"):
             self._lane_body(seg, count, src, counter)
-
-    def _proved_guards(self, seg: Segment) -> set[int]:
-        """The conjuncts ``v < a.shape[d]`` of the segment's top-level ``if``s that its block check
-        proved for every lane: a batched access indexes ``a``'s dimension ``d`` with ``v`` itself,
-        after the one top-level assignment of ``v`` in the segment (or ``v`` is not assigned in it),
-        and before the ``if``, so ``v`` holds the checked value. (A guard ``if j < n: acc += x[j]``
-        kept the lane loop from vectorising on CPUs without masked loads: reduce_sum 6.0 -> 0.7 ms
-        single-threaded on AVX2.)"""
-        stmts = seg.stmts
-        assigned_at: dict[str, list[int]] = {}
-        for k, t in enumerate(stmts):
-            for n in walk(t):
-                if isinstance(n, ir.Assign):
-                    assigned_at.setdefault(n.target.name, []).append(k if n is t else -1)
-                elif isinstance(n, ir.For):
-                    assigned_at.setdefault(n.var.name, []).extend((-1, -1))
-        batched = {id(b.node) for b in seg.batched}
-        indexed: dict[tuple[str, int, str], int] = {}      # (array, dim, var) -> first statement
-        for k, t in enumerate(stmts):
-            for n in walk(t):
-                if id(n) in batched:
-                    for d, i in enumerate(n.indices):
-                        if isinstance(i, ir.Var):
-                            indexed.setdefault((n.array.name, d, i.name), k)
-        out: set[int] = set()
-        for k, t in enumerate(stmts):
-            if not isinstance(t, ir.If):
-                continue
-            for c in _conjuncts(t.cond):
-                if not (isinstance(c, ir.Binary) and c.op is Op.LT and isinstance(c.lhs, ir.Var)):
-                    continue
-                rhs = self.remat.get(c.rhs.name, c.rhs) if isinstance(c.rhs, ir.Var) else c.rhs
-                if not isinstance(rhs, ir.Shape):
-                    continue
-                at = assigned_at.get(c.lhs.name, [])
-                first = indexed.get((rhs.array.name, rhs.dim, c.lhs.name))
-                if first is None or len(at) > 1 or (at and not (0 <= at[0] < k and at[0] < first)):
-                    continue
-                out.add(id(c))
-        return out
 
     def _lane_body(self, seg: Segment, count: str, src: PySource, counter: tuple[str, str] | None) -> None:
         with self._lanes(count, src, counter):

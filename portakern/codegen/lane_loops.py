@@ -13,7 +13,8 @@ has no cross-lane communication the language defines, atomics excepted: phases w
 left alone). Scalars whose value crosses a segment boundary live in per-lane arrays.
 
 The index facts ("lane + uniform offset") also let a segment check its array bounds once per block
-(at its first and last lane) instead of once per access: see :class:`BatchedAccess`.
+(at its first and last lane) instead of once per access: see :class:`BatchedAccess`; where that
+check passed, a guard ``v < a.shape[d]`` on a checked index holds too (:func:`proved_guards`).
 """
 from __future__ import annotations
 
@@ -308,3 +309,53 @@ def _lane_vars(segments: list[Segment], run: tuple[ir.Stmt, ...], carried: set[s
             out.add(name)
     zeroed = frozenset(n for n in out if not _defined_first(n, run))
     return frozenset(out), zeroed
+
+
+def proved_guards(seg: Segment, remat: dict[str, ir.Expr]) -> frozenset[int]:
+    """The conjuncts ``v < a.shape[d]`` of ``seg``'s top-level ``if``s that its block check (of
+    ``seg.batched``, at the block's first and last lane) proves for every lane, by ``id``: a batched
+    access indexes ``a``'s dimension ``d`` with ``v`` itself, after the one top-level assignment of
+    ``v`` in the segment (or ``v`` is not assigned in it), and the assignment comes before the ``if``,
+    so ``v`` holds the checked value there. ``remat``: variables that stand for their expression (a
+    shape). A backend renders such a guard True inside the checked block: ``if j < n: acc += x[j]``
+    kept reduce_sum's lane loop from vectorising on CPUs without masked loads (numba, AVX2:
+    6.0-6.5 -> 0.8-1.2 ms single-threaded at 4M elements)."""
+    stmts = seg.stmts
+    assigned_at: dict[str, list[int]] = {}
+    for k, t in enumerate(stmts):
+        for n in walk(t):
+            if isinstance(n, ir.Assign):
+                assigned_at.setdefault(n.target.name, []).append(k if n is t else -1)
+            elif isinstance(n, ir.For):
+                assigned_at.setdefault(n.var.name, []).extend((-1, -1))
+    batched = {id(b.node) for b in seg.batched}
+    indexed: dict[tuple[str, int, str], int] = {}      # (array, dim, var) -> first statement
+    for k, t in enumerate(stmts):
+        for n in walk(t):
+            if isinstance(n, (ir.Load, ir.Store)) and id(n) in batched:
+                for d, i in enumerate(n.indices):
+                    if isinstance(i, ir.Var):
+                        indexed.setdefault((n.array.name, d, i.name), k)
+    out: set[int] = set()
+    for k, t in enumerate(stmts):
+        if not isinstance(t, ir.If):
+            continue
+        for c in _conjuncts(t.cond):
+            if not (isinstance(c, ir.Binary) and c.op is Op.LT and isinstance(c.lhs, ir.Var)):
+                continue
+            rhs = remat.get(c.rhs.name, c.rhs) if isinstance(c.rhs, ir.Var) else c.rhs
+            if not isinstance(rhs, ir.Shape):
+                continue
+            at = assigned_at.get(c.lhs.name, [])
+            first = indexed.get((rhs.array.name, rhs.dim, c.lhs.name))
+            if first is None or len(at) > 1 or (at and not (0 <= at[0] < k and at[0] < first)):
+                continue
+            out.add(id(c))
+    return frozenset(out)
+
+
+def _conjuncts(c: ir.Expr) -> list[ir.Expr]:
+    """The operands of a chain of ``and``s (``c`` itself otherwise)."""
+    if isinstance(c, ir.Binary) and c.op is Op.LAND:
+        return _conjuncts(c.lhs) + _conjuncts(c.rhs)
+    return [c]

@@ -32,6 +32,7 @@ from ..ir import nodes as ir
 from ..ir.visit import walk
 from ..types import ArrayType, bool_
 from .bounds_facts import assignment_counts
+from .phases import PURE
 
 Op = ir.Op
 _INT64 = "int64"
@@ -111,7 +112,7 @@ def _fold(c: ir.Binary, f: Callable[[ir.Expr], ir.Expr], unit: ir.Const) -> ir.E
 
 def _pure(e: ir.Expr) -> bool:
     """True when ``e`` reads no memory (no load can fail, no atomic acts); nothing else raises."""
-    return not any(isinstance(n, (ir.Load, ir.Atomic)) for n in walk(e))
+    return all(isinstance(n, PURE) for n in walk(e))
 
 
 class _Splitter:

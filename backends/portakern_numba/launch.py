@@ -38,9 +38,15 @@ from portakern.runtime.backend import Launcher, LaunchGrid, default_workgroup
 from portakern.runtime.errrecord import new_record, raise_recorded, snapshot
 from portakern.types import ArrayType
 
-#: the modules whose compiled helpers generated kernels call; importable in any process (Numba's own
-#: ``min``/``max`` of the loop bounds live in numba.cpython.builtins)
-HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude", "numba.cpython.builtins")
+#: the modules whose compiled helpers generated kernels call; importable in any process, as is every
+#: module of Numba itself (``min``/``max`` of the loop bounds live in numba.cpython.builtins, the
+#: ``np.zeros``/``fill`` of a barrier kernel's local memory in numba.np.arrayobj)
+HELPER_MODULES = ("portakern.codegen.pyprelude", "portakern_numba.prelude")
+
+
+def importable(name: Any) -> bool:
+    """Whether a compiled environment's module can be imported again in a new process."""
+    return isinstance(name, str) and (name in HELPER_MODULES or name.startswith("numba."))
 
 # Modules by name, weakly: the same source loaded twice shares one module while either is alive,
 # and a module whose kernels were all dropped can be collected.
@@ -142,7 +148,7 @@ class VerifiedCache(NullCache):
         # not be rebuilt in a new process: such a result is not stored. The prelude's helpers (the
         # bounds check every checked kernel calls, the atomics) name importable modules: they can.
         if module is None or cres.lifted or cres.library.has_dynamic_globals or any(
-                env.globals.get("__name__") not in (module.__name__, *HELPER_MODULES)
+                env.globals.get("__name__") != module.__name__ and not importable(env.globals.get("__name__"))
                 for env in (cres.environment, *cres._find_referenced_environments())):
             return
         try:
@@ -188,6 +194,10 @@ class NumbaLauncher(Launcher):
         one = all(n <= w for n, w in zip(nd, wg))
         self._last = (grid, (flat, 0 in flat, one))
         return flat, 0 in flat, one
+
+    def framework_builds(self) -> int:
+        """Numba compiles of either build that did not load machine code from the verified cache."""
+        return sum(sum(fn.stats.cache_misses.values()) for fn in self._builds)
 
     def _serial_build(self) -> Any:
         """The generated kernel compiled with ``parallel=False``: a launch of one work-group runs one

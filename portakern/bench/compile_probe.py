@@ -50,6 +50,8 @@ def _child(backend: str, kernels: list[str], cache_dir: str) -> dict[str, Any]:
         if callable(info):
             try:
                 stats[name] = dict(info())
+                stats[name]["framework_builds"] = sum(
+                    c.launcher.framework_builds() for c in kern._compiled.values())
             except Exception:  # noqa: BLE001 - statistics are informative only
                 pass
     result["_cache"] = stats

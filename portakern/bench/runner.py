@@ -402,7 +402,8 @@ def run(opts: Options, progress: Progress | None = None,
                     r["compile_cold_s"], r["compile_warm_s"] = t.get("cold"), t.get("warm")
                     stats = warm_cache.get(r["kernel"])
                     if stats:   # proof the warm process loaded from disk instead of compiling
-                        r["warm_from_disk"] = bool(stats.get("disk_hits")) and not stats.get("builds")
+                        r["warm_from_disk"] = (bool(stats.get("disk_hits")) and not stats.get("builds")
+                                               and not stats.get("framework_builds"))
             except Exception as exc:  # noqa: BLE001
                 summary["compile_error"] = _short(exc)
                 progress.step(f"{backend}: compile probe failed")

@@ -113,6 +113,12 @@ class Launcher(abc.ABC):
         ``kernel.checks_bounds`` an out-of-bounds access raises :class:`portakern.KernelIndexError`
         (decode the record with ``portakern.runtime.errrecord.raise_recorded``)."""
 
+    def framework_builds(self) -> int:
+        """Compiles the framework itself ran at launch time, after portakern's build (a Numba
+        dispatcher compiling instead of loading machine code from the disk cache); 0 by default.
+        ``portakern bench`` counts a warm start as loaded from disk only when this stays 0."""
+        return 0
+
 
 class Backend(abc.ABC):
     """Base class of every backend. Subclasses set ``name`` and implement the abstract methods."""

@@ -231,9 +231,20 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
         "x = np.ones((30, 40), np.float32); y = np.zeros_like(x)\n"
         "k2.on('numba')[(32, 48)](x, y)\n"
         "assert (y == 2.0).all()\n"
+        "@pk.kernel\n"
+        "def k3(x, y):\n"                            # local memory: np.zeros/fill (numba.np.arrayobj)
+        "    t = pk.local_array(4, pk.float32)\n"
+        "    lid = pk.local_id(0)\n"
+        "    t[lid] = x[pk.global_id(0)]\n"
+        "    pk.barrier()\n"
+        "    if lid == 0:\n"
+        "        y[pk.group_id(0)] = t[0] + t[1] + t[2] + t[3]\n"
+        "x = np.arange(12, dtype=np.float32); y = np.zeros(3, np.float32)\n"
+        "k3.on('numba')[12, 4](x, y)\n"
+        "assert y.tolist() == [6.0, 22.0, 38.0], y\n"
         "import sys\n"
         "assert not [n for n in sys.modules if n.startswith('pk_numba_')], 'module left in sys.modules'\n"
-        "hits = sum(sum(f.stats.cache_hits.values()) for kk in (k, k2) for c in kk._compiled.values()\n"
+        "hits = sum(sum(f.stats.cache_hits.values()) for kk in (k, k2, k3) for c in kk._compiled.values()\n"
         "           for f in (c.launcher.fn, c.launcher._serial))\n"   # (8 items, one group: the serial build)
         "import gc, weakref\n"
         "module = weakref.ref(next(iter(k._compiled.values())).launcher.module)\n"
@@ -244,7 +255,7 @@ def test_second_process_loads_the_kernels_machine_code_from_the_verified_cache(t
     for proc in runs:
         assert proc.returncode == 0, proc.stderr[-2000:]
     assert runs[0].stdout.split()[-1] == "0"          # first process compiles
-    assert int(runs[1].stdout.split()[-1]) >= 3       # second one loads both builds' machine code, and k2's
+    assert int(runs[1].stdout.split()[-1]) >= 4       # second one loads both builds' machine code, k2's and k3's
     assert runs[1].stdout.split()[-2] == "True"       # and its module is collectable once dropped
     assert list((tmp_path / "cache" / "numba-object").glob("*.bin"))
     assert not list((tmp_path / "cache").rglob("__pycache__"))   # Numba's own (unchecked) cache is unused
@@ -423,3 +434,13 @@ def test_a_2d_tree_reduction_level_loops_only_over_the_active_work_items_of_its_
     assert "for _pk_l1 in range(max(np.int64(0), min(_pk_w1" in src   # bounded by s, no test per item
     row_tree_sum.on("numba")[(3, 8), (1, 8)](x, out)
     np.testing.assert_array_equal(out, x.sum(axis=1))
+
+
+def test_only_numbas_and_portakerns_helper_modules_count_as_importable_environments():
+    from portakern_numba.launch import importable
+
+    for name in ("numba.np.arrayobj", "numba.cpython.builtins", "portakern.codegen.pyprelude",
+                 "portakern_numba.prelude"):
+        assert importable(name), name
+    for name in ("__main__", "pk_numba_0123", "numbax.evil", "numba", "portakern.codegen", None, 3):
+        assert not importable(name), name

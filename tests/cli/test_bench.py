@@ -211,6 +211,15 @@ def test_warm_start_in_a_new_process_loads_from_disk_instead_of_compiling() -> N
     assert times["saxpy"]["cold"] > 0 and times["saxpy"]["warm"] > 0
 
 
+def test_warm_start_counts_numbas_own_compiles_so_a_cache_miss_cannot_pass_as_a_disk_load() -> None:
+    pytest.importorskip("numba")
+    times = compile_probe.measure("numba", ["saxpy"], timeout=300)
+    proc = times["_process"]
+    assert proc["cold_cache"]["saxpy"]["framework_builds"] >= 1     # Numba compiled the generated source
+    assert proc["warm_cache"]["saxpy"]["disk_hits"] == 1
+    assert proc["warm_cache"]["saxpy"]["framework_builds"] == 0     # and loaded its machine code here
+
+
 def test_cuda_c_baselines_compile_with_nvrtc() -> None:
     pytest.importorskip("cupy")
     from cupy.cuda import nvrtc

@@ -37,6 +37,8 @@ Op = ir.Op
 #: hash of the helpers the generated module imports (see ``prelude_digest``)
 PRELUDE = prelude_digest(Path(__file__).with_name("prelude.py"), Path(__file__).with_name("vmath.py"))
 JIT_OPTIONS = "parallel=True, error_model='numpy', fastmath=False"  # cache: launch.VerifiedCache
+#: a group kernel's chunk function (see ``_group_chunk``): called from the prange, itself serial
+CHUNK_OPTIONS = "error_model='numpy', fastmath=False"
 #: a flat 2-D/3-D launch with fewer rows than this splits each row into chunks (parallelism)
 _FLAT_CHUNKS = 256
 # Chunk counts are constants, not numba.get_num_threads(): calling it makes Numba refuse to
@@ -215,14 +217,25 @@ class NumbaRenderer(PyRenderer):
         src.line("")
         grid = [f"_pk_n{d}" for d in range(self.nd)] + [f"_pk_w{d}" for d in range(self.nd)]
         params = [f"a_{py_name(p.name)}" if not hasattr(p.type, "kind") else f"v_{py_name(p.name)}" for p in k.params]
+        args = ", ".join(grid + params + ["_pk_err"])
+        if not self.flat:       # the work-groups of one chunk: a function of its own (see _group_chunk)
+            self._plan()
+            src.line(f"@numba.njit({CHUNK_OPTIONS})")
+            with src.block(f"def _pk_chunk(_pk_ch, {args})"):
+                self._group_counts(src)
+                self._group_chunk(src)
+            src.line("")
+            src.line("")
         src.line(f"@numba.njit({JIT_OPTIONS})")
-        with src.block(f"def _pk_kernel({', '.join(grid + params + ['_pk_err'])})"):
-            for d in range(self.nd):
-                src.line(f"_pk_ng{d} = (_pk_n{d} + _pk_w{d} - 1) // _pk_w{d}")
+        with src.block(f"def _pk_kernel({args})"):
             if self.flat:
+                for d in range(self.nd):
+                    src.line(f"_pk_ng{d} = (_pk_n{d} + _pk_w{d} - 1) // _pk_w{d}")
                 self._flat(src)
             else:
-                self._groups(src)
+                self._group_counts(src)
+                with src.block("for _pk_ch in numba.prange(_pk_nch)"):
+                    src.line(f"_pk_chunk(np.int64(_pk_ch), {args})")
         return src.render()
 
     def _declare_scalars(self, names: set[str], src: PySource) -> None:
@@ -348,46 +361,56 @@ class NumbaRenderer(PyRenderer):
         self.stmts(self.kernel.body if body is None else body, src)
 
     # -- work-groups and phases ------------------------------------------------------------------
-    def _groups(self, src: PySource) -> None:
-        nd, k = self.nd, self.kernel
-        self._plan()
-        total = " * ".join(f"_pk_ng{d}" for d in range(nd))
+    def _group_counts(self, src: PySource) -> None:
+        """Groups per dimension, work-items per group, groups in all, chunks and groups per chunk.
+
+        Work-groups run in chunks (prange splits them statically over the threads anyway): the
+        group's arrays are allocated once per chunk and cleared per group, not malloc'd per group."""
+        nd = self.nd
+        for d in range(nd):
+            src.line(f"_pk_ng{d} = (_pk_n{d} + _pk_w{d} - 1) // _pk_w{d}")
         src.line("_pk_wgsz = " + " * ".join(f"_pk_w{d}" for d in range(nd)))
-        # Work-groups in chunks (prange splits them statically over the threads anyway): the
-        # group's arrays are allocated once per chunk and cleared per group, not malloc'd per group.
-        src.line(f"_pk_ngt = {total}")
+        src.line("_pk_ngt = " + " * ".join(f"_pk_ng{d}" for d in range(nd)))
         src.line(f"_pk_nch = max(np.int64(1), min(_pk_ngt, np.int64({_GROUP_CHUNKS})))")
         src.line("_pk_chl = (_pk_ngt + _pk_nch - 1) // _pk_nch")
+
+    def _group_chunk(self, src: PySource) -> None:
+        """The body of ``_pk_chunk``: chunk ``_pk_ch``'s work-groups, one after another.
+
+        It is a function of its own, called from the ``prange``, not the ``prange``'s body: Numba's
+        parallel passes (copy propagation, gufunc outlining) then see one call instead of every
+        phase's lane loops, and the serial build calls the same compiled function. softmax's cold
+        compile: 12.7 -> 6.4 s (AMD EPYC, this VM), the same machine code in the loops."""
+        nd, k = self.nd, self.kernel
         types = {v.name: v.type for v in k.locals}
-        with src.block("for _pk_ch in numba.prange(_pk_nch)"):
-            arrays: list[str] = []
-            for arr in self.local.values():
-                size = self.launch_sized.get(arr.name)
-                shape = repr(arr.type.shape) if size is None else f"({self.expr(size)},)"
-                src.line(f"a_{py_name(arr.name)} = np.zeros({shape}, {np_type(arr.type.dtype)})")
-                arrays.append(f"a_{py_name(arr.name)}")
-            for arr in self.private.values():
-                shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
-                src.line(f"a_{py_name(arr.name)} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
-            for name in sorted(self.per_item | self.lane_arrays):
-                src.line(f"_pk_s_{py_name(name)} = np.zeros(_pk_wgsz, {np_type(types[name])})")
-                if name in self.per_item:  # a lane-only slot is written (or zeroed) before it is read
-                    arrays.append(f"_pk_s_{py_name(name)}")
-            if self.has_return or self.padded:
-                src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
-                arrays.append("_pk_dn")
-            with src.block("for _pk_grp in range(_pk_ch * _pk_chl, min(_pk_ngt, _pk_ch * _pk_chl + _pk_chl))"):
-                rest = "_pk_grp"
-                for d in range(nd - 1, 0, -1):
-                    src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
-                    src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
-                    rest = f"_pk_rq{d}"
-                src.line(f"_pk_r0 = {rest}")
-                for a in arrays:       # each group starts from zeros, as a fresh allocation did
-                    src.line(f"{a}.fill(0)")
-                for name in sorted(self.guniform):
-                    src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
-                self._group_body(k.body, src)
+        arrays: list[str] = []
+        for arr in self.local.values():
+            size = self.launch_sized.get(arr.name)
+            shape = repr(arr.type.shape) if size is None else f"({self.expr(size)},)"
+            src.line(f"a_{py_name(arr.name)} = np.zeros({shape}, {np_type(arr.type.dtype)})")
+            arrays.append(f"a_{py_name(arr.name)}")
+        for arr in self.private.values():
+            shape = ("_pk_wgsz",) + tuple(str(s) for s in (arr.type.shape or ()))
+            src.line(f"a_{py_name(arr.name)} = np.zeros(({', '.join(shape)},), {np_type(arr.type.dtype)})")
+        for name in sorted(self.per_item | self.lane_arrays):
+            src.line(f"_pk_s_{py_name(name)} = np.zeros(_pk_wgsz, {np_type(types[name])})")
+            if name in self.per_item:  # a lane-only slot is written (or zeroed) before it is read
+                arrays.append(f"_pk_s_{py_name(name)}")
+        if self.has_return or self.padded:
+            src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
+            arrays.append("_pk_dn")
+        with src.block("for _pk_grp in range(_pk_ch * _pk_chl, min(_pk_ngt, _pk_ch * _pk_chl + _pk_chl))"):
+            rest = "_pk_grp"
+            for d in range(nd - 1, 0, -1):
+                src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
+                src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
+                rest = f"_pk_rq{d}"
+            src.line(f"_pk_r0 = {rest}")
+            for a in arrays:       # each group starts from zeros, as a fresh allocation did
+                src.line(f"{a}.fill(0)")
+            for name in sorted(self.guniform):
+                src.line(f"v_{py_name(name)} = {np_type(types[name])}(0)")
+            self._group_body(k.body, src)
 
     def _plan(self) -> None:
         """Decide which scalars must live in per-work-item arrays (live across a phase boundary)."""

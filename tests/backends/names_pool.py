@@ -77,7 +77,7 @@ pk_local_size0 pk_group_id0 pk_num_groups0 pk_global_size0 pk_stop1 pk_step1 pk_
 ndrange0 ndrange1 u_x w_x u_u_x w_w_x u_ w_ u w x_shape0 u_x_shape0 pk_x_shape0 pk_u_x_shape0
 pk_min_f32 pk_max_f64 pk_floordiv_i32 pk_mod_i64 pk_i8_from_f64 pk_i32_from_f32 pk_range_next
 pk_check1 pk_check2 pk_atomic_add_i32_global pk_abs_i32 pk_shl_i32 pk_shr_i64 pk_pow_i64 np numpy
-math numba jnp jax lax cuda ops args kernel build C K0 K1 K2 alive _t0 _t1 _m0 _pk_kernel _pk_err
+math numba jnp jax lax cuda ops args kernel build C K0 K1 K2 alive _t0 _t1 _m0 _pk_kernel _pk_err _pk_chunk
 _pk_g0 _pk_g1 _pk_n0 _pk_w0 _pk_l _pk_l0 _pk_r0 _pk_ng0 _pk_s _pk_step _pk_ret _pk_c _pk_cl _pk_o
 _pk_q _pk_no _pk_nc _pk_ch _pk_b _pk_i _pk_t0 pk_t0 prange v_x a_x v_v_x a_a_x v_ a_ f2i_i64
 floordiv_f64 imin imax rmw_add priv_add atomic_fadd pk_check written mask m lanes wide out ret done

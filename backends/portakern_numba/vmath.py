@@ -13,6 +13,14 @@ once to float32, so they are correctly rounded but for double-rounding cases (me
   ``s = (m - 1) / (m + 1)`` and ``|s| <= 0.172``, the odd series to ``s**15`` (below 1e-13 relative).
   Every float32, denormals included, is a normal float64, so the exponent is read from the bits.
 
+Neither converts between int64 and float64: AVX2 has no vector instruction for it (AVX-512DQ has),
+so LLVM converted each lane with scalar instructions. ``n`` becomes an int64 as the low bits of
+``n + 1.5 * 2**52`` and the exponent a float64 as ``2**52 + e`` read back from its bits, both exact:
+the same bits for every one of the 2**32 inputs as the conversions gave (checked once, exhaustively),
+and exp alone 13.4 -> 11.3 ms at 2**22 items on one core (AMD EPYC, AVX2); the generated kernels,
+one core / two: softmax 8192 x 1024 37.3 -> 34.1 / 18.7 -> 16.8 ms, black_scholes 2**22 65.6 -> 62.2 /
+32.7 -> 31.1 ms (interleaved in one process, the same bits).
+
 Special values follow C: ``exp(nan) = nan``, ``exp(-inf) = 0``, ``log(0) = -inf``, ``log(x < 0) = nan``,
 ``log(inf) = inf``. Each is a select, not a branch, so the loop stays straight-line code.
 
@@ -67,7 +75,10 @@ def expf_v(x):  # pragma: no cover - compiled
     r = c - n * 0.6931471805599453
     p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6 + r * (1.0 / 24 + r * (1.0 / 120 + r * (
         1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (1.0 / 362880 + r * (1.0 / 3628800))))))))))
-    res = np.float32(p * bits_f64((np.int64(n) + np.int64(1023)) << np.int64(52)))
+    # n is an integer below 2**51 in magnitude: n + 1.5 * 2**52 is exact and holds n in its low
+    # bits, so 2**n is built without a float -> int64 conversion (AVX2 has none for vectors)
+    nb = f64_bits(n + 6755399441055744.0) - np.int64(0x4338000000000000)
+    res = np.float32(p * bits_f64((nb + np.int64(1023)) << np.int64(52)))
     return x if x != x else res
 
 
@@ -75,7 +86,8 @@ def expf_v(x):  # pragma: no cover - compiled
 def logf_v(x):  # pragma: no cover - compiled
     """Natural logarithm of a float32, vectorisable (see the module docstring)."""
     b = f64_bits(np.float64(x))
-    e = np.float64(((b >> np.int64(52)) & np.int64(0x7FF)) - np.int64(1023))
+    # the biased exponent (0..2047) in the low bits of 2**52: exact, and no int64 -> float conversion
+    e = bits_f64(((b >> np.int64(52)) & np.int64(0x7FF)) | np.int64(0x4330000000000000)) - 4503599627371519.0
     m = bits_f64((b & np.int64(0xFFFFFFFFFFFFF)) | np.int64(0x3FF0000000000000))
     big = m > 1.4142135623730951
     m = m * 0.5 if big else m

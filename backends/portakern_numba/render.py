@@ -58,8 +58,12 @@ class NumbaRenderer(PyRenderer):
     """The CPU structure: flat ``prange`` or work-groups with barrier phases."""
 
     backend = "numba"
-    #: float32 exp/log from tier-0 operations, so item loops vectorise (vmath.py)
-    typed_math = {(ir.Op.EXP, "float32"): "expf_v({0})", (ir.Op.LOG, "float32"): "logf_v({0})"}
+    #: float32 exp/log from tier-0 operations, so item loops vectorise (vmath.py); floor, ceil, trunc
+    #: and rint as NumPy's ufuncs (LLVM's rounding intrinsics: one vroundps/vroundpd), not the shared
+    #: prelude's branches around math.floor & co., which return int64 in Numba and convert back
+    typed_math = {(ir.Op.EXP, "float32"): "expf_v({0})", (ir.Op.LOG, "float32"): "logf_v({0})",
+                  **{(op, t): f"np.{name}({{0}})" for t in ("float32", "float64") for op, name in (
+                      (ir.Op.FLOOR, "floor"), (ir.Op.CEIL, "ceil"), (ir.Op.TRUNC, "trunc"), (ir.Op.RINT, "rint"))}}
 
     def __init__(self, kernel: ir.Kernel) -> None:
         super().__init__(kernel)

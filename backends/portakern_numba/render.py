@@ -93,6 +93,7 @@ class NumbaRenderer(PyRenderer):
         self.lane_plans: dict[tuple[int, ...], LanePlan] = {}
         self.lane_arrays: set[str] = set()   # scalars some lane-innermost phase keeps per lane
         self.lane_now: set[str] = set()      # per-lane scalars of the phase being rendered
+        self.lane_local: set[str] = set()    # of those, held in locals for one lane's statements
         self.unchecked: set[int] = set()     # accesses whose bounds the block checked already
         self.known_true: frozenset[int] = frozenset()   # guards the block's check proved (proved_guards)
 
@@ -110,6 +111,8 @@ class NumbaRenderer(PyRenderer):
         if name in self.remat:
             return f"({self.expr(self.remat[name])})"
         if name in self.guniform:
+            return f"v_{py_name(name)}"
+        if name in self.lane_local:
             return f"v_{py_name(name)}"
         if name in self.lane_now or (name in self.per_item and name not in self.promoted):
             # unsigned, as every index (see ``element``): a signed one blocks vectorising the lanes
@@ -615,8 +618,24 @@ class NumbaRenderer(PyRenderer):
         with self._lanes(count, src, counter):
             own = {seg.loop.var.name} if seg.loop is not None else set()   # set by the loop (or the lane)
             self._declare_scalars(self._locals_of(seg.stmts) - self.lane_now - own, src)
+            # A lane's slots are its own: held in locals for its statements (loaded first, written
+            # back last), so a loop inside them keeps a slot in a register instead of storing it at
+            # every step (matmul's 16-step tile product: LLVM cannot tell the slot from the tiles).
+            # Not with a break/continue/return among them, which could skip the write-back.
+            held = sorted(phases.var_names(seg.stmts) & self.lane_now) if not any(
+                isinstance(n, (ir.Break, ir.Continue, ir.Return)) for n in walk_body(seg.stmts)) else []
+            for name in held:
+                src.line(f"v_{py_name(name)} = {self.var(name)}")
+            assigned = {n.target.name for n in walk_body(seg.stmts) if isinstance(n, ir.Assign)}
+            self.lane_local = set(held)
             self.depth = 0
-            self.stmts(seg.stmts, src)
+            try:
+                self.stmts(seg.stmts, src)
+            finally:
+                self.lane_local = set()
+            for name in held:
+                if name in assigned:
+                    src.line(f"{self.var(name)} = v_{py_name(name)}")
 
     def _uniform(self, e: ir.Expr, src: PySource) -> str:
         """Evaluate a work-group-uniform expression as work-item 0 sees it."""

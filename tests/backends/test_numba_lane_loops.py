@@ -282,3 +282,31 @@ def test_a_guard_on_a_reassigned_index_is_still_tested():
     src = guard_after_reassignment.source("numba", x, np.zeros(2 * WG, np.float32), 3, ndrange=(2 * WG,))
     fast = src[src.index("if _pk_ok:"):src.index("else:", src.index("if _pk_ok:"))]
     assert "v_j <" in fast
+
+
+@pk.kernel
+def skip_and_stop(x, out, W: pk.constexpr):
+    # per-lane sums over a strided row loop that skips (continue) and leaves early (break), then an
+    # inner loop that accumulates: each work-item's scalars must survive every path into the next phase
+    r = pk.global_id(0)
+    lid = pk.local_id(1)
+    red = pk.local_array(W, pk.float32)
+    acc = pk.float32(0.0)
+    for c in range(lid, x.shape[1], W):
+        v = x[r, c]
+        if v < 0.25:
+            continue
+        if v > 0.97:
+            break
+        acc += v
+    inner = pk.float32(0.0)
+    for k in range(4):
+        inner += x[r, (lid + k) % x.shape[1]] * pk.float32(k + 1)
+    red[lid] = acc
+    pk.barrier()
+    out[r, lid] = red[(lid + 1) % W] + acc + inner
+
+
+def test_per_lane_sums_with_continue_and_break_match_numpy_bit_for_bit():
+    x = np.random.default_rng(11).random((5, 29)).astype(np.float32)
+    _assert_same_bits(skip_and_stop, (5, WG), (1, WG), x, np.zeros((5, WG), np.float32), WG)

@@ -54,6 +54,17 @@ def _has_return(body: tuple[ir.Stmt, ...]) -> bool:
     return any(isinstance(n, ir.Return) for n in walk_body(body))
 
 
+def _unflatten(src: PySource, linear: str, top: int, ids: str, quots: str, sizes: str) -> None:
+    """``{ids}0`` .. ``{ids}{top}`` from the linear index ``linear`` over the sizes ``{sizes}1`` ..
+    ``{sizes}{top}`` (the last fastest), through the quotients ``{quots}{top}`` .. ``{quots}1``."""
+    rest = linear
+    for d in range(top, 0, -1):
+        src.line(f"{ids}{d} = {rest} % {sizes}{d}")
+        src.line(f"{quots}{d} = {rest} // {sizes}{d}")
+        rest = f"{quots}{d}"
+    src.line(f"{ids}0 = {rest}")
+
+
 class NumbaRenderer(PyRenderer):
     """The CPU structure: flat ``prange`` or work-groups with barrier phases."""
 
@@ -76,6 +87,7 @@ class NumbaRenderer(PyRenderer):
         self.per_item: set[str] = set()      # scalars kept in per-work-item arrays (live across phases)
         self.promoted: set[str] = set()      # per-item scalars held in locals during the current phase
         self.spill: list[str] = []           # promoted scalars the current phase writes back
+        self.slot_index = "_pk_l"            # the index of their slots (``_held``)
         self.uniform: set[str] = set()       # loop variables of group-level loops
         self.depth = 0                       # item-level loop nesting inside the current phase
         self.group_loops: list[str] = []     # flag prefixes of the enclosing group-level loops
@@ -93,7 +105,6 @@ class NumbaRenderer(PyRenderer):
         self.lane_plans: dict[tuple[int, ...], LanePlan] = {}
         self.lane_arrays: set[str] = set()   # scalars some lane-innermost phase keeps per lane
         self.lane_now: set[str] = set()      # per-lane scalars of the phase being rendered
-        self.lane_local: set[str] = set()    # of those, held in locals for one lane's statements
         self.unchecked: set[int] = set()     # accesses whose bounds the block checked already
         self.known_true: frozenset[int] = frozenset()   # guards the block's check proved (proved_guards)
 
@@ -112,16 +123,30 @@ class NumbaRenderer(PyRenderer):
             return f"({self.expr(self.remat[name])})"
         if name in self.guniform:
             return f"v_{py_name(name)}"
-        if name in self.lane_local:
+        if name in self.promoted:
             return f"v_{py_name(name)}"
-        if name in self.lane_now or (name in self.per_item and name not in self.promoted):
+        if name in self.lane_now or name in self.per_item:
             # unsigned, as every index (see ``element``): a signed one blocks vectorising the lanes
             return f"_pk_s_{py_name(name)}[np.uint64(_pk_l)]"
         return f"v_{py_name(name)}"
 
     def _store_back(self, src: PySource) -> None:
         for name in self.spill:
-            src.line(f"_pk_s_{py_name(name)}[_pk_l] = v_{py_name(name)}")
+            src.line(f"_pk_s_{py_name(name)}[{self.slot_index}] = v_{py_name(name)}")
+
+    @contextmanager
+    def _held(self, names: list[str], assigned: set[str], index: str, src: PySource) -> Iterator[None]:
+        """Per-work-item slots held in locals for a stretch of statements (registers, not memory,
+        in the hot loop): each loaded first (``_pk_s_<name>[index]``), the ``assigned`` ones written
+        back at the end and before a break or continue leaves early (``_store_back``)."""
+        for name in names:
+            src.line(f"v_{py_name(name)} = _pk_s_{py_name(name)}[{index}]")
+        self.promoted, self.spill, self.slot_index = set(names), [n for n in names if n in assigned], index
+        try:
+            yield
+            self._store_back(src)
+        finally:
+            self.promoted, self.spill = set(), []
 
     def element(self, arr: ir.ArrayRef, indices: list[str]) -> str:
         # Unsigned indices: Numba wraps a negative signed index (a select per access that LLVM
@@ -282,12 +307,7 @@ class NumbaRenderer(PyRenderer):
         with src.block("for _pk_o in numba.prange(_pk_no * _pk_c)"):
             src.line("_pk_q = _pk_o // _pk_c")
             src.line("_pk_s = (_pk_o - _pk_q * _pk_c) * _pk_cl")
-            rest = "_pk_q"
-            for d in range(nd - 2, 0, -1):
-                src.line(f"_pk_g{d} = {rest} % _pk_n{d}")
-                src.line(f"_pk_q{d} = {rest} // _pk_n{d}")
-                rest = f"_pk_q{d}"
-            src.line(f"_pk_g0 = {rest}")
+            _unflatten(src, "_pk_q", nd - 2, "_pk_g", "_pk_q", "_pk_n")
             split = split_guards(self.kernel, nd - 1)
             if split is not None:
                 self._split_row(split, src)
@@ -407,12 +427,7 @@ class NumbaRenderer(PyRenderer):
             src.line("_pk_dn = np.zeros(_pk_wgsz, np.bool_)")
             arrays.append("_pk_dn")
         with src.block("for _pk_grp in range(_pk_ch * _pk_chl, min(_pk_ngt, _pk_ch * _pk_chl + _pk_chl))"):
-            rest = "_pk_grp"
-            for d in range(nd - 1, 0, -1):
-                src.line(f"_pk_r{d} = {rest} % _pk_ng{d}")
-                src.line(f"_pk_rq{d} = {rest} // _pk_ng{d}")
-                rest = f"_pk_rq{d}"
-            src.line(f"_pk_r0 = {rest}")
+            _unflatten(src, "_pk_grp", nd - 1, "_pk_r", "_pk_rq", "_pk_ng")
             for a in arrays:       # each group starts from zeros, as a fresh allocation did
                 src.line(f"{a}.fill(0)")
             for name in sorted(self.guniform):
@@ -441,12 +456,7 @@ class NumbaRenderer(PyRenderer):
 
     def _item_ids(self, src: PySource) -> None:
         """Ids of work-item ``_pk_l`` (for group-level code that evaluates work-item 0)."""
-        rest = "_pk_l"
-        for d in range(self.nd - 1, 0, -1):
-            src.line(f"_pk_l{d} = {rest} % _pk_w{d}")
-            src.line(f"_pk_lq{d} = {rest} // _pk_w{d}")
-            rest = f"_pk_lq{d}"
-        src.line(f"_pk_l0 = {rest}")
+        _unflatten(src, "_pk_l", self.nd - 1, "_pk_l", "_pk_lq", "_pk_w")
         for d in range(self.nd):
             src.line(f"_pk_g{d} = _pk_r{d} * _pk_w{d} + _pk_l{d}")
 
@@ -512,15 +522,9 @@ class NumbaRenderer(PyRenderer):
             # per-item scalars live in locals for the phase (registers, not memory, in the hot loop)
             mentioned = sorted(phases.var_names(tuple(run)) & self.per_item)
             assigned = {n.target.name for st in run for n in walk(st) if isinstance(n, ir.Assign)}
-            for name in mentioned:
-                src.line(f"v_{py_name(name)} = _pk_s_{py_name(name)}[_pk_l]")
-            self.promoted, self.spill = set(mentioned), [n for n in mentioned if n in assigned]
-            self.depth = 0
-            try:
+            with self._held(mentioned, assigned, "_pk_l", src):
+                self.depth = 0
                 self.stmts(tuple(run), src)
-                self._store_back(src)
-            finally:
-                self.promoted, self.spill = set(), []
 
     # -- lane-innermost phases (see portakern.codegen.lane_loops) ---------------------------------
     def _lane_phase(self, plan: LanePlan, bound: tuple[int, str] | None, src: PySource) -> None:
@@ -618,24 +622,15 @@ class NumbaRenderer(PyRenderer):
         with self._lanes(count, src, counter):
             own = {seg.loop.var.name} if seg.loop is not None else set()   # set by the loop (or the lane)
             self._declare_scalars(self._locals_of(seg.stmts) - self.lane_now - own, src)
-            # A lane's slots are its own: held in locals for its statements (loaded first, written
-            # back last), so a loop inside them keeps a slot in a register instead of storing it at
-            # every step (matmul's 16-step tile product: LLVM cannot tell the slot from the tiles).
-            # Not with a break/continue/return among them, which could skip the write-back.
-            held = sorted(phases.var_names(seg.stmts) & self.lane_now) if not any(
-                isinstance(n, (ir.Break, ir.Continue, ir.Return)) for n in walk_body(seg.stmts)) else []
-            for name in held:
-                src.line(f"v_{py_name(name)} = {self.var(name)}")
+            # A lane's slots are its own: held in locals for its statements, so a loop inside them
+            # keeps a slot in a register instead of storing it at every step (matmul's 16-step tile
+            # product: LLVM cannot tell the slot from the tiles). Lane plans hold no break,
+            # continue or return (plan_phase), so the write-back at the end always runs.
+            held = sorted(phases.var_names(seg.stmts) & self.lane_now)
             assigned = {n.target.name for n in walk_body(seg.stmts) if isinstance(n, ir.Assign)}
-            self.lane_local = set(held)
-            self.depth = 0
-            try:
+            with self._held(held, assigned, "np.uint64(_pk_l)", src):
+                self.depth = 0
                 self.stmts(seg.stmts, src)
-            finally:
-                self.lane_local = set()
-            for name in held:
-                if name in assigned:
-                    src.line(f"{self.var(name)} = v_{py_name(name)}")
 
     def _uniform(self, e: ir.Expr, src: PySource) -> str:
         """Evaluate a work-group-uniform expression as work-item 0 sees it."""
